@@ -1,0 +1,736 @@
+//! Builds the AST from pest's parse tree.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate};
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+use rust_decimal::Decimal;
+
+use super::ast::*;
+use super::errors::syntax_error;
+use super::{OrdoParser, Rule};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{FileId, Span};
+use crate::value::{parse_duration, Money, Value};
+
+/// Deeper nesting than this is refused before pest sees it: pest recurses per
+/// nesting level, and no real rule nests brackets this deep.
+const MAX_NESTING: usize = 64;
+
+/// Parses one `.ordo` file.
+pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
+    check_nesting(file, text)?;
+    let mut pairs = OrdoParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
+    let b = Builder { file };
+    let root = pairs.next().expect("the file rule always yields one pair");
+    let mut decls = Vec::new();
+    for pair in root.into_inner() {
+        if pair.as_rule() == Rule::EOI {
+            break;
+        }
+        decls.push(b.decl(pair)?);
+    }
+    Ok(Module { decls })
+}
+
+/// A string with `{expr}` interpolations, as in `require` messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interpolated {
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    Text(String),
+    Expr(Expr),
+}
+
+/// Splits a string literal into text and `{expr}` parts; `{{` and `}}` are
+/// literal braces. Spans of the expressions point into the original file.
+pub fn parse_interpolation(file: FileId, lit: &StringLit) -> Result<Interpolated, Diagnostic> {
+    let raw = &lit.raw;
+    let base = lit.span.start as usize + 1;
+    let mut segments = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    let bytes = raw.as_bytes();
+    while i < raw.len() {
+        let c = bytes[i];
+        if c == b'{' && bytes.get(i + 1) == Some(&b'{') {
+            text.push('{');
+            i += 2;
+        } else if c == b'}' && bytes.get(i + 1) == Some(&b'}') {
+            text.push('}');
+            i += 2;
+        } else if c == b'{' {
+            let Some(close) = raw[i..].find('}') else {
+                let span = Span::new(file, base + i, base + i + 1);
+                return Err(Diagnostic::error(Code::Syntax, "unclosed `{` in message")
+                    .at(span, "this `{` starts an interpolation")
+                    .with_help("close it with `}`, or write `{{` for a literal brace"));
+            };
+            if !text.is_empty() {
+                segments.push(Segment::Text(unescape(&std::mem::take(&mut text))));
+            }
+            let inner_start = i + 1;
+            let inner = &raw[inner_start..i + close];
+            segments.push(Segment::Expr(parse_inner_expr(file, inner, base + inner_start)?));
+            i += close + 1;
+        } else {
+            let ch = raw[i..].chars().next().unwrap_or(' ');
+            text.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    if !text.is_empty() {
+        segments.push(Segment::Text(unescape(&text)));
+    }
+    Ok(Interpolated { segments })
+}
+
+fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    let shift = |mut d: Diagnostic| {
+        if let Some(s) = d.span.as_mut() {
+            s.start += offset as u32;
+        }
+        d
+    };
+    check_nesting(file, text).map_err(shift)?;
+    let mut pairs = OrdoParser::parse(Rule::interpolation, text).map_err(|e| shift(syntax_error(file, text, e)))?;
+    let b = Builder { file };
+    let expr = pairs
+        .next()
+        .and_then(|p| p.into_inner().next())
+        .expect("interpolation yields one expression");
+    let mut e = b.expr(expr)?;
+    shift_expr(&mut e, offset as u32);
+    Ok(e)
+}
+
+fn shift_expr(e: &mut Expr, by: u32) {
+    // An explicit stack: expression depth is bounded, but keep the habit.
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        e.span.start += by;
+        match &mut e.kind {
+            ExprKind::Lit(_) => {}
+            ExprKind::Path(parts) => parts.iter_mut().for_each(|p| p.span.start += by),
+            ExprKind::Unary(_, x) => stack.push(x),
+            ExprKind::Binary(_, a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            ExprKind::In(x, list) => {
+                stack.push(x);
+                stack.extend(list.iter_mut());
+            }
+        }
+    }
+}
+
+fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+            continue;
+        }
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            '"' => in_string = true,
+            '(' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Diagnostic::error(Code::Syntax, "brackets nested too deeply")
+                        .at(Span::new(file, i, i + 1), format!("more than {MAX_NESTING} levels deep"))
+                        .with_help("split the expression into simpler parts"));
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::or_op, Assoc::Left))
+            .op(Op::infix(Rule::and_op, Assoc::Left))
+            .op(Op::prefix(Rule::not_op))
+            .op(Op::infix(Rule::eq, Assoc::Left)
+                | Op::infix(Rule::ne, Assoc::Left)
+                | Op::infix(Rule::lt, Assoc::Left)
+                | Op::infix(Rule::le, Assoc::Left)
+                | Op::infix(Rule::gt, Assoc::Left)
+                | Op::infix(Rule::ge, Assoc::Left)
+                | Op::postfix(Rule::in_list))
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+            .op(Op::prefix(Rule::neg))
+    })
+}
+
+struct Builder {
+    file: FileId,
+}
+
+type R<T> = Result<T, Diagnostic>;
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn string(&self, pair: Pair<'_, Rule>) -> StringLit {
+        let span = self.span(&pair);
+        let raw = pair.into_inner().next().map_or("", |p| p.as_str()).to_string();
+        StringLit {
+            value: unescape(&raw),
+            raw,
+            span,
+        }
+    }
+
+    fn decl(&self, pair: Pair<'_, Rule>) -> R<Decl> {
+        let span = self.span(&pair);
+        Ok(match pair.as_rule() {
+            Rule::catalog_decl => {
+                let mut it = pair.into_inner();
+                let name = self.string(it.next().expect("catalog name"));
+                let version = it.next().map(|p| self.string(p));
+                Decl::Catalog(CatalogDecl { name, version, span })
+            }
+            Rule::stages_decl => {
+                let stages = pair
+                    .into_inner()
+                    .map(|item| {
+                        let mut it = item.into_inner();
+                        let name = self.ident(it.next().expect("stage name"));
+                        let default = it.next().map(|d| self.span(&d));
+                        StageItem { name, default }
+                    })
+                    .collect();
+                Decl::Stages(StagesDecl { stages, span })
+            }
+            Rule::enum_decl => {
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("enum name"));
+                let values = it.map(|p| self.string(p)).collect();
+                Decl::Enum(EnumDecl { name, values, span })
+            }
+            Rule::customer_decl => {
+                let attrs = pair.into_inner().map(|p| self.attr(p)).collect::<R<_>>()?;
+                Decl::Customer(CustomerDecl { attrs, span })
+            }
+            Rule::action_decl => {
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("action name"));
+                let params = self.params(it.next().expect("parameter list"));
+                let outputs = it
+                    .next()
+                    .map(|o| self.params(o.into_inner().next().expect("output list")))
+                    .unwrap_or_default();
+                Decl::Action(ActionDecl {
+                    name,
+                    params,
+                    outputs,
+                    span,
+                })
+            }
+            Rule::product_decl | Rule::bundle_decl => {
+                let is_bundle = pair.as_rule() == Rule::bundle_decl;
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("product name"));
+                let members = it.map(|p| self.member(p)).collect::<R<_>>()?;
+                let decl = ProductDecl { name, members, span };
+                if is_bundle {
+                    Decl::Bundle(decl)
+                } else {
+                    Decl::Product(decl)
+                }
+            }
+            Rule::order_decl => {
+                let tasks = pair.into_inner().map(|p| self.task(p)).collect::<R<_>>()?;
+                Decl::Order(OrderDecl { tasks, span })
+            }
+            other => unreachable!("grammar yields no {other:?} as a declaration"),
+        })
+    }
+
+    fn params(&self, pair: Pair<'_, Rule>) -> Vec<Param> {
+        pair.into_inner()
+            .map(|p| {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().expect("param name"));
+                let ty = self.type_expr(it.next().expect("param type"));
+                Param { name, ty }
+            })
+            .collect()
+    }
+
+    fn type_expr(&self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next().expect("type");
+        let kind = match inner.as_rule() {
+            Rule::ident => TypeExprKind::Named(self.ident(inner)),
+            Rule::range_type => {
+                let mut it = inner.into_inner();
+                // The grammar guarantees digits; saturate rather than panic on overflow.
+                let mut bound = || {
+                    let text = it.next().map_or("0", |p| p.as_str());
+                    text.parse::<i64>()
+                        .unwrap_or(if text.starts_with('-') { i64::MIN } else { i64::MAX })
+                };
+                let lo = bound();
+                let hi = bound();
+                TypeExprKind::Range { lo, hi }
+            }
+            Rule::matching_type => TypeExprKind::Matching(self.string(inner.into_inner().next().expect("pattern"))),
+            other => unreachable!("grammar yields no {other:?} as a type"),
+        };
+        TypeExpr { kind, span }
+    }
+
+    fn attr(&self, pair: Pair<'_, Rule>) -> R<AttrDecl> {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner().peekable();
+        let name = self.ident(it.next().expect("attr name"));
+        let optional = it.next_if(|p| p.as_rule() == Rule::optional_mark).is_some();
+        let ty = self.type_expr(it.next().expect("attr type"));
+        let default = it.next().map(|p| self.expr(p)).transpose()?;
+        Ok(AttrDecl {
+            name,
+            optional,
+            ty,
+            default,
+            span,
+        })
+    }
+
+    fn member(&self, pair: Pair<'_, Rule>) -> R<Member> {
+        let span = self.span(&pair);
+        Ok(match pair.as_rule() {
+            Rule::description => Member::Description(self.string(pair.into_inner().next().expect("text"))),
+            Rule::attr_decl => Member::Attr(self.attr(pair)?),
+            Rule::relies_on => Member::ReliesOn(self.ident(pair.into_inner().next().expect("product"))),
+            Rule::price_line => {
+                let mut it = pair.into_inner();
+                let kind = match it.next().expect("price kind").as_str() {
+                    "once" => PriceKind::Once,
+                    _ => PriceKind::Monthly,
+                };
+                let money = self.money(it.next().expect("amount"))?;
+                let when = it.next().map(|p| self.expr(p)).transpose()?;
+                Member::Price(PriceLine {
+                    kind,
+                    amount: money.0.amount,
+                    currency: money.1,
+                    when,
+                    span,
+                })
+            }
+            Rule::sla_line => {
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("sla name"));
+                let v = it.next().expect("sla value");
+                let value_span = self.span(&v);
+                let value = self.literal(v)?;
+                Member::Sla(SlaLine {
+                    name,
+                    value,
+                    value_span,
+                    span,
+                })
+            }
+            Rule::require_rule => Member::Require(self.require(pair)?),
+            Rule::rule_block => {
+                let mut it = pair.into_inner();
+                let a = it.next().expect("order action");
+                let action_span = self.span(&a);
+                let action = match a.as_str() {
+                    "add" => OrderAction::Add,
+                    "modify" => OrderAction::Modify,
+                    _ => OrderAction::Delete,
+                };
+                let tasks = it.map(|p| self.task(p)).collect::<R<_>>()?;
+                Member::Rule(RuleBlock {
+                    action,
+                    action_span,
+                    tasks,
+                    span,
+                })
+            }
+            Rule::include => {
+                let mut it = pair.into_inner();
+                let product = self.ident(it.next().expect("product"));
+                let args = self.args(it.next().expect("arguments"))?;
+                Member::Include(Include { product, args, span })
+            }
+            other => unreachable!("grammar yields no {other:?} as a member"),
+        })
+    }
+
+    fn require(&self, pair: Pair<'_, Rule>) -> R<RequireRule> {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner();
+        let cond = self.expr(it.next().expect("condition"))?;
+        let message = self.string(it.next().expect("message"));
+        Ok(RequireRule { cond, message, span })
+    }
+
+    fn task(&self, pair: Pair<'_, Rule>) -> R<TaskDecl> {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner();
+        let name = self.ident(it.next().expect("task name"));
+        let call = self.call(it.next().expect("call"))?;
+        let clauses = match it.next() {
+            Some(body) => body.into_inner().map(|c| self.clause(c)).collect::<R<_>>()?,
+            None => Vec::new(),
+        };
+        Ok(TaskDecl {
+            name,
+            call,
+            clauses,
+            span,
+        })
+    }
+
+    fn call(&self, pair: Pair<'_, Rule>) -> R<Call> {
+        let span = self.span(&pair);
+        let mut it = pair.into_inner();
+        let action = self.ident(it.next().expect("action"));
+        let args = self.args(it.next().expect("arguments"))?;
+        Ok(Call { action, args, span })
+    }
+
+    fn args(&self, pair: Pair<'_, Rule>) -> R<Vec<Arg>> {
+        pair.into_inner()
+            .map(|a| {
+                let mut it = a.into_inner();
+                let name = self.ident(it.next().expect("arg name"));
+                let value = self.expr(it.next().expect("arg value"))?;
+                Ok(Arg { name, value })
+            })
+            .collect()
+    }
+
+    fn clause(&self, pair: Pair<'_, Rule>) -> R<Clause> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::after_clause => ClauseKind::After(
+                pair.into_inner()
+                    .map(|r| {
+                        let span = self.span(&r);
+                        let mut offset = span.start as usize;
+                        let parts = r
+                            .as_str()
+                            .split('.')
+                            .map(|part| {
+                                let ident = Ident {
+                                    name: part.to_string(),
+                                    span: Span::new(self.file, offset, offset + part.len()),
+                                };
+                                offset += part.len() + 1;
+                                ident
+                            })
+                            .collect();
+                        TaskRef { parts, span }
+                    })
+                    .collect(),
+            ),
+            Rule::when_clause => ClauseKind::When(self.expr(pair.into_inner().next().expect("condition"))?),
+            Rule::stage_clause => ClauseKind::Stage(self.ident(pair.into_inner().next().expect("stage"))),
+            Rule::require_rule => ClauseKind::Require(self.require(pair)?),
+            Rule::retry_clause => {
+                let mut it = pair.into_inner();
+                let n = it.next().expect("count");
+                let count = n.as_str().parse::<u32>().map_err(|_| {
+                    Diagnostic::error(Code::Syntax, "a retry count is a whole number from 0 to 4294967295")
+                        .at(self.span(&n), "not a valid retry count")
+                })?;
+                let kind = match it.next().expect("retry kind").as_str() {
+                    "every" => RetryKind::Every,
+                    _ => RetryKind::Backoff,
+                };
+                let delay_ms = self.duration(it.next().expect("delay"))?;
+                ClauseKind::Retry { count, kind, delay_ms }
+            }
+            Rule::timeout_clause => ClauseKind::Timeout {
+                ms: self.duration(pair.into_inner().next().expect("duration"))?,
+            },
+            Rule::undo_clause => ClauseKind::Undo(self.call(pair.into_inner().next().expect("call"))?),
+            Rule::no_return_clause => ClauseKind::NoReturn,
+            other => unreachable!("grammar yields no {other:?} as a clause"),
+        };
+        Ok(Clause { kind, span })
+    }
+
+    fn duration(&self, pair: Pair<'_, Rule>) -> R<u64> {
+        parse_duration(pair.as_str()).ok_or_else(|| {
+            Diagnostic::error(Code::Syntax, "duration out of range")
+                .at(self.span(&pair), "too long")
+                .with_help("durations go up to about 584 million years")
+        })
+    }
+
+    fn money(&self, pair: Pair<'_, Rule>) -> R<(Money, Ident)> {
+        let mut it = pair.into_inner();
+        let n = it.next().expect("amount");
+        let amount = self.decimal(&n)?;
+        let currency = self.ident(it.next().expect("currency"));
+        Ok((
+            Money {
+                amount,
+                currency: currency.name.clone(),
+            },
+            currency,
+        ))
+    }
+
+    fn decimal(&self, pair: &Pair<'_, Rule>) -> R<Decimal> {
+        let text = pair.as_str().trim_end_matches('%');
+        Decimal::from_str_exact(text).map_err(|_| {
+            Diagnostic::error(Code::Syntax, format!("the number {text} cannot be represented exactly"))
+                .at(self.span(pair), "too large or too precise")
+                .with_help("numbers have at most 28 significant digits")
+        })
+    }
+
+    fn literal(&self, pair: Pair<'_, Rule>) -> R<Value> {
+        let span = self.span(&pair);
+        Ok(match pair.as_rule() {
+            Rule::string => Value::String(self.string(pair).value),
+            Rule::boolean => Value::Bool(pair.as_str() == "true"),
+            Rule::number => {
+                let text = pair.as_str();
+                if text.contains('.') {
+                    Value::Decimal(self.decimal(&pair)?)
+                } else {
+                    match text.parse::<i64>() {
+                        Ok(i) => Value::Int(i),
+                        Err(_) => Value::Decimal(self.decimal(&pair)?),
+                    }
+                }
+            }
+            Rule::percent => Value::Percent(self.decimal(&pair)?),
+            Rule::money => Value::Money(self.money(pair)?.0),
+            Rule::duration => Value::Duration(self.duration(pair)?),
+            Rule::date => {
+                let d = NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d")
+                    .map_err(|_| Diagnostic::error(Code::Syntax, "not a valid date").at(span, "no such day"))?;
+                Value::Date(d)
+            }
+            Rule::datetime => {
+                let d = DateTime::parse_from_rfc3339(pair.as_str()).map_err(|_| {
+                    Diagnostic::error(Code::Syntax, "not a valid date and time").at(span, "no such moment")
+                })?;
+                Value::DateTime(d)
+            }
+            other => unreachable!("grammar yields no {other:?} as a literal"),
+        })
+    }
+
+    fn expr(&self, pair: Pair<'_, Rule>) -> R<Expr> {
+        pratt()
+            .map_primary(|p| self.primary(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).merge(rhs.span);
+                let op = if op.as_rule() == Rule::not_op { UnOp::Not } else { UnOp::Neg };
+                Ok(Expr {
+                    kind: ExprKind::Unary(op, Box::new(rhs)),
+                    span,
+                })
+            })
+            .map_postfix(|lhs, op| {
+                let lhs = lhs?;
+                let span = lhs.span.merge(self.span(&op));
+                let list = op.into_inner().map(|e| self.expr(e)).collect::<R<_>>()?;
+                Ok(Expr {
+                    kind: ExprKind::In(Box::new(lhs), list),
+                    span,
+                })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::or_op => BinOp::Or,
+                    Rule::and_op => BinOp::And,
+                    Rule::eq => BinOp::Eq,
+                    Rule::ne => BinOp::Ne,
+                    Rule::lt => BinOp::Lt,
+                    Rule::le => BinOp::Le,
+                    Rule::gt => BinOp::Gt,
+                    Rule::ge => BinOp::Ge,
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    _ => BinOp::Div,
+                };
+                let span = lhs.span.merge(rhs.span);
+                Ok(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
+            })
+            .parse(pair.into_inner())
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>) -> R<Expr> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr => self.expr(pair),
+            Rule::path => {
+                let mut offset = span.start as usize;
+                let parts = pair
+                    .as_str()
+                    .split('.')
+                    .map(|part| {
+                        let ident = Ident {
+                            name: part.to_string(),
+                            span: Span::new(self.file, offset, offset + part.len()),
+                        };
+                        offset += part.len() + 1;
+                        ident
+                    })
+                    .collect();
+                Ok(Expr {
+                    kind: ExprKind::Path(parts),
+                    span,
+                })
+            }
+            _ => Ok(Expr {
+                kind: ExprKind::Lit(self.literal(pair)?),
+                span,
+            }),
+        }
+    }
+}
+
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+catalog "Acme" version "2026.11"
+stages feasibility -> commit -> fulfil (default) -> close
+enum Speed { "100M", "500M", "1G" }
+customer { attr id: string  attr email: string  attr segment: string = "residential" }
+action network.activate(port: string, speed: Speed) -> (circuit: string)
+action logistics.ship(item: string, address: string)
+product Broadband {
+  description "Fibre"
+  attr address: string
+  attr speed: Speed = "500M"
+  attr note?: string
+  attr lines: int(1..4) = 1
+  attr postcode: string matching "^[0-9]{5}$" = "12345"
+  relies on Site
+  price once 49.00 EUR
+  price monthly 10.00 EUR when speed == "1G"
+  sla availability 99.9%
+  sla restore 8h
+  require address != "" else "need {address} here"
+  on add {
+    task coverage: network.check_coverage(address: address, speed: speed) {
+      stage feasibility
+      require coverage.available else "no fibre at {address}"
+    }
+    task activate: network.activate(port: reserve_port.port, speed: speed) {
+      after ship_cpe, Site.survey, order.credit
+      retry 3 backoff 2s
+      timeout 2m
+      undo network.deactivate(circuit: activate.circuit)
+      point of no return
+      when not static_ip and speed in ["1G", "500M"] or -lines * 2 + 1 >= 3
+    }
+  }
+}
+bundle Triple { attr speed: Speed = "1G" include Broadband(address: "x", speed: speed) price monthly 79.99 EUR }
+order { task credit: credit.check(customer: order.customer.id, amount: order.price.once) { stage commit } }
+"#;
+
+    #[test]
+    fn parses_every_construct() {
+        let m = parse_module(FileId(0), SAMPLE).unwrap_or_else(|d| panic!("{d:?}"));
+        assert_eq!(m.decls.len(), 9);
+        let Decl::Product(p) = &m.decls[6] else { panic!("product expected") };
+        assert_eq!(p.name.name, "Broadband");
+        let Some(Member::Rule(rule)) = p.members.last() else { panic!("rule block expected") };
+        let activate = &rule.tasks[1];
+        assert_eq!(activate.clauses.len(), 6);
+        let ClauseKind::When(e) = &activate.clauses[5].kind else { panic!("when expected") };
+        // `or` binds loosest.
+        assert!(matches!(e.kind, ExprKind::Binary(BinOp::Or, _, _)));
+        assert_eq!(&SAMPLE[e.span.range()], r#"not static_ip and speed in ["1G", "500M"] or -lines * 2 + 1 >= 3"#);
+    }
+
+    #[test]
+    fn interpolation_spans_point_into_the_file() {
+        let text = r#"product P { require a != "" else "need {address} here" }"#;
+        let m = parse_module(FileId(0), text).unwrap();
+        let Decl::Product(p) = &m.decls[0] else { panic!() };
+        let Member::Require(r) = &p.members[0] else { panic!() };
+        let i = parse_interpolation(FileId(0), &r.message).unwrap();
+        let Segment::Expr(e) = &i.segments[1] else { panic!() };
+        assert_eq!(&text[e.span.range()], "address");
+    }
+
+    #[test]
+    fn syntax_errors_speak_words() {
+        let d = parse_module(FileId(0), "product P { price monthly 10 eur }").unwrap_err();
+        assert_eq!(d.code, Code::Syntax);
+        assert!(d.message.contains("currency"), "{}", d.message);
+        let d = parse_module(FileId(0), "product P { attr x int }").unwrap_err();
+        assert!(d.message.starts_with("expected"), "{}", d.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let text = format!("product P {{ require {}1{} else \"x\" }}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(parse_module(FileId(0), &text).unwrap_err().code, Code::Syntax);
+    }
+}
