@@ -4,7 +4,9 @@
 //! The pipeline, one module per stage:
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
 
+pub mod compile;
 pub mod diagnostic;
+pub mod model;
 pub mod source;
 pub mod span;
 pub mod syntax;

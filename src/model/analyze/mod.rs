@@ -1,0 +1,69 @@
+//! Analysis: AST modules → a resolved, typed [`Catalog`], with every error a
+//! catalog can have reported at once.
+//!
+//! The passes: collect every declaration (duplicates, names), resolve types
+//! and action signatures, then products, bundles and the order block with
+//! their expressions, and last the dependency graph (stage order, cycles).
+
+mod collect;
+mod graph;
+mod products;
+mod scope;
+mod tasks;
+mod values;
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use super::{Catalog, EnumDef};
+use crate::diagnostic::Diagnostics;
+use crate::source::Sources;
+use crate::span::FileId;
+use crate::syntax::ast::Module;
+
+pub(crate) use values::value_fits as fits;
+
+/// Analyses parsed modules (one per file) into a catalog. Returns the catalog
+/// when there are no errors, and every diagnostic (errors and warnings).
+pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catalog>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let decls = collect::collect(modules, &mut diags);
+    let mut cx = collect::Context::build(&decls, &mut diags);
+    let attrs = products::resolve_attrs(&mut cx, &decls, &mut diags);
+    let sigs = tasks::signatures(&cx, &decls, &mut diags);
+    let (products, currency) = products::resolve_products(&cx, &decls, &attrs, &sigs, &mut diags);
+    let order_tasks = tasks::resolve_order_tasks(&cx, &decls, &sigs, &mut diags);
+    graph::check_cycles(&products, &order_tasks, &mut diags);
+    diags.sort();
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    let catalog = Catalog {
+        name: decls.catalog.as_ref().map(|c| c.name.value.clone()),
+        version: decls.catalog.as_ref().and_then(|c| c.version.as_ref().map(|v| v.value.clone())),
+        stages: cx.stages.clone(),
+        default_stage: cx.default_stage,
+        enums: cx.enums.iter().map(|(k, v)| (k.clone(), (*v).clone())).collect::<BTreeMap<String, EnumDef>>(),
+        customer: cx.customer.clone(),
+        actions: cx.actions.clone(),
+        products,
+        order_tasks,
+        currency,
+        hash: hash_sources(sources),
+        patterns: cx.patterns.clone(),
+    };
+    (Some(catalog), diags)
+}
+
+fn hash_sources(sources: &Sources) -> String {
+    let mut h = Sha256::new();
+    for (_, f) in sources.files() {
+        let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((f.text.len() as u64).to_le_bytes());
+        h.update(f.text.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,327 @@
+//! Products and bundles: attributes, relies-on, prices, SLAs, requires, rule
+//! blocks and includes.
+
+use std::collections::BTreeMap;
+
+use super::collect::{duplicate, Context, Decls};
+use super::scope::{Scope, Sigs};
+use super::tasks::{require, resolve_block};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies, Sla};
+use crate::span::Span;
+use crate::syntax::ast::{self, Member};
+use crate::value::Money;
+
+/// Attributes of every product and bundle, resolved while types may still be
+/// added to the context (patterns are compiled here).
+pub(super) fn resolve_attrs<'a>(
+    cx: &mut Context<'_>,
+    decls: &Decls<'a>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<&'a str, Vec<AttrDef>> {
+    let mut out = BTreeMap::new();
+    for (name, (_, p)) in &decls.products {
+        let attrs: Vec<ast::AttrDecl> = p
+            .members
+            .iter()
+            .filter_map(|m| match m {
+                Member::Attr(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        out.insert(*name, cx.attrs(&attrs, diags));
+    }
+    out
+}
+
+pub(super) fn resolve_products(
+    cx: &Context<'_>,
+    decls: &Decls<'_>,
+    attrs: &BTreeMap<&str, Vec<AttrDef>>,
+    sigs: &Sigs,
+    diags: &mut Diagnostics,
+) -> (BTreeMap<String, Product>, Option<String>) {
+    let mut products = BTreeMap::new();
+    for (name, (kind, p)) in &decls.products {
+        let product = resolve_product(cx, sigs, attrs, *kind, p, diags);
+        products.insert(name.to_string(), product);
+    }
+    let currency = check_currency(&products, diags);
+    (products, currency)
+}
+
+fn resolve_product(
+    cx: &Context<'_>,
+    sigs: &Sigs,
+    all_attrs: &BTreeMap<&str, Vec<AttrDef>>,
+    kind: ProductKind,
+    p: &ast::ProductDecl,
+    diags: &mut Diagnostics,
+) -> Product {
+    let attrs = all_attrs.get(p.name.name.as_str()).cloned().unwrap_or_default();
+    let mut product = Product {
+        name: p.name.name.clone(),
+        kind,
+        description: None,
+        attrs,
+        relies_on: Vec::new(),
+        prices: Vec::new(),
+        slas: Vec::new(),
+        requires: Vec::new(),
+        rules: BTreeMap::new(),
+        includes: Vec::new(),
+        span: p.name.span,
+    };
+    // Relies-on first: rule blocks read the relied-on products' tasks.
+    for m in &p.members {
+        if let Member::ReliesOn(target) = m {
+            if let Some(r) = relies_on(cx, &product, target, diags) {
+                product.relies_on.push(r);
+            }
+        }
+    }
+    let relies: Vec<String> = product.relies_on.iter().map(|r| r.product.clone()).collect();
+    let plan_time = Scope {
+        attrs: &product.attrs,
+        ..Scope::constant(cx)
+    };
+    let mut sla_spans: BTreeMap<String, Span> = BTreeMap::new();
+    let mut rule_spans: BTreeMap<ast::OrderAction, Span> = BTreeMap::new();
+    let mut description: Option<Span> = None;
+    let mut rules = BTreeMap::new();
+    for m in &p.members {
+        match m {
+            Member::Description(d) => match description {
+                Some(first) => diags.push(
+                    Diagnostic::error(Code::Duplicate, format!("`{}` has two descriptions", p.name.name))
+                        .at(d.span, "second description")
+                        .with_related(first, "first description")
+                        .with_help("keep one"),
+                ),
+                None => {
+                    description = Some(d.span);
+                    product.description = Some(d.value.clone());
+                }
+            },
+            Member::Attr(_) | Member::ReliesOn(_) => {}
+            Member::Price(line) => {
+                let when = line.when.as_ref().and_then(|w| plan_time.condition(w, "a price condition", diags));
+                if line.when.is_some() && when.is_none() {
+                    continue;
+                }
+                product.prices.push(PriceRule {
+                    kind: line.kind,
+                    amount: Money {
+                        amount: line.amount,
+                        currency: line.currency.name.clone(),
+                    },
+                    when,
+                    span: line.span,
+                });
+            }
+            Member::Sla(s) => {
+                if let Some(first) = sla_spans.get(&s.name.name) {
+                    diags.push(duplicate("sla term", &s.name, *first));
+                    continue;
+                }
+                sla_spans.insert(s.name.name.clone(), s.name.span);
+                product.slas.push(Sla {
+                    name: s.name.name.clone(),
+                    value: s.value.clone(),
+                });
+            }
+            Member::Require(r) => {
+                if let Some(req) = require(&plan_time, r, diags) {
+                    product.requires.push(req);
+                }
+            }
+            Member::Rule(block) => {
+                if let Some(first) = rule_spans.get(&block.action) {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Duplicate,
+                            format!("`{}` has two `on {}` blocks", p.name.name, block.action.as_str()),
+                        )
+                        .at(block.action_span, "second block")
+                        .with_related(*first, "first block")
+                        .with_help("merge their tasks into one block"),
+                    );
+                    continue;
+                }
+                rule_spans.insert(block.action, block.action_span);
+                let scope = Scope {
+                    sigs: Some(sigs),
+                    product: Some((&p.name.name, block.action)),
+                    relies: &relies,
+                    outputs: true,
+                    order_refs: true,
+                    ..plan_time
+                };
+                let tasks = resolve_block(&scope, &block.tasks, diags);
+                rules.insert(block.action, tasks);
+            }
+            Member::Include(inc) => {
+                if let Some(i) = include(cx, all_attrs, &plan_time, &product, inc, diags) {
+                    product.includes.push(i);
+                }
+            }
+        }
+    }
+    product.rules = rules;
+    product
+}
+
+fn relies_on(cx: &Context<'_>, product: &Product, target: &ast::Ident, diags: &mut Diagnostics) -> Option<Relies> {
+    if let Some(first) = product.relies_on.iter().find(|r| r.product == target.name) {
+        diags.push(duplicate("relies on", target, first.span));
+        return None;
+    }
+    match cx.products.get(target.name.as_str()) {
+        None => {
+            diags.push(
+                Diagnostic::error(Code::UnknownProduct, format!("unknown product `{}`", target.name))
+                    .at(target.span, "not declared")
+                    .suggest_or_list(&target.name, "product", product_names(cx, ProductKind::Product)),
+            );
+            None
+        }
+        Some((ProductKind::Bundle, _)) => {
+            diags.push(
+                Diagnostic::error(Code::Invalid, format!("`{}` is a bundle; a product relies on products", target.name))
+                    .at(target.span, "a bundle")
+                    .with_help("rely on the product inside the bundle; an order's bundle children satisfy it"),
+            );
+            None
+        }
+        Some(_) if target.name == product.name => {
+            diags.push(
+                Diagnostic::error(Code::Invalid, format!("`{}` relies on itself", product.name))
+                    .at(target.span, "the product being declared")
+                    .with_help("remove this line"),
+            );
+            None
+        }
+        Some(_) => Some(Relies {
+            product: target.name.clone(),
+            span: target.span,
+        }),
+    }
+}
+
+fn product_names<'c>(cx: &'c Context<'_>, kind: ProductKind) -> Vec<&'c str> {
+    cx.products.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| *n).collect()
+}
+
+fn include(
+    cx: &Context<'_>,
+    all_attrs: &BTreeMap<&str, Vec<AttrDef>>,
+    scope: &Scope<'_, '_>,
+    bundle: &Product,
+    inc: &ast::Include,
+    diags: &mut Diagnostics,
+) -> Option<Included> {
+    if let Some(first) = bundle.includes.iter().find(|i| i.product == inc.product.name) {
+        diags.push(
+            Diagnostic::error(Code::Duplicate, format!("`{}` is included twice", inc.product.name))
+                .at(inc.product.span, "included again")
+                .with_related(first.span, "first included here")
+                .with_help("a bundle holds one item of each product: its tasks are named BUNDLE_ITEM/PRODUCT/TASK"),
+        );
+        return None;
+    }
+    let child = match cx.products.get(inc.product.name.as_str()) {
+        None => {
+            diags.push(
+                Diagnostic::error(Code::UnknownProduct, format!("unknown product `{}`", inc.product.name))
+                    .at(inc.product.span, "not declared")
+                    .suggest_or_list(&inc.product.name, "product", product_names(cx, ProductKind::Product)),
+            );
+            return None;
+        }
+        Some((ProductKind::Bundle, _)) => {
+            diags.push(
+                Diagnostic::error(Code::Invalid, format!("`{}` is a bundle; bundles include products", inc.product.name))
+                    .at(inc.product.span, "a bundle")
+                    .with_help("include its products directly"),
+            );
+            return None;
+        }
+        Some((_, decl)) => decl,
+    };
+    let child_attrs = all_attrs.get(child.name.name.as_str()).map_or(&[][..], Vec::as_slice);
+    let mut ok = true;
+    let mut args = Vec::new();
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for a in &inc.args {
+        if let Some(first) = seen.get(a.name.name.as_str()) {
+            diags.push(duplicate("argument", &a.name, *first));
+            ok = false;
+            continue;
+        }
+        seen.insert(&a.name.name, a.name.span);
+        let Some(attr) = child_attrs.iter().find(|c| c.name == a.name.name) else {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownAttribute,
+                    format!("product `{}` has no attribute `{}`", inc.product.name, a.name.name),
+                )
+                .at(a.name.span, "unknown attribute")
+                .suggest_or_list(&a.name.name, "attribute", child_attrs.iter().map(|c| c.name.as_str())),
+            );
+            ok = false;
+            continue;
+        };
+        match scope.expect(&a.value, &attr.ty, &format!("attribute `{}`", attr.name), diags) {
+            Some(e) => args.push((attr.name.clone(), e)),
+            None => ok = false,
+        }
+    }
+    let missing: Vec<&str> = child_attrs
+        .iter()
+        .filter(|c| !c.optional && c.default.is_none() && !seen.contains_key(c.name.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+        diags.push(
+            Diagnostic::error(
+                Code::MissingInput,
+                format!("the include of `{}` lacks its required attributes {list}", inc.product.name),
+            )
+            .at(inc.span, "incomplete include")
+            .with_help(format!(
+                "pass them from the bundle's attributes, e.g. `include {}({}: …)`",
+                inc.product.name, missing[0]
+            )),
+        );
+        ok = false;
+    }
+    ok.then(|| Included {
+        product: inc.product.name.clone(),
+        args,
+        span: inc.product.span,
+    })
+}
+
+/// Every price line in one currency: the first declared (by file and
+/// position) sets it.
+fn check_currency(products: &BTreeMap<String, Product>, diags: &mut Diagnostics) -> Option<String> {
+    let mut lines: Vec<&PriceRule> = products.values().flat_map(|p| &p.prices).collect();
+    lines.sort_by_key(|l| (l.span.file, l.span.start));
+    let first = lines.first()?;
+    let currency = first.amount.currency.clone();
+    for l in &lines[1..] {
+        if l.amount.currency != currency {
+            diags.push(
+                Diagnostic::error(
+                    Code::Currency,
+                    format!("price in {} but the catalog prices in {currency}", l.amount.currency),
+                )
+                .at(l.span, format!("in {}", l.amount.currency))
+                .with_related(first.span, format!("the first price sets {currency}"))
+                .with_help(format!("a catalog uses one currency: convert this price to {currency}")),
+            );
+        }
+    }
+    Some(currency)
+}

@@ -1,0 +1,377 @@
+//! Tasks: signatures first (so any task can name any other), then each
+//! task's call and clauses against its scope.
+
+use std::collections::BTreeMap;
+
+use super::collect::{duplicate, Context, Decls};
+use super::scope::{Current, Scope, Sigs, TaskSig};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
+use crate::model::{Call, ProductKind, Require, Retry, Task, RESERVED_ORDER_TASKS};
+use crate::span::Span;
+use crate::syntax::ast::{self, ClauseKind, Member};
+use crate::syntax::{parse_interpolation, Segment};
+
+/// Signatures of every task, reporting duplicate task names per block.
+pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagnostics) -> Sigs {
+    let mut sigs = Sigs::default();
+    for (name, (kind, p)) in &decls.products {
+        if *kind != ProductKind::Product {
+            continue;
+        }
+        for m in &p.members {
+            if let Member::Rule(rule) = m {
+                let key = (name.to_string(), rule.action);
+                if sigs.blocks.contains_key(&key) {
+                    continue; // the duplicate block is reported with the product
+                }
+                let block = block_sigs(cx, &rule.tasks, diags);
+                sigs.blocks.insert(key, block);
+            }
+        }
+    }
+    if let Some(order) = decls.order {
+        for t in &order.tasks {
+            if RESERVED_ORDER_TASKS.contains(&t.name.name.as_str()) {
+                diags.push(
+                    Diagnostic::error(Code::Invalid, format!("`{}` cannot name an order-level task", t.name.name))
+                        .at(t.name.span, "reserved")
+                        .with_help("`order.id`, `order.customer` and `order.price` are order fields; choose another name"),
+                );
+            }
+        }
+        sigs.order = block_sigs(cx, &order.tasks, diags);
+    }
+    sigs
+}
+
+fn block_sigs(cx: &Context<'_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics) -> BTreeMap<String, TaskSig> {
+    let mut block: BTreeMap<String, TaskSig> = BTreeMap::new();
+    for t in tasks {
+        if let Some(first) = block.get(&t.name.name) {
+            diags.push(duplicate("task", &t.name, first.span));
+            continue;
+        }
+        block.insert(
+            t.name.name.clone(),
+            TaskSig {
+                action: t.call.action.name.clone(),
+                stage: cx.stage_of(&t.clauses),
+                span: t.name.span,
+            },
+        );
+    }
+    block
+}
+
+pub(super) fn resolve_order_tasks(cx: &Context<'_>, decls: &Decls<'_>, sigs: &Sigs, diags: &mut Diagnostics) -> Vec<Task> {
+    let Some(order) = decls.order else { return Vec::new() };
+    let scope = Scope {
+        sigs: Some(sigs),
+        in_order_block: true,
+        outputs: true,
+        order_refs: true,
+        ..Scope::constant(cx)
+    };
+    resolve_block(&scope, &order.tasks, diags)
+}
+
+/// Resolves the tasks of one block; `base` is the block's scope.
+pub(super) fn resolve_block(base: &Scope<'_, '_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics) -> Vec<Task> {
+    let mut out: Vec<Task> = Vec::new();
+    for t in tasks {
+        if out.iter().any(|o| o.name == t.name.name) {
+            continue; // reported with the signatures
+        }
+        if let Some(task) = resolve_task(base, t, diags) {
+            out.push(task);
+        }
+    }
+    out
+}
+
+fn scope_for<'s, 'a>(base: &Scope<'s, 'a>, cur: Current<'s>) -> Scope<'s, 'a> {
+    Scope {
+        current: Some(cur),
+        ..*base
+    }
+}
+
+fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics) -> Option<Task> {
+    let stage = base.cx.stage_of(&t.clauses);
+    let cur = Current {
+        name: &t.name.name,
+        stage,
+        own_outputs: false,
+    };
+    let scope = scope_for(base, cur);
+    let own = scope_for(base, Current { own_outputs: true, ..cur });
+    let mut ok = true;
+    let call = resolve_call(&scope, &t.call, diags);
+    ok &= call.is_some();
+    let mut task = Task {
+        name: t.name.name.clone(),
+        call: call.unwrap_or(Call {
+            action: String::new(),
+            args: Vec::new(),
+            span: t.call.span,
+        }),
+        after: Vec::new(),
+        when: None,
+        when_at_run: false,
+        stage,
+        requires: Vec::new(),
+        retry: None,
+        timeout_ms: None,
+        undo: None,
+        point_of_no_return: false,
+        span: t.name.span,
+    };
+    let mut seen: Vec<(&'static str, Span)> = Vec::new();
+    for c in &t.clauses {
+        let kind = clause_name(&c.kind);
+        if kind != "require" && kind != "after" {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kind) {
+                diags.push(
+                    Diagnostic::error(Code::Duplicate, format!("task `{}` has two `{kind}` clauses", t.name.name))
+                        .at(c.span, "second one here")
+                        .with_related(*first, "first one here")
+                        .with_help("keep one"),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push((kind, c.span));
+        }
+        match &c.kind {
+            ClauseKind::After(refs) => {
+                for r in refs {
+                    match after_ref(&scope, r, diags) {
+                        Some(tref) => task.after.push((tref, r.span)),
+                        None => ok = false,
+                    }
+                }
+            }
+            ClauseKind::When(e) => match scope.condition(e, "a `when` condition", diags) {
+                Some(cond) => {
+                    task.when_at_run = cond.refs().iter().any(|r| matches!(r, Ref::Output { .. }));
+                    task.when = Some(cond);
+                }
+                None => ok = false,
+            },
+            ClauseKind::Stage(s) => {
+                if !base.cx.stages.contains(&s.name) {
+                    diags.push(
+                        Diagnostic::error(Code::Stage, format!("unknown stage `{}`", s.name))
+                            .at(s.span, "no stage of this name")
+                            .suggest_or_list(&s.name, "stage", base.cx.stages.iter().map(String::as_str)),
+                    );
+                    ok = false;
+                }
+            }
+            ClauseKind::Require(r) => match require(&own, r, diags) {
+                Some(req) => task.requires.push(req),
+                None => ok = false,
+            },
+            ClauseKind::Retry { count, kind, delay_ms } => {
+                task.retry = Some(Retry {
+                    count: *count,
+                    kind: *kind,
+                    delay_ms: *delay_ms,
+                })
+            }
+            ClauseKind::Timeout { ms } => {
+                if *ms == 0 {
+                    diags.push(
+                        Diagnostic::error(Code::Invalid, "a timeout of zero would fail every attempt")
+                            .at(c.span, "zero timeout")
+                            .with_help("give the longest time an attempt may take, e.g. `timeout 2m`"),
+                    );
+                    ok = false;
+                }
+                task.timeout_ms = Some(*ms);
+            }
+            ClauseKind::Undo(call) => match resolve_call(&own, call, diags) {
+                Some(call) => task.undo = Some(call),
+                None => ok = false,
+            },
+            ClauseKind::NoReturn => task.point_of_no_return = true,
+        }
+    }
+    ok.then_some(task)
+}
+
+fn clause_name(k: &ClauseKind) -> &'static str {
+    match k {
+        ClauseKind::After(_) => "after",
+        ClauseKind::When(_) => "when",
+        ClauseKind::Stage(_) => "stage",
+        ClauseKind::Require(_) => "require",
+        ClauseKind::Retry { .. } => "retry",
+        ClauseKind::Timeout { .. } => "timeout",
+        ClauseKind::Undo(_) => "undo",
+        ClauseKind::NoReturn => "point of no return",
+    }
+}
+
+fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -> Option<TaskRef> {
+    let (tref, ident) = match r.parts.as_slice() {
+        [t] => (TaskRef::Local { task: t.name.clone() }, t),
+        [o, t] if o.name == "order" => (TaskRef::Order { task: t.name.clone() }, t),
+        [p, t] if scope.relies.contains(&p.name) => (
+            TaskRef::Relied {
+                product: p.name.clone(),
+                task: t.name.clone(),
+            },
+            t,
+        ),
+        [p, _] => {
+            let d = if scope.cx.products.contains_key(p.name.as_str()) && scope.product.is_some() {
+                Diagnostic::error(Code::UnknownTask, format!("`{}` is a product this one does not rely on", p.name))
+                    .at(p.span, "not relied on")
+                    .with_help(format!("add `relies on {}` to wait for its tasks", p.name))
+            } else {
+                let mut known: Vec<&str> = scope.relies.iter().map(String::as_str).collect();
+                known.push("order");
+                Diagnostic::error(Code::UnknownTask, format!("unknown task `{}`", r.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")))
+                    .at(p.span, "neither `order` nor a relied-on product")
+                    .suggest_or_list(&p.name, "prefix", known)
+            };
+            diags.push(d);
+            return None;
+        }
+        _ => return None,
+    };
+    let sig = scope.lookup(&tref, ident, diags)?;
+    scope.check_dependency(&tref, sig, r.span, diags).then_some(tref)
+}
+
+pub(super) fn require(scope: &Scope<'_, '_>, r: &ast::RequireRule, diags: &mut Diagnostics) -> Option<Require> {
+    let cond = scope.condition(&r.cond, "a `require` condition", diags);
+    let message = message(scope, &r.message, diags);
+    Some(Require {
+        cond: cond?,
+        message: message?,
+        span: r.span,
+    })
+}
+
+pub(super) fn message(scope: &Scope<'_, '_>, lit: &ast::StringLit, diags: &mut Diagnostics) -> Option<Message> {
+    let parsed = match parse_interpolation(lit.span.file, lit) {
+        Ok(p) => p,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for seg in parsed.segments {
+        match seg {
+            Segment::Text(t) => parts.push(MessagePart::Text(t)),
+            Segment::Expr(e) => match scope.expr(&e, diags) {
+                Some(e) => parts.push(MessagePart::Expr(e)),
+                None => ok = false,
+            },
+        }
+    }
+    ok.then_some(Message { parts })
+}
+
+fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics) -> Option<Call> {
+    let cx = scope.cx;
+    let Some(action) = cx.actions.get(&call.action.name) else {
+        diags.push(
+            Diagnostic::error(Code::UnknownAction, format!("unknown action `{}`", call.action.name))
+                .at(call.action.span, "not declared")
+                .suggest(&call.action.name, cx.actions.keys().map(String::as_str))
+                .with_help_if_none(format!(
+                    "declare it: `action {}(PARAM: TYPE, …) -> (OUTPUT: TYPE, …)`",
+                    call.action.name
+                )),
+        );
+        // Still check the arguments' expressions, so their errors surface too.
+        for a in &call.args {
+            scope.expr(&a.value, diags);
+        }
+        return None;
+    };
+    let mut ok = true;
+    let mut given: BTreeMap<&str, (Span, crate::model::Expr)> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for a in &call.args {
+        if let Some(first) = seen.get(a.name.name.as_str()) {
+            diags.push(duplicate("argument", &a.name, *first));
+            ok = false;
+            continue;
+        }
+        seen.insert(&a.name.name, a.name.span);
+        let Some(param) = action.params.iter().find(|p| p.name == a.name.name) else {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownInput,
+                    format!("action `{}` has no parameter `{}`", action.name, a.name.name),
+                )
+                .at(a.name.span, "unknown parameter")
+                .with_related(action.span, "action declared here")
+                .suggest_or_list(&a.name.name, "parameter", action.params.iter().map(|p| p.name.as_str())),
+            );
+            scope.expr(&a.value, diags);
+            ok = false;
+            continue;
+        };
+        match scope.expect(&a.value, &param.ty, &format!("parameter `{}`", param.name), diags) {
+            Some(e) => {
+                given.insert(&a.name.name, (a.name.span, e));
+            }
+            None => ok = false,
+        }
+    }
+    let missing: Vec<&str> = action
+        .params
+        .iter()
+        .filter(|p| !seen.contains_key(p.name.as_str()))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+        let example = missing.iter().map(|m| format!("`{m}: …`")).collect::<Vec<_>>().join(", ");
+        diags.push(
+            Diagnostic::error(
+                Code::MissingInput,
+                format!("the call of `{}` lacks {} {list}", action.name, if missing.len() == 1 { "parameter" } else { "parameters" }),
+            )
+            .at(call.span, "incomplete call")
+            .with_related(action.span, "action declared here")
+            .with_help(format!("pass {example}")),
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let args = action
+        .params
+        .iter()
+        .filter_map(|p| given.remove(p.name.as_str()).map(|(_, e)| (p.name.clone(), e)))
+        .collect();
+    Some(Call {
+        action: action.name.clone(),
+        args,
+        span: call.span,
+    })
+}
+
+trait HelpIfNone {
+    fn with_help_if_none(self, help: String) -> Self;
+}
+
+impl HelpIfNone for Diagnostic {
+    fn with_help_if_none(self, help: String) -> Self {
+        if self.help.is_some() {
+            self
+        } else {
+            self.with_help(help)
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Resolved, typed expressions, and their evaluation.
+//!
+//! One expression type serves the catalog and the plan: decomposition
+//! replaces every reference it can answer at plan time by its value, leaving
+//! only [`Ref::TaskOutput`], which the executor answers at run time.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::types::Type;
+use crate::span::Span;
+use crate::syntax::ast::{BinOp, PriceKind, UnOp};
+use crate::value::{Money, Value};
+
+/// A task named from a rule block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
+pub enum TaskRef {
+    /// A task of the same rule block (or of the order block, from the order block).
+    Local { task: String },
+    /// A task of the relied-on item: `P.task`.
+    Relied { product: String, task: String },
+    /// An order-level task: `order.task`.
+    Order { task: String },
+}
+
+impl std::fmt::Display for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskRef::Local { task } => f.write_str(task),
+            TaskRef::Relied { product, task } => write!(f, "{product}.{task}"),
+            TaskRef::Order { task } => write!(f, "order.{task}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ref", rename_all = "snake_case")]
+pub enum Ref {
+    Attr { name: String },
+    Output { task: TaskRef, output: String },
+    OrderId,
+    Customer { field: String },
+    OrderPrice { kind: PriceKind },
+    ItemId,
+    ItemPrice { kind: PriceKind },
+    /// A plan task's output, by task id: the only reference left in a plan.
+    TaskOutput { task: String, output: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExprKind {
+    Lit(Value),
+    Ref(Ref),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Expr>),
+}
+
+/// A `require` message: text with `{expr}` parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub parts: Vec<MessagePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessagePart {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    #[error("no value for {0}")]
+    Unbound(String),
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("arithmetic overflow")]
+    Overflow,
+    #[error("cannot apply `{op}` to {left} and {right}")]
+    Operands { op: &'static str, left: String, right: String },
+}
+
+impl Expr {
+    pub fn lit(value: Value, ty: Type, span: Span) -> Expr {
+        Expr {
+            kind: ExprKind::Lit(value),
+            ty,
+            span,
+        }
+    }
+
+    /// Every reference in the expression, in source order.
+    pub fn refs(&self) -> Vec<&Ref> {
+        self.spanned_refs().into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Every reference with the span of the expression that reads it.
+    pub fn spanned_refs(&self) -> Vec<(&Ref, Span)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Lit(_) => {}
+                ExprKind::Ref(r) => out.push((r, e.span)),
+                ExprKind::Unary(_, x) => stack.push(x),
+                ExprKind::Binary(_, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                ExprKind::In(x, list) => {
+                    stack.extend(list.iter().rev());
+                    stack.push(x);
+                }
+            }
+        }
+        out
+    }
+
+    /// Replaces references `f` answers (by a value or another reference), and
+    /// folds what became constant.
+    pub fn substitute(&self, f: &mut impl FnMut(&Ref) -> Option<Replacement>) -> Expr {
+        let kind = match &self.kind {
+            ExprKind::Lit(v) => ExprKind::Lit(v.clone()),
+            ExprKind::Ref(r) => match f(r) {
+                Some(Replacement::Value(v)) => ExprKind::Lit(v),
+                Some(Replacement::Ref(r)) => ExprKind::Ref(r),
+                None => ExprKind::Ref(r.clone()),
+            },
+            ExprKind::Unary(op, x) => ExprKind::Unary(*op, Box::new(x.substitute(f))),
+            ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, Box::new(a.substitute(f)), Box::new(b.substitute(f))),
+            ExprKind::In(x, list) => ExprKind::In(Box::new(x.substitute(f)), list.iter().map(|e| e.substitute(f)).collect()),
+        };
+        let e = Expr {
+            kind,
+            ty: self.ty.clone(),
+            span: self.span,
+        };
+        if !matches!(e.kind, ExprKind::Lit(_)) && e.refs().is_empty() {
+            if let Ok(v) = e.eval(&mut |_| None) {
+                return Expr::lit(v, e.ty, e.span);
+            }
+        }
+        e
+    }
+
+    pub fn as_lit(&self) -> Option<&Value> {
+        match &self.kind {
+            ExprKind::Lit(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Evaluates with `lookup` answering references.
+    pub fn eval(&self, lookup: &mut impl FnMut(&Ref) -> Option<Value>) -> Result<Value, EvalError> {
+        match &self.kind {
+            ExprKind::Lit(v) => Ok(v.clone()),
+            ExprKind::Ref(r) => lookup(r).ok_or_else(|| EvalError::Unbound(describe_ref(r))),
+            ExprKind::Unary(UnOp::Not, x) => match x.eval(lookup)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                // An absent value is falsy, so `not` of it is true.
+                Value::Null => Ok(Value::Bool(true)),
+                v => Err(operands("not", &v, &v)),
+            },
+            ExprKind::Unary(UnOp::Neg, x) => match x.eval(lookup)? {
+                Value::Int(i) => i.checked_neg().map(Value::Int).ok_or(EvalError::Overflow),
+                Value::Decimal(d) => Ok(Value::Decimal(-d)),
+                Value::Money(m) => Ok(Value::Money(Money {
+                    amount: -m.amount,
+                    currency: m.currency,
+                })),
+                v => Err(operands("-", &v, &v)),
+            },
+            ExprKind::Binary(BinOp::And, a, b) => {
+                if !truthy(&a.eval(lookup)?) {
+                    return Ok(Value::Bool(false));
+                }
+                Ok(Value::Bool(truthy(&b.eval(lookup)?)))
+            }
+            ExprKind::Binary(BinOp::Or, a, b) => {
+                if truthy(&a.eval(lookup)?) {
+                    return Ok(Value::Bool(true));
+                }
+                Ok(Value::Bool(truthy(&b.eval(lookup)?)))
+            }
+            ExprKind::Binary(op, a, b) => binary(*op, a.eval(lookup)?, b.eval(lookup)?),
+            ExprKind::In(x, list) => {
+                let v = x.eval(lookup)?;
+                for item in list {
+                    if equal(&v, &item.eval(lookup)?) {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
+            }
+        }
+    }
+}
+
+pub enum Replacement {
+    Value(Value),
+    Ref(Ref),
+}
+
+impl Message {
+    pub fn render(&self, lookup: &mut impl FnMut(&Ref) -> Option<Value>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                MessagePart::Text(t) => out.push_str(t),
+                MessagePart::Expr(e) => match e.eval(lookup) {
+                    Ok(v) => out.push_str(&v.to_string()),
+                    Err(_) => out.push('?'),
+                },
+            }
+        }
+        out
+    }
+
+    pub fn substitute(&self, f: &mut impl FnMut(&Ref) -> Option<Replacement>) -> Message {
+        Message {
+            parts: self
+                .parts
+                .iter()
+                .map(|p| match p {
+                    MessagePart::Text(t) => MessagePart::Text(t.clone()),
+                    MessagePart::Expr(e) => MessagePart::Expr(e.substitute(f)),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|p| match p {
+            MessagePart::Expr(e) => Some(e),
+            MessagePart::Text(_) => None,
+        })
+    }
+}
+
+pub fn describe_ref(r: &Ref) -> String {
+    match r {
+        Ref::Attr { name } => name.clone(),
+        Ref::Output { task, output } => format!("{task}.{output}"),
+        Ref::OrderId => "order.id".into(),
+        Ref::Customer { field } => format!("order.customer.{field}"),
+        Ref::OrderPrice { kind } => format!("order.price.{}", kind.as_str()),
+        Ref::ItemId => "item.id".into(),
+        Ref::ItemPrice { kind } => format!("price.{}", kind.as_str()),
+        Ref::TaskOutput { task, output } => format!("{task}.{output}"),
+    }
+}
+
+/// Conditions treat an absent value as false.
+pub fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn equal(a: &Value, b: &Value) -> bool {
+    a.compare(b) == Some(std::cmp::Ordering::Equal)
+}
+
+fn operands(op: &'static str, a: &Value, b: &Value) -> EvalError {
+    EvalError::Operands {
+        op,
+        left: a.to_string(),
+        right: b.to_string(),
+    }
+}
+
+fn decimal_of(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Int(i) => Some(Decimal::from(*i)),
+        Value::Decimal(d) => Some(*d),
+        _ => None,
+    }
+}
+
+fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
+    use std::cmp::Ordering::*;
+    let cmp = |a: &Value, b: &Value| a.compare(b);
+    Ok(match op {
+        BinOp::Eq => Value::Bool(equal(&a, &b)),
+        BinOp::Ne => Value::Bool(!equal(&a, &b)),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            // Comparing with an absent value is false, never an error.
+            let Some(o) = cmp(&a, &b) else {
+                if matches!(a, Value::Null) || matches!(b, Value::Null) {
+                    return Ok(Value::Bool(false));
+                }
+                return Err(operands(op.symbol(), &a, &b));
+            };
+            Value::Bool(match op {
+                BinOp::Lt => o == Less,
+                BinOp::Le => o != Greater,
+                BinOp::Gt => o == Greater,
+                _ => o != Less,
+            })
+        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arithmetic(op, a, b)?,
+        BinOp::And | BinOp::Or => unreachable!("short-circuit operators are evaluated in Expr::eval"),
+    })
+}
+
+fn arithmetic(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
+    let dec = |x: Decimal, y: Decimal| -> Result<Decimal, EvalError> {
+        match op {
+            BinOp::Add => x.checked_add(y).ok_or(EvalError::Overflow),
+            BinOp::Sub => x.checked_sub(y).ok_or(EvalError::Overflow),
+            BinOp::Mul => x.checked_mul(y).ok_or(EvalError::Overflow),
+            _ if y.is_zero() => Err(EvalError::DivisionByZero),
+            _ => x.checked_div(y).ok_or(EvalError::Overflow),
+        }
+    };
+    match (&a, &b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let r = match op {
+                BinOp::Add => x.checked_add(*y),
+                BinOp::Sub => x.checked_sub(*y),
+                BinOp::Mul => x.checked_mul(*y),
+                _ => return dec(Decimal::from(*x), Decimal::from(*y)).map(Value::Decimal),
+            };
+            r.map(Value::Int).ok_or(EvalError::Overflow)
+        }
+        (Value::Money(x), Value::Money(y)) if matches!(op, BinOp::Add | BinOp::Sub) && x.currency == y.currency => {
+            Ok(Value::Money(Money {
+                amount: dec(x.amount, y.amount)?,
+                currency: x.currency.clone(),
+            }))
+        }
+        (Value::Money(m), n) if matches!(op, BinOp::Mul | BinOp::Div) && decimal_of(n).is_some() => {
+            Ok(Value::Money(Money {
+                amount: dec(m.amount, decimal_of(n).unwrap_or_default())?,
+                currency: m.currency.clone(),
+            }))
+        }
+        (n, Value::Money(m)) if op == BinOp::Mul && decimal_of(n).is_some() => Ok(Value::Money(Money {
+            amount: dec(decimal_of(n).unwrap_or_default(), m.amount)?,
+            currency: m.currency.clone(),
+        })),
+        (Value::Duration(x), Value::Duration(y)) if matches!(op, BinOp::Add | BinOp::Sub) => {
+            let r = if op == BinOp::Add { x.checked_add(*y) } else { x.checked_sub(*y) };
+            r.map(Value::Duration).ok_or(EvalError::Overflow)
+        }
+        (Value::String(x), Value::String(y)) if op == BinOp::Add => Ok(Value::String(format!("{x}{y}"))),
+        _ => match (decimal_of(&a), decimal_of(&b)) {
+            (Some(x), Some(y)) => dec(x, y).map(Value::Decimal),
+            _ => Err(operands(op.symbol(), &a, &b)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(v: Value) -> Expr {
+        Expr::lit(v, Type::Null, Span::default())
+    }
+
+    fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
+        Expr {
+            kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+            ty: Type::Null,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn money_arithmetic_is_exact() {
+        let m = |s: &str| {
+            Value::Money(Money {
+                amount: s.parse().unwrap(),
+                currency: "EUR".into(),
+            })
+        };
+        let e = bin(BinOp::Add, lit(m("0.1")), lit(m("0.2")));
+        assert_eq!(e.eval(&mut |_| None).unwrap(), m("0.3"));
+        let e = bin(BinOp::Mul, lit(m("39.99")), lit(Value::Int(3)));
+        assert_eq!(e.eval(&mut |_| None).unwrap(), m("119.97"));
+    }
+
+    #[test]
+    fn division_by_zero_is_an_error_not_a_panic() {
+        let e = bin(BinOp::Div, lit(Value::Int(1)), lit(Value::Int(0)));
+        assert_eq!(e.eval(&mut |_| None), Err(EvalError::DivisionByZero));
+        let e = bin(BinOp::Mul, lit(Value::Int(i64::MAX)), lit(Value::Int(2)));
+        assert_eq!(e.eval(&mut |_| None), Err(EvalError::Overflow));
+    }
+}
