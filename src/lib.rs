@@ -6,8 +6,11 @@
 
 pub mod compile;
 pub mod diagnostic;
+pub mod exec;
 pub mod model;
+pub mod plan;
 pub mod source;
 pub mod span;
 pub mod syntax;
 pub mod value;
+pub mod yaml;

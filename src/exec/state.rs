@@ -1,0 +1,146 @@
+//! Order and task states (SPEC §6), the events that move them, and the one
+//! interface through which every transition leaves the executor: a
+//! [`Journal`]. The durable store is a journal; so are the JSON-lines events
+//! log and the progress display.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::TaskIdx;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Acknowledged,
+    InProgress,
+    Completed,
+    Failed,
+    Cancelled,
+    Held,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Acknowledged => "acknowledged",
+            OrderState::InProgress => "in_progress",
+            OrderState::Completed => "completed",
+            OrderState::Failed => "failed",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Held => "held",
+        }
+    }
+
+    /// Whether the order will not move again without an operator.
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderState::Completed | OrderState::Failed | OrderState::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Pending,
+    Running,
+    Done,
+    Skipped,
+    Failed,
+    Compensated,
+    Cancelled,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Running => "running",
+            TaskState::Done => "done",
+            TaskState::Skipped => "skipped",
+            TaskState::Failed => "failed",
+            TaskState::Compensated => "compensated",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The state of one task in a run: what a resumed run starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub state: TaskState,
+    /// Attempts of the task's action so far.
+    pub attempts: u32,
+    /// Attempts of its undo so far.
+    pub undo_attempts: u32,
+    pub outputs: BTreeMap<String, Value>,
+    pub error: Option<String>,
+    /// Whether the undo is running or was interrupted while running.
+    pub undoing: bool,
+}
+
+impl Default for TaskRecord {
+    fn default() -> Self {
+        TaskRecord {
+            state: TaskState::Pending,
+            attempts: 0,
+            undo_attempts: 0,
+            outputs: BTreeMap::new(),
+            error: None,
+            undoing: false,
+        }
+    }
+}
+
+/// Every transition of a run, in the order it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Order {
+        state: OrderState,
+        /// Why: the failed task, the undo that could not run, a cancel.
+        reason: Option<String>,
+    },
+    /// An attempt is about to invoke the action (or its undo).
+    Started {
+        task: TaskIdx,
+        attempt: u32,
+        undo: bool,
+    },
+    Succeeded {
+        task: TaskIdx,
+        attempt: u32,
+        undo: bool,
+        outputs: BTreeMap<String, Value>,
+    },
+    /// One attempt failed; `retry_in_ms` is set when another attempt follows.
+    AttemptFailed {
+        task: TaskIdx,
+        attempt: u32,
+        undo: bool,
+        error: String,
+        retry_in_ms: Option<u64>,
+    },
+    /// A task reached a state without an attempt (skipped, failed for good,
+    /// cancelled, compensated).
+    Task {
+        task: TaskIdx,
+        state: TaskState,
+        error: Option<String>,
+    },
+}
+
+/// Receives every event before the executor acts on it. An error stops the
+/// run: a transition that cannot be recorded must not happen.
+pub trait Journal: Send {
+    fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError>;
+
+    /// Whether someone asked to cancel the order (polled between events).
+    fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        Ok(false)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct JournalError(pub String);

@@ -1,0 +1,95 @@
+//! The order plan: the task DAG an order decomposes into (SPEC §5), and the
+//! decomposition that builds it from a catalog and an order.
+//!
+//! A plan is self-contained: every attribute, price and order field is
+//! already substituted into its expressions, so it can be stored with the
+//! order and executed (or resumed) without the catalog.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Expr, Require, Retry, Type};
+use crate::syntax::ast::OrderAction;
+use crate::value::{Money, Value};
+
+/// Index of a task in [`Plan::tasks`].
+pub type TaskIdx = usize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub order: String,
+    /// SHA-256 of the catalog the plan was made from.
+    pub catalog_hash: String,
+    pub stages: Vec<String>,
+    pub items: Vec<PlanItem>,
+    /// In a deterministic topological order that respects stages.
+    pub tasks: Vec<PlanTask>,
+    /// The longest chain of dependencies (stage barriers included), as indices.
+    pub critical_path: Vec<TaskIdx>,
+    pub price: Price,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub once: Money,
+    pub monthly: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanItem {
+    /// `1` for an order item, `1/Broadband` for a bundle's child.
+    pub id: String,
+    pub product: String,
+    pub action: OrderAction,
+    /// The bundle item a child belongs to.
+    pub parent: Option<String>,
+    pub attributes: BTreeMap<String, Value>,
+    /// The item's own price (a bundle's replaces its children's).
+    pub price: Price,
+    /// Whether the price counts toward the order total (false for children of
+    /// a bundle with its own price lines).
+    pub priced: bool,
+    pub sla: Vec<(String, Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanTask {
+    /// `NAME`, `ITEM/NAME` or `ITEM/CHILD/NAME`.
+    pub id: String,
+    pub item: Option<String>,
+    pub product: Option<String>,
+    pub name: String,
+    pub action: String,
+    pub stage: usize,
+    /// Direct dependencies from `after` clauses and data references. Stage
+    /// barriers are implied by `stage` and not listed.
+    pub after: Vec<TaskIdx>,
+    /// Inputs in the action's parameter order. The only references left are
+    /// `Ref::TaskOutput`.
+    pub inputs: Vec<(String, Expr)>,
+    /// A condition decided at run time (on outputs); plan-time conditions
+    /// have already removed the task or not.
+    pub when: Option<Expr>,
+    pub requires: Vec<Require>,
+    pub retry: Option<Retry>,
+    pub timeout_ms: Option<u64>,
+    pub undo: Option<PlanCall>,
+    pub point_of_no_return: bool,
+    /// The action's declared outputs.
+    pub outputs: Vec<(String, Type)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanCall {
+    pub action: String,
+    pub inputs: Vec<(String, Expr)>,
+    /// The undo action's declared outputs (for simulation).
+    pub outputs: Vec<(String, Type)>,
+}
+
+impl Plan {
+    pub fn task(&self, id: &str) -> Option<TaskIdx> {
+        self.tasks.iter().position(|t| t.id == id)
+    }
+}
