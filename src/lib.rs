@@ -8,6 +8,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod exec;
 pub mod model;
+pub mod order;
 pub mod plan;
 pub mod source;
 pub mod span;

@@ -397,3 +397,47 @@ mod tests {
         assert_eq!(e.eval(&mut |_| None), Err(EvalError::Overflow));
     }
 }
+
+impl std::fmt::Display for Expr {
+    /// The expression in ordo syntax, with the parentheses its structure needs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&show(self, 0))
+    }
+}
+
+/// Binding strength, loosest first, as in the grammar.
+fn precedence(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(BinOp::Or, ..) => 1,
+        ExprKind::Binary(BinOp::And, ..) => 2,
+        ExprKind::Unary(UnOp::Not, _) => 3,
+        ExprKind::Binary(BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge, ..) | ExprKind::In(..) => 4,
+        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 5,
+        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 6,
+        ExprKind::Unary(UnOp::Neg, _) => 7,
+        ExprKind::Lit(_) | ExprKind::Ref(_) => 8,
+    }
+}
+
+fn show(e: &Expr, min: u8) -> String {
+    let p = precedence(e);
+    let text = match &e.kind {
+        ExprKind::Lit(Value::String(s)) => format!("{s:?}"),
+        ExprKind::Lit(v) => v.to_string(),
+        ExprKind::Ref(r) => describe_ref(r),
+        ExprKind::Unary(UnOp::Not, x) => format!("not {}", show(x, p)),
+        ExprKind::Unary(UnOp::Neg, x) => format!("-{}", show(x, p)),
+        // Left-associative: the right operand needs parentheses at equal strength.
+        ExprKind::Binary(op, a, b) => format!("{} {} {}", show(a, p), op.symbol(), show(b, p + 1)),
+        ExprKind::In(x, list) => format!(
+            "{} in [{}]",
+            show(x, p + 1),
+            list.iter().map(|i| show(i, 0)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    if p < min {
+        format!("({text})")
+    } else {
+        text
+    }
+}

@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::Serialize;
 
 pub use analyze::analyze;
+pub(crate) use analyze::value_fits;
 pub use expr::{Expr, ExprKind, Message, MessagePart, Ref, TaskRef};
 pub use types::Type;
 

@@ -93,3 +93,51 @@ impl Plan {
         self.tasks.iter().position(|t| t.id == id)
     }
 }
+
+mod build;
+pub mod render;
+mod items;
+
+use crate::diagnostic::Diagnostics;
+use crate::model::Catalog;
+use crate::order::OrderDoc;
+
+/// Decomposes an order into its plan. On success, returns the plan and any
+/// warnings; otherwise every error found.
+pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnostics), Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let checked = items::check_items(catalog, order, &mut diags);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    let built = build::build_tasks(catalog, order, &checked, &mut diags);
+    diags.sort();
+    let Some(built) = built.filter(|_| !diags.has_errors()) else {
+        return Err(diags);
+    };
+    let items = checked
+        .items
+        .iter()
+        .map(|i| PlanItem {
+            id: i.id.clone(),
+            product: i.product.name.clone(),
+            action: i.action,
+            parent: i.parent.map(|p| checked.items[p].id.clone()),
+            attributes: i.attrs.clone(),
+            price: i.price.clone(),
+            priced: i.priced,
+            sla: i.product.slas.iter().map(|s| (s.name.clone(), s.value.clone())).collect(),
+        })
+        .collect();
+    let plan = Plan {
+        order: order.id.clone(),
+        catalog_hash: catalog.hash.clone(),
+        stages: catalog.stages.clone(),
+        items,
+        tasks: built.tasks,
+        critical_path: built.critical_path,
+        price: checked.price,
+    };
+    Ok((plan, diags))
+}

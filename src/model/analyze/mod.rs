@@ -22,7 +22,7 @@ use crate::source::Sources;
 use crate::span::FileId;
 use crate::syntax::ast::Module;
 
-pub(crate) use values::value_fits as fits;
+pub(crate) use values::value_fits;
 
 /// Analyses parsed modules (one per file) into a catalog. Returns the catalog
 /// when there are no errors, and every diagnostic (errors and warnings).

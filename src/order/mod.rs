@@ -1,0 +1,257 @@
+//! Orders (SPEC §4): the YAML or JSON document a customer order arrives as,
+//! read into a shape with positions. Checking it against a catalog is
+//! decomposition's first step (`crate::plan`).
+
+mod values;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::SourceFile;
+use crate::span::{FileId, Span};
+use crate::syntax::ast::OrderAction;
+use crate::yaml::{self, Node, NodeKind};
+
+pub use values::value_from_node;
+
+/// An order as written, each part with its position in the file.
+#[derive(Debug, Clone)]
+pub struct OrderDoc {
+    pub id: String,
+    pub id_span: Span,
+    /// The `customer` mapping's entries.
+    pub customer: Vec<(String, Span, Node)>,
+    pub customer_span: Span,
+    pub items: Vec<ItemDoc>,
+    /// The whole document, as actions and the store see it.
+    pub json: serde_json::Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemDoc {
+    /// Position in `items`, for paths like `items[2].attributes.speed`.
+    pub index: usize,
+    pub id: String,
+    pub id_span: Span,
+    pub action: OrderAction,
+    pub product: String,
+    pub product_span: Span,
+    pub attributes: Vec<(String, Span, Node)>,
+    pub relies_on: Vec<(String, Span)>,
+    pub span: Span,
+}
+
+impl ItemDoc {
+    pub fn path(&self) -> String {
+        format!("items[{}]", self.index)
+    }
+}
+
+const ORDER_KEYS: [&str; 3] = ["id", "customer", "items"];
+const ITEM_KEYS: [&str; 5] = ["id", "action", "product", "attributes", "relies_on"];
+
+/// Reads an order document's shape; every shape error is reported, not only
+/// the first.
+pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnostics> {
+    let root = yaml::parse(file, source).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error(Code::OrderSyntax, format!("the order is not valid YAML or JSON: {}", e.message))
+                .at(e.span, "here")
+                .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
+        )
+    })?;
+    let mut diags = Diagnostics::new();
+    let Some(entries) = mapping(&root, "the order", "", &mut diags) else {
+        return Err(diags);
+    };
+    unknown_keys(entries, &ORDER_KEYS, "", &mut diags);
+    let (id, id_span) = match root.get("id") {
+        Some(n) => scalar(n, "id", &mut diags),
+        None => {
+            diags.push(missing("id", "the order", root.span, "id: ORD-1001"));
+            (String::new(), root.span)
+        }
+    };
+    let (customer, customer_span) = match root.get("customer") {
+        Some(c) => (
+            mapping(c, "`customer`", "customer", &mut diags)
+                .map(|e| entries_of(e, "customer", &mut diags))
+                .unwrap_or_default(),
+            c.span,
+        ),
+        None => (Vec::new(), root.span),
+    };
+    let items = match root.get("items") {
+        Some(Node {
+            kind: NodeKind::Seq(list),
+            span,
+        }) => {
+            if list.is_empty() {
+                diags.push(
+                    Diagnostic::error(Code::OrderSyntax, "the order has no items")
+                        .at(*span, "empty list")
+                        .with_help("an order holds at least one item"),
+                );
+            }
+            list.iter().enumerate().filter_map(|(i, n)| read_item(i, n, &mut diags)).collect()
+        }
+        Some(other) => {
+            diags.push(shape_error("items", "a list of items", other));
+            Vec::new()
+        }
+        None => {
+            diags.push(missing("items", "the order", root.span, "items: [...]"));
+            Vec::new()
+        }
+    };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(OrderDoc {
+        id,
+        id_span,
+        customer,
+        customer_span,
+        items,
+        json: root.to_json(),
+        span: root.span,
+    })
+}
+
+fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemDoc> {
+    let path = format!("items[{index}]");
+    let entries = mapping(node, &format!("`{path}`"), &path, diags)?;
+    unknown_keys(entries, &ITEM_KEYS, &path, diags);
+    let mut ok = true;
+    let mut field = |key: &str, example: &str, diags: &mut Diagnostics| match node.get(key) {
+        Some(n) => Some(scalar(n, &format!("{path}.{key}"), diags)),
+        None => {
+            diags.push(missing(key, &format!("`{path}`"), node.span, example));
+            ok = false;
+            None
+        }
+    };
+    let id = field("id", "id: \"1\"", diags);
+    let product = field("product", "product: Broadband", diags);
+    let action = field("action", "action: add", diags);
+    if !ok {
+        return None;
+    }
+    let ((id, id_span), (product, product_span), (action_text, action_span)) = (id?, product?, action?);
+    if id.contains('/') {
+        diags.push(
+            Diagnostic::error(Code::OrderSyntax, format!("{path}.id: an item id cannot contain `/`"))
+                .at(id_span, "contains `/`")
+                .with_help("task ids are ITEM/TASK, so `/` would make them ambiguous"),
+        );
+    }
+    let action = match action_text.as_str() {
+        "add" => OrderAction::Add,
+        "modify" => OrderAction::Modify,
+        "delete" => OrderAction::Delete,
+        other => {
+            let mut d = Diagnostic::error(Code::OrderSyntax, format!("{path}.action: unknown action `{other}`"))
+                .at(action_span, "not an order action");
+            d = match crate::diagnostic::did_you_mean(other, ["add", "modify", "delete"]) {
+                Some(s) => d.with_help(format!("did you mean `{s}`? An item's action is add, modify or delete")),
+                None => d.with_help("an item's action is add, modify or delete"),
+            };
+            diags.push(d);
+            return None;
+        }
+    };
+    let attributes = match node.get("attributes") {
+        None | Some(Node { kind: NodeKind::Null, .. }) => Vec::new(),
+        Some(a) => {
+            let apath = format!("{path}.attributes");
+            mapping(a, &format!("`{apath}`"), &apath, diags)
+                .map(|e| entries_of(e, &apath, diags))
+                .unwrap_or_default()
+        }
+    };
+    let relies_on = match node.get("relies_on") {
+        None | Some(Node { kind: NodeKind::Null, .. }) => Vec::new(),
+        Some(Node {
+            kind: NodeKind::Seq(list),
+            ..
+        }) => list.iter().map(|n| scalar(n, &format!("{path}.relies_on"), diags)).collect(),
+        // A single id is accepted for a list of one.
+        Some(n) => vec![scalar(n, &format!("{path}.relies_on"), diags)],
+    };
+    Some(ItemDoc {
+        index,
+        id,
+        id_span,
+        action,
+        product,
+        product_span,
+        attributes,
+        relies_on,
+        span: node.span,
+    })
+}
+
+fn mapping<'n>(node: &'n Node, what: &str, path: &str, diags: &mut Diagnostics) -> Option<&'n [(Node, Node)]> {
+    match &node.kind {
+        NodeKind::Map(entries) => Some(entries),
+        _ => {
+            let name = if path.is_empty() { "the order".to_string() } else { path.to_string() };
+            diags.push(
+                Diagnostic::error(Code::OrderSyntax, format!("{name}: {what} must be a mapping, found {}", node.describe()))
+                    .at(node.span, format!("{} here", node.describe()))
+                    .with_help("write `key: value` pairs"),
+            );
+            None
+        }
+    }
+}
+
+fn entries_of(entries: &[(Node, Node)], path: &str, diags: &mut Diagnostics) -> Vec<(String, Span, Node)> {
+    entries
+        .iter()
+        .filter_map(|(k, v)| match k.scalar_text() {
+            Some(name) => Some((name, k.span, v.clone())),
+            None => {
+                diags.push(
+                    Diagnostic::error(Code::OrderSyntax, format!("{path}: keys must be names, found {}", k.describe()))
+                        .at(k.span, "not a name"),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+fn scalar(node: &Node, path: &str, diags: &mut Diagnostics) -> (String, Span) {
+    match node.scalar_text() {
+        Some(s) => (s, node.span),
+        None => {
+            diags.push(shape_error(path, "a single value", node));
+            (String::new(), node.span)
+        }
+    }
+}
+
+fn unknown_keys(entries: &[(Node, Node)], known: &[&str], path: &str, diags: &mut Diagnostics) {
+    for (k, _) in entries {
+        let Some(name) = k.scalar_text() else { continue };
+        if !known.contains(&name.as_str()) {
+            let full = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            diags.push(
+                Diagnostic::error(Code::OrderSyntax, format!("unknown field `{full}`"))
+                    .at(k.span, "not an order field")
+                    .suggest_or_list(&name, "field", known.iter().copied()),
+            );
+        }
+    }
+}
+
+fn missing(key: &str, what: &str, span: Span, example: &str) -> Diagnostic {
+    Diagnostic::error(Code::OrderSyntax, format!("{what} has no `{key}`"))
+        .at(span, format!("`{key}` missing"))
+        .with_help(format!("add `{example}`"))
+}
+
+fn shape_error(path: &str, want: &str, node: &Node) -> Diagnostic {
+    Diagnostic::error(Code::OrderSyntax, format!("{path} must be {want}, found {}", node.describe()))
+        .at(node.span, format!("{} here", node.describe()))
+}

@@ -1,0 +1,360 @@
+//! Decomposition, second half: the tasks of every item, their dependencies,
+//! the check that they form a DAG, a stage-respecting topological order and
+//! the critical path. Nothing here recurses: plans of 100,000 tasks are normal.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use super::items::{Checked, Item};
+use super::{PlanCall, PlanTask, TaskIdx};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::expr::{truthy, Replacement};
+use crate::model::{Call, Catalog, Ref, Require, Task, TaskRef, Type};
+use crate::order::OrderDoc;
+use crate::span::Span;
+use crate::syntax::ast::PriceKind;
+use crate::value::Value;
+
+/// A task before ordering: which item (None: order level) and which rule.
+struct Proto<'c> {
+    item: Option<usize>,
+    task: &'c Task,
+    id: String,
+}
+
+pub(super) struct Built {
+    pub tasks: Vec<PlanTask>,
+    pub critical_path: Vec<TaskIdx>,
+}
+
+pub(super) fn build_tasks(catalog: &Catalog, order: &OrderDoc, checked: &Checked<'_>, diags: &mut Diagnostics) -> Option<Built> {
+    let cx = Cx { catalog, order, checked };
+    let mut protos: Vec<Proto<'_>> = Vec::new();
+    for t in &catalog.order_tasks {
+        if cx.applies(None, t) {
+            protos.push(Proto {
+                item: None,
+                task: t,
+                id: t.name.clone(),
+            });
+        }
+    }
+    for (i, item) in checked.items.iter().enumerate() {
+        let Some(rules) = item.product.rules.get(&item.action) else {
+            if item.product.kind == crate::model::ProductKind::Product {
+                let doc = &order.items[item.doc];
+                diags.push(
+                    Diagnostic::warning(
+                        Code::Invalid,
+                        format!("{}: {} has no `on {}` rules, so this item adds no tasks", doc.path(), item.product.name, item.action.as_str()),
+                    )
+                    .at(doc.id_span, "no tasks for this item")
+                    .with_related(item.product.span, "product declared here"),
+                );
+            }
+            continue;
+        };
+        for t in rules {
+            if cx.applies(Some(i), t) {
+                protos.push(Proto {
+                    item: Some(i),
+                    task: t,
+                    id: format!("{}/{}", item.id, t.name),
+                });
+            }
+        }
+    }
+    let index: HashMap<&str, usize> = protos.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
+    let mut ok = true;
+    for p in &protos {
+        let mut d: Vec<(usize, Span)> = Vec::new();
+        for (tref, span) in p.task.dependencies() {
+            let Some(target) = cx.target_id(p.item, &tref) else { continue };
+            let Some(&j) = index.get(target.as_str()) else { continue };
+            if protos[j].task.stage > p.task.stage {
+                ok = false;
+                diags.push(cx.stage_order(p, &protos[j], span));
+            }
+            if !d.iter().any(|(x, _)| *x == j) {
+                d.push((j, span));
+            }
+        }
+        deps.push(d);
+    }
+    if !ok {
+        return None;
+    }
+    let Some(order_idx) = topological(&protos, &deps) else {
+        diags.push(cx.cycle(&protos, &deps));
+        return None;
+    };
+    let mut position = vec![0usize; protos.len()];
+    for (pos, &i) in order_idx.iter().enumerate() {
+        position[i] = pos;
+    }
+    let tasks: Vec<PlanTask> = order_idx
+        .iter()
+        .map(|&i| {
+            let mut after: Vec<TaskIdx> = deps[i].iter().map(|(j, _)| position[*j]).collect();
+            after.sort_unstable();
+            cx.plan_task(&protos[i], after, &index)
+        })
+        .collect();
+    let critical_path = critical_path(&tasks);
+    Some(Built { tasks, critical_path })
+}
+
+struct Cx<'a, 'c> {
+    catalog: &'a Catalog,
+    order: &'a OrderDoc,
+    checked: &'a Checked<'c>,
+}
+
+impl<'c> Cx<'_, 'c> {
+    fn item(&self, i: usize) -> &Item<'c> {
+        &self.checked.items[i]
+    }
+
+    /// Answers what is known at plan time.
+    fn plan_value(&self, item: Option<usize>, r: &Ref) -> Option<Value> {
+        let price = &self.checked.price;
+        Some(match r {
+            Ref::Attr { name } => item.and_then(|i| self.item(i).attrs.get(name).cloned()).unwrap_or(Value::Null),
+            Ref::ItemId => Value::String(item.map(|i| self.item(i).id.clone()).unwrap_or_default()),
+            Ref::ItemPrice { kind } => {
+                let p = &self.item(item?).price;
+                Value::Money(match kind {
+                    PriceKind::Once => p.once.clone(),
+                    PriceKind::Monthly => p.monthly.clone(),
+                })
+            }
+            Ref::OrderId => Value::String(self.order.id.clone()),
+            Ref::Customer { field } => self.checked.customer.get(field).cloned().unwrap_or(Value::Null),
+            Ref::OrderPrice { kind } => Value::Money(match kind {
+                PriceKind::Once => price.once.clone(),
+                PriceKind::Monthly => price.monthly.clone(),
+            }),
+            Ref::Output { .. } | Ref::TaskOutput { .. } => return None,
+        })
+    }
+
+    /// Whether a plan-time `when` keeps the task.
+    fn applies(&self, item: Option<usize>, t: &Task) -> bool {
+        match &t.when {
+            Some(w) if !t.when_at_run => w.eval(&mut |r| self.plan_value(item, r)).is_ok_and(|v| truthy(&v)),
+            _ => true,
+        }
+    }
+
+    /// The plan task id a reference names, if its item is in the order.
+    fn target_id(&self, item: Option<usize>, tref: &TaskRef) -> Option<String> {
+        Some(match (tref, item) {
+            (TaskRef::Local { task }, Some(i)) => format!("{}/{task}", self.item(i).id),
+            (TaskRef::Local { task }, None) | (TaskRef::Order { task }, _) => task.clone(),
+            (TaskRef::Relied { product, task }, Some(i)) => {
+                let j = *self.item(i).relied.get(product)?;
+                format!("{}/{task}", self.item(j).id)
+            }
+            (TaskRef::Relied { .. }, None) => return None,
+        })
+    }
+
+    fn plan_task(&self, p: &Proto<'_>, after: Vec<TaskIdx>, index: &HashMap<&str, usize>) -> PlanTask {
+        let mut subst = |r: &Ref| -> Option<Replacement> {
+            if let Some(v) = self.plan_value(p.item, r) {
+                return Some(Replacement::Value(v));
+            }
+            let Ref::Output { task, output } = r else { return None };
+            match self.target_id(p.item, task) {
+                Some(id) if index.contains_key(id.as_str()) => Some(Replacement::Ref(Ref::TaskOutput {
+                    task: id,
+                    output: output.clone(),
+                })),
+                // A task left out of the plan has no outputs: they read as null.
+                _ => Some(Replacement::Value(Value::Null)),
+            }
+        };
+        let t = p.task;
+        let inputs = t.call.args.iter().map(|(n, e)| (n.clone(), e.substitute(&mut subst))).collect();
+        let when = t.when.as_ref().filter(|_| t.when_at_run).map(|w| w.substitute(&mut subst));
+        let requires = t
+            .requires
+            .iter()
+            .map(|r| Require {
+                cond: r.cond.substitute(&mut subst),
+                message: r.message.substitute(&mut subst),
+                span: r.span,
+            })
+            .collect();
+        let undo = t.undo.as_ref().map(|u| PlanCall {
+            action: u.action.clone(),
+            inputs: u.args.iter().map(|(n, e)| (n.clone(), e.substitute(&mut subst))).collect(),
+            outputs: self.outputs(u),
+        });
+        PlanTask {
+            id: p.id.clone(),
+            item: p.item.map(|i| self.item(i).id.clone()),
+            product: p.item.map(|i| self.item(i).product.name.clone()),
+            name: t.name.clone(),
+            action: t.call.action.clone(),
+            stage: t.stage,
+            after,
+            inputs,
+            when,
+            requires,
+            retry: t.retry,
+            timeout_ms: t.timeout_ms,
+            undo,
+            point_of_no_return: t.point_of_no_return,
+            outputs: self.outputs(&t.call),
+        }
+    }
+
+    fn outputs(&self, call: &Call) -> Vec<(String, Type)> {
+        self.catalog
+            .actions
+            .get(&call.action)
+            .map(|a| a.outputs.iter().map(|o| (o.name.clone(), o.ty.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    fn item_span(&self, p: &Proto<'_>) -> Span {
+        match p.item {
+            Some(i) => self.order.items[self.item(i).doc].id_span,
+            None => self.order.id_span,
+        }
+    }
+
+    fn stage_order(&self, p: &Proto<'_>, dep: &Proto<'_>, span: Span) -> Diagnostic {
+        let stages = &self.catalog.stages;
+        Diagnostic::error(
+            Code::StageOrder,
+            format!(
+                "task `{}` (stage {}) depends on `{}` of the later stage {}",
+                p.id, stages[p.task.stage], dep.id, stages[dep.task.stage]
+            ),
+        )
+        .at(self.item_span(p), "in this item")
+        .with_related(span, "the dependency")
+        .with_help("a task cannot wait for a task of a later stage")
+    }
+
+    fn cycle(&self, protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Diagnostic {
+        let cycle = find_cycle(protos.len(), deps);
+        let names: Vec<&str> = cycle.iter().chain(cycle.first()).map(|&i| protos[i].id.as_str()).collect();
+        let first = cycle[0];
+        let last = *cycle.last().unwrap_or(&first);
+        let closing = deps[first].iter().find(|(j, _)| *j == last).map(|(_, s)| *s);
+        let mut d = Diagnostic::error(
+            Code::OrderCycle,
+            format!("the tasks of this order depend on each other in a cycle: {}", names.join(" -> ")),
+        )
+        .at(self.item_span(&protos[first]), "this item's tasks are part of the cycle");
+        if let Some(s) = closing {
+            d = d.with_related(s, format!("`{}` waits for `{}` here, which closes the cycle", protos[first].id, protos[last].id));
+        }
+        d.with_help("the items' `relies_on` links or their actions make rules wait for each other; change one of the items")
+    }
+}
+
+/// Kahn's algorithm, smallest (stage, declaration) first: deterministic, and
+/// every task of a stage comes before any task of a later one. `None` when
+/// the graph has a cycle.
+fn topological(protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Option<Vec<usize>> {
+    let n = protos.len();
+    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        for (j, _) in d {
+            dependents[*j].push(i);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(usize, usize)>> =
+        (0..n).filter(|&i| indegree[i] == 0).map(|i| Reverse((protos[i].task.stage, i))).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(Reverse((_, i))) = ready.pop() {
+        out.push(i);
+        for &k in &dependents[i] {
+            indegree[k] -= 1;
+            if indegree[k] == 0 {
+                ready.push(Reverse((protos[k].task.stage, k)));
+            }
+        }
+    }
+    (out.len() == n).then_some(out)
+}
+
+/// One cycle among the tasks Kahn's walk could not order, in dependency
+/// order (each waits for the one before it).
+fn find_cycle(n: usize, deps: &[Vec<(usize, Span)>]) -> Vec<usize> {
+    // Peel off everything that is not on or behind a cycle.
+    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        for (j, _) in d {
+            dependents[*j].push(i);
+        }
+    }
+    let mut stack: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    while let Some(i) = stack.pop() {
+        for &k in &dependents[i] {
+            indegree[k] -= 1;
+            if indegree[k] == 0 {
+                stack.push(k);
+            }
+        }
+    }
+    // Every remaining task waits for a remaining task: walk backwards until one repeats.
+    let start = (0..n).find(|&i| indegree[i] > 0).unwrap_or(0);
+    let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut walk = vec![start];
+    let mut v = start;
+    loop {
+        seen.insert(v, walk.len() - 1);
+        let Some(&(p, _)) = deps[v].iter().find(|(j, _)| indegree[*j] > 0) else { break };
+        if let Some(&at) = seen.get(&p) {
+            let mut cycle: Vec<usize> = walk[at..].to_vec();
+            cycle.reverse();
+            return cycle;
+        }
+        walk.push(p);
+        v = p;
+    }
+    walk
+}
+
+/// The longest chain of tasks, counting stage barriers as dependencies.
+fn critical_path(tasks: &[PlanTask]) -> Vec<TaskIdx> {
+    let n = tasks.len();
+    let mut dist = vec![0usize; n];
+    let mut pred: Vec<Option<usize>> = vec![None; n];
+    let mut best: Option<usize> = None; // over all tasks so far
+    let mut barrier: Option<usize> = None; // best over earlier stages
+    let mut stage = None;
+    for i in 0..n {
+        if stage != Some(tasks[i].stage) {
+            stage = Some(tasks[i].stage);
+            barrier = best;
+        }
+        let mut from = barrier;
+        for &j in &tasks[i].after {
+            if from.is_none_or(|f| dist[j] > dist[f]) {
+                from = Some(j);
+            }
+        }
+        dist[i] = 1 + from.map_or(0, |f| dist[f]);
+        pred[i] = from;
+        if best.is_none_or(|b| dist[i] > dist[b]) {
+            best = Some(i);
+        }
+    }
+    let mut path = Vec::new();
+    let mut cur = best;
+    while let Some(i) = cur {
+        path.push(i);
+        cur = pred[i];
+    }
+    path.reverse();
+    path
+}

@@ -1,0 +1,420 @@
+//! Decomposition, first half: order items checked against the catalog,
+//! bundles expanded into child items, prices computed, `relies on` resolved.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::model::value_fits as fits;
+use crate::model::expr::{truthy, Ref};
+use crate::model::{AttrDef, Catalog, Product, ProductKind, Require};
+use crate::order::{value_from_node, ItemDoc, OrderDoc};
+use crate::span::Span;
+use crate::syntax::ast::{OrderAction, PriceKind};
+use crate::value::{Money, Value};
+use crate::yaml::{Node, NodeKind};
+
+use super::Price;
+
+/// An item of the plan: an order item, or a child of a bundle item.
+#[derive(Debug, Clone)]
+pub(super) struct Item<'c> {
+    pub id: String,
+    pub product: &'c Product,
+    pub action: OrderAction,
+    /// Index of the bundle item a child belongs to.
+    pub parent: Option<usize>,
+    /// Index of the order document's item it comes from.
+    pub doc: usize,
+    pub attrs: BTreeMap<String, Value>,
+    pub price: Price,
+    /// Whether the price counts toward the order total.
+    pub priced: bool,
+    /// Relied-on product → index of the item that satisfies it.
+    pub relied: BTreeMap<String, usize>,
+}
+
+pub(super) struct Checked<'c> {
+    pub items: Vec<Item<'c>>,
+    pub customer: BTreeMap<String, Value>,
+    pub price: Price,
+}
+
+/// Checks every item, expands bundles, prices and resolves relies-on.
+pub(super) fn check_items<'c>(catalog: &'c Catalog, order: &OrderDoc, diags: &mut Diagnostics) -> Checked<'c> {
+    let currency = catalog.currency.clone().unwrap_or_else(|| "XXX".to_string());
+    let zero = Money {
+        amount: Default::default(),
+        currency: currency.clone(),
+    };
+    let customer = check_customer(catalog, order, diags);
+    let mut items: Vec<Item<'c>> = Vec::new();
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for doc in &order.items {
+        if let Some(first) = seen.get(doc.id.as_str()) {
+            diags.push(
+                Diagnostic::error(Code::OrderDuplicateItem, format!("two items have the id \"{}\"", doc.id))
+                    .at(doc.id_span, "used again here")
+                    .with_related(*first, "first used here")
+                    .with_help("give every item of an order its own id"),
+            );
+            continue;
+        }
+        seen.insert(&doc.id, doc.id_span);
+        let Some(product) = catalog.products.get(&doc.product) else {
+            let mut d = Diagnostic::error(Code::OrderUnknownProduct, format!("{}.product: unknown product `{}`", doc.path(), doc.product))
+                .at(doc.product_span, "not in the catalog");
+            d = d.suggest_or_list(&doc.product, "product", catalog.products.keys().map(String::as_str));
+            diags.push(d);
+            continue;
+        };
+        let Some(attrs) = item_attributes(catalog, product, doc, diags) else { continue };
+        if !check_requires(catalog, product, doc, &attrs, diags) {
+            continue;
+        }
+        let bundle = items.len();
+        items.push(Item {
+            id: doc.id.clone(),
+            product,
+            action: doc.action,
+            parent: None,
+            doc: doc.index,
+            price: item_price(product, doc.action, &attrs, &zero),
+            attrs,
+            priced: true,
+            relied: BTreeMap::new(),
+        });
+        if product.kind == ProductKind::Bundle {
+            expand_bundle(catalog, bundle, doc, &zero, &mut items, diags);
+        }
+    }
+    resolve_relies(order, &mut items, diags);
+    let mut total = Price {
+        once: zero.clone(),
+        monthly: zero,
+    };
+    for item in items.iter().filter(|i| i.priced) {
+        total.once.amount += item.price.once.amount;
+        total.monthly.amount += item.price.monthly.amount;
+    }
+    Checked {
+        items,
+        customer,
+        price: total,
+    }
+}
+
+fn check_customer(catalog: &Catalog, order: &OrderDoc, diags: &mut Diagnostics) -> BTreeMap<String, Value> {
+    let Some(fields) = &catalog.customer else {
+        // Without a `customer` block the record is free-form text.
+        return order
+            .customer
+            .iter()
+            .filter_map(|(k, _, v)| v.scalar_text().map(|t| (k.clone(), Value::String(t))))
+            .collect();
+    };
+    let given: Vec<(&str, Span, &Node)> = order.customer.iter().map(|(k, s, v)| (k.as_str(), *s, v)).collect();
+    check_values(catalog, fields, &given, "customer", order.customer_span, diags).unwrap_or_default()
+}
+
+/// Reads given values against declarations: unknown, ill-typed and missing
+/// values are reported; defaults fill in; optional absent values are null.
+fn check_values(
+    catalog: &Catalog,
+    decls: &[AttrDef],
+    given: &[(&str, Span, &Node)],
+    path: &str,
+    at: Span,
+    diags: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    let mut ok = true;
+    let mut values = BTreeMap::new();
+    for (name, key_span, node) in given {
+        let Some(decl) = decls.iter().find(|d| d.name == *name) else {
+            diags.push(
+                Diagnostic::error(Code::OrderAttribute, format!("{path}.{name}: unknown attribute"))
+                    .at(*key_span, "not declared")
+                    .suggest_or_list(name, "attribute", decls.iter().map(|d| d.name.as_str())),
+            );
+            ok = false;
+            continue;
+        };
+        if matches!(node.kind, NodeKind::Null) && decl.optional {
+            values.insert(decl.name.clone(), Value::Null);
+            continue;
+        }
+        let value = value_from_node(node, &decl.ty).and_then(|v| {
+            fits(&v, &decl.ty, &catalog.enums, &catalog.patterns)?;
+            Ok(v)
+        });
+        match value {
+            Ok(v) => {
+                values.insert(decl.name.clone(), v);
+            }
+            Err(reason) => {
+                diags.push(
+                    Diagnostic::error(Code::OrderAttribute, format!("{path}.{name}: {reason}"))
+                        .at(node.span, format!("not a valid {}", decl.ty))
+                        .with_related(decl.span, format!("`{}` is declared as {}", decl.name, decl.ty))
+                        .with_help(value_help(catalog, &decl.ty)),
+                );
+                ok = false;
+            }
+        }
+    }
+    for decl in decls {
+        if values.contains_key(&decl.name) || given.iter().any(|(n, _, _)| *n == decl.name) {
+            continue;
+        }
+        match (&decl.default, decl.optional) {
+            (Some(v), _) => {
+                values.insert(decl.name.clone(), v.clone());
+            }
+            (None, true) => {
+                values.insert(decl.name.clone(), Value::Null);
+            }
+            (None, false) => {
+                diags.push(
+                    Diagnostic::error(Code::OrderAttribute, format!("{path}: the required attribute `{}` is missing", decl.name))
+                        .at(at, format!("`{}` missing", decl.name))
+                        .with_related(decl.span, "declared here without a default")
+                        .with_help(format!("add `{}: …` ({})", decl.name, decl.ty)),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(values)
+}
+
+fn value_help(catalog: &Catalog, ty: &crate::model::Type) -> String {
+    match ty {
+        crate::model::Type::Enum { name } => match catalog.enums.get(name) {
+            Some(e) => format!(
+                "{name} is one of {}",
+                e.values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+            ),
+            None => format!("give a {ty}"),
+        },
+        _ => format!("give a value of type {ty}"),
+    }
+}
+
+fn item_attributes(catalog: &Catalog, product: &Product, doc: &ItemDoc, diags: &mut Diagnostics) -> Option<BTreeMap<String, Value>> {
+    let given: Vec<(&str, Span, &Node)> = doc.attributes.iter().map(|(k, s, v)| (k.as_str(), *s, v)).collect();
+    let path = format!("{}.attributes", doc.path());
+    check_values(catalog, &product.attrs, &given, &path, doc.id_span, diags)
+}
+
+fn attr_lookup(attrs: &BTreeMap<String, Value>) -> impl FnMut(&Ref) -> Option<Value> + '_ {
+    |r| match r {
+        Ref::Attr { name } => Some(attrs.get(name).cloned().unwrap_or(Value::Null)),
+        _ => None,
+    }
+}
+
+/// Product-level `require` rules; reports each broken one at the attribute
+/// it reads, when the order gave that attribute.
+fn check_requires(catalog: &Catalog, product: &Product, doc: &ItemDoc, attrs: &BTreeMap<String, Value>, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    for r in &product.requires {
+        if require_holds(r, attrs) {
+            continue;
+        }
+        let message = r.message.render(&mut attr_lookup(attrs));
+        let span = r
+            .cond
+            .refs()
+            .iter()
+            .find_map(|rf| match rf {
+                Ref::Attr { name } => doc.attributes.iter().find(|(k, _, _)| k == name).map(|(_, _, n)| n.span),
+                _ => None,
+            })
+            .unwrap_or(doc.id_span);
+        let _ = catalog;
+        diags.push(
+            Diagnostic::error(Code::OrderRequire, format!("{}: {message}", doc.path()))
+                .at(span, "breaks a rule of the product")
+                .with_related(r.span, format!("rule of `{}`", product.name))
+                .with_help(format!("the catalog's rule for {} must hold for this item", product.name)),
+        );
+        ok = false;
+    }
+    ok
+}
+
+fn require_holds(r: &Require, attrs: &BTreeMap<String, Value>) -> bool {
+    r.cond.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v))
+}
+
+fn item_price(product: &Product, action: OrderAction, attrs: &BTreeMap<String, Value>, zero: &Money) -> Price {
+    let mut price = Price {
+        once: zero.clone(),
+        monthly: zero.clone(),
+    };
+    // A disconnection is not charged for.
+    if action == OrderAction::Delete {
+        return price;
+    }
+    for line in &product.prices {
+        let applies = match &line.when {
+            None => true,
+            Some(w) => w.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v)),
+        };
+        if applies {
+            let target = match line.kind {
+                PriceKind::Once => &mut price.once,
+                PriceKind::Monthly => &mut price.monthly,
+            };
+            target.amount += line.amount.amount;
+        }
+    }
+    price
+}
+
+fn expand_bundle<'c>(
+    catalog: &'c Catalog,
+    bundle: usize,
+    doc: &ItemDoc,
+    zero: &Money,
+    items: &mut Vec<Item<'c>>,
+    diags: &mut Diagnostics,
+) {
+    let own_price = !items[bundle].product.prices.is_empty();
+    let mut sum = items[bundle].price.clone();
+    if !own_price {
+        sum.once.amount = Default::default();
+        sum.monthly.amount = Default::default();
+    }
+    let bundle_product = items[bundle].product;
+    for inc in &bundle_product.includes {
+        let Some(child) = catalog.products.get(&inc.product) else { continue };
+        let mut attrs = BTreeMap::new();
+        let mut ok = true;
+        for decl in &child.attrs {
+            let value = match inc.args.iter().find(|(n, _)| *n == decl.name) {
+                Some((_, e)) => match e.eval(&mut attr_lookup(&items[bundle].attrs)) {
+                    Ok(v) => v,
+                    Err(err) => {
+                        diags.push(
+                            Diagnostic::error(Code::OrderAttribute, format!("{}: attribute `{}` of the included {} cannot be computed: {err}", doc.path(), decl.name, child.name))
+                                .at(doc.id_span, "in this bundle item")
+                                .with_related(e.span, "computed here"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                },
+                None => decl.default.clone().unwrap_or(Value::Null),
+            };
+            if value != Value::Null {
+                if let Err(reason) = fits(&value, &decl.ty, &catalog.enums, &catalog.patterns) {
+                    diags.push(
+                        Diagnostic::error(Code::OrderAttribute, format!("{}: the included {}'s `{}`: {reason}", doc.path(), child.name, decl.name))
+                            .at(doc.id_span, "in this bundle item")
+                            .with_related(inc.span, "included here"),
+                    );
+                    ok = false;
+                }
+            }
+            attrs.insert(decl.name.clone(), value);
+        }
+        if !ok || !check_requires(catalog, child, doc, &attrs, diags) {
+            continue;
+        }
+        let price = item_price(child, doc.action, &attrs, zero);
+        if !own_price {
+            sum.once.amount += price.once.amount;
+            sum.monthly.amount += price.monthly.amount;
+        }
+        items.push(Item {
+            id: format!("{}/{}", doc.id, child.name),
+            product: child,
+            action: doc.action,
+            parent: Some(bundle),
+            doc: doc.index,
+            attrs,
+            price,
+            priced: false,
+            relied: BTreeMap::new(),
+        });
+    }
+    items[bundle].price = sum;
+}
+
+/// Which item satisfies each `relies on` of each item (SPEC §3.3): the one
+/// named in `relies_on`, else the sibling in the same bundle, else the only
+/// item of that product in the order.
+fn resolve_relies(order: &OrderDoc, items: &mut [Item<'_>], diags: &mut Diagnostics) {
+    for (i, product, j) in relies_links(order, items, diags) {
+        items[i].relied.insert(product, j);
+    }
+}
+
+/// The (item, relied-on product, satisfying item) links, and errors for the
+/// ones that cannot be made.
+fn relies_links(order: &OrderDoc, items: &[Item<'_>], diags: &mut Diagnostics) -> Vec<(usize, String, usize)> {
+    let mut links = Vec::new();
+    for i in 0..items.len() {
+        let doc = &order.items[items[i].doc];
+        for rel in &items[i].product.relies_on {
+            let target = &rel.product;
+            let is_p = |j: usize, items: &[Item<'_>]| j != i && items[j].product.name == *target;
+            // Named in relies_on: the item itself, or a child of a named bundle.
+            let named: Vec<usize> = doc
+                .relies_on
+                .iter()
+                .flat_map(|(id, _)| {
+                    (0..items.len()).filter(move |&j| items[j].id == *id || items[j].parent.is_some_and(|p| items[p].id == *id))
+                })
+                .filter(|&j| is_p(j, items))
+                .collect();
+            let sibling: Vec<usize> = match items[i].parent {
+                Some(p) => (0..items.len()).filter(|&j| items[j].parent == Some(p) && is_p(j, items)).collect(),
+                None => Vec::new(),
+            };
+            let all: Vec<usize> = (0..items.len()).filter(|&j| is_p(j, items)).collect();
+            let chosen = if !named.is_empty() {
+                named
+            } else if !sibling.is_empty() {
+                sibling
+            } else {
+                all
+            };
+            match chosen.as_slice() {
+                [j] => links.push((i, target.clone(), *j)),
+                [] => diags.push(
+                    Diagnostic::error(
+                        Code::OrderReliesOn,
+                        format!("{}: {} relies on {target}, but the order holds no {target} item", doc.path(), items[i].product.name),
+                    )
+                    .at(doc.id_span, format!("needs a {target}"))
+                    .with_related(rel.span, "relies on declared here")
+                    .with_help(format!("add a {target} item to the order, or a bundle that includes one")),
+                ),
+                many => {
+                    let ids = many.iter().map(|j| format!("\"{}\"", items[*j].id)).collect::<Vec<_>>().join(", ");
+                    diags.push(
+                        Diagnostic::error(
+                            Code::OrderReliesOn,
+                            format!("{}: {} relies on {target}, and the order holds several: {ids}", doc.path(), items[i].product.name),
+                        )
+                        .at(doc.id_span, "which one?")
+                        .with_related(rel.span, "relies on declared here")
+                        .with_help(format!("name it in the item: `relies_on: [{}]`", many.first().map_or(String::new(), |j| format!("\"{}\"", items[*j].id.split('/').next().unwrap_or_default())))),
+                    );
+                }
+            }
+        }
+        for (id, span) in &doc.relies_on {
+            let exists = order.items.iter().any(|d| d.id == *id);
+            if !exists && items[i].parent.is_none() {
+                diags.push(
+                    Diagnostic::error(Code::OrderReliesOn, format!("{}.relies_on: no item has the id \"{id}\"", doc.path()))
+                        .at(*span, "unknown item")
+                        .suggest_or_list(id, "item id", order.items.iter().map(|d| d.id.as_str())),
+                );
+            }
+        }
+    }
+    links
+}

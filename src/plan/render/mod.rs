@@ -1,0 +1,92 @@
+//! The plan and the quote as a person or a program reads them: text, the JSON
+//! of SPEC §5, Graphviz DOT and Mermaid. Every output is deterministic.
+
+mod graph;
+mod text;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Plan, PlanCall, PlanTask};
+
+pub use graph::{dot, mermaid};
+pub use text::{quote_text, text};
+
+/// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
+pub(crate) fn call_text(call: &PlanCall) -> String {
+    let args = call.inputs.iter().map(|(n, e)| format!("{n}: {e}")).collect::<Vec<_>>().join(", ");
+    format!("{}({args})", call.action)
+}
+
+#[derive(Serialize)]
+struct JsonTask<'a> {
+    id: &'a str,
+    item: Option<&'a str>,
+    product: Option<&'a str>,
+    name: &'a str,
+    action: &'a str,
+    stage: &'a str,
+    after: Vec<&'a str>,
+    when: Option<String>,
+    undo: Option<String>,
+    point_of_no_return: bool,
+}
+
+fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
+    JsonTask {
+        id: &t.id,
+        item: t.item.as_deref(),
+        product: t.product.as_deref(),
+        name: &t.name,
+        action: &t.action,
+        stage: &plan.stages[t.stage],
+        after: t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect(),
+        when: t.when.as_ref().map(ToString::to_string),
+        undo: t.undo.as_ref().map(call_text),
+        point_of_no_return: t.point_of_no_return,
+    }
+}
+
+/// SPEC §5, exactly.
+pub fn json(plan: &Plan) -> String {
+    let value = json!({
+        "order": plan.order,
+        "stages": plan.stages,
+        "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
+        "critical_path": plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect::<Vec<_>>(),
+        "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
+    });
+    pretty(&value)
+}
+
+/// The quote: prices per item and for the order, and SLA terms per item.
+pub fn quote_json(plan: &Plan) -> String {
+    let items: Vec<_> = plan
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "product": i.product,
+                "action": i.action.as_str(),
+                "parent": i.parent,
+                "price": { "once": i.price.once.to_string(), "monthly": i.price.monthly.to_string() },
+                "counted": i.priced,
+                "sla": i.sla.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string()))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    let value = json!({
+        "order": plan.order,
+        "currency": plan.price.once.currency,
+        "items": items,
+        "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
+    });
+    pretty(&value)
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}

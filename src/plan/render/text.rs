@@ -1,0 +1,120 @@
+//! The text plan and quote, for product managers reviewing rules.
+
+use std::fmt::Write;
+
+use super::call_text;
+use crate::plan::Plan;
+use crate::value::format_duration;
+
+/// Tasks grouped by stage, with dependencies, conditions, undo and points of
+/// no return; then the critical path.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let used = plan.stages.iter().enumerate().filter(|(s, _)| plan.tasks.iter().any(|t| t.stage == *s)).count();
+    let _ = writeln!(
+        out,
+        "order {}: {} in {used} of {} stages",
+        plan.order,
+        count(plan.tasks.len(), "task"),
+        plan.stages.len()
+    );
+    let _ = writeln!(out, "price: {} once, {} monthly", plan.price.once, plan.price.monthly);
+    for (s, stage) in plan.stages.iter().enumerate() {
+        let tasks: Vec<_> = plan.tasks.iter().filter(|t| t.stage == s).collect();
+        if tasks.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\nstage {stage} ({})", count(tasks.len(), "task"));
+        for t in tasks {
+            let mark = if t.point_of_no_return { "  [point of no return]" } else { "" };
+            let _ = writeln!(out, "  {}  {}{mark}", t.id, t.action);
+            if !t.after.is_empty() {
+                let after: Vec<&str> = t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect();
+                let _ = writeln!(out, "      after    {}", after.join(", "));
+            }
+            if let Some(w) = &t.when {
+                let _ = writeln!(out, "      when     {w}  (decided at run time)");
+            }
+            for r in &t.requires {
+                let msg = r.message.parts.iter().map(|p| match p {
+                    crate::model::MessagePart::Text(s) => s.clone(),
+                    // Values known at plan time read as text; the rest as `{expr}`.
+                    crate::model::MessagePart::Expr(e) => match e.as_lit() {
+                        Some(v) => v.to_string(),
+                        None => format!("{{{e}}}"),
+                    },
+                });
+                let _ = writeln!(out, "      require  {} else {:?}", r.cond, msg.collect::<String>());
+            }
+            if let Some(r) = &t.retry {
+                let how = match r.kind {
+                    crate::syntax::ast::RetryKind::Every => "every",
+                    crate::syntax::ast::RetryKind::Backoff => "backoff",
+                };
+                let _ = writeln!(out, "      retry    {} {how} {}", r.count, format_duration(r.delay_ms));
+            }
+            if let Some(ms) = t.timeout_ms {
+                let _ = writeln!(out, "      timeout  {}", format_duration(ms));
+            }
+            if let Some(u) = &t.undo {
+                let _ = writeln!(out, "      undo     {}", call_text(u));
+            }
+        }
+    }
+    let path: Vec<&str> = plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect();
+    let _ = writeln!(out, "\ncritical path ({}): {}", count(path.len(), "task"), path.join(" -> "));
+    out
+}
+
+/// Prices per item and for the order, and SLA terms.
+pub fn quote_text(plan: &Plan) -> String {
+    let mut rows: Vec<[String; 5]> = vec![["item".into(), "product".into(), "action".into(), "once".into(), "monthly".into()]];
+    for i in &plan.items {
+        let (once, monthly) = if i.priced {
+            (i.price.once.to_string(), i.price.monthly.to_string())
+        } else {
+            ("(in bundle)".to_string(), String::new())
+        };
+        let id = if i.parent.is_some() { format!("  {}", i.id) } else { i.id.clone() };
+        rows.push([id, i.product.clone(), i.action.as_str().into(), once, monthly]);
+    }
+    rows.push(["total".into(), String::new(), String::new(), plan.price.once.to_string(), plan.price.monthly.to_string()]);
+    let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = format!("quote for order {}\n\n", plan.order);
+    for (n, r) in rows.iter().enumerate() {
+        if n == rows.len() - 1 {
+            let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 8));
+        }
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let with_sla: Vec<_> = plan.items.iter().filter(|i| !i.sla.is_empty()).collect();
+    if !with_sla.is_empty() {
+        out.push_str("\nservice levels\n");
+        for i in with_sla {
+            let terms = i.sla.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(out, "  {}  {}: {terms}", i.id, i.product);
+        }
+    }
+    out
+}
+
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
