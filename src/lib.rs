@@ -4,6 +4,7 @@
 //! The pipeline, one module per stage:
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
 
+pub mod cli;
 pub mod diagnostic;
 pub mod render;
 pub mod source;
