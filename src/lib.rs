@@ -4,12 +4,14 @@
 //! The pipeline, one module per stage:
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
 
+pub mod cli;
 pub mod compile;
 pub mod diagnostic;
 pub mod exec;
 pub mod model;
 pub mod order;
 pub mod plan;
+pub mod render;
 pub mod source;
 pub mod span;
 pub mod syntax;

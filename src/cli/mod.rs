@@ -1,0 +1,393 @@
+//! The command line of SPEC §7: clap definitions of every command here, one
+//! file per command for what it does. The CLI only wires library stages
+//! together and renders their results; it decides what the library leaves to
+//! the caller (streams, colour, exit status).
+
+mod cancel;
+mod check;
+mod fmt;
+mod plan;
+mod quote;
+mod resume;
+mod run;
+mod status;
+mod test;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diagnostic::Diagnostics;
+use crate::render::{self, Format, RenderOptions};
+use crate::source::Sources;
+
+/// Runs the command line of this process and returns its exit status.
+pub fn run() -> ExitCode {
+    run_from(std::env::args_os()).into()
+}
+
+/// Runs a command line given as arguments (the first is the program name).
+pub fn run_from<I, T>(args: I) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
+        }
+    };
+    match &cli.command {
+        Command::Check(args) => check::check(args),
+        Command::Plan(args) => plan::plan(args),
+        Command::Quote(args) => quote::quote(args),
+        Command::Run(args) => run::run(args),
+        Command::Status(args) => status::status(args),
+        Command::Resume(args) => resume::resume(args),
+        Command::Cancel(args) => cancel::cancel(args),
+        Command::Test(args) => test::test(args),
+        Command::Fmt(args) => fmt::fmt(args),
+    }
+}
+
+/// The exit status of SPEC §7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success (warnings never change it).
+    Success = 0,
+    /// 1: the catalog or order is invalid, or the order did not complete.
+    Failure = 1,
+    /// 2: a usage or I/O error.
+    Error = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "ordo", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile the catalog and report every error and warning.
+    Check(CheckArgs),
+    /// Decompose an order into its task plan.
+    Plan(PlanArgs),
+    /// Price an order and show its SLA terms.
+    Quote(QuoteArgs),
+    /// Plan an order and execute it.
+    Run(RunArgs),
+    /// Show the state of one order, or list the orders.
+    Status(StatusArgs),
+    /// Continue an interrupted or held order with its stored plan.
+    Resume(ResumeArgs),
+    /// Cancel an order, compensating the tasks it has done.
+    Cancel(CancelArgs),
+    /// Run the catalog's tests (CATALOG/tests/*.yaml).
+    Test(TestArgs),
+    /// Format .ordo files in the canonical layout.
+    Fmt(FmtArgs),
+}
+
+/// `--catalog DIR`.
+#[derive(Debug, Args)]
+pub struct CatalogDir {
+    /// The catalog: a folder of .ordo files, or one file.
+    #[arg(
+        id = "catalog",
+        long = "catalog",
+        value_name = "DIR",
+        default_value = "catalog",
+        env = "ORDO_CATALOG"
+    )]
+    pub path: PathBuf,
+}
+
+/// `--state DIR`.
+#[derive(Debug, Args)]
+pub struct StateDir {
+    /// Where order state is kept.
+    #[arg(
+        id = "state",
+        long = "state",
+        value_name = "DIR",
+        default_value = ".ordo",
+        env = "ORDO_STATE"
+    )]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// How to print diagnostics: human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// The order file (YAML or JSON).
+    #[arg(value_name = "ORDER")]
+    pub order: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+    /// Graphviz.
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// The order file (YAML or JSON).
+    #[arg(value_name = "ORDER")]
+    pub order: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: QuoteFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum QuoteFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// The order file (YAML or JSON).
+    #[arg(value_name = "ORDER")]
+    pub order: PathBuf,
+    /// The bindings file mapping actions to implementations (default: simulate all).
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    /// Most tasks running at once [default: 4 per CPU].
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = default_jobs(),
+        hide_default_value = true,
+        value_parser = parse_jobs
+    )]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub state: StateDir,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The order to show; without it, every order is listed.
+    #[arg(value_name = "ORDER_ID")]
+    pub order_id: Option<String>,
+    #[command(flatten)]
+    pub state: StateDir,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StatusFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[arg(value_name = "ORDER_ID")]
+    pub order_id: String,
+    /// The bindings file mapping actions to implementations (default: simulate all).
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateDir,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[arg(value_name = "ORDER_ID")]
+    pub order_id: String,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// Rewrite golden plan files instead of comparing with them.
+    #[arg(long)]
+    pub bless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Files or folders to format.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Change nothing; list the files that would change and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Loads the catalog, or says why not on stderr (an I/O error: exit 2).
+pub(crate) fn load_catalog(path: &Path) -> Result<Sources, Exit> {
+    if !path.exists() {
+        eprintln!(
+            "error: no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
+            path.display()
+        );
+        return Err(Exit::Error);
+    }
+    match Sources::load_catalog(path) {
+        Ok(sources) if sources.files().next().is_none() => {
+            eprintln!("error: no .ordo files in {}", path.display());
+            Err(Exit::Error)
+        }
+        Ok(sources) => Ok(sources),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(Exit::Error)
+        }
+    }
+}
+
+/// Prints diagnostics: the human format on stderr, machine formats on stdout.
+pub(crate) fn print_diagnostics(diags: &Diagnostics, sources: &Sources, format: Format) {
+    match format {
+        Format::Human => {
+            let opts = render_options(&std::io::stderr());
+            write_stderr(&render::render(diags, sources, format, &opts));
+        }
+        Format::Json | Format::Github => {
+            write_stdout(&render::render(
+                diags,
+                sources,
+                format,
+                &RenderOptions::default(),
+            ));
+        }
+    }
+}
+
+/// Colour only on a terminal and never under `NO_COLOR` (no-color.org: set
+/// and not empty); width from `COLUMNS` when the shell exports it.
+pub(crate) fn render_options(stream: &impl IsTerminal) -> RenderOptions {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(80);
+    RenderOptions {
+        color: !no_color && stream.is_terminal(),
+        width,
+    }
+}
+
+/// Writes to stdout; a closed pipe (`ordo … | head`) is not worth a panic.
+pub(crate) fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub(crate) fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// What a command not built yet answers.
+pub(crate) fn not_yet_implemented(command: &str) -> Exit {
+    eprintln!("error: `ordo {command}` is not implemented yet");
+    Exit::Error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit(args: &[&str]) -> Exit {
+        run_from(std::iter::once("ordo").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        assert_eq!(exit(&["check", "--frobnicate"]), Exit::Error);
+        assert_eq!(exit(&["run", "o.yaml", "--jobs", "0"]), Exit::Error);
+        assert_eq!(exit(&["check", "--format", "xml"]), Exit::Error);
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let Cli {
+            command: Command::Run(run),
+        } = Cli::try_parse_from(["ordo", "run", "o.yaml"]).unwrap()
+        else {
+            panic!("not run");
+        };
+        assert_eq!(run.jobs, default_jobs());
+        assert!(run.jobs >= 4);
+        // The environment variables, when a developer has them set, win.
+        if std::env::var_os("ORDO_STATE").is_none() {
+            assert_eq!(run.state.path, PathBuf::from(".ordo"));
+        }
+        if std::env::var_os("ORDO_CATALOG").is_none() {
+            assert_eq!(run.catalog.path, PathBuf::from("catalog"));
+        }
+        assert!(run.bindings.is_none() && !run.quiet);
+    }
+}
