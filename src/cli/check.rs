@@ -1,51 +1,46 @@
 //! `ordo check`: compile the catalog and report every diagnostic.
 
-use super::{load_catalog, print_diagnostics, CheckArgs, Exit};
-use crate::diagnostic::Diagnostics;
-use crate::source::Sources;
-use crate::syntax::{ast::Module, parse_module};
+use super::{load_catalog, print_diagnostics, write_stderr, write_stdout, CheckArgs, Exit};
+use crate::compile::compile;
+use crate::model::{Catalog, ProductKind};
+use crate::render::Format;
 
 pub(crate) fn check(args: &CheckArgs) -> Exit {
     let sources = match load_catalog(&args.catalog.path) {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };
-    let (modules, mut diags) = parse_catalog(&sources);
-    // Names in a file that did not parse are missing, so analysing the rest
-    // would only add false "unknown …" errors.
-    if !diags.has_errors() {
-        diags.extend(analyze(&modules));
+    let (catalog, diags) = compile(&sources);
+    // A clean catalog prints nothing in the GitHub format, and the object
+    // with zero counts in JSON.
+    if !diags.is_empty() || args.format == Format::Json {
+        print_diagnostics(&diags, &sources, args.format);
     }
-    diags.sort();
-    // A clean catalog prints nothing in the human and GitHub formats, and
-    // the object with zero counts in JSON.
-    print_diagnostics(&diags, &sources, args.format);
-    if diags.has_errors() {
-        Exit::Failure
-    } else {
-        Exit::Success
+    let Some(catalog) = catalog else {
+        return Exit::Failure;
+    };
+    let line = summary(&catalog);
+    match args.format {
+        Format::Human => write_stdout(&line),
+        Format::Github => write_stderr(&line),
+        Format::Json => {}
     }
+    Exit::Success
 }
 
-/// Parses every file of the catalog; each file that does not parse gives one
-/// `ordo::syntax` diagnostic and no module.
-pub(crate) fn parse_catalog(sources: &Sources) -> (Vec<Module>, Diagnostics) {
-    let mut modules = Vec::new();
-    let mut diags = Diagnostics::new();
-    for (id, file) in sources.files() {
-        match parse_module(id, &file.text) {
-            Ok(module) => modules.push(module),
-            Err(d) => diags.push(d),
-        }
-    }
-    (modules, diags)
-}
-
-// ─── Plug-in point: semantic analysis ─────────────────────────────────────
-// `crate::model::analyze` is being written on another branch. When it lands,
-// this function calls it and returns its diagnostics (and `check` may keep
-// the catalog it builds). Until then there is no semantic check at all:
-// `ordo check` reports syntax errors only.
-fn analyze(_modules: &[Module]) -> Diagnostics {
-    Diagnostics::new()
+/// `catalog "Acme" 2026.11 is valid: 4 products, 1 bundle, 31 actions, 40 tasks`.
+fn summary(c: &Catalog) -> String {
+    let name = match (&c.name, &c.version) {
+        (Some(n), Some(v)) => format!("catalog \"{n}\" {v}"),
+        (Some(n), None) => format!("catalog \"{n}\""),
+        _ => "the catalog".to_string(),
+    };
+    let n = |count: usize, noun: &str| crate::plan::render::count(count, noun);
+    format!(
+        "{name} is valid: {}, {}, {}, {}\n",
+        n(c.count(ProductKind::Product), "product"),
+        n(c.count(ProductKind::Bundle), "bundle"),
+        n(c.actions.len(), "action"),
+        n(c.task_count(), "task")
+    )
 }

@@ -6,6 +6,7 @@
 mod cancel;
 mod check;
 mod fmt;
+mod order;
 mod plan;
 mod quote;
 mod resume;

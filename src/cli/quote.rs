@@ -1,7 +1,17 @@
-//! `ordo quote`: price an order and show its SLA terms.
+//! `ordo quote`: an order's prices and SLA terms, before it is placed.
 
-use super::{not_yet_implemented, Exit, QuoteArgs};
+use super::order::plan_order;
+use super::{write_stdout, Exit, QuoteArgs, QuoteFormat};
+use crate::plan::render;
 
-pub(crate) fn quote(_args: &QuoteArgs) -> Exit {
-    not_yet_implemented("quote")
+pub(crate) fn quote(args: &QuoteArgs) -> Exit {
+    let (plan, _) = match plan_order(&args.catalog.path, &args.order, args.format == QuoteFormat::Json) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    write_stdout(&match args.format {
+        QuoteFormat::Text => render::quote_text(&plan),
+        QuoteFormat::Json => render::quote_json(&plan),
+    });
+    Exit::Success
 }

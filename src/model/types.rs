@@ -94,6 +94,9 @@ impl fmt::Display for Type {
 /// The type with its indefinite article, for messages: "an int", "a string".
 pub fn a(ty: &Type) -> String {
     let name = ty.to_string();
+    if *ty == Type::Money {
+        return name;
+    }
     let article = if name.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
     format!("{article} {name}")
 }

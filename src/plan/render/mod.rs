@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Plan, PlanCall, PlanTask};
 
 pub use graph::{dot, mermaid};
-pub use text::{quote_text, text};
+pub use text::{count, quote_text, text};
 
 /// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
 pub(crate) fn call_text(call: &PlanCall) -> String {

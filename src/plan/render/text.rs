@@ -111,7 +111,7 @@ pub fn quote_text(plan: &Plan) -> String {
     out
 }
 
-pub(crate) fn count(n: usize, noun: &str) -> String {
+pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

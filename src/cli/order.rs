@@ -1,0 +1,49 @@
+//! What `plan`, `quote`, `run` and `test` share: catalog and order in, plan out.
+
+use std::path::Path;
+
+use super::{load_catalog, print_diagnostics, Exit};
+use crate::compile::compile;
+use crate::diagnostic::Diagnostics;
+use crate::order::read_order;
+use crate::plan::{decompose, Plan};
+use crate::render::Format;
+use crate::source::{SourceFile, Sources};
+
+/// Compiles the catalog, reads the order and decomposes it. Diagnostics that
+/// stop it are printed (JSON on stdout when `json`); warnings are printed too.
+pub(crate) fn plan_order(catalog: &Path, order: &Path, json: bool) -> Result<(Plan, Sources), Exit> {
+    let format = if json { Format::Json } else { Format::Human };
+    let mut sources = load_catalog(catalog)?;
+    let (catalog, diags) = compile(&sources);
+    let Some(catalog) = catalog else {
+        print_diagnostics(&diags, &sources, format);
+        return Err(Exit::Failure);
+    };
+    let text = match std::fs::read_to_string(order) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read the order {}: {e}", order.display());
+            return Err(Exit::Error);
+        }
+    };
+    let file = sources.add(SourceFile::new(order, text));
+    let mut all = diags;
+    let result = read_order(file, sources.get(file)).and_then(|doc| decompose(&catalog, &doc));
+    match result {
+        Ok((plan, warnings)) => {
+            all.extend(warnings);
+            if !all.is_empty() && !json {
+                print_diagnostics(&all, &sources, format);
+            }
+            Ok((plan, sources))
+        }
+        Err(errors) => {
+            all.extend(errors);
+            let mut all = Diagnostics { list: all.list };
+            all.sort();
+            print_diagnostics(&all, &sources, format);
+            Err(Exit::Failure)
+        }
+    }
+}
