@@ -14,6 +14,7 @@ pub mod plan;
 pub mod render;
 pub mod source;
 pub mod span;
+pub mod synth;
 pub mod syntax;
 pub mod value;
 pub mod yaml;
