@@ -80,7 +80,7 @@ pub fn catalog(shape: &CatalogShape) -> String {
             if t > 1 && rng.below(3) == 0 {
                 clauses.push(format!("after t{}", rng.below(t)));
             }
-            if t == shape.tasks_per_product / 2 {
+            if t > 0 && t == shape.tasks_per_product / 2 {
                 if let Some(r) = relies {
                     let _ = r;
                     clauses.push("after order.credit".to_string());
