@@ -5,6 +5,7 @@
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
 
 pub mod diagnostic;
+pub mod fmt;
 pub mod source;
 pub mod span;
 pub mod syntax;
