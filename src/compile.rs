@@ -25,4 +25,3 @@ pub fn compile(sources: &Sources) -> (Option<Catalog>, Diagnostics) {
     diags.extend(analysis);
     (catalog, diags)
 }
-

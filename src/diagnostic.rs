@@ -141,7 +141,11 @@ impl Diagnostic {
     }
 
     /// Adds "did you mean `x`?" when a known name is close to `unknown`.
-    pub fn suggest<'a>(self, unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+    pub fn suggest<'a>(
+        self,
+        unknown: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Diagnostic {
         match did_you_mean(unknown, known) {
             Some(s) => self.with_help(format!("did you mean `{s}`?")),
             None => self,
@@ -166,7 +170,12 @@ impl Diagnostic {
             return self.with_help(format!("no {what} is declared here"));
         }
         const SHOWN: usize = 8;
-        let mut list = known.iter().take(SHOWN).map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let mut list = known
+            .iter()
+            .take(SHOWN)
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         if known.len() > SHOWN {
             list.push_str(&format!(" and {} more", known.len() - SHOWN));
         }
@@ -175,7 +184,10 @@ impl Diagnostic {
 }
 
 /// The closest known name to `unknown`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for k in known {
         if k == unknown {
@@ -213,7 +225,10 @@ impl Diagnostics {
     }
 
     pub fn errors(&self) -> usize {
-        self.list.iter().filter(|d| d.severity == Severity::Error).count()
+        self.list
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     pub fn warnings(&self) -> usize {
@@ -232,7 +247,13 @@ impl Diagnostics {
     /// is stable whatever order the checks ran in.
     pub fn sort(&mut self) {
         self.list.sort_by(|a, b| {
-            let key = |d: &Diagnostic| (d.span.map(|s| (s.file, s.start, s.len)), d.code, d.message.clone());
+            let key = |d: &Diagnostic| {
+                (
+                    d.span.map(|s| (s.file, s.start, s.len)),
+                    d.code,
+                    d.message.clone(),
+                )
+            };
             key(a).cmp(&key(b))
         });
         self.list.dedup();

@@ -63,15 +63,32 @@ pub fn catalog(shape: &CatalogShape) -> String {
         if let Some(r) = relies {
             let _ = writeln!(s, "  relies on P{r}");
         }
-        let _ = writeln!(s, "  price once {}.{:02} EUR", rng.below(100), rng.below(100));
-        let _ = writeln!(s, "  price monthly {}.{:02} EUR", rng.below(60), rng.below(100));
+        let _ = writeln!(
+            s,
+            "  price once {}.{:02} EUR",
+            rng.below(100),
+            rng.below(100)
+        );
+        let _ = writeln!(
+            s,
+            "  price monthly {}.{:02} EUR",
+            rng.below(60),
+            rng.below(100)
+        );
         s.push_str("  price monthly 5.00 EUR when tier == \"max\"\n  sla availability 99.9%\n");
         s.push_str("  require site != \"\" else \"a site is required\"\n");
         s.push_str("  on add {\n");
         for t in 0..shape.tasks_per_product {
             let action = rng.below(8);
-            let input = if t == 0 { "site".to_string() } else { format!("t{}.ref", rng.below(t)) };
-            let _ = write!(s, "    task t{t}: sys{action}.work(ref: {input}, tier: tier, n: n)");
+            let input = if t == 0 {
+                "site".to_string()
+            } else {
+                format!("t{}.ref", rng.below(t))
+            };
+            let _ = write!(
+                s,
+                "    task t{t}: sys{action}.work(ref: {input}, tier: tier, n: n)"
+            );
             let mut clauses = Vec::new();
             if t == 0 {
                 clauses.push("stage feasibility".to_string());
@@ -107,13 +124,18 @@ pub fn catalog(shape: &CatalogShape) -> String {
 /// An order of `items` add items over the catalog's products, in YAML.
 pub fn order(shape: &CatalogShape, items: usize, seed: u64) -> String {
     let mut rng = Rng::new(seed);
-    let mut s = String::from("id: ORD-SYNTH\ncustomer: { id: C-1, email: c1@example.com }\nitems:\n");
+    let mut s =
+        String::from("id: ORD-SYNTH\ncustomer: { id: C-1, email: c1@example.com }\nitems:\n");
     // Products that others rely on must be present: a generated order holds
     // every product once before repeating, and repeated products name the
     // item they rely on, so relies-on is never ambiguous.
     let relied = relied_products(shape);
     for i in 0..items {
-        let p = if i < shape.products { i } else { rng.below(shape.products) };
+        let p = if i < shape.products {
+            i
+        } else {
+            rng.below(shape.products)
+        };
         let tiers = ["basic", "plus", "max"];
         let _ = writeln!(
             s,

@@ -85,7 +85,12 @@ impl Value {
 }
 
 pub fn format_duration(ms: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
+    const UNITS: [(u64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
     if ms == 0 {
         return "0s".into();
     }
@@ -121,7 +126,11 @@ impl fmt::Display for Value {
             Value::Decimal(d) => write!(f, "{d}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
-            Value::DateTime(d) => write!(f, "{}", d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            Value::DateTime(d) => write!(
+                f,
+                "{}",
+                d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
             Value::Duration(ms) => f.write_str(&format_duration(*ms)),
             Value::Money(m) => write!(f, "{m}"),
             Value::Percent(p) => write!(f, "{p}%"),

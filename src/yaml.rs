@@ -73,7 +73,10 @@ pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
 impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -116,7 +119,8 @@ impl Node {
                 if let Ok(i) = n.parse::<i64>() {
                     J::from(i)
                 } else {
-                    serde_json::from_str::<serde_json::Number>(n).map_or_else(|_| J::String(n.clone()), J::Number)
+                    serde_json::from_str::<serde_json::Number>(n)
+                        .map_or_else(|_| J::String(n.clone()), J::Number)
                 }
             }
             NodeKind::String(s) => J::String(s.clone()),
@@ -170,7 +174,10 @@ impl Builder<'_> {
     fn push_value(&mut self, node: Node, anchor: usize) {
         self.nodes += count(&node);
         if self.nodes > MAX_NODES {
-            self.fail("the document expands to too many values (aliases nested too deeply?)", node.span);
+            self.fail(
+                "the document expands to too many values (aliases nested too deeply?)",
+                node.span,
+            );
             return;
         }
         if anchor > 0 {
@@ -196,7 +203,10 @@ impl Builder<'_> {
                     };
                     if duplicate {
                         let name = k.scalar_text().unwrap_or_default();
-                        self.fail(format!("the key `{name}` appears twice in this mapping"), k.span);
+                        self.fail(
+                            format!("the key `{name}` appears twice in this mapping"),
+                            k.span,
+                        );
                         return;
                     }
                     if let NodeKind::Map(entries) = &mut map.kind {
@@ -211,7 +221,12 @@ impl Builder<'_> {
 fn count(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count(k) + count(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
@@ -285,12 +300,19 @@ impl MarkedEventReceiver for Builder<'_> {
                 ));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(Frame::Seq(node, anchor) | Frame::Map(node, anchor, _)) = self.stack.pop() {
+                if let Some(Frame::Seq(node, anchor) | Frame::Map(node, anchor, _)) =
+                    self.stack.pop()
+                {
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
-                let found = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone());
+                let found = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone());
                 let span = self.span_at(&mark, 1);
                 match found {
                     Some(mut node) => {

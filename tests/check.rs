@@ -42,13 +42,22 @@ fn every_catalog_code_has_a_fixture_that_triggers_it_at_its_place() {
         let path = format!("tests/fixtures/check/{name}.ordo");
         let out = ordo(&["check", "--catalog", &path, "--format", "json"]);
         assert_eq!(out.status.code(), Some(1), "{name}: exit status");
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("check --format json prints JSON");
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("check --format json prints JSON");
         let diags = json["diagnostics"].as_array().expect("a diagnostics list");
-        assert_eq!(diags.len(), 1, "{name}: exactly one diagnostic, got {diags:#?}");
+        assert_eq!(
+            diags.len(),
+            1,
+            "{name}: exactly one diagnostic, got {diags:#?}"
+        );
         let d = &diags[0];
         assert_eq!(d["code"], *code, "{name}");
         assert_eq!(d["file"], path.as_str(), "{name}");
-        assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(*line as u64), Some(*column as u64)), "{name}");
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(*line as u64), Some(*column as u64)),
+            "{name}"
+        );
         assert_eq!(d["severity"], "error");
         assert!(d["help"].is_string(), "{name}: every diagnostic has help");
         assert_eq!(json["errors"], 1);
@@ -59,38 +68,75 @@ fn every_catalog_code_has_a_fixture_that_triggers_it_at_its_place() {
 #[test]
 fn rendered_diagnostics() {
     insta::glob!("fixtures/check/*.ordo", |path| {
-        let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path);
+        let rel = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path);
         let sources = Sources::load_catalog(rel).expect("fixture loads");
         let (_, diags) = compile(&sources);
-        let opts = RenderOptions { color: false, width: 80 };
+        let opts = RenderOptions {
+            color: false,
+            width: 80,
+        };
         insta::assert_snapshot!(render(&diags, &sources, Format::Human, &opts));
     });
 }
 
 #[test]
 fn three_unrelated_errors_are_reported_in_one_run() {
-    let out = ordo(&["check", "--catalog", "tests/fixtures/check/three_errors.ordo", "--format", "json"]);
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/three_errors.ordo",
+        "--format",
+        "json",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codes: Vec<&str> = json["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["ordo::type_mismatch", "ordo::unknown_type", "ordo::stage"]);
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["ordo::type_mismatch", "ordo::unknown_type", "ordo::stage"]
+    );
     assert_eq!(json["errors"], 3);
 }
 
 #[test]
 fn json_output_is_exactly_the_spec_shape() {
-    let out = ordo(&["check", "--catalog", "tests/fixtures/check/unknown_task.ordo", "--format", "json"]);
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/unknown_task.ordo",
+        "--format",
+        "json",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["diagnostics", "errors", "warnings"]);
     let d = json["diagnostics"][0].as_object().unwrap();
     let keys: Vec<&String> = d.keys().collect();
-    assert_eq!(keys, ["severity", "code", "message", "file", "line", "column", "help"]);
-    assert_eq!(json["diagnostics"][0]["help"], "did you mean `reserve_port`?");
+    assert_eq!(
+        keys,
+        ["severity", "code", "message", "file", "line", "column", "help"]
+    );
+    assert_eq!(
+        json["diagnostics"][0]["help"],
+        "did you mean `reserve_port`?"
+    );
 }
 
 #[test]
 fn github_format_prints_workflow_commands() {
-    let out = ordo(&["check", "--catalog", "tests/fixtures/check/three_errors.ordo", "--format", "github"]);
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/three_errors.ordo",
+        "--format",
+        "github",
+    ]);
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -104,6 +150,12 @@ fn the_shipped_catalog_checks_clean() {
     }
     let out = ordo(&["check"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("is valid:"), "{stdout}");
 }

@@ -26,18 +26,35 @@ fn plan_of(catalog_text: &str, order_text: &str) -> Result<Plan, ordo::diagnosti
 fn assert_well_formed(plan: &Plan) {
     for (i, t) in plan.tasks.iter().enumerate() {
         for &j in &t.after {
-            assert!(j < i, "{} depends on {}, which comes later", t.id, plan.tasks[j].id);
-            assert!(plan.tasks[j].stage <= t.stage, "{} depends on a later stage", t.id);
+            assert!(
+                j < i,
+                "{} depends on {}, which comes later",
+                t.id,
+                plan.tasks[j].id
+            );
+            assert!(
+                plan.tasks[j].stage <= t.stage,
+                "{} depends on a later stage",
+                t.id
+            );
         }
         if i > 0 {
-            assert!(plan.tasks[i - 1].stage <= t.stage, "tasks are not grouped by stage");
+            assert!(
+                plan.tasks[i - 1].stage <= t.stage,
+                "tasks are not grouped by stage"
+            );
         }
     }
     let ids: BTreeSet<&str> = plan.tasks.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(ids.len(), plan.tasks.len(), "task ids are unique");
     for w in plan.critical_path.windows(2) {
         let (a, b) = (&plan.tasks[w[0]], &plan.tasks[w[1]]);
-        assert!(b.after.contains(&w[0]) || a.stage < b.stage, "critical path step {} -> {} is no dependency", a.id, b.id);
+        assert!(
+            b.after.contains(&w[0]) || a.stage < b.stage,
+            "critical path step {} -> {} is no dependency",
+            a.id,
+            b.id
+        );
     }
 }
 
@@ -72,7 +89,9 @@ fn mutual_catalog(links: &[(usize, usize, usize, bool, usize)]) -> (String, Deps
     let mut text = String::from("action s.w(x: string) -> (y: string)\n");
     for (p, name) in ["A", "B"].iter().enumerate() {
         let other = if p == 0 { "B" } else { "A" };
-        text.push_str(&format!("product {name} {{\n  attr x: string = \"x\"\n  relies on {other}\n"));
+        text.push_str(&format!(
+            "product {name} {{\n  attr x: string = \"x\"\n  relies on {other}\n"
+        ));
         for (a, action) in ["add", "modify"].iter().enumerate() {
             text.push_str(&format!("  on {action} {{\n"));
             for t in 0..3 {
@@ -81,13 +100,21 @@ fn mutual_catalog(links: &[(usize, usize, usize, bool, usize)]) -> (String, Deps
                     if (lp, la, lt) != (p, a, t) || (!cross && target >= t) {
                         continue;
                     }
-                    let r = if cross { format!("{other}.t{target}") } else { format!("t{target}") };
+                    let r = if cross {
+                        format!("{other}.t{target}")
+                    } else {
+                        format!("t{target}")
+                    };
                     if !after.contains(&r) {
                         after.push(r);
                         deps[p][a][t].push((!cross, target));
                     }
                 }
-                let clause = if after.is_empty() { String::new() } else { format!(" {{ after {} }}", after.join(", ")) };
+                let clause = if after.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {{ after {} }}", after.join(", "))
+                };
                 text.push_str(&format!("    task t{t}: s.w(x: x){clause}\n"));
             }
             text.push_str("  }\n");
@@ -160,11 +187,13 @@ proptest! {
 
 fn has_cycle(edges: &BTreeSet<((usize, usize), (usize, usize))>) -> bool {
     let nodes: Vec<(usize, usize)> = (0..2).flat_map(|p| (0..3).map(move |t| (p, t))).collect();
-    let mut indegree: std::collections::BTreeMap<(usize, usize), usize> = nodes.iter().map(|n| (*n, 0)).collect();
+    let mut indegree: std::collections::BTreeMap<(usize, usize), usize> =
+        nodes.iter().map(|n| (*n, 0)).collect();
     for (_, to) in edges {
         *indegree.get_mut(to).unwrap() += 1;
     }
-    let mut ready: Vec<(usize, usize)> = nodes.iter().filter(|n| indegree[n] == 0).copied().collect();
+    let mut ready: Vec<(usize, usize)> =
+        nodes.iter().filter(|n| indegree[n] == 0).copied().collect();
     let mut seen = 0;
     while let Some(n) = ready.pop() {
         seen += 1;

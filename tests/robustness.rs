@@ -15,7 +15,9 @@ fn seeds(dir: &str, ext: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![Path::new(dir).to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -51,7 +53,11 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), prop::sample::select(b"{}()[]\":.,=#-> \n0aZ%?\\".to_vec())).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        (
+            any::<usize>(),
+            prop::sample::select(b"{}()[]\":.,=#-> \n0aZ%?\\".to_vec())
+        )
+            .prop_map(|(i, b)| Mutation::Flip(i, b)),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapTokens(a, b)),
         any::<usize>().prop_map(Mutation::DropLine),
         any::<usize>().prop_map(Mutation::DoubleLine),
@@ -100,10 +106,16 @@ fn render_all(diags: &ordo::diagnostic::Diagnostics, sources: &Sources) {
     for d in &diags.list {
         if let Some(span) = d.span {
             let len = sources.get(span.file).text.len();
-            assert!(span.end() <= len, "span {span:?} beyond the file ({len} bytes): {d:?}");
+            assert!(
+                span.end() <= len,
+                "span {span:?} beyond the file ({len} bytes): {d:?}"
+            );
         }
     }
-    let opts = RenderOptions { color: false, width: 80 };
+    let opts = RenderOptions {
+        color: false,
+        width: 80,
+    };
     for format in [Format::Human, Format::Json, Format::Github] {
         let _ = render(diags, sources, format, &opts);
     }

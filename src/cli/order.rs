@@ -12,7 +12,11 @@ use crate::source::{SourceFile, Sources};
 
 /// Compiles the catalog, reads the order and decomposes it. Diagnostics that
 /// stop it are printed (JSON on stdout when `json`); warnings are printed too.
-pub(crate) fn plan_order(catalog: &Path, order: &Path, json: bool) -> Result<(Plan, Sources), Exit> {
+pub(crate) fn plan_order(
+    catalog: &Path,
+    order: &Path,
+    json: bool,
+) -> Result<(Plan, Sources), Exit> {
     let format = if json { Format::Json } else { Format::Human };
     let mut sources = load_catalog(catalog)?;
     let (catalog, diags) = compile(&sources);

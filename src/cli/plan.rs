@@ -5,7 +5,11 @@ use super::{write_stdout, Exit, PlanArgs, PlanFormat};
 use crate::plan::render;
 
 pub(crate) fn plan(args: &PlanArgs) -> Exit {
-    let (plan, _) = match plan_order(&args.catalog.path, &args.order, args.format == PlanFormat::Json) {
+    let (plan, _) = match plan_order(
+        &args.catalog.path,
+        &args.order,
+        args.format == PlanFormat::Json,
+    ) {
         Ok(p) => p,
         Err(exit) => return exit,
     };

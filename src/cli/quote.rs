@@ -5,7 +5,11 @@ use super::{write_stdout, Exit, QuoteArgs, QuoteFormat};
 use crate::plan::render;
 
 pub(crate) fn quote(args: &QuoteArgs) -> Exit {
-    let (plan, _) = match plan_order(&args.catalog.path, &args.order, args.format == QuoteFormat::Json) {
+    let (plan, _) = match plan_order(
+        &args.catalog.path,
+        &args.order,
+        args.format == QuoteFormat::Json,
+    ) {
         Ok(p) => p,
         Err(exit) => return exit,
     };

@@ -35,7 +35,10 @@ impl OrderState {
 
     /// Whether the order will not move again without an operator.
     pub fn is_final(self) -> bool {
-        matches!(self, OrderState::Completed | OrderState::Failed | OrderState::Cancelled)
+        matches!(
+            self,
+            OrderState::Completed | OrderState::Failed | OrderState::Cancelled
+        )
     }
 }
 

@@ -37,15 +37,29 @@ impl std::fmt::Display for TaskRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ref", rename_all = "snake_case")]
 pub enum Ref {
-    Attr { name: String },
-    Output { task: TaskRef, output: String },
+    Attr {
+        name: String,
+    },
+    Output {
+        task: TaskRef,
+        output: String,
+    },
     OrderId,
-    Customer { field: String },
-    OrderPrice { kind: PriceKind },
+    Customer {
+        field: String,
+    },
+    OrderPrice {
+        kind: PriceKind,
+    },
     ItemId,
-    ItemPrice { kind: PriceKind },
+    ItemPrice {
+        kind: PriceKind,
+    },
     /// A plan task's output, by task id: the only reference left in a plan.
-    TaskOutput { task: String, output: String },
+    TaskOutput {
+        task: String,
+        output: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +101,11 @@ pub enum EvalError {
     #[error("arithmetic overflow")]
     Overflow,
     #[error("cannot apply `{op}` to {left} and {right}")]
-    Operands { op: &'static str, left: String, right: String },
+    Operands {
+        op: &'static str,
+        left: String,
+        right: String,
+    },
 }
 
 impl Expr {
@@ -137,8 +155,13 @@ impl Expr {
                 None => ExprKind::Ref(r.clone()),
             },
             ExprKind::Unary(op, x) => ExprKind::Unary(*op, Box::new(x.substitute(f))),
-            ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, Box::new(a.substitute(f)), Box::new(b.substitute(f))),
-            ExprKind::In(x, list) => ExprKind::In(Box::new(x.substitute(f)), list.iter().map(|e| e.substitute(f)).collect()),
+            ExprKind::Binary(op, a, b) => {
+                ExprKind::Binary(*op, Box::new(a.substitute(f)), Box::new(b.substitute(f)))
+            }
+            ExprKind::In(x, list) => ExprKind::In(
+                Box::new(x.substitute(f)),
+                list.iter().map(|e| e.substitute(f)).collect(),
+            ),
         };
         let e = Expr {
             kind,
@@ -307,7 +330,9 @@ fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
             })
         }
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arithmetic(op, a, b)?,
-        BinOp::And | BinOp::Or => unreachable!("short-circuit operators are evaluated in Expr::eval"),
+        BinOp::And | BinOp::Or => {
+            unreachable!("short-circuit operators are evaluated in Expr::eval")
+        }
     })
 }
 
@@ -331,27 +356,39 @@ fn arithmetic(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
             };
             r.map(Value::Int).ok_or(EvalError::Overflow)
         }
-        (Value::Money(x), Value::Money(y)) if matches!(op, BinOp::Add | BinOp::Sub) && x.currency == y.currency => {
+        (Value::Money(x), Value::Money(y))
+            if matches!(op, BinOp::Add | BinOp::Sub) && x.currency == y.currency =>
+        {
             Ok(Value::Money(Money {
                 amount: dec(x.amount, y.amount)?,
                 currency: x.currency.clone(),
             }))
         }
-        (Value::Money(m), n) if matches!(op, BinOp::Mul | BinOp::Div) && decimal_of(n).is_some() => {
+        (Value::Money(m), n)
+            if matches!(op, BinOp::Mul | BinOp::Div) && decimal_of(n).is_some() =>
+        {
             Ok(Value::Money(Money {
                 amount: dec(m.amount, decimal_of(n).unwrap_or_default())?,
                 currency: m.currency.clone(),
             }))
         }
-        (n, Value::Money(m)) if op == BinOp::Mul && decimal_of(n).is_some() => Ok(Value::Money(Money {
-            amount: dec(decimal_of(n).unwrap_or_default(), m.amount)?,
-            currency: m.currency.clone(),
-        })),
+        (n, Value::Money(m)) if op == BinOp::Mul && decimal_of(n).is_some() => {
+            Ok(Value::Money(Money {
+                amount: dec(decimal_of(n).unwrap_or_default(), m.amount)?,
+                currency: m.currency.clone(),
+            }))
+        }
         (Value::Duration(x), Value::Duration(y)) if matches!(op, BinOp::Add | BinOp::Sub) => {
-            let r = if op == BinOp::Add { x.checked_add(*y) } else { x.checked_sub(*y) };
+            let r = if op == BinOp::Add {
+                x.checked_add(*y)
+            } else {
+                x.checked_sub(*y)
+            };
             r.map(Value::Duration).ok_or(EvalError::Overflow)
         }
-        (Value::String(x), Value::String(y)) if op == BinOp::Add => Ok(Value::String(format!("{x}{y}"))),
+        (Value::String(x), Value::String(y)) if op == BinOp::Add => {
+            Ok(Value::String(format!("{x}{y}")))
+        }
         _ => match (decimal_of(&a), decimal_of(&b)) {
             (Some(x), Some(y)) => dec(x, y).map(Value::Decimal),
             _ => Err(operands(op.symbol(), &a, &b)),
@@ -411,7 +448,11 @@ fn precedence(e: &Expr) -> u8 {
         ExprKind::Binary(BinOp::Or, ..) => 1,
         ExprKind::Binary(BinOp::And, ..) => 2,
         ExprKind::Unary(UnOp::Not, _) => 3,
-        ExprKind::Binary(BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge, ..) | ExprKind::In(..) => 4,
+        ExprKind::Binary(
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge,
+            ..,
+        )
+        | ExprKind::In(..) => 4,
         ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 5,
         ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 6,
         ExprKind::Unary(UnOp::Neg, _) => 7,
@@ -432,7 +473,10 @@ fn show(e: &Expr, min: u8) -> String {
         ExprKind::In(x, list) => format!(
             "{} in [{}]",
             show(x, p + 1),
-            list.iter().map(|i| show(i, 0)).collect::<Vec<_>>().join(", ")
+            list.iter()
+                .map(|i| show(i, 0))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     if p < min {

@@ -223,7 +223,11 @@ impl Task {
             .iter()
             .map(|(_, e)| e)
             .chain(self.when.iter())
-            .chain(self.requires.iter().flat_map(|r| std::iter::once(&r.cond).chain(r.message.exprs())))
+            .chain(
+                self.requires
+                    .iter()
+                    .flat_map(|r| std::iter::once(&r.cond).chain(r.message.exprs())),
+            )
             .chain(self.undo.iter().flat_map(|u| u.args.iter().map(|(_, e)| e)))
     }
 }
@@ -231,7 +235,11 @@ impl Task {
 impl Catalog {
     /// Number of tasks over every rule block and the order block.
     pub fn task_count(&self) -> usize {
-        self.products.values().flat_map(|p| p.rules.values()).map(Vec::len).sum::<usize>()
+        self.products
+            .values()
+            .flat_map(|p| p.rules.values())
+            .map(Vec::len)
+            .sum::<usize>()
             + self.order_tasks.len()
     }
 

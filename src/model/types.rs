@@ -16,11 +16,18 @@ pub enum Type {
     Duration,
     Money,
     Percent,
-    Enum { name: String },
+    Enum {
+        name: String,
+    },
     /// `int(lo..hi)`, inclusive.
-    IntRange { lo: i64, hi: i64 },
+    IntRange {
+        lo: i64,
+        hi: i64,
+    },
     /// `string matching "REGEX"`.
-    Matching { pattern: String },
+    Matching {
+        pattern: String,
+    },
     /// The type of `null`: an absent optional attribute or a skipped task's output.
     Null,
 }
@@ -66,7 +73,13 @@ impl Type {
     pub fn ordered(&self) -> bool {
         matches!(
             self.base(),
-            Type::Int | Type::Decimal | Type::Money | Type::Date | Type::DateTime | Type::Duration | Type::Percent
+            Type::Int
+                | Type::Decimal
+                | Type::Money
+                | Type::Date
+                | Type::DateTime
+                | Type::Duration
+                | Type::Percent
         )
     }
 }
@@ -97,12 +110,18 @@ pub fn a(ty: &Type) -> String {
     if *ty == Type::Money {
         return name;
     }
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {name}")
 }
 
 /// The built-in type names, for "did you mean" on unknown types.
-pub const BUILTIN_TYPES: [&str; 8] = ["string", "int", "decimal", "bool", "date", "datetime", "duration", "money"];
+pub const BUILTIN_TYPES: [&str; 8] = [
+    "string", "int", "decimal", "bool", "date", "datetime", "duration", "money",
+];
 
 pub fn builtin(name: &str) -> Option<Type> {
     Some(match name {

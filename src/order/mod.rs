@@ -54,9 +54,12 @@ const ITEM_KEYS: [&str; 5] = ["id", "action", "product", "attributes", "relies_o
 pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnostics> {
     let root = yaml::parse(file, source).map_err(|e| {
         Diagnostics::from(
-            Diagnostic::error(Code::OrderSyntax, format!("the order is not valid YAML or JSON: {}", e.message))
-                .at(e.span, "here")
-                .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
+            Diagnostic::error(
+                Code::OrderSyntax,
+                format!("the order is not valid YAML or JSON: {}", e.message),
+            )
+            .at(e.span, "here")
+            .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
         )
     })?;
     let mut diags = Diagnostics::new();
@@ -92,7 +95,10 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
                         .with_help("an order holds at least one item"),
                 );
             }
-            list.iter().enumerate().filter_map(|(i, n)| read_item(i, n, &mut diags)).collect()
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, n)| read_item(i, n, &mut diags))
+                .collect()
         }
         Some(other) => {
             diags.push(shape_error("items", "a list of items", other));
@@ -136,12 +142,16 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
     if !ok {
         return None;
     }
-    let ((id, id_span), (product, product_span), (action_text, action_span)) = (id?, product?, action?);
+    let ((id, id_span), (product, product_span), (action_text, action_span)) =
+        (id?, product?, action?);
     if id.contains('/') {
         diags.push(
-            Diagnostic::error(Code::OrderSyntax, format!("{path}.id: an item id cannot contain `/`"))
-                .at(id_span, "contains `/`")
-                .with_help("task ids are ITEM/TASK, so `/` would make them ambiguous"),
+            Diagnostic::error(
+                Code::OrderSyntax,
+                format!("{path}.id: an item id cannot contain `/`"),
+            )
+            .at(id_span, "contains `/`")
+            .with_help("task ids are ITEM/TASK, so `/` would make them ambiguous"),
         );
     }
     let action = match action_text.as_str() {
@@ -149,10 +159,15 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         "modify" => OrderAction::Modify,
         "delete" => OrderAction::Delete,
         other => {
-            let mut d = Diagnostic::error(Code::OrderSyntax, format!("{path}.action: unknown action `{other}`"))
-                .at(action_span, "not an order action");
+            let mut d = Diagnostic::error(
+                Code::OrderSyntax,
+                format!("{path}.action: unknown action `{other}`"),
+            )
+            .at(action_span, "not an order action");
             d = match crate::diagnostic::did_you_mean(other, ["add", "modify", "delete"]) {
-                Some(s) => d.with_help(format!("did you mean `{s}`? An item's action is add, modify or delete")),
+                Some(s) => d.with_help(format!(
+                    "did you mean `{s}`? An item's action is add, modify or delete"
+                )),
                 None => d.with_help("an item's action is add, modify or delete"),
             };
             diags.push(d);
@@ -160,7 +175,11 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         }
     };
     let attributes = match node.get("attributes") {
-        None | Some(Node { kind: NodeKind::Null, .. }) => Vec::new(),
+        None
+        | Some(Node {
+            kind: NodeKind::Null,
+            ..
+        }) => Vec::new(),
         Some(a) => {
             let apath = format!("{path}.attributes");
             mapping(a, &format!("`{apath}`"), &apath, diags)
@@ -169,11 +188,18 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         }
     };
     let relies_on = match node.get("relies_on") {
-        None | Some(Node { kind: NodeKind::Null, .. }) => Vec::new(),
+        None
+        | Some(Node {
+            kind: NodeKind::Null,
+            ..
+        }) => Vec::new(),
         Some(Node {
             kind: NodeKind::Seq(list),
             ..
-        }) => list.iter().map(|n| scalar(n, &format!("{path}.relies_on"), diags)).collect(),
+        }) => list
+            .iter()
+            .map(|n| scalar(n, &format!("{path}.relies_on"), diags))
+            .collect(),
         // A single id is accepted for a list of one.
         Some(n) => vec![scalar(n, &format!("{path}.relies_on"), diags)],
     };
@@ -190,30 +216,52 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
     })
 }
 
-fn mapping<'n>(node: &'n Node, what: &str, path: &str, diags: &mut Diagnostics) -> Option<&'n [(Node, Node)]> {
+fn mapping<'n>(
+    node: &'n Node,
+    what: &str,
+    path: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'n [(Node, Node)]> {
     match &node.kind {
         NodeKind::Map(entries) => Some(entries),
         _ => {
-            let name = if path.is_empty() { "the order".to_string() } else { path.to_string() };
+            let name = if path.is_empty() {
+                "the order".to_string()
+            } else {
+                path.to_string()
+            };
             diags.push(
-                Diagnostic::error(Code::OrderSyntax, format!("{name}: {what} must be a mapping, found {}", node.describe()))
-                    .at(node.span, format!("{} here", node.describe()))
-                    .with_help("write `key: value` pairs"),
+                Diagnostic::error(
+                    Code::OrderSyntax,
+                    format!(
+                        "{name}: {what} must be a mapping, found {}",
+                        node.describe()
+                    ),
+                )
+                .at(node.span, format!("{} here", node.describe()))
+                .with_help("write `key: value` pairs"),
             );
             None
         }
     }
 }
 
-fn entries_of(entries: &[(Node, Node)], path: &str, diags: &mut Diagnostics) -> Vec<(String, Span, Node)> {
+fn entries_of(
+    entries: &[(Node, Node)],
+    path: &str,
+    diags: &mut Diagnostics,
+) -> Vec<(String, Span, Node)> {
     entries
         .iter()
         .filter_map(|(k, v)| match k.scalar_text() {
             Some(name) => Some((name, k.span, v.clone())),
             None => {
                 diags.push(
-                    Diagnostic::error(Code::OrderSyntax, format!("{path}: keys must be names, found {}", k.describe()))
-                        .at(k.span, "not a name"),
+                    Diagnostic::error(
+                        Code::OrderSyntax,
+                        format!("{path}: keys must be names, found {}", k.describe()),
+                    )
+                    .at(k.span, "not a name"),
                 );
                 None
             }
@@ -233,9 +281,15 @@ fn scalar(node: &Node, path: &str, diags: &mut Diagnostics) -> (String, Span) {
 
 fn unknown_keys(entries: &[(Node, Node)], known: &[&str], path: &str, diags: &mut Diagnostics) {
     for (k, _) in entries {
-        let Some(name) = k.scalar_text() else { continue };
+        let Some(name) = k.scalar_text() else {
+            continue;
+        };
         if !known.contains(&name.as_str()) {
-            let full = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            let full = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
             diags.push(
                 Diagnostic::error(Code::OrderSyntax, format!("unknown field `{full}`"))
                     .at(k.span, "not an order field")
@@ -252,6 +306,9 @@ fn missing(key: &str, what: &str, span: Span, example: &str) -> Diagnostic {
 }
 
 fn shape_error(path: &str, want: &str, node: &Node) -> Diagnostic {
-    Diagnostic::error(Code::OrderSyntax, format!("{path} must be {want}, found {}", node.describe()))
-        .at(node.span, format!("{} here", node.describe()))
+    Diagnostic::error(
+        Code::OrderSyntax,
+        format!("{path} must be {want}, found {}", node.describe()),
+    )
+    .at(node.span, format!("{} here", node.describe()))
 }

@@ -18,11 +18,16 @@ pub fn value_from_node(node: &Node, ty: &Type) -> Result<Value, String> {
             _ => Err(expected("a string")),
         },
         Type::Int => match &node.kind {
-            NodeKind::Number(n) => n.parse::<i64>().map(Value::Int).map_err(|_| expected("a whole number")),
+            NodeKind::Number(n) => n
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| expected("a whole number")),
             _ => Err(expected("a whole number")),
         },
         Type::Decimal => match &node.kind {
-            NodeKind::Number(n) => Decimal::from_str_exact(n).map(Value::Decimal).map_err(|_| expected("a number")),
+            NodeKind::Number(n) => Decimal::from_str_exact(n)
+                .map(Value::Decimal)
+                .map_err(|_| expected("a number")),
             _ => Err(expected("a number")),
         },
         Type::Bool => match &node.kind {

@@ -27,8 +27,17 @@ pub(super) struct Built {
     pub critical_path: Vec<TaskIdx>,
 }
 
-pub(super) fn build_tasks(catalog: &Catalog, order: &OrderDoc, checked: &Checked<'_>, diags: &mut Diagnostics) -> Option<Built> {
-    let cx = Cx { catalog, order, checked };
+pub(super) fn build_tasks(
+    catalog: &Catalog,
+    order: &OrderDoc,
+    checked: &Checked<'_>,
+    diags: &mut Diagnostics,
+) -> Option<Built> {
+    let cx = Cx {
+        catalog,
+        order,
+        checked,
+    };
     let mut protos: Vec<Proto<'_>> = Vec::new();
     for t in &catalog.order_tasks {
         if cx.applies(None, t) {
@@ -46,7 +55,12 @@ pub(super) fn build_tasks(catalog: &Catalog, order: &OrderDoc, checked: &Checked
                 diags.push(
                     Diagnostic::warning(
                         Code::Invalid,
-                        format!("{}: {} has no `on {}` rules, so this item adds no tasks", doc.path(), item.product.name, item.action.as_str()),
+                        format!(
+                            "{}: {} has no `on {}` rules, so this item adds no tasks",
+                            doc.path(),
+                            item.product.name,
+                            item.action.as_str()
+                        ),
                     )
                     .at(doc.id_span, "no tasks for this item")
                     .with_related(item.product.span, "product declared here"),
@@ -64,14 +78,22 @@ pub(super) fn build_tasks(catalog: &Catalog, order: &OrderDoc, checked: &Checked
             }
         }
     }
-    let index: HashMap<&str, usize> = protos.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = protos
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
     let mut ok = true;
     for p in &protos {
         let mut d: Vec<(usize, Span)> = Vec::new();
         for (tref, span) in p.task.dependencies() {
-            let Some(target) = cx.target_id(p.item, &tref) else { continue };
-            let Some(&j) = index.get(target.as_str()) else { continue };
+            let Some(target) = cx.target_id(p.item, &tref) else {
+                continue;
+            };
+            let Some(&j) = index.get(target.as_str()) else {
+                continue;
+            };
             if protos[j].task.stage > p.task.stage {
                 ok = false;
                 diags.push(cx.stage_order(p, &protos[j], span));
@@ -102,7 +124,10 @@ pub(super) fn build_tasks(catalog: &Catalog, order: &OrderDoc, checked: &Checked
         })
         .collect();
     let critical_path = critical_path(&tasks);
-    Some(Built { tasks, critical_path })
+    Some(Built {
+        tasks,
+        critical_path,
+    })
 }
 
 struct Cx<'a, 'c> {
@@ -120,7 +145,9 @@ impl<'c> Cx<'_, 'c> {
     fn plan_value(&self, item: Option<usize>, r: &Ref) -> Option<Value> {
         let price = &self.checked.price;
         Some(match r {
-            Ref::Attr { name } => item.and_then(|i| self.item(i).attrs.get(name).cloned()).unwrap_or(Value::Null),
+            Ref::Attr { name } => item
+                .and_then(|i| self.item(i).attrs.get(name).cloned())
+                .unwrap_or(Value::Null),
             Ref::ItemId => Value::String(item.map(|i| self.item(i).id.clone()).unwrap_or_default()),
             Ref::ItemPrice { kind } => {
                 let p = &self.item(item?).price;
@@ -130,7 +157,12 @@ impl<'c> Cx<'_, 'c> {
                 })
             }
             Ref::OrderId => Value::String(self.order.id.clone()),
-            Ref::Customer { field } => self.checked.customer.get(field).cloned().unwrap_or(Value::Null),
+            Ref::Customer { field } => self
+                .checked
+                .customer
+                .get(field)
+                .cloned()
+                .unwrap_or(Value::Null),
             Ref::OrderPrice { kind } => Value::Money(match kind {
                 PriceKind::Once => price.once.clone(),
                 PriceKind::Monthly => price.monthly.clone(),
@@ -142,7 +174,9 @@ impl<'c> Cx<'_, 'c> {
     /// Whether a plan-time `when` keeps the task.
     fn applies(&self, item: Option<usize>, t: &Task) -> bool {
         match &t.when {
-            Some(w) if !t.when_at_run => w.eval(&mut |r| self.plan_value(item, r)).is_ok_and(|v| truthy(&v)),
+            Some(w) if !t.when_at_run => w
+                .eval(&mut |r| self.plan_value(item, r))
+                .is_ok_and(|v| truthy(&v)),
             _ => true,
         }
     }
@@ -160,24 +194,42 @@ impl<'c> Cx<'_, 'c> {
         })
     }
 
-    fn plan_task(&self, p: &Proto<'_>, after: Vec<TaskIdx>, index: &HashMap<&str, usize>) -> PlanTask {
+    fn plan_task(
+        &self,
+        p: &Proto<'_>,
+        after: Vec<TaskIdx>,
+        index: &HashMap<&str, usize>,
+    ) -> PlanTask {
         let mut subst = |r: &Ref| -> Option<Replacement> {
             if let Some(v) = self.plan_value(p.item, r) {
                 return Some(Replacement::Value(v));
             }
-            let Ref::Output { task, output } = r else { return None };
+            let Ref::Output { task, output } = r else {
+                return None;
+            };
             match self.target_id(p.item, task) {
-                Some(id) if index.contains_key(id.as_str()) => Some(Replacement::Ref(Ref::TaskOutput {
-                    task: id,
-                    output: output.clone(),
-                })),
+                Some(id) if index.contains_key(id.as_str()) => {
+                    Some(Replacement::Ref(Ref::TaskOutput {
+                        task: id,
+                        output: output.clone(),
+                    }))
+                }
                 // A task left out of the plan has no outputs: they read as null.
                 _ => Some(Replacement::Value(Value::Null)),
             }
         };
         let t = p.task;
-        let inputs = t.call.args.iter().map(|(n, e)| (n.clone(), e.substitute(&mut subst))).collect();
-        let when = t.when.as_ref().filter(|_| t.when_at_run).map(|w| w.substitute(&mut subst));
+        let inputs = t
+            .call
+            .args
+            .iter()
+            .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
+            .collect();
+        let when = t
+            .when
+            .as_ref()
+            .filter(|_| t.when_at_run)
+            .map(|w| w.substitute(&mut subst));
         let requires = t
             .requires
             .iter()
@@ -189,7 +241,11 @@ impl<'c> Cx<'_, 'c> {
             .collect();
         let undo = t.undo.as_ref().map(|u| PlanCall {
             action: u.action.clone(),
-            inputs: u.args.iter().map(|(n, e)| (n.clone(), e.substitute(&mut subst))).collect(),
+            inputs: u
+                .args
+                .iter()
+                .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
+                .collect(),
             outputs: self.outputs(u),
         });
         PlanTask {
@@ -215,7 +271,12 @@ impl<'c> Cx<'_, 'c> {
         self.catalog
             .actions
             .get(&call.action)
-            .map(|a| a.outputs.iter().map(|o| (o.name.clone(), o.ty.clone())).collect())
+            .map(|a| {
+                a.outputs
+                    .iter()
+                    .map(|o| (o.name.clone(), o.ty.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -242,17 +303,36 @@ impl<'c> Cx<'_, 'c> {
 
     fn cycle(&self, protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Diagnostic {
         let cycle = find_cycle(protos.len(), deps);
-        let names: Vec<&str> = cycle.iter().chain(cycle.first()).map(|&i| protos[i].id.as_str()).collect();
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&i| protos[i].id.as_str())
+            .collect();
         let first = cycle[0];
         let last = *cycle.last().unwrap_or(&first);
-        let closing = deps[first].iter().find(|(j, _)| *j == last).map(|(_, s)| *s);
+        let closing = deps[first]
+            .iter()
+            .find(|(j, _)| *j == last)
+            .map(|(_, s)| *s);
         let mut d = Diagnostic::error(
             Code::OrderCycle,
-            format!("the tasks of this order depend on each other in a cycle: {}", names.join(" -> ")),
+            format!(
+                "the tasks of this order depend on each other in a cycle: {}",
+                names.join(" -> ")
+            ),
         )
-        .at(self.item_span(&protos[first]), "this item's tasks are part of the cycle");
+        .at(
+            self.item_span(&protos[first]),
+            "this item's tasks are part of the cycle",
+        );
         if let Some(s) = closing {
-            d = d.with_related(s, format!("`{}` waits for `{}` here, which closes the cycle", protos[first].id, protos[last].id));
+            d = d.with_related(
+                s,
+                format!(
+                    "`{}` waits for `{}` here, which closes the cycle",
+                    protos[first].id, protos[last].id
+                ),
+            );
         }
         d.with_help("the items' `relies_on` links or their actions make rules wait for each other; change one of the items")
     }
@@ -270,8 +350,10 @@ fn topological(protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Option<Vec<
             dependents[*j].push(i);
         }
     }
-    let mut ready: BinaryHeap<Reverse<(usize, usize)>> =
-        (0..n).filter(|&i| indegree[i] == 0).map(|i| Reverse((protos[i].task.stage, i))).collect();
+    let mut ready: BinaryHeap<Reverse<(usize, usize)>> = (0..n)
+        .filter(|&i| indegree[i] == 0)
+        .map(|i| Reverse((protos[i].task.stage, i)))
+        .collect();
     let mut out = Vec::with_capacity(n);
     while let Some(Reverse((_, i))) = ready.pop() {
         out.push(i);
@@ -312,7 +394,9 @@ fn find_cycle(n: usize, deps: &[Vec<(usize, Span)>]) -> Vec<usize> {
     let mut v = start;
     loop {
         seen.insert(v, walk.len() - 1);
-        let Some(&(p, _)) = deps[v].iter().find(|(j, _)| indegree[*j] > 0) else { break };
+        let Some(&(p, _)) = deps[v].iter().find(|(j, _)| indegree[*j] > 0) else {
+            break;
+        };
         if let Some(&at) = seen.get(&p) {
             let mut cycle: Vec<usize> = walk[at..].to_vec();
             cycle.reverse();

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::value_fits as fits;
 use crate::model::expr::{truthy, Ref};
+use crate::model::value_fits as fits;
 use crate::model::{AttrDef, Catalog, Product, ProductKind, Require};
 use crate::order::{value_from_node, ItemDoc, OrderDoc};
 use crate::span::Span;
@@ -40,8 +40,15 @@ pub(super) struct Checked<'c> {
 }
 
 /// Checks every item, expands bundles, prices and resolves relies-on.
-pub(super) fn check_items<'c>(catalog: &'c Catalog, order: &OrderDoc, diags: &mut Diagnostics) -> Checked<'c> {
-    let currency = catalog.currency.clone().unwrap_or_else(|| "XXX".to_string());
+pub(super) fn check_items<'c>(
+    catalog: &'c Catalog,
+    order: &OrderDoc,
+    diags: &mut Diagnostics,
+) -> Checked<'c> {
+    let currency = catalog
+        .currency
+        .clone()
+        .unwrap_or_else(|| "XXX".to_string());
     let zero = Money {
         amount: Default::default(),
         currency: currency.clone(),
@@ -52,22 +59,34 @@ pub(super) fn check_items<'c>(catalog: &'c Catalog, order: &OrderDoc, diags: &mu
     for doc in &order.items {
         if let Some(first) = seen.get(doc.id.as_str()) {
             diags.push(
-                Diagnostic::error(Code::OrderDuplicateItem, format!("two items have the id \"{}\"", doc.id))
-                    .at(doc.id_span, "used again here")
-                    .with_related(*first, "first used here")
-                    .with_help("give every item of an order its own id"),
+                Diagnostic::error(
+                    Code::OrderDuplicateItem,
+                    format!("two items have the id \"{}\"", doc.id),
+                )
+                .at(doc.id_span, "used again here")
+                .with_related(*first, "first used here")
+                .with_help("give every item of an order its own id"),
             );
             continue;
         }
         seen.insert(&doc.id, doc.id_span);
         let Some(product) = catalog.products.get(&doc.product) else {
-            let mut d = Diagnostic::error(Code::OrderUnknownProduct, format!("{}.product: unknown product `{}`", doc.path(), doc.product))
-                .at(doc.product_span, "not in the catalog");
-            d = d.suggest_or_list(&doc.product, "product", catalog.products.keys().map(String::as_str));
+            let mut d = Diagnostic::error(
+                Code::OrderUnknownProduct,
+                format!("{}.product: unknown product `{}`", doc.path(), doc.product),
+            )
+            .at(doc.product_span, "not in the catalog");
+            d = d.suggest_or_list(
+                &doc.product,
+                "product",
+                catalog.products.keys().map(String::as_str),
+            );
             diags.push(d);
             continue;
         };
-        let Some(attrs) = item_attributes(catalog, product, doc, diags) else { continue };
+        let Some(attrs) = item_attributes(catalog, product, doc, diags) else {
+            continue;
+        };
         if !check_requires(catalog, product, doc, &attrs, diags) {
             continue;
         }
@@ -103,7 +122,11 @@ pub(super) fn check_items<'c>(catalog: &'c Catalog, order: &OrderDoc, diags: &mu
     }
 }
 
-fn check_customer(catalog: &Catalog, order: &OrderDoc, diags: &mut Diagnostics) -> BTreeMap<String, Value> {
+fn check_customer(
+    catalog: &Catalog,
+    order: &OrderDoc,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Value> {
     let Some(fields) = &catalog.customer else {
         // Without a `customer` block the record is free-form text.
         return order
@@ -112,8 +135,20 @@ fn check_customer(catalog: &Catalog, order: &OrderDoc, diags: &mut Diagnostics) 
             .filter_map(|(k, _, v)| v.scalar_text().map(|t| (k.clone(), Value::String(t))))
             .collect();
     };
-    let given: Vec<(&str, Span, &Node)> = order.customer.iter().map(|(k, s, v)| (k.as_str(), *s, v)).collect();
-    check_values(catalog, fields, &given, "customer", order.customer_span, diags).unwrap_or_default()
+    let given: Vec<(&str, Span, &Node)> = order
+        .customer
+        .iter()
+        .map(|(k, s, v)| (k.as_str(), *s, v))
+        .collect();
+    check_values(
+        catalog,
+        fields,
+        &given,
+        "customer",
+        order.customer_span,
+        diags,
+    )
+    .unwrap_or_default()
 }
 
 /// Reads given values against declarations: unknown, ill-typed and missing
@@ -131,9 +166,16 @@ fn check_values(
     for (name, key_span, node) in given {
         let Some(decl) = decls.iter().find(|d| d.name == *name) else {
             diags.push(
-                Diagnostic::error(Code::OrderAttribute, format!("{path}.{name}: unknown attribute"))
-                    .at(*key_span, "not declared")
-                    .suggest_or_list(name, "attribute", decls.iter().map(|d| d.name.as_str())),
+                Diagnostic::error(
+                    Code::OrderAttribute,
+                    format!("{path}.{name}: unknown attribute"),
+                )
+                .at(*key_span, "not declared")
+                .suggest_or_list(
+                    name,
+                    "attribute",
+                    decls.iter().map(|d| d.name.as_str()),
+                ),
             );
             ok = false;
             continue;
@@ -154,7 +196,10 @@ fn check_values(
                 diags.push(
                     Diagnostic::error(Code::OrderAttribute, format!("{path}.{name}: {reason}"))
                         .at(node.span, format!("not a valid {}", decl.ty))
-                        .with_related(decl.span, format!("`{}` is declared as {}", decl.name, decl.ty))
+                        .with_related(
+                            decl.span,
+                            format!("`{}` is declared as {}", decl.name, decl.ty),
+                        )
                         .with_help(value_help(catalog, &decl.ty)),
                 );
                 ok = false;
@@ -174,10 +219,13 @@ fn check_values(
             }
             (None, false) => {
                 diags.push(
-                    Diagnostic::error(Code::OrderAttribute, format!("{path}: the required attribute `{}` is missing", decl.name))
-                        .at(at, format!("`{}` missing", decl.name))
-                        .with_related(decl.span, "declared here without a default")
-                        .with_help(format!("add `{}: …` ({})", decl.name, decl.ty)),
+                    Diagnostic::error(
+                        Code::OrderAttribute,
+                        format!("{path}: the required attribute `{}` is missing", decl.name),
+                    )
+                    .at(at, format!("`{}` missing", decl.name))
+                    .with_related(decl.span, "declared here without a default")
+                    .with_help(format!("add `{}: …` ({})", decl.name, decl.ty)),
                 );
                 ok = false;
             }
@@ -191,7 +239,11 @@ fn value_help(catalog: &Catalog, ty: &crate::model::Type) -> String {
         crate::model::Type::Enum { name } => match catalog.enums.get(name) {
             Some(e) => format!(
                 "{name} is one of {}",
-                e.values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+                e.values
+                    .iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None => format!("give a {ty}"),
         },
@@ -199,8 +251,17 @@ fn value_help(catalog: &Catalog, ty: &crate::model::Type) -> String {
     }
 }
 
-fn item_attributes(catalog: &Catalog, product: &Product, doc: &ItemDoc, diags: &mut Diagnostics) -> Option<BTreeMap<String, Value>> {
-    let given: Vec<(&str, Span, &Node)> = doc.attributes.iter().map(|(k, s, v)| (k.as_str(), *s, v)).collect();
+fn item_attributes(
+    catalog: &Catalog,
+    product: &Product,
+    doc: &ItemDoc,
+    diags: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    let given: Vec<(&str, Span, &Node)> = doc
+        .attributes
+        .iter()
+        .map(|(k, s, v)| (k.as_str(), *s, v))
+        .collect();
     let path = format!("{}.attributes", doc.path());
     check_values(catalog, &product.attrs, &given, &path, doc.id_span, diags)
 }
@@ -214,7 +275,13 @@ fn attr_lookup(attrs: &BTreeMap<String, Value>) -> impl FnMut(&Ref) -> Option<Va
 
 /// Product-level `require` rules; reports each broken one at the attribute
 /// it reads, when the order gave that attribute.
-fn check_requires(catalog: &Catalog, product: &Product, doc: &ItemDoc, attrs: &BTreeMap<String, Value>, diags: &mut Diagnostics) -> bool {
+fn check_requires(
+    catalog: &Catalog,
+    product: &Product,
+    doc: &ItemDoc,
+    attrs: &BTreeMap<String, Value>,
+    diags: &mut Diagnostics,
+) -> bool {
     let mut ok = true;
     for r in &product.requires {
         if require_holds(r, attrs) {
@@ -226,7 +293,11 @@ fn check_requires(catalog: &Catalog, product: &Product, doc: &ItemDoc, attrs: &B
             .refs()
             .iter()
             .find_map(|rf| match rf {
-                Ref::Attr { name } => doc.attributes.iter().find(|(k, _, _)| k == name).map(|(_, _, n)| n.span),
+                Ref::Attr { name } => doc
+                    .attributes
+                    .iter()
+                    .find(|(k, _, _)| k == name)
+                    .map(|(_, _, n)| n.span),
                 _ => None,
             })
             .unwrap_or(doc.id_span);
@@ -235,7 +306,10 @@ fn check_requires(catalog: &Catalog, product: &Product, doc: &ItemDoc, attrs: &B
             Diagnostic::error(Code::OrderRequire, format!("{}: {message}", doc.path()))
                 .at(span, "breaks a rule of the product")
                 .with_related(r.span, format!("rule of `{}`", product.name))
-                .with_help(format!("the catalog's rule for {} must hold for this item", product.name)),
+                .with_help(format!(
+                    "the catalog's rule for {} must hold for this item",
+                    product.name
+                )),
         );
         ok = false;
     }
@@ -243,10 +317,17 @@ fn check_requires(catalog: &Catalog, product: &Product, doc: &ItemDoc, attrs: &B
 }
 
 fn require_holds(r: &Require, attrs: &BTreeMap<String, Value>) -> bool {
-    r.cond.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v))
+    r.cond
+        .eval(&mut attr_lookup(attrs))
+        .is_ok_and(|v| truthy(&v))
 }
 
-fn item_price(product: &Product, action: OrderAction, attrs: &BTreeMap<String, Value>, zero: &Money) -> Price {
+fn item_price(
+    product: &Product,
+    action: OrderAction,
+    attrs: &BTreeMap<String, Value>,
+    zero: &Money,
+) -> Price {
     let mut price = Price {
         once: zero.clone(),
         monthly: zero.clone(),
@@ -287,7 +368,9 @@ fn expand_bundle<'c>(
     }
     let bundle_product = items[bundle].product;
     for inc in &bundle_product.includes {
-        let Some(child) = catalog.products.get(&inc.product) else { continue };
+        let Some(child) = catalog.products.get(&inc.product) else {
+            continue;
+        };
         let mut attrs = BTreeMap::new();
         let mut ok = true;
         for decl in &child.attrs {
@@ -309,9 +392,17 @@ fn expand_bundle<'c>(
             if value != Value::Null {
                 if let Err(reason) = fits(&value, &decl.ty, &catalog.enums, &catalog.patterns) {
                     diags.push(
-                        Diagnostic::error(Code::OrderAttribute, format!("{}: the included {}'s `{}`: {reason}", doc.path(), child.name, decl.name))
-                            .at(doc.id_span, "in this bundle item")
-                            .with_related(inc.span, "included here"),
+                        Diagnostic::error(
+                            Code::OrderAttribute,
+                            format!(
+                                "{}: the included {}'s `{}`: {reason}",
+                                doc.path(),
+                                child.name,
+                                decl.name
+                            ),
+                        )
+                        .at(doc.id_span, "in this bundle item")
+                        .with_related(inc.span, "included here"),
                     );
                     ok = false;
                 }
@@ -352,7 +443,11 @@ fn resolve_relies(order: &OrderDoc, items: &mut [Item<'_>], diags: &mut Diagnost
 
 /// The (item, relied-on product, satisfying item) links, and errors for the
 /// ones that cannot be made.
-fn relies_links(order: &OrderDoc, items: &[Item<'_>], diags: &mut Diagnostics) -> Vec<(usize, String, usize)> {
+fn relies_links(
+    order: &OrderDoc,
+    items: &[Item<'_>],
+    diags: &mut Diagnostics,
+) -> Vec<(usize, String, usize)> {
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
@@ -364,12 +459,16 @@ fn relies_links(order: &OrderDoc, items: &[Item<'_>], diags: &mut Diagnostics) -
                 .relies_on
                 .iter()
                 .flat_map(|(id, _)| {
-                    (0..items.len()).filter(move |&j| items[j].id == *id || items[j].parent.is_some_and(|p| items[p].id == *id))
+                    (0..items.len()).filter(move |&j| {
+                        items[j].id == *id || items[j].parent.is_some_and(|p| items[p].id == *id)
+                    })
                 })
                 .filter(|&j| is_p(j, items))
                 .collect();
             let sibling: Vec<usize> = match items[i].parent {
-                Some(p) => (0..items.len()).filter(|&j| items[j].parent == Some(p) && is_p(j, items)).collect(),
+                Some(p) => (0..items.len())
+                    .filter(|&j| items[j].parent == Some(p) && is_p(j, items))
+                    .collect(),
                 None => Vec::new(),
             };
             let all: Vec<usize> = (0..items.len()).filter(|&j| is_p(j, items)).collect();
@@ -385,22 +484,42 @@ fn relies_links(order: &OrderDoc, items: &[Item<'_>], diags: &mut Diagnostics) -
                 [] => diags.push(
                     Diagnostic::error(
                         Code::OrderReliesOn,
-                        format!("{}: {} relies on {target}, but the order holds no {target} item", doc.path(), items[i].product.name),
+                        format!(
+                            "{}: {} relies on {target}, but the order holds no {target} item",
+                            doc.path(),
+                            items[i].product.name
+                        ),
                     )
                     .at(doc.id_span, format!("needs a {target}"))
                     .with_related(rel.span, "relies on declared here")
-                    .with_help(format!("add a {target} item to the order, or a bundle that includes one")),
+                    .with_help(format!(
+                        "add a {target} item to the order, or a bundle that includes one"
+                    )),
                 ),
                 many => {
-                    let ids = many.iter().map(|j| format!("\"{}\"", items[*j].id)).collect::<Vec<_>>().join(", ");
+                    let ids = many
+                        .iter()
+                        .map(|j| format!("\"{}\"", items[*j].id))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     diags.push(
                         Diagnostic::error(
                             Code::OrderReliesOn,
-                            format!("{}: {} relies on {target}, and the order holds several: {ids}", doc.path(), items[i].product.name),
+                            format!(
+                                "{}: {} relies on {target}, and the order holds several: {ids}",
+                                doc.path(),
+                                items[i].product.name
+                            ),
                         )
                         .at(doc.id_span, "which one?")
                         .with_related(rel.span, "relies on declared here")
-                        .with_help(format!("name it in the item: `relies_on: [{}]`", many.first().map_or(String::new(), |j| format!("\"{}\"", items[*j].id.split('/').next().unwrap_or_default())))),
+                        .with_help(format!(
+                            "name it in the item: `relies_on: [{}]`",
+                            many.first().map_or(String::new(), |j| format!(
+                                "\"{}\"",
+                                items[*j].id.split('/').next().unwrap_or_default()
+                            ))
+                        )),
                     );
                 }
             }
@@ -409,9 +528,16 @@ fn relies_links(order: &OrderDoc, items: &[Item<'_>], diags: &mut Diagnostics) -
             let exists = order.items.iter().any(|d| d.id == *id);
             if !exists && items[i].parent.is_none() {
                 diags.push(
-                    Diagnostic::error(Code::OrderReliesOn, format!("{}.relies_on: no item has the id \"{id}\"", doc.path()))
-                        .at(*span, "unknown item")
-                        .suggest_or_list(id, "item id", order.items.iter().map(|d| d.id.as_str())),
+                    Diagnostic::error(
+                        Code::OrderReliesOn,
+                        format!("{}.relies_on: no item has the id \"{id}\"", doc.path()),
+                    )
+                    .at(*span, "unknown item")
+                    .suggest_or_list(
+                        id,
+                        "item id",
+                        order.items.iter().map(|d| d.id.as_str()),
+                    ),
                 );
             }
         }

@@ -95,8 +95,8 @@ impl Plan {
 }
 
 mod build;
-pub mod render;
 mod items;
+pub mod render;
 
 use crate::diagnostic::Diagnostics;
 use crate::model::Catalog;
@@ -127,7 +127,12 @@ pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnosti
             attributes: i.attrs.clone(),
             price: i.price.clone(),
             priced: i.priced,
-            sla: i.product.slas.iter().map(|s| (s.name.clone(), s.value.clone())).collect(),
+            sla: i
+                .product
+                .slas
+                .iter()
+                .map(|s| (s.name.clone(), s.value.clone()))
+                .collect(),
         })
         .collect();
     let plan = Plan {

@@ -36,7 +36,9 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rul
             }
             d
         }
-        ErrorVariant::CustomError { message } => Diagnostic::error(Code::Syntax, message.clone()).at(span, message),
+        ErrorVariant::CustomError { message } => {
+            Diagnostic::error(Code::Syntax, message.clone()).at(span, message)
+        }
     }
 }
 
@@ -65,7 +67,10 @@ fn found_text(text: &str, start: usize) -> String {
         return "end of line".into();
     }
     if c.is_alphanumeric() || c == '_' {
-        let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         return format!("`{word}`");
     }
     format!("`{c}`")
@@ -81,11 +86,17 @@ fn join_alternatives(words: &[&str]) -> String {
 
 fn help_for(positives: &[Rule], text: &str, start: usize) -> Option<String> {
     let rest = &text[start.min(text.len())..];
-    if positives.contains(&Rule::currency) || rest.starts_with(|c: char| c.is_ascii_lowercase()) && positives.contains(&Rule::money) {
-        return Some("money is an amount and a 3-letter upper-case currency code, as in `39.99 EUR`".into());
+    if positives.contains(&Rule::currency)
+        || rest.starts_with(|c: char| c.is_ascii_lowercase()) && positives.contains(&Rule::money)
+    {
+        return Some(
+            "money is an amount and a 3-letter upper-case currency code, as in `39.99 EUR`".into(),
+        );
     }
     if positives.contains(&Rule::task_decl) && positives.len() <= 2 {
-        return Some("a rule block holds tasks: `task NAME: ACTION(ARG: VALUE, …) { CLAUSES }`".into());
+        return Some(
+            "a rule block holds tasks: `task NAME: ACTION(ARG: VALUE, …) { CLAUSES }`".into(),
+        );
     }
     if positives.contains(&Rule::type_expr) {
         return Some("types are string, int, decimal, bool, date, datetime, duration, money, an enum name, `int(1..4)` or `string matching \"REGEX\"`".into());

@@ -76,7 +76,11 @@ pub fn parse_interpolation(file: FileId, lit: &StringLit) -> Result<Interpolated
             }
             let inner_start = i + 1;
             let inner = &raw[inner_start..i + close];
-            segments.push(Segment::Expr(parse_inner_expr(file, inner, base + inner_start)?));
+            segments.push(Segment::Expr(parse_inner_expr(
+                file,
+                inner,
+                base + inner_start,
+            )?));
             i += close + 1;
         } else {
             let ch = raw[i..].chars().next().unwrap_or(' ');
@@ -98,7 +102,8 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
         d
     };
     check_nesting(file, text).map_err(shift)?;
-    let mut pairs = OrdoParser::parse(Rule::interpolation, text).map_err(|e| shift(syntax_error(file, text, e)))?;
+    let mut pairs = OrdoParser::parse(Rule::interpolation, text)
+        .map_err(|e| shift(syntax_error(file, text, e)))?;
     let b = Builder { file };
     let expr = pairs
         .next()
@@ -155,9 +160,14 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
             '(' | '[' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(Diagnostic::error(Code::Syntax, "brackets nested too deeply")
-                        .at(Span::new(file, i, i + 1), format!("more than {MAX_NESTING} levels deep"))
-                        .with_help("split the expression into simpler parts"));
+                    return Err(
+                        Diagnostic::error(Code::Syntax, "brackets nested too deeply")
+                            .at(
+                                Span::new(file, i, i + 1),
+                                format!("more than {MAX_NESTING} levels deep"),
+                            )
+                            .with_help("split the expression into simpler parts"),
+                    );
                 }
             }
             ')' | ']' => depth = depth.saturating_sub(1),
@@ -208,7 +218,11 @@ impl Builder {
 
     fn string(&self, pair: Pair<'_, Rule>) -> StringLit {
         let span = self.span(&pair);
-        let raw = pair.into_inner().next().map_or("", |p| p.as_str()).to_string();
+        let raw = pair
+            .into_inner()
+            .next()
+            .map_or("", |p| p.as_str())
+            .to_string();
         StringLit {
             value: unescape(&raw),
             raw,
@@ -223,7 +237,11 @@ impl Builder {
                 let mut it = pair.into_inner();
                 let name = self.string(it.next().expect("catalog name"));
                 let version = it.next().map(|p| self.string(p));
-                Decl::Catalog(CatalogDecl { name, version, span })
+                Decl::Catalog(CatalogDecl {
+                    name,
+                    version,
+                    span,
+                })
             }
             Rule::stages_decl => {
                 let stages = pair
@@ -267,7 +285,11 @@ impl Builder {
                 let mut it = pair.into_inner();
                 let name = self.ident(it.next().expect("product name"));
                 let members = it.map(|p| self.member(p)).collect::<R<_>>()?;
-                let decl = ProductDecl { name, members, span };
+                let decl = ProductDecl {
+                    name,
+                    members,
+                    span,
+                };
                 if is_bundle {
                     Decl::Bundle(decl)
                 } else {
@@ -303,14 +325,19 @@ impl Builder {
                 // The grammar guarantees digits; saturate rather than panic on overflow.
                 let mut bound = || {
                     let text = it.next().map_or("0", |p| p.as_str());
-                    text.parse::<i64>()
-                        .unwrap_or(if text.starts_with('-') { i64::MIN } else { i64::MAX })
+                    text.parse::<i64>().unwrap_or(if text.starts_with('-') {
+                        i64::MIN
+                    } else {
+                        i64::MAX
+                    })
                 };
                 let lo = bound();
                 let hi = bound();
                 TypeExprKind::Range { lo, hi }
             }
-            Rule::matching_type => TypeExprKind::Matching(self.string(inner.into_inner().next().expect("pattern"))),
+            Rule::matching_type => {
+                TypeExprKind::Matching(self.string(inner.into_inner().next().expect("pattern")))
+            }
             other => unreachable!("grammar yields no {other:?} as a type"),
         };
         TypeExpr { kind, span }
@@ -335,9 +362,13 @@ impl Builder {
     fn member(&self, pair: Pair<'_, Rule>) -> R<Member> {
         let span = self.span(&pair);
         Ok(match pair.as_rule() {
-            Rule::description => Member::Description(self.string(pair.into_inner().next().expect("text"))),
+            Rule::description => {
+                Member::Description(self.string(pair.into_inner().next().expect("text")))
+            }
             Rule::attr_decl => Member::Attr(self.attr(pair)?),
-            Rule::relies_on => Member::ReliesOn(self.ident(pair.into_inner().next().expect("product"))),
+            Rule::relies_on => {
+                Member::ReliesOn(self.ident(pair.into_inner().next().expect("product")))
+            }
             Rule::price_line => {
                 let mut it = pair.into_inner();
                 let kind = match it.next().expect("price kind").as_str() {
@@ -389,7 +420,11 @@ impl Builder {
                 let mut it = pair.into_inner();
                 let product = self.ident(it.next().expect("product"));
                 let args = self.args(it.next().expect("arguments"))?;
-                Member::Include(Include { product, args, span })
+                Member::Include(Include {
+                    product,
+                    args,
+                    span,
+                })
             }
             other => unreachable!("grammar yields no {other:?} as a member"),
         })
@@ -400,7 +435,11 @@ impl Builder {
         let mut it = pair.into_inner();
         let cond = self.expr(it.next().expect("condition"))?;
         let message = self.string(it.next().expect("message"));
-        Ok(RequireRule { cond, message, span })
+        Ok(RequireRule {
+            cond,
+            message,
+            span,
+        })
     }
 
     fn task(&self, pair: Pair<'_, Rule>) -> R<TaskDecl> {
@@ -409,7 +448,10 @@ impl Builder {
         let name = self.ident(it.next().expect("task name"));
         let call = self.call(it.next().expect("call"))?;
         let clauses = match it.next() {
-            Some(body) => body.into_inner().map(|c| self.clause(c)).collect::<R<_>>()?,
+            Some(body) => body
+                .into_inner()
+                .map(|c| self.clause(c))
+                .collect::<R<_>>()?,
             None => Vec::new(),
         };
         Ok(TaskDecl {
@@ -463,27 +505,40 @@ impl Builder {
                     })
                     .collect(),
             ),
-            Rule::when_clause => ClauseKind::When(self.expr(pair.into_inner().next().expect("condition"))?),
-            Rule::stage_clause => ClauseKind::Stage(self.ident(pair.into_inner().next().expect("stage"))),
+            Rule::when_clause => {
+                ClauseKind::When(self.expr(pair.into_inner().next().expect("condition"))?)
+            }
+            Rule::stage_clause => {
+                ClauseKind::Stage(self.ident(pair.into_inner().next().expect("stage")))
+            }
             Rule::require_rule => ClauseKind::Require(self.require(pair)?),
             Rule::retry_clause => {
                 let mut it = pair.into_inner();
                 let n = it.next().expect("count");
                 let count = n.as_str().parse::<u32>().map_err(|_| {
-                    Diagnostic::error(Code::Syntax, "a retry count is a whole number from 0 to 4294967295")
-                        .at(self.span(&n), "not a valid retry count")
+                    Diagnostic::error(
+                        Code::Syntax,
+                        "a retry count is a whole number from 0 to 4294967295",
+                    )
+                    .at(self.span(&n), "not a valid retry count")
                 })?;
                 let kind = match it.next().expect("retry kind").as_str() {
                     "every" => RetryKind::Every,
                     _ => RetryKind::Backoff,
                 };
                 let delay_ms = self.duration(it.next().expect("delay"))?;
-                ClauseKind::Retry { count, kind, delay_ms }
+                ClauseKind::Retry {
+                    count,
+                    kind,
+                    delay_ms,
+                }
             }
             Rule::timeout_clause => ClauseKind::Timeout {
                 ms: self.duration(pair.into_inner().next().expect("duration"))?,
             },
-            Rule::undo_clause => ClauseKind::Undo(self.call(pair.into_inner().next().expect("call"))?),
+            Rule::undo_clause => {
+                ClauseKind::Undo(self.call(pair.into_inner().next().expect("call"))?)
+            }
             Rule::no_return_clause => ClauseKind::NoReturn,
             other => unreachable!("grammar yields no {other:?} as a clause"),
         };
@@ -515,9 +570,12 @@ impl Builder {
     fn decimal(&self, pair: &Pair<'_, Rule>) -> R<Decimal> {
         let text = pair.as_str().trim_end_matches('%');
         Decimal::from_str_exact(text).map_err(|_| {
-            Diagnostic::error(Code::Syntax, format!("the number {text} cannot be represented exactly"))
-                .at(self.span(pair), "too large or too precise")
-                .with_help("numbers have at most 28 significant digits")
+            Diagnostic::error(
+                Code::Syntax,
+                format!("the number {text} cannot be represented exactly"),
+            )
+            .at(self.span(pair), "too large or too precise")
+            .with_help("numbers have at most 28 significant digits")
         })
     }
 
@@ -541,13 +599,15 @@ impl Builder {
             Rule::money => Value::Money(self.money(pair)?.0),
             Rule::duration => Value::Duration(self.duration(pair)?),
             Rule::date => {
-                let d = NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d")
-                    .map_err(|_| Diagnostic::error(Code::Syntax, "not a valid date").at(span, "no such day"))?;
+                let d = NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| {
+                    Diagnostic::error(Code::Syntax, "not a valid date").at(span, "no such day")
+                })?;
                 Value::Date(d)
             }
             Rule::datetime => {
                 let d = DateTime::parse_from_rfc3339(pair.as_str()).map_err(|_| {
-                    Diagnostic::error(Code::Syntax, "not a valid date and time").at(span, "no such moment")
+                    Diagnostic::error(Code::Syntax, "not a valid date and time")
+                        .at(span, "no such moment")
                 })?;
                 Value::DateTime(d)
             }
@@ -561,7 +621,11 @@ impl Builder {
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = self.span(&op).merge(rhs.span);
-                let op = if op.as_rule() == Rule::not_op { UnOp::Not } else { UnOp::Neg };
+                let op = if op.as_rule() == Rule::not_op {
+                    UnOp::Not
+                } else {
+                    UnOp::Neg
+                };
                 Ok(Expr {
                     kind: ExprKind::Unary(op, Box::new(rhs)),
                     span,
@@ -697,25 +761,40 @@ order { task credit: credit.check(customer: order.customer.id, amount: order.pri
     fn parses_every_construct() {
         let m = parse_module(FileId(0), SAMPLE).unwrap_or_else(|d| panic!("{d:?}"));
         assert_eq!(m.decls.len(), 9);
-        let Decl::Product(p) = &m.decls[6] else { panic!("product expected") };
+        let Decl::Product(p) = &m.decls[6] else {
+            panic!("product expected")
+        };
         assert_eq!(p.name.name, "Broadband");
-        let Some(Member::Rule(rule)) = p.members.last() else { panic!("rule block expected") };
+        let Some(Member::Rule(rule)) = p.members.last() else {
+            panic!("rule block expected")
+        };
         let activate = &rule.tasks[1];
         assert_eq!(activate.clauses.len(), 6);
-        let ClauseKind::When(e) = &activate.clauses[5].kind else { panic!("when expected") };
+        let ClauseKind::When(e) = &activate.clauses[5].kind else {
+            panic!("when expected")
+        };
         // `or` binds loosest.
         assert!(matches!(e.kind, ExprKind::Binary(BinOp::Or, _, _)));
-        assert_eq!(&SAMPLE[e.span.range()], r#"not static_ip and speed in ["1G", "500M"] or -lines * 2 + 1 >= 3"#);
+        assert_eq!(
+            &SAMPLE[e.span.range()],
+            r#"not static_ip and speed in ["1G", "500M"] or -lines * 2 + 1 >= 3"#
+        );
     }
 
     #[test]
     fn interpolation_spans_point_into_the_file() {
         let text = r#"product P { require a != "" else "need {address} here" }"#;
         let m = parse_module(FileId(0), text).unwrap();
-        let Decl::Product(p) = &m.decls[0] else { panic!() };
-        let Member::Require(r) = &p.members[0] else { panic!() };
+        let Decl::Product(p) = &m.decls[0] else {
+            panic!()
+        };
+        let Member::Require(r) = &p.members[0] else {
+            panic!()
+        };
         let i = parse_interpolation(FileId(0), &r.message).unwrap();
-        let Segment::Expr(e) = &i.segments[1] else { panic!() };
+        let Segment::Expr(e) = &i.segments[1] else {
+            panic!()
+        };
         assert_eq!(&text[e.span.range()], "address");
     }
 
@@ -730,7 +809,14 @@ order { task credit: credit.check(customer: order.customer.id, amount: order.pri
 
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
-        let text = format!("product P {{ require {}1{} else \"x\" }}", "(".repeat(10_000), ")".repeat(10_000));
-        assert_eq!(parse_module(FileId(0), &text).unwrap_err().code, Code::Syntax);
+        let text = format!(
+            "product P {{ require {}1{} else \"x\" }}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert_eq!(
+            parse_module(FileId(0), &text).unwrap_err().code,
+            Code::Syntax
+        );
     }
 }

@@ -25,10 +25,13 @@ pub(super) struct Decls<'a> {
 }
 
 pub(super) fn duplicate(what: &str, name: &Ident, first: Span) -> Diagnostic {
-    Diagnostic::error(Code::Duplicate, format!("{what} `{}` is declared twice", name.name))
-        .at(name.span, "declared again here")
-        .with_related(first, "first declared here")
-        .with_help(format!("rename or remove one of the two {what}s"))
+    Diagnostic::error(
+        Code::Duplicate,
+        format!("{what} `{}` is declared twice", name.name),
+    )
+    .at(name.span, "declared again here")
+    .with_related(first, "first declared here")
+    .with_help(format!("rename or remove one of the two {what}s"))
 }
 
 fn duplicate_block(what: &str, span: Span, first: Span) -> Diagnostic {
@@ -44,7 +47,9 @@ pub(super) fn collect<'a>(modules: &'a [(FileId, Module)], diags: &mut Diagnosti
         for decl in &module.decls {
             match decl {
                 Decl::Catalog(c) => match d.catalog {
-                    Some(first) => diags.push(duplicate_block("`catalog` header", c.span, first.span)),
+                    Some(first) => {
+                        diags.push(duplicate_block("`catalog` header", c.span, first.span))
+                    }
                     None => d.catalog = Some(c),
                 },
                 Decl::Stages(s) => match d.stages {
@@ -52,7 +57,9 @@ pub(super) fn collect<'a>(modules: &'a [(FileId, Module)], diags: &mut Diagnosti
                     None => d.stages = Some(s),
                 },
                 Decl::Customer(c) => match d.customer {
-                    Some(first) => diags.push(duplicate_block("`customer` block", c.span, first.span)),
+                    Some(first) => {
+                        diags.push(duplicate_block("`customer` block", c.span, first.span))
+                    }
                     None => d.customer = Some(c),
                 },
                 Decl::Order(o) => match d.order {
@@ -72,9 +79,15 @@ pub(super) fn collect<'a>(modules: &'a [(FileId, Module)], diags: &mut Diagnosti
                     }
                 },
                 Decl::Product(p) | Decl::Bundle(p) => {
-                    let kind = if matches!(decl, Decl::Bundle(_)) { ProductKind::Bundle } else { ProductKind::Product };
+                    let kind = if matches!(decl, Decl::Bundle(_)) {
+                        ProductKind::Bundle
+                    } else {
+                        ProductKind::Product
+                    };
                     match d.products.get(p.name.name.as_str()) {
-                        Some((_, first)) => diags.push(duplicate("product or bundle", &p.name, first.name.span)),
+                        Some((_, first)) => {
+                            diags.push(duplicate("product or bundle", &p.name, first.name.span))
+                        }
                         None => {
                             d.products.insert(&p.name.name, (kind, p));
                         }
@@ -179,10 +192,13 @@ impl<'a> Context<'a> {
         for v in &e.values {
             if let Some(i) = values.iter().position(|x| *x == v.value) {
                 diags.push(
-                    Diagnostic::error(Code::Duplicate, format!("enum value \"{}\" is listed twice", v.value))
-                        .at(v.span, "listed again here")
-                        .with_related(spans[i], "first listed here")
-                        .with_help("remove one of the two"),
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        format!("enum value \"{}\" is listed twice", v.value),
+                    )
+                    .at(v.span, "listed again here")
+                    .with_related(spans[i], "first listed here")
+                    .with_help("remove one of the two"),
                 );
                 continue;
             }
@@ -191,9 +207,12 @@ impl<'a> Context<'a> {
         }
         if values.is_empty() {
             diags.push(
-                Diagnostic::error(Code::Invalid, format!("enum `{}` has no values", e.name.name))
-                    .at(e.name.span, "empty enum")
-                    .with_help("list its values: `enum Speed { \"100M\", \"1G\" }`"),
+                Diagnostic::error(
+                    Code::Invalid,
+                    format!("enum `{}` has no values", e.name.name),
+                )
+                .at(e.name.span, "empty enum")
+                .with_help("list its values: `enum Speed { \"100M\", \"1G\" }`"),
             );
         }
         self.enums.insert(
@@ -214,9 +233,14 @@ impl<'a> Context<'a> {
                     return Some(ty);
                 }
                 if self.enums.contains_key(&name.name) {
-                    return Some(Type::Enum { name: name.name.clone() });
+                    return Some(Type::Enum {
+                        name: name.name.clone(),
+                    });
                 }
-                let known = BUILTIN_TYPES.iter().copied().chain(self.enums.keys().map(String::as_str));
+                let known = BUILTIN_TYPES
+                    .iter()
+                    .copied()
+                    .chain(self.enums.keys().map(String::as_str));
                 diags.push(
                     Diagnostic::error(Code::UnknownType, format!("unknown type `{}`", name.name))
                         .at(name.span, "no such type")
@@ -243,7 +267,12 @@ impl<'a> Context<'a> {
                         }
                         Err(e) => {
                             let reason = e.to_string();
-                            let last = reason.lines().last().unwrap_or("invalid").trim().to_string();
+                            let last = reason
+                                .lines()
+                                .last()
+                                .unwrap_or("invalid")
+                                .trim()
+                                .to_string();
                             diags.push(
                                 Diagnostic::error(Code::Invalid, "not a valid regular expression")
                                     .at(pattern.span, last)
@@ -288,9 +317,14 @@ impl<'a> Context<'a> {
             }
             if RESERVED_ATTRIBUTES.contains(&a.name.name.as_str()) {
                 diags.push(
-                    Diagnostic::error(Code::Invalid, format!("`{}` is a reserved name", a.name.name))
-                        .at(a.name.span, "cannot name an attribute")
-                        .with_help("`order`, `item` and `price` are read by expressions; choose another name"),
+                    Diagnostic::error(
+                        Code::Invalid,
+                        format!("`{}` is a reserved name", a.name.name),
+                    )
+                    .at(a.name.span, "cannot name an attribute")
+                    .with_help(
+                        "`order`, `item` and `price` are read by expressions; choose another name",
+                    ),
                 );
             }
             let ty = self.resolve_type(&a.ty, diags);
@@ -300,9 +334,12 @@ impl<'a> Context<'a> {
             };
             if a.optional && a.default.is_some() {
                 diags.push(
-                    Diagnostic::warning(Code::Invalid, format!("optional attribute `{}` has a default", a.name.name))
-                        .at(a.name.span, "marked optional")
-                        .with_help("an attribute with a default is never absent: drop the `?`"),
+                    Diagnostic::warning(
+                        Code::Invalid,
+                        format!("optional attribute `{}` has a default", a.name.name),
+                    )
+                    .at(a.name.span, "marked optional")
+                    .with_help("an attribute with a default is never absent: drop the `?`"),
                 );
             }
             out.push(AttrDef {

@@ -21,7 +21,11 @@ struct Node<'a> {
     span: Span,
 }
 
-pub(super) fn check_cycles(products: &BTreeMap<String, Product>, order_tasks: &[Task], diags: &mut Diagnostics) {
+pub(super) fn check_cycles(
+    products: &BTreeMap<String, Product>,
+    order_tasks: &[Task],
+    diags: &mut Diagnostics,
+) {
     let mut graph: DiGraph<Node<'_>, Span> = DiGraph::new();
     let mut index: BTreeMap<(Option<(&str, OrderAction)>, &str), NodeIndex> = BTreeMap::new();
     let mut blocks: Vec<(Option<(&str, OrderAction)>, &Task)> = Vec::new();
@@ -62,7 +66,10 @@ pub(super) fn check_cycles(products: &BTreeMap<String, Product>, order_tasks: &[
             }
         }
     }
-    let mut sccs: Vec<Vec<NodeIndex>> = tarjan_scc(&graph).into_iter().filter(|c| c.len() > 1).collect();
+    let mut sccs: Vec<Vec<NodeIndex>> = tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .collect();
     for c in &mut sccs {
         c.sort_by(|a, b| graph[*a].cmp(&graph[*b]));
     }
@@ -82,7 +89,10 @@ fn cycle_diagnostic(graph: &DiGraph<Node<'_>, Span>, scc: &[NodeIndex]) -> Diagn
     let mut queue = VecDeque::from([start]);
     let mut closing: Option<(NodeIndex, Span)> = None;
     'search: while let Some(n) = queue.pop_front() {
-        let mut next: Vec<_> = graph.edges(n).map(|e| (petgraph::visit::EdgeRef::target(&e), *e.weight())).collect();
+        let mut next: Vec<_> = graph
+            .edges(n)
+            .map(|e| (petgraph::visit::EdgeRef::target(&e), *e.weight()))
+            .collect();
         next.sort_by_key(|(t, _)| graph[*t].clone());
         for (t, span) in next {
             if !members.contains(&t) {
@@ -98,7 +108,8 @@ fn cycle_diagnostic(graph: &DiGraph<Node<'_>, Span>, scc: &[NodeIndex]) -> Diagn
             }
         }
     }
-    let (last, close_span) = closing.expect("a strongly connected component of two or more nodes has a cycle");
+    let (last, close_span) =
+        closing.expect("a strongly connected component of two or more nodes has a cycle");
     let mut path = vec![last];
     let mut spans = Vec::new();
     let mut n = last;
@@ -121,10 +132,26 @@ fn cycle_diagnostic(graph: &DiGraph<Node<'_>, Span>, scc: &[NodeIndex]) -> Diagn
     let mut text: Vec<String> = path.iter().map(|n| name(*n)).collect();
     text.push(name(start));
     // `a -> b` reads "a runs before b".
-    let mut d = Diagnostic::error(Code::Cycle, format!("tasks depend on each other in a cycle: {}", text.join(" -> ")))
-        .at(close_span, format!("`{}` waits for `{}` here, which closes the cycle", name(start), name(last)));
+    let mut d = Diagnostic::error(
+        Code::Cycle,
+        format!(
+            "tasks depend on each other in a cycle: {}",
+            text.join(" -> ")
+        ),
+    )
+    .at(
+        close_span,
+        format!(
+            "`{}` waits for `{}` here, which closes the cycle",
+            name(start),
+            name(last)
+        ),
+    );
     for (n, span) in spans.into_iter().rev() {
-        d = d.with_related(span, format!("`{}` waits for `{}`", name(n), name(parent_of(&path, n))));
+        d = d.with_related(
+            span,
+            format!("`{}` waits for `{}`", name(n), name(parent_of(&path, n))),
+        );
     }
     d.with_help("remove one of these dependencies (an `after` or a read of another task's output)")
 }

@@ -41,10 +41,17 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
     }
     let catalog = Catalog {
         name: decls.catalog.as_ref().map(|c| c.name.value.clone()),
-        version: decls.catalog.as_ref().and_then(|c| c.version.as_ref().map(|v| v.value.clone())),
+        version: decls
+            .catalog
+            .as_ref()
+            .and_then(|c| c.version.as_ref().map(|v| v.value.clone())),
         stages: cx.stages.clone(),
         default_stage: cx.default_stage,
-        enums: cx.enums.iter().map(|(k, v)| (k.clone(), (*v).clone())).collect::<BTreeMap<String, EnumDef>>(),
+        enums: cx
+            .enums
+            .iter()
+            .map(|(k, v)| (k.clone(), (*v).clone()))
+            .collect::<BTreeMap<String, EnumDef>>(),
         customer: cx.customer.clone(),
         actions: cx.actions.clone(),
         products,
@@ -59,7 +66,11 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
 fn hash_sources(sources: &Sources) -> String {
     let mut h = Sha256::new();
     for (_, f) in sources.files() {
-        let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         h.update((name.len() as u64).to_le_bytes());
         h.update(name.as_bytes());
         h.update((f.text.len() as u64).to_le_bytes());

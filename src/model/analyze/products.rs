@@ -58,7 +58,10 @@ fn resolve_product(
     p: &ast::ProductDecl,
     diags: &mut Diagnostics,
 ) -> Product {
-    let attrs = all_attrs.get(p.name.name.as_str()).cloned().unwrap_or_default();
+    let attrs = all_attrs
+        .get(p.name.name.as_str())
+        .cloned()
+        .unwrap_or_default();
     let mut product = Product {
         name: p.name.name.clone(),
         kind,
@@ -80,7 +83,11 @@ fn resolve_product(
             }
         }
     }
-    let relies: Vec<String> = product.relies_on.iter().map(|r| r.product.clone()).collect();
+    let relies: Vec<String> = product
+        .relies_on
+        .iter()
+        .map(|r| r.product.clone())
+        .collect();
     let plan_time = Scope {
         attrs: &product.attrs,
         ..Scope::constant(cx)
@@ -93,10 +100,13 @@ fn resolve_product(
         match m {
             Member::Description(d) => match description {
                 Some(first) => diags.push(
-                    Diagnostic::error(Code::Duplicate, format!("`{}` has two descriptions", p.name.name))
-                        .at(d.span, "second description")
-                        .with_related(first, "first description")
-                        .with_help("keep one"),
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        format!("`{}` has two descriptions", p.name.name),
+                    )
+                    .at(d.span, "second description")
+                    .with_related(first, "first description")
+                    .with_help("keep one"),
                 ),
                 None => {
                     description = Some(d.span);
@@ -105,7 +115,10 @@ fn resolve_product(
             },
             Member::Attr(_) | Member::ReliesOn(_) => {}
             Member::Price(line) => {
-                let when = line.when.as_ref().and_then(|w| plan_time.condition(w, "a price condition", diags));
+                let when = line
+                    .when
+                    .as_ref()
+                    .and_then(|w| plan_time.condition(w, "a price condition", diags));
                 if line.when.is_some() && when.is_none() {
                     continue;
                 }
@@ -140,7 +153,11 @@ fn resolve_product(
                     diags.push(
                         Diagnostic::error(
                             Code::Duplicate,
-                            format!("`{}` has two `on {}` blocks", p.name.name, block.action.as_str()),
+                            format!(
+                                "`{}` has two `on {}` blocks",
+                                p.name.name,
+                                block.action.as_str()
+                            ),
                         )
                         .at(block.action_span, "second block")
                         .with_related(*first, "first block")
@@ -171,7 +188,12 @@ fn resolve_product(
     product
 }
 
-fn relies_on(cx: &Context<'_>, product: &Product, target: &ast::Ident, diags: &mut Diagnostics) -> Option<Relies> {
+fn relies_on(
+    cx: &Context<'_>,
+    product: &Product,
+    target: &ast::Ident,
+    diags: &mut Diagnostics,
+) -> Option<Relies> {
     if let Some(first) = product.relies_on.iter().find(|r| r.product == target.name) {
         diags.push(duplicate("relies on", target, first.span));
         return None;
@@ -179,25 +201,43 @@ fn relies_on(cx: &Context<'_>, product: &Product, target: &ast::Ident, diags: &m
     match cx.products.get(target.name.as_str()) {
         None => {
             diags.push(
-                Diagnostic::error(Code::UnknownProduct, format!("unknown product `{}`", target.name))
-                    .at(target.span, "not declared")
-                    .suggest_or_list(&target.name, "product", product_names(cx, ProductKind::Product)),
+                Diagnostic::error(
+                    Code::UnknownProduct,
+                    format!("unknown product `{}`", target.name),
+                )
+                .at(target.span, "not declared")
+                .suggest_or_list(
+                    &target.name,
+                    "product",
+                    product_names(cx, ProductKind::Product),
+                ),
             );
             None
         }
         Some((ProductKind::Bundle, _)) => {
             diags.push(
-                Diagnostic::error(Code::Invalid, format!("`{}` is a bundle; a product relies on products", target.name))
-                    .at(target.span, "a bundle")
-                    .with_help("rely on the product inside the bundle; an order's bundle children satisfy it"),
+                Diagnostic::error(
+                    Code::Invalid,
+                    format!(
+                        "`{}` is a bundle; a product relies on products",
+                        target.name
+                    ),
+                )
+                .at(target.span, "a bundle")
+                .with_help(
+                    "rely on the product inside the bundle; an order's bundle children satisfy it",
+                ),
             );
             None
         }
         Some(_) if target.name == product.name => {
             diags.push(
-                Diagnostic::error(Code::Invalid, format!("`{}` relies on itself", product.name))
-                    .at(target.span, "the product being declared")
-                    .with_help("remove this line"),
+                Diagnostic::error(
+                    Code::Invalid,
+                    format!("`{}` relies on itself", product.name),
+                )
+                .at(target.span, "the product being declared")
+                .with_help("remove this line"),
             );
             None
         }
@@ -209,7 +249,11 @@ fn relies_on(cx: &Context<'_>, product: &Product, target: &ast::Ident, diags: &m
 }
 
 fn product_names<'c>(cx: &'c Context<'_>, kind: ProductKind) -> Vec<&'c str> {
-    cx.products.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| *n).collect()
+    cx.products
+        .iter()
+        .filter(|(_, (k, _))| *k == kind)
+        .map(|(n, _)| *n)
+        .collect()
 }
 
 fn include(
@@ -220,7 +264,11 @@ fn include(
     inc: &ast::Include,
     diags: &mut Diagnostics,
 ) -> Option<Included> {
-    if let Some(first) = bundle.includes.iter().find(|i| i.product == inc.product.name) {
+    if let Some(first) = bundle
+        .includes
+        .iter()
+        .find(|i| i.product == inc.product.name)
+    {
         diags.push(
             Diagnostic::error(Code::Duplicate, format!("`{}` is included twice", inc.product.name))
                 .at(inc.product.span, "included again")
@@ -232,23 +280,38 @@ fn include(
     let child = match cx.products.get(inc.product.name.as_str()) {
         None => {
             diags.push(
-                Diagnostic::error(Code::UnknownProduct, format!("unknown product `{}`", inc.product.name))
-                    .at(inc.product.span, "not declared")
-                    .suggest_or_list(&inc.product.name, "product", product_names(cx, ProductKind::Product)),
+                Diagnostic::error(
+                    Code::UnknownProduct,
+                    format!("unknown product `{}`", inc.product.name),
+                )
+                .at(inc.product.span, "not declared")
+                .suggest_or_list(
+                    &inc.product.name,
+                    "product",
+                    product_names(cx, ProductKind::Product),
+                ),
             );
             return None;
         }
         Some((ProductKind::Bundle, _)) => {
             diags.push(
-                Diagnostic::error(Code::Invalid, format!("`{}` is a bundle; bundles include products", inc.product.name))
-                    .at(inc.product.span, "a bundle")
-                    .with_help("include its products directly"),
+                Diagnostic::error(
+                    Code::Invalid,
+                    format!(
+                        "`{}` is a bundle; bundles include products",
+                        inc.product.name
+                    ),
+                )
+                .at(inc.product.span, "a bundle")
+                .with_help("include its products directly"),
             );
             return None;
         }
         Some((_, decl)) => decl,
     };
-    let child_attrs = all_attrs.get(child.name.name.as_str()).map_or(&[][..], Vec::as_slice);
+    let child_attrs = all_attrs
+        .get(child.name.name.as_str())
+        .map_or(&[][..], Vec::as_slice);
     let mut ok = true;
     let mut args = Vec::new();
     let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
@@ -263,15 +326,27 @@ fn include(
             diags.push(
                 Diagnostic::error(
                     Code::UnknownAttribute,
-                    format!("product `{}` has no attribute `{}`", inc.product.name, a.name.name),
+                    format!(
+                        "product `{}` has no attribute `{}`",
+                        inc.product.name, a.name.name
+                    ),
                 )
                 .at(a.name.span, "unknown attribute")
-                .suggest_or_list(&a.name.name, "attribute", child_attrs.iter().map(|c| c.name.as_str())),
+                .suggest_or_list(
+                    &a.name.name,
+                    "attribute",
+                    child_attrs.iter().map(|c| c.name.as_str()),
+                ),
             );
             ok = false;
             continue;
         };
-        match scope.expect(&a.value, &attr.ty, &format!("attribute `{}`", attr.name), diags) {
+        match scope.expect(
+            &a.value,
+            &attr.ty,
+            &format!("attribute `{}`", attr.name),
+            diags,
+        ) {
             Some(e) => args.push((attr.name.clone(), e)),
             None => ok = false,
         }
@@ -282,11 +357,18 @@ fn include(
         .map(|c| c.name.as_str())
         .collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+        let list = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         diags.push(
             Diagnostic::error(
                 Code::MissingInput,
-                format!("the include of `{}` lacks its required attributes {list}", inc.product.name),
+                format!(
+                    "the include of `{}` lacks its required attributes {list}",
+                    inc.product.name
+                ),
             )
             .at(inc.span, "incomplete include")
             .with_help(format!(
@@ -315,11 +397,16 @@ fn check_currency(products: &BTreeMap<String, Product>, diags: &mut Diagnostics)
             diags.push(
                 Diagnostic::error(
                     Code::Currency,
-                    format!("price in {} but the catalog prices in {currency}", l.amount.currency),
+                    format!(
+                        "price in {} but the catalog prices in {currency}",
+                        l.amount.currency
+                    ),
                 )
                 .at(l.span, format!("in {}", l.amount.currency))
                 .with_related(first.span, format!("the first price sets {currency}"))
-                .with_help(format!("a catalog uses one currency: convert this price to {currency}")),
+                .with_help(format!(
+                    "a catalog uses one currency: convert this price to {currency}"
+                )),
             );
         }
     }

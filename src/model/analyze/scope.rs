@@ -105,9 +105,12 @@ impl<'s, 'a> Scope<'s, 'a> {
         let typed = self.expr(e, diags)?;
         if !typed.ty.fits(ty) {
             diags.push(
-                Diagnostic::error(Code::TypeMismatch, format!("{what} must be {}, found {}", an(ty), an(&typed.ty)))
-                    .at(e.span, format!("this is {}", an(&typed.ty)))
-                    .with_help(conversion_help(&typed.ty, ty)),
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("{what} must be {}, found {}", an(ty), an(&typed.ty)),
+                )
+                .at(e.span, format!("this is {}", an(&typed.ty)))
+                .with_help(conversion_help(&typed.ty, ty)),
             );
             return None;
         }
@@ -121,7 +124,10 @@ impl<'s, 'a> Scope<'s, 'a> {
                 return None;
             }
         }
-        Some(Expr { ty: ty_after(&typed.ty, ty), ..typed })
+        Some(Expr {
+            ty: ty_after(&typed.ty, ty),
+            ..typed
+        })
     }
 
     pub fn condition(&self, e: &ast::Expr, what: &str, diags: &mut Diagnostics) -> Typed {
@@ -141,9 +147,16 @@ impl<'s, 'a> Scope<'s, 'a> {
                     _ => {
                         let op_text = if *op == UnOp::Not { "not" } else { "-" };
                         diags.push(
-                            Diagnostic::error(Code::TypeMismatch, format!("`{op_text}` does not apply to {}", an(&x.ty)))
-                                .at(x.span, format!("this is {}", an(&x.ty)))
-                                .with_help(if *op == UnOp::Not { "`not` takes a bool" } else { "`-` takes a number or money" }),
+                            Diagnostic::error(
+                                Code::TypeMismatch,
+                                format!("`{op_text}` does not apply to {}", an(&x.ty)),
+                            )
+                            .at(x.span, format!("this is {}", an(&x.ty)))
+                            .with_help(if *op == UnOp::Not {
+                                "`not` takes a bool"
+                            } else {
+                                "`-` takes a number or money"
+                            }),
                         );
                         return None;
                     }
@@ -172,12 +185,16 @@ impl<'s, 'a> Scope<'s, 'a> {
                     match self.expr(item, diags) {
                         Some(t) if t.ty.comparable(&x.ty) => {
                             if let Some(v) = t.as_lit() {
-                                if let Err(reason) = value_fits(v, &x.ty, &self.cx.enums, &self.cx.patterns) {
+                                if let Err(reason) =
+                                    value_fits(v, &x.ty, &self.cx.enums, &self.cx.patterns)
+                                {
                                     if matches!(x.ty, Type::Enum { .. }) {
                                         diags.push(
                                             Diagnostic::error(Code::TypeMismatch, reason)
                                                 .at(t.span, format!("not a {}", x.ty))
-                                                .with_help(enum_help(&x.ty, self.cx).unwrap_or_default()),
+                                                .with_help(
+                                                    enum_help(&x.ty, self.cx).unwrap_or_default(),
+                                                ),
                                         );
                                         ok = false;
                                     }
@@ -187,10 +204,19 @@ impl<'s, 'a> Scope<'s, 'a> {
                         }
                         Some(t) => {
                             diags.push(
-                                Diagnostic::error(Code::TypeMismatch, format!("{} cannot be in a list compared with {}", an(&t.ty), an(&x.ty)))
-                                    .at(t.span, format!("this is {}", an(&t.ty)))
-                                    .with_related(x.span, format!("this is {}", an(&x.ty)))
-                                    .with_help("every value of an `in` list has the type of the left side"),
+                                Diagnostic::error(
+                                    Code::TypeMismatch,
+                                    format!(
+                                        "{} cannot be in a list compared with {}",
+                                        an(&t.ty),
+                                        an(&x.ty)
+                                    ),
+                                )
+                                .at(t.span, format!("this is {}", an(&t.ty)))
+                                .with_related(x.span, format!("this is {}", an(&x.ty)))
+                                .with_help(
+                                    "every value of an `in` list has the type of the left side",
+                                ),
                             );
                             ok = false;
                         }
@@ -210,14 +236,19 @@ impl<'s, 'a> Scope<'s, 'a> {
         let (ta, tb) = (&a.ty, &b.ty);
         let result = match op {
             BinOp::And | BinOp::Or => {
-                let bad = [a, b].into_iter().find(|x| !matches!(x.ty, Type::Bool | Type::Null));
+                let bad = [a, b]
+                    .into_iter()
+                    .find(|x| !matches!(x.ty, Type::Bool | Type::Null));
                 match bad {
                     None => Some(Type::Bool),
                     Some(x) => {
                         diags.push(
-                            Diagnostic::error(Code::TypeMismatch, format!("`{}` takes bools, found {}", op.symbol(), an(&x.ty)))
-                                .at(x.span, format!("this is {}", an(&x.ty)))
-                                .with_help("compare it to get a bool, e.g. `x == \"…\"`"),
+                            Diagnostic::error(
+                                Code::TypeMismatch,
+                                format!("`{}` takes bools, found {}", op.symbol(), an(&x.ty)),
+                            )
+                            .at(x.span, format!("this is {}", an(&x.ty)))
+                            .with_help("compare it to get a bool, e.g. `x == \"…\"`"),
                         );
                         return None;
                     }
@@ -229,8 +260,11 @@ impl<'s, 'a> Scope<'s, 'a> {
                 } else {
                     // A string literal compared with an enum must be one of its values.
                     for (x, y) in [(a, b), (b, a)] {
-                        if let (Type::Enum { .. }, Some(v @ Value::String(_))) = (&x.ty, y.as_lit()) {
-                            if let Err(reason) = value_fits(v, &x.ty, &self.cx.enums, &self.cx.patterns) {
+                        if let (Type::Enum { .. }, Some(v @ Value::String(_))) = (&x.ty, y.as_lit())
+                        {
+                            if let Err(reason) =
+                                value_fits(v, &x.ty, &self.cx.enums, &self.cx.patterns)
+                            {
                                 diags.push(
                                     Diagnostic::error(Code::TypeMismatch, reason)
                                         .at(y.span, format!("not a {}", x.ty))
@@ -271,9 +305,17 @@ impl<'s, 'a> Scope<'s, 'a> {
         };
         if result.is_none() {
             diags.push(
-                Diagnostic::error(Code::TypeMismatch, format!("`{}` does not apply to {} and {}", op.symbol(), an(ta), an(tb)))
-                    .at(a.span.merge(b.span), format!("{ta} {} {tb}", op.symbol()))
-                    .with_help(operator_help(op)),
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!(
+                        "`{}` does not apply to {} and {}",
+                        op.symbol(),
+                        an(ta),
+                        an(tb)
+                    ),
+                )
+                .at(a.span.merge(b.span), format!("{ta} {} {tb}", op.symbol()))
+                .with_help(operator_help(op)),
             );
         }
         result
@@ -281,7 +323,13 @@ impl<'s, 'a> Scope<'s, 'a> {
 
     fn path(&self, parts: &[ast::Ident], span: Span, diags: &mut Diagnostics) -> Typed {
         let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
-        let r = |r: Ref, ty: Type| Some(Expr { kind: ExprKind::Ref(r), ty, span });
+        let r = |r: Ref, ty: Type| {
+            Some(Expr {
+                kind: ExprKind::Ref(r),
+                ty,
+                span,
+            })
+        };
         match names.as_slice() {
             ["order", rest @ ..] if self.order_refs => self.order_path(parts, rest, span, diags),
             ["item", "id"] if self.product.is_some() => r(Ref::ItemId, Type::String),
@@ -293,22 +341,36 @@ impl<'s, 'a> Scope<'s, 'a> {
             ),
             ["order", ..] => {
                 diags.push(
-                    Diagnostic::error(Code::UnknownAttribute, format!("`{}` cannot be read here", names.join(".")))
-                        .at(span, "not known here")
-                        .with_help("a default is a constant value"),
+                    Diagnostic::error(
+                        Code::UnknownAttribute,
+                        format!("`{}` cannot be read here", names.join(".")),
+                    )
+                    .at(span, "not known here")
+                    .with_help("a default is a constant value"),
                 );
                 None
             }
             [_] => self.attribute(&parts[0], diags),
             [task, output] => {
                 if self.local_task(task).is_some() {
-                    return self.output(TaskRef::Local { task: task.to_string() }, &parts[0], &parts[1], span, diags);
+                    return self.output(
+                        TaskRef::Local {
+                            task: task.to_string(),
+                        },
+                        &parts[0],
+                        &parts[1],
+                        span,
+                        diags,
+                    );
                 }
                 if self.relies.iter().any(|p| p == task) {
                     diags.push(
-                        Diagnostic::error(Code::UnknownOutput, format!("`{task}.{output}` names a task, not an output"))
-                            .at(span, "a task of the relied-on product")
-                            .with_help(format!("read one of its outputs: `{task}.{output}.OUTPUT`")),
+                        Diagnostic::error(
+                            Code::UnknownOutput,
+                            format!("`{task}.{output}` names a task, not an output"),
+                        )
+                        .at(span, "a task of the relied-on product")
+                        .with_help(format!("read one of its outputs: `{task}.{output}.OUTPUT`")),
                     );
                     return None;
                 }
@@ -323,18 +385,24 @@ impl<'s, 'a> Scope<'s, 'a> {
             }
             [first, ..] if self.cx.products.contains_key(first) && self.product.is_some() => {
                 diags.push(
-                    Diagnostic::error(Code::UnknownTask, format!("`{first}` is a product this one does not rely on"))
-                        .at(parts[0].span, "not relied on")
-                        .with_help(format!("add `relies on {first}` to read its tasks")),
+                    Diagnostic::error(
+                        Code::UnknownTask,
+                        format!("`{first}` is a product this one does not rely on"),
+                    )
+                    .at(parts[0].span, "not relied on")
+                    .with_help(format!("add `relies on {first}` to read its tasks")),
                 );
                 None
             }
             _ => {
                 let known = self.attrs.iter().map(|a| a.name.as_str());
                 diags.push(
-                    Diagnostic::error(Code::UnknownAttribute, format!("`{}` is not a name in scope", names.join(".")))
-                        .at(span, "unknown name")
-                        .suggest_or_list(names[0], "name", known),
+                    Diagnostic::error(
+                        Code::UnknownAttribute,
+                        format!("`{}` is not a name in scope", names.join(".")),
+                    )
+                    .at(span, "unknown name")
+                    .suggest_or_list(names[0], "name", known),
                 );
                 None
             }
@@ -350,26 +418,50 @@ impl<'s, 'a> Scope<'s, 'a> {
                 a.ty.clone()
             };
             return Some(Expr {
-                kind: ExprKind::Ref(Ref::Attr { name: a.name.clone() }),
+                kind: ExprKind::Ref(Ref::Attr {
+                    name: a.name.clone(),
+                }),
                 ty,
                 span: ident.span,
             });
         }
-        let mut d = Diagnostic::error(Code::UnknownAttribute, format!("unknown attribute `{}`", ident.name))
-            .at(ident.span, "no attribute of this name in scope");
+        let mut d = Diagnostic::error(
+            Code::UnknownAttribute,
+            format!("unknown attribute `{}`", ident.name),
+        )
+        .at(ident.span, "no attribute of this name in scope");
         if self.local_task(&ident.name).is_some() {
-            d = d.with_help(format!("`{0}` is a task: read one of its outputs, as in `{0}.OUTPUT`", ident.name));
+            d = d.with_help(format!(
+                "`{0}` is a task: read one of its outputs, as in `{0}.OUTPUT`",
+                ident.name
+            ));
         } else if self.product.is_none() && self.outputs && self.in_order_block {
             d = d.with_help("order-level tasks see no attributes: use `order.customer.FIELD`, `order.price.*` or task outputs");
         } else {
-            d = d.suggest_or_list(&ident.name, "attribute", self.attrs.iter().map(|a| a.name.as_str()));
+            d = d.suggest_or_list(
+                &ident.name,
+                "attribute",
+                self.attrs.iter().map(|a| a.name.as_str()),
+            );
         }
         diags.push(d);
         None
     }
 
-    fn order_path(&self, parts: &[ast::Ident], rest: &[&str], span: Span, diags: &mut Diagnostics) -> Typed {
-        let r = |r: Ref, ty: Type| Some(Expr { kind: ExprKind::Ref(r), ty, span });
+    fn order_path(
+        &self,
+        parts: &[ast::Ident],
+        rest: &[&str],
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Typed {
+        let r = |r: Ref, ty: Type| {
+            Some(Expr {
+                kind: ExprKind::Ref(r),
+                ty,
+                span,
+            })
+        };
         match rest {
             ["id"] => r(Ref::OrderId, Type::String),
             ["price", kind @ ("once" | "monthly")] => r(
@@ -379,29 +471,65 @@ impl<'s, 'a> Scope<'s, 'a> {
                 Type::Money,
             ),
             ["customer", field] => match &self.cx.customer {
-                None => r(Ref::Customer { field: field.to_string() }, Type::String),
+                None => r(
+                    Ref::Customer {
+                        field: field.to_string(),
+                    },
+                    Type::String,
+                ),
                 Some(fields) => match fields.iter().find(|f| f.name == *field) {
-                    Some(f) => r(Ref::Customer { field: f.name.clone() }, f.ty.clone()),
+                    Some(f) => r(
+                        Ref::Customer {
+                            field: f.name.clone(),
+                        },
+                        f.ty.clone(),
+                    ),
                     None => {
                         diags.push(
-                            Diagnostic::error(Code::UnknownAttribute, format!("the customer record has no field `{field}`"))
-                                .at(parts[2].span, "not in the `customer` block")
-                                .suggest_or_list(field, "customer field", fields.iter().map(|f| f.name.as_str())),
+                            Diagnostic::error(
+                                Code::UnknownAttribute,
+                                format!("the customer record has no field `{field}`"),
+                            )
+                            .at(parts[2].span, "not in the `customer` block")
+                            .suggest_or_list(
+                                field,
+                                "customer field",
+                                fields.iter().map(|f| f.name.as_str()),
+                            ),
                         );
                         None
                     }
                 },
             },
-            [task, output] if self.sigs.is_some_and(|s| s.order.contains_key(*task)) && self.outputs => {
-                self.output(TaskRef::Order { task: task.to_string() }, &parts[1], &parts[2], span, diags)
+            [task, output]
+                if self.sigs.is_some_and(|s| s.order.contains_key(*task)) && self.outputs =>
+            {
+                self.output(
+                    TaskRef::Order {
+                        task: task.to_string(),
+                    },
+                    &parts[1],
+                    &parts[2],
+                    span,
+                    diags,
+                )
             }
             [task, ..] if self.outputs => {
-                let known = self.sigs.map(|s| s.order.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                let known = self
+                    .sigs
+                    .map(|s| s.order.keys().map(String::as_str).collect::<Vec<_>>())
+                    .unwrap_or_default();
                 let known = known.into_iter().chain(["id", "customer", "price"]);
                 diags.push(
-                    Diagnostic::error(Code::UnknownTask, format!("`order.{}` is not an order-level task or field", rest.join(".")))
-                        .at(parts[1].span, "unknown")
-                        .suggest_or_list(task, "name after `order.`", known),
+                    Diagnostic::error(
+                        Code::UnknownTask,
+                        format!(
+                            "`order.{}` is not an order-level task or field",
+                            rest.join(".")
+                        ),
+                    )
+                    .at(parts[1].span, "unknown")
+                    .suggest_or_list(task, "name after `order.`", known),
                 );
                 None
             }
@@ -426,11 +554,15 @@ impl<'s, 'a> Scope<'s, 'a> {
     }
 
     pub fn local_names(&self) -> Vec<&'s str> {
-        let Some(sigs) = self.sigs else { return Vec::new() };
+        let Some(sigs) = self.sigs else {
+            return Vec::new();
+        };
         if self.in_order_block {
             return sigs.order.keys().map(String::as_str).collect();
         }
-        let Some((product, action)) = self.product else { return Vec::new() };
+        let Some((product, action)) = self.product else {
+            return Vec::new();
+        };
         sigs.blocks
             .get(&(product.to_string(), action))
             .map(|b| b.keys().map(String::as_str).collect())
@@ -438,7 +570,8 @@ impl<'s, 'a> Scope<'s, 'a> {
     }
 
     fn unknown_task(&self, ident: &ast::Ident, diags: &mut Diagnostics) -> Typed {
-        let d = Diagnostic::error(Code::UnknownTask, format!("unknown task `{}`", ident.name)).at(ident.span, "no task of this name");
+        let d = Diagnostic::error(Code::UnknownTask, format!("unknown task `{}`", ident.name))
+            .at(ident.span, "no task of this name");
         let d = if self.outputs {
             d.suggest_or_list(&ident.name, "task", self.local_names())
         } else {
@@ -449,7 +582,12 @@ impl<'s, 'a> Scope<'s, 'a> {
     }
 
     /// Looks a task up as `tref` names it; reports unknown tasks.
-    pub fn lookup(&self, tref: &TaskRef, ident: &ast::Ident, diags: &mut Diagnostics) -> Option<&'s TaskSig> {
+    pub fn lookup(
+        &self,
+        tref: &TaskRef,
+        ident: &ast::Ident,
+        diags: &mut Diagnostics,
+    ) -> Option<&'s TaskSig> {
         let sigs = self.sigs?;
         let found = match tref {
             TaskRef::Local { task } => self.local_task(task),
@@ -482,7 +620,13 @@ impl<'s, 'a> Scope<'s, 'a> {
 
     /// Checks that the current task may depend on `sig` (stage order) and is
     /// not reading itself where that would be a cycle.
-    pub fn check_dependency(&self, tref: &TaskRef, sig: &TaskSig, at: Span, diags: &mut Diagnostics) -> bool {
+    pub fn check_dependency(
+        &self,
+        tref: &TaskRef,
+        sig: &TaskSig,
+        at: Span,
+        diags: &mut Diagnostics,
+    ) -> bool {
         let Some(cur) = self.current else { return true };
         let is_self = match tref {
             TaskRef::Local { task } => task == cur.name,
@@ -494,9 +638,12 @@ impl<'s, 'a> Scope<'s, 'a> {
                 return true;
             }
             diags.push(
-                Diagnostic::error(Code::Cycle, format!("task `{}` depends on itself", cur.name))
-                    .at(at, "a task cannot wait for itself")
-                    .with_help("a task reads its own outputs only in its `require` and `undo` clauses"),
+                Diagnostic::error(
+                    Code::Cycle,
+                    format!("task `{}` depends on itself", cur.name),
+                )
+                .at(at, "a task cannot wait for itself")
+                .with_help("a task reads its own outputs only in its `require` and `undo` clauses"),
             );
             return false;
         }
@@ -522,7 +669,14 @@ impl<'s, 'a> Scope<'s, 'a> {
         true
     }
 
-    fn output(&self, tref: TaskRef, task: &ast::Ident, out: &ast::Ident, span: Span, diags: &mut Diagnostics) -> Typed {
+    fn output(
+        &self,
+        tref: TaskRef,
+        task: &ast::Ident,
+        out: &ast::Ident,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Typed {
         if !self.outputs {
             diags.push(
                 Diagnostic::error(Code::UnknownAttribute, format!("`{tref}.{}` cannot be read here", out.name))
@@ -535,10 +689,17 @@ impl<'s, 'a> Scope<'s, 'a> {
         let action = self.cx.actions.get(&sig.action)?;
         let Some(param) = action.output(&out.name) else {
             diags.push(
-                Diagnostic::error(Code::UnknownOutput, format!("action `{}` has no output `{}`", action.name, out.name))
-                    .at(out.span, "no such output")
-                    .with_related(action.span, "action declared here")
-                    .suggest_or_list(&out.name, "output", action.outputs.iter().map(|o| o.name.as_str())),
+                Diagnostic::error(
+                    Code::UnknownOutput,
+                    format!("action `{}` has no output `{}`", action.name, out.name),
+                )
+                .at(out.span, "no such output")
+                .with_related(action.span, "action declared here")
+                .suggest_or_list(
+                    &out.name,
+                    "output",
+                    action.outputs.iter().map(|o| o.name.as_str()),
+                ),
             );
             return None;
         };
@@ -591,14 +752,23 @@ fn ty_after(found: &Type, target: &Type) -> Type {
 fn enum_help(ty: &Type, cx: &Context<'_>) -> Option<String> {
     let Type::Enum { name } = ty else { return None };
     let def = cx.enums.get(name)?;
-    let list = def.values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    let list = def
+        .values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     Some(format!("the values of {name} are {list}"))
 }
 
 fn conversion_help(found: &Type, want: &Type) -> String {
     match (found.base(), want.base()) {
-        (Type::Decimal, Type::Money) | (Type::Int, Type::Money) => "write money with its currency, as in `39.99 EUR`".into(),
-        (Type::Money, Type::Decimal | Type::Int) => "money carries a currency; declare the parameter as `money`".into(),
+        (Type::Decimal, Type::Money) | (Type::Int, Type::Money) => {
+            "write money with its currency, as in `39.99 EUR`".into()
+        }
+        (Type::Money, Type::Decimal | Type::Int) => {
+            "money carries a currency; declare the parameter as `money`".into()
+        }
         (Type::Int | Type::Decimal, Type::String) => "quote the value to make it a string".into(),
         (Type::String, Type::Int | Type::Decimal) => "write numbers without quotes".into(),
         (Type::String, Type::Bool) => "write `true` or `false` without quotes".into(),

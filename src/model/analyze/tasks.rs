@@ -45,7 +45,11 @@ pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagno
     sigs
 }
 
-fn block_sigs(cx: &Context<'_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics) -> BTreeMap<String, TaskSig> {
+fn block_sigs(
+    cx: &Context<'_>,
+    tasks: &[ast::TaskDecl],
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, TaskSig> {
     let mut block: BTreeMap<String, TaskSig> = BTreeMap::new();
     for t in tasks {
         if let Some(first) = block.get(&t.name.name) {
@@ -64,8 +68,15 @@ fn block_sigs(cx: &Context<'_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics
     block
 }
 
-pub(super) fn resolve_order_tasks(cx: &Context<'_>, decls: &Decls<'_>, sigs: &Sigs, diags: &mut Diagnostics) -> Vec<Task> {
-    let Some(order) = decls.order else { return Vec::new() };
+pub(super) fn resolve_order_tasks(
+    cx: &Context<'_>,
+    decls: &Decls<'_>,
+    sigs: &Sigs,
+    diags: &mut Diagnostics,
+) -> Vec<Task> {
+    let Some(order) = decls.order else {
+        return Vec::new();
+    };
     let scope = Scope {
         sigs: Some(sigs),
         in_order_block: true,
@@ -77,7 +88,11 @@ pub(super) fn resolve_order_tasks(cx: &Context<'_>, decls: &Decls<'_>, sigs: &Si
 }
 
 /// Resolves the tasks of one block; `base` is the block's scope.
-pub(super) fn resolve_block(base: &Scope<'_, '_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics) -> Vec<Task> {
+pub(super) fn resolve_block(
+    base: &Scope<'_, '_>,
+    tasks: &[ast::TaskDecl],
+    diags: &mut Diagnostics,
+) -> Vec<Task> {
     let mut out: Vec<Task> = Vec::new();
     for t in tasks {
         if out.iter().any(|o| o.name == t.name.name) {
@@ -105,7 +120,13 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
         own_outputs: false,
     };
     let scope = scope_for(base, cur);
-    let own = scope_for(base, Current { own_outputs: true, ..cur });
+    let own = scope_for(
+        base,
+        Current {
+            own_outputs: true,
+            ..cur
+        },
+    );
     let mut ok = true;
     let call = resolve_call(&scope, &t.call, diags);
     ok &= call.is_some();
@@ -133,10 +154,13 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
         if kind != "require" && kind != "after" {
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kind) {
                 diags.push(
-                    Diagnostic::error(Code::Duplicate, format!("task `{}` has two `{kind}` clauses", t.name.name))
-                        .at(c.span, "second one here")
-                        .with_related(*first, "first one here")
-                        .with_help("keep one"),
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        format!("task `{}` has two `{kind}` clauses", t.name.name),
+                    )
+                    .at(c.span, "second one here")
+                    .with_related(*first, "first one here")
+                    .with_help("keep one"),
                 );
                 ok = false;
                 continue;
@@ -164,7 +188,11 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
                     diags.push(
                         Diagnostic::error(Code::Stage, format!("unknown stage `{}`", s.name))
                             .at(s.span, "no stage of this name")
-                            .suggest_or_list(&s.name, "stage", base.cx.stages.iter().map(String::as_str)),
+                            .suggest_or_list(
+                                &s.name,
+                                "stage",
+                                base.cx.stages.iter().map(String::as_str),
+                            ),
                     );
                     ok = false;
                 }
@@ -173,7 +201,11 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
                 Some(req) => task.requires.push(req),
                 None => ok = false,
             },
-            ClauseKind::Retry { count, kind, delay_ms } => {
+            ClauseKind::Retry {
+                count,
+                kind,
+                delay_ms,
+            } => {
                 task.retry = Some(Retry {
                     count: *count,
                     kind: *kind,
@@ -183,9 +215,12 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
             ClauseKind::Timeout { ms } => {
                 if *ms == 0 {
                     diags.push(
-                        Diagnostic::error(Code::Invalid, "a timeout of zero would fail every attempt")
-                            .at(c.span, "zero timeout")
-                            .with_help("give the longest time an attempt may take, e.g. `timeout 2m`"),
+                        Diagnostic::error(
+                            Code::Invalid,
+                            "a timeout of zero would fail every attempt",
+                        )
+                        .at(c.span, "zero timeout")
+                        .with_help("give the longest time an attempt may take, e.g. `timeout 2m`"),
                     );
                     ok = false;
                 }
@@ -216,8 +251,18 @@ fn clause_name(k: &ClauseKind) -> &'static str {
 
 fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -> Option<TaskRef> {
     let (tref, ident) = match r.parts.as_slice() {
-        [t] => (TaskRef::Local { task: t.name.clone() }, t),
-        [o, t] if o.name == "order" => (TaskRef::Order { task: t.name.clone() }, t),
+        [t] => (
+            TaskRef::Local {
+                task: t.name.clone(),
+            },
+            t,
+        ),
+        [o, t] if o.name == "order" => (
+            TaskRef::Order {
+                task: t.name.clone(),
+            },
+            t,
+        ),
         [p, t] if scope.relies.contains(&p.name) => (
             TaskRef::Relied {
                 product: p.name.clone(),
@@ -227,15 +272,28 @@ fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -
         ),
         [p, _] => {
             let d = if scope.cx.products.contains_key(p.name.as_str()) && scope.product.is_some() {
-                Diagnostic::error(Code::UnknownTask, format!("`{}` is a product this one does not rely on", p.name))
-                    .at(p.span, "not relied on")
-                    .with_help(format!("add `relies on {}` to wait for its tasks", p.name))
+                Diagnostic::error(
+                    Code::UnknownTask,
+                    format!("`{}` is a product this one does not rely on", p.name),
+                )
+                .at(p.span, "not relied on")
+                .with_help(format!("add `relies on {}` to wait for its tasks", p.name))
             } else {
                 let mut known: Vec<&str> = scope.relies.iter().map(String::as_str).collect();
                 known.push("order");
-                Diagnostic::error(Code::UnknownTask, format!("unknown task `{}`", r.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".")))
-                    .at(p.span, "neither `order` nor a relied-on product")
-                    .suggest_or_list(&p.name, "prefix", known)
+                Diagnostic::error(
+                    Code::UnknownTask,
+                    format!(
+                        "unknown task `{}`",
+                        r.parts
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    ),
+                )
+                .at(p.span, "neither `order` nor a relied-on product")
+                .suggest_or_list(&p.name, "prefix", known)
             };
             diags.push(d);
             return None;
@@ -243,10 +301,16 @@ fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -
         _ => return None,
     };
     let sig = scope.lookup(&tref, ident, diags)?;
-    scope.check_dependency(&tref, sig, r.span, diags).then_some(tref)
+    scope
+        .check_dependency(&tref, sig, r.span, diags)
+        .then_some(tref)
 }
 
-pub(super) fn require(scope: &Scope<'_, '_>, r: &ast::RequireRule, diags: &mut Diagnostics) -> Option<Require> {
+pub(super) fn require(
+    scope: &Scope<'_, '_>,
+    r: &ast::RequireRule,
+    diags: &mut Diagnostics,
+) -> Option<Require> {
     let cond = scope.condition(&r.cond, "a `require` condition", diags);
     let message = message(scope, &r.message, diags);
     Some(Require {
@@ -256,7 +320,11 @@ pub(super) fn require(scope: &Scope<'_, '_>, r: &ast::RequireRule, diags: &mut D
     })
 }
 
-pub(super) fn message(scope: &Scope<'_, '_>, lit: &ast::StringLit, diags: &mut Diagnostics) -> Option<Message> {
+pub(super) fn message(
+    scope: &Scope<'_, '_>,
+    lit: &ast::StringLit,
+    diags: &mut Diagnostics,
+) -> Option<Message> {
     let parsed = match parse_interpolation(lit.span.file, lit) {
         Ok(p) => p,
         Err(d) => {
@@ -282,13 +350,16 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     let cx = scope.cx;
     let Some(action) = cx.actions.get(&call.action.name) else {
         diags.push(
-            Diagnostic::error(Code::UnknownAction, format!("unknown action `{}`", call.action.name))
-                .at(call.action.span, "not declared")
-                .suggest(&call.action.name, cx.actions.keys().map(String::as_str))
-                .with_help_if_none(format!(
-                    "declare it: `action {}(PARAM: TYPE, …) -> (OUTPUT: TYPE, …)`",
-                    call.action.name
-                )),
+            Diagnostic::error(
+                Code::UnknownAction,
+                format!("unknown action `{}`", call.action.name),
+            )
+            .at(call.action.span, "not declared")
+            .suggest(&call.action.name, cx.actions.keys().map(String::as_str))
+            .with_help_if_none(format!(
+                "declare it: `action {}(PARAM: TYPE, …) -> (OUTPUT: TYPE, …)`",
+                call.action.name
+            )),
         );
         // Still check the arguments' expressions, so their errors surface too.
         for a in &call.args {
@@ -310,17 +381,29 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
             diags.push(
                 Diagnostic::error(
                     Code::UnknownInput,
-                    format!("action `{}` has no parameter `{}`", action.name, a.name.name),
+                    format!(
+                        "action `{}` has no parameter `{}`",
+                        action.name, a.name.name
+                    ),
                 )
                 .at(a.name.span, "unknown parameter")
                 .with_related(action.span, "action declared here")
-                .suggest_or_list(&a.name.name, "parameter", action.params.iter().map(|p| p.name.as_str())),
+                .suggest_or_list(
+                    &a.name.name,
+                    "parameter",
+                    action.params.iter().map(|p| p.name.as_str()),
+                ),
             );
             scope.expr(&a.value, diags);
             ok = false;
             continue;
         };
-        match scope.expect(&a.value, &param.ty, &format!("parameter `{}`", param.name), diags) {
+        match scope.expect(
+            &a.value,
+            &param.ty,
+            &format!("parameter `{}`", param.name),
+            diags,
+        ) {
             Some(e) => {
                 given.insert(&a.name.name, (a.name.span, e));
             }
@@ -334,12 +417,28 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
-        let example = missing.iter().map(|m| format!("`{m}: …`")).collect::<Vec<_>>().join(", ");
+        let list = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let example = missing
+            .iter()
+            .map(|m| format!("`{m}: …`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         diags.push(
             Diagnostic::error(
                 Code::MissingInput,
-                format!("the call of `{}` lacks {} {list}", action.name, if missing.len() == 1 { "parameter" } else { "parameters" }),
+                format!(
+                    "the call of `{}` lacks {} {list}",
+                    action.name,
+                    if missing.len() == 1 {
+                        "parameter"
+                    } else {
+                        "parameters"
+                    }
+                ),
             )
             .at(call.span, "incomplete call")
             .with_related(action.span, "action declared here")
@@ -353,7 +452,11 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     let args = action
         .params
         .iter()
-        .filter_map(|p| given.remove(p.name.as_str()).map(|(_, e)| (p.name.clone(), e)))
+        .filter_map(|p| {
+            given
+                .remove(p.name.as_str())
+                .map(|(_, e)| (p.name.clone(), e))
+        })
         .collect();
     Some(Call {
         action: action.name.clone(),

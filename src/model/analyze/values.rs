@@ -12,16 +12,24 @@ use crate::syntax::ast;
 use crate::value::Value;
 
 /// Checks a default expression: constant, of the attribute's type.
-pub(super) fn const_value(cx: &Context<'_>, e: &ast::Expr, ty: &Type, diags: &mut Diagnostics) -> Option<Value> {
+pub(super) fn const_value(
+    cx: &Context<'_>,
+    e: &ast::Expr,
+    ty: &Type,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
     let scope = Scope::constant(cx);
     let typed = scope.expect(e, ty, "the default", diags)?;
     match typed.eval(&mut |_| None) {
         Ok(v) => Some(v),
         Err(err) => {
             diags.push(
-                Diagnostic::error(Code::TypeMismatch, format!("the default cannot be computed: {err}"))
-                    .at(e.span, "not a constant value")
-                    .with_help("a default is a literal value of the attribute's type"),
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("the default cannot be computed: {err}"),
+                )
+                .at(e.span, "not a constant value")
+                .with_help("a default is a literal value of the attribute's type"),
             );
             None
         }
@@ -37,18 +45,29 @@ pub(crate) fn value_fits(
 ) -> Result<(), String> {
     match (v, ty) {
         (Value::String(s), Type::Enum { name }) => {
-            let Some(def) = enums.get(name) else { return Ok(()) };
+            let Some(def) = enums.get(name) else {
+                return Ok(());
+            };
             if def.values.iter().any(|x| x == s) {
                 return Ok(());
             }
-            let list = def.values.iter().map(|x| format!("\"{x}\"")).collect::<Vec<_>>().join(", ");
+            let list = def
+                .values
+                .iter()
+                .map(|x| format!("\"{x}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
             let hint = did_you_mean(s, def.values.iter().map(String::as_str))
                 .map(|m| format!("; did you mean \"{m}\"?"))
                 .unwrap_or_default();
-            Err(format!("\"{s}\" is not a {name}: expected one of {list}{hint}"))
+            Err(format!(
+                "\"{s}\" is not a {name}: expected one of {list}{hint}"
+            ))
         }
         (Value::String(s), Type::Matching { pattern }) => match patterns.get(pattern) {
-            Some(re) if !re.is_match(s) => Err(format!("\"{s}\" does not match the pattern \"{pattern}\"")),
+            Some(re) if !re.is_match(s) => {
+                Err(format!("\"{s}\" does not match the pattern \"{pattern}\""))
+            }
             _ => Ok(()),
         },
         (Value::Int(i), Type::IntRange { lo, hi }) => {

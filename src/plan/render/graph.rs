@@ -17,9 +17,17 @@ pub fn dot(plan: &Plan) -> String {
         if !plan.tasks.iter().any(|t| t.stage == s) {
             continue;
         }
-        let _ = writeln!(out, "  subgraph \"cluster_{s}\" {{\n    label=\"{}\";", dot_escape(stage));
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{s}\" {{\n    label=\"{}\";",
+            dot_escape(stage)
+        );
         for (i, t) in plan.tasks.iter().enumerate().filter(|(_, t)| t.stage == s) {
-            let mut attrs = format!("label=\"{}\\n{}\"", dot_escape(&t.id), dot_escape(&t.action));
+            let mut attrs = format!(
+                "label=\"{}\\n{}\"",
+                dot_escape(&t.id),
+                dot_escape(&t.action)
+            );
             if t.point_of_no_return {
                 attrs.push_str(", peripheries=2");
             }
@@ -52,7 +60,11 @@ pub fn mermaid(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "  subgraph stage_{s}[\"{}\"]", mermaid_escape(stage));
         for (i, t) in plan.tasks.iter().enumerate().filter(|(_, t)| t.stage == s) {
-            let label = format!("{}<br/>{}", mermaid_escape(&t.id), mermaid_escape(&t.action));
+            let label = format!(
+                "{}<br/>{}",
+                mermaid_escape(&t.id),
+                mermaid_escape(&t.action)
+            );
             let shape = if t.point_of_no_return {
                 format!("[[\"{label}\"]]")
             } else if t.when.is_some() {

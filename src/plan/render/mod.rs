@@ -14,7 +14,12 @@ pub use text::{count, quote_text, text};
 
 /// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
 pub(crate) fn call_text(call: &PlanCall) -> String {
-    let args = call.inputs.iter().map(|(n, e)| format!("{n}: {e}")).collect::<Vec<_>>().join(", ");
+    let args = call
+        .inputs
+        .iter()
+        .map(|(n, e)| format!("{n}: {e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!("{}({args})", call.action)
 }
 

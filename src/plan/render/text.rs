@@ -10,7 +10,12 @@ use crate::value::format_duration;
 /// no return; then the critical path.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
-    let used = plan.stages.iter().enumerate().filter(|(s, _)| plan.tasks.iter().any(|t| t.stage == *s)).count();
+    let used = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(s, _)| plan.tasks.iter().any(|t| t.stage == *s))
+        .count();
     let _ = writeln!(
         out,
         "order {}: {} in {used} of {} stages",
@@ -18,7 +23,11 @@ pub fn text(plan: &Plan) -> String {
         count(plan.tasks.len(), "task"),
         plan.stages.len()
     );
-    let _ = writeln!(out, "price: {} once, {} monthly", plan.price.once, plan.price.monthly);
+    let _ = writeln!(
+        out,
+        "price: {} once, {} monthly",
+        plan.price.once, plan.price.monthly
+    );
     for (s, stage) in plan.stages.iter().enumerate() {
         let tasks: Vec<_> = plan.tasks.iter().filter(|t| t.stage == s).collect();
         if tasks.is_empty() {
@@ -26,7 +35,11 @@ pub fn text(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\nstage {stage} ({})", count(tasks.len(), "task"));
         for t in tasks {
-            let mark = if t.point_of_no_return { "  [point of no return]" } else { "" };
+            let mark = if t.point_of_no_return {
+                "  [point of no return]"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "  {}  {}{mark}", t.id, t.action);
             if !t.after.is_empty() {
                 let after: Vec<&str> = t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect();
@@ -44,14 +57,24 @@ pub fn text(plan: &Plan) -> String {
                         None => format!("{{{e}}}"),
                     },
                 });
-                let _ = writeln!(out, "      require  {} else {:?}", r.cond, msg.collect::<String>());
+                let _ = writeln!(
+                    out,
+                    "      require  {} else {:?}",
+                    r.cond,
+                    msg.collect::<String>()
+                );
             }
             if let Some(r) = &t.retry {
                 let how = match r.kind {
                     crate::syntax::ast::RetryKind::Every => "every",
                     crate::syntax::ast::RetryKind::Backoff => "backoff",
                 };
-                let _ = writeln!(out, "      retry    {} {how} {}", r.count, format_duration(r.delay_ms));
+                let _ = writeln!(
+                    out,
+                    "      retry    {} {how} {}",
+                    r.count,
+                    format_duration(r.delay_ms)
+                );
             }
             if let Some(ms) = t.timeout_ms {
                 let _ = writeln!(out, "      timeout  {}", format_duration(ms));
@@ -61,25 +84,58 @@ pub fn text(plan: &Plan) -> String {
             }
         }
     }
-    let path: Vec<&str> = plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect();
-    let _ = writeln!(out, "\ncritical path ({}): {}", count(path.len(), "task"), path.join(" -> "));
+    let path: Vec<&str> = plan
+        .critical_path
+        .iter()
+        .map(|&i| plan.tasks[i].id.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "\ncritical path ({}): {}",
+        count(path.len(), "task"),
+        path.join(" -> ")
+    );
     out
 }
 
 /// Prices per item and for the order, and SLA terms.
 pub fn quote_text(plan: &Plan) -> String {
-    let mut rows: Vec<[String; 5]> = vec![["item".into(), "product".into(), "action".into(), "once".into(), "monthly".into()]];
+    let mut rows: Vec<[String; 5]> = vec![[
+        "item".into(),
+        "product".into(),
+        "action".into(),
+        "once".into(),
+        "monthly".into(),
+    ]];
     for i in &plan.items {
         let (once, monthly) = if i.priced {
             (i.price.once.to_string(), i.price.monthly.to_string())
         } else {
             ("(in bundle)".to_string(), String::new())
         };
-        let id = if i.parent.is_some() { format!("  {}", i.id) } else { i.id.clone() };
-        rows.push([id, i.product.clone(), i.action.as_str().into(), once, monthly]);
+        let id = if i.parent.is_some() {
+            format!("  {}", i.id)
+        } else {
+            i.id.clone()
+        };
+        rows.push([
+            id,
+            i.product.clone(),
+            i.action.as_str().into(),
+            once,
+            monthly,
+        ]);
     }
-    rows.push(["total".into(), String::new(), String::new(), plan.price.once.to_string(), plan.price.monthly.to_string()]);
-    let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    rows.push([
+        "total".into(),
+        String::new(),
+        String::new(),
+        plan.price.once.to_string(),
+        plan.price.monthly.to_string(),
+    ]);
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = format!("quote for order {}\n\n", plan.order);
     for (n, r) in rows.iter().enumerate() {
         if n == rows.len() - 1 {
@@ -104,7 +160,12 @@ pub fn quote_text(plan: &Plan) -> String {
     if !with_sla.is_empty() {
         out.push_str("\nservice levels\n");
         for i in with_sla {
-            let terms = i.sla.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+            let terms = i
+                .sla
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = writeln!(out, "  {}  {}: {terms}", i.id, i.product);
         }
     }
