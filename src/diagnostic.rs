@@ -35,6 +35,8 @@ pub enum Code {
     OrderReliesOn,
     OrderDuplicateItem,
     OrderCycle,
+    /// An item whose product has no rules for its action (a warning).
+    OrderNoRules,
 }
 
 impl Code {
@@ -63,6 +65,7 @@ impl Code {
             Code::OrderReliesOn => "ordo::order::relies_on",
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
+            Code::OrderNoRules => "ordo::order::no_rules",
         }
     }
 }

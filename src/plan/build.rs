@@ -54,7 +54,7 @@ pub(super) fn build_tasks(
                 let doc = &order.items[item.doc];
                 diags.push(
                     Diagnostic::warning(
-                        Code::Invalid,
+                        Code::OrderNoRules,
                         format!(
                             "{}: {} has no `on {}` rules, so this item adds no tasks",
                             doc.path(),
@@ -171,14 +171,18 @@ impl<'c> Cx<'_, 'c> {
         })
     }
 
-    /// Whether a plan-time `when` keeps the task.
+    /// Whether the task's `when`, as far as it is known at plan time, keeps
+    /// it. A run-time condition whose plan-time part decides it is decided
+    /// here too (`not coverage.ont_present or speed == "1G"` for a 1G item).
     fn applies(&self, item: Option<usize>, t: &Task) -> bool {
-        match &t.when {
-            Some(w) if !t.when_at_run => w
+        let Some(w) = &t.when else { return true };
+        if !t.when_at_run {
+            return w
                 .eval(&mut |r| self.plan_value(item, r))
-                .is_ok_and(|v| truthy(&v)),
-            _ => true,
+                .is_ok_and(|v| truthy(&v));
         }
+        let known = w.substitute(&mut |r| self.plan_value(item, r).map(Replacement::Value));
+        known.as_lit().is_none_or(truthy)
     }
 
     /// The plan task id a reference names, if its item is in the order.
@@ -229,7 +233,9 @@ impl<'c> Cx<'_, 'c> {
             .when
             .as_ref()
             .filter(|_| t.when_at_run)
-            .map(|w| w.substitute(&mut subst));
+            .map(|w| w.substitute(&mut subst))
+            // Decided at plan time after all: `applies` kept the task.
+            .filter(|w| w.as_lit().is_none());
         let requires = t
             .requires
             .iter()

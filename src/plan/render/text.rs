@@ -111,7 +111,11 @@ pub fn quote_text(plan: &Plan) -> String {
         let (once, monthly) = if i.priced {
             (i.price.once.to_string(), i.price.monthly.to_string())
         } else {
-            ("(in bundle)".to_string(), String::new())
+            // A bundle child's share of the bundle's price, counted in the bundle's line.
+            (
+                format!("({})", i.price.once),
+                format!("({})", i.price.monthly),
+            )
         };
         let id = if i.parent.is_some() {
             format!("  {}", i.id)
