@@ -163,6 +163,7 @@ pub fn quote_text(plan: &Plan) -> String {
     let with_sla: Vec<_> = plan.items.iter().filter(|i| !i.sla.is_empty()).collect();
     if !with_sla.is_empty() {
         out.push_str("\nservice levels\n");
+        let width = with_sla.iter().map(|i| i.id.chars().count()).max().unwrap_or(0);
         for i in with_sla {
             let terms = i
                 .sla
@@ -170,7 +171,7 @@ pub fn quote_text(plan: &Plan) -> String {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let _ = writeln!(out, "  {}  {}: {terms}", i.id, i.product);
+            let _ = writeln!(out, "  {:<width$}  {terms}", i.id);
         }
     }
     out
