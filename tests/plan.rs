@@ -131,7 +131,7 @@ const BROKEN: &[(&str, &str, &str, usize, usize)] = &[
         "tests/fixtures/order/cycle/order.yaml",
         "tests/fixtures/order/cycle/catalog.ordo",
         "ordo::order::cycle",
-        9,
+        4,
         9,
     ),
 ];

@@ -163,7 +163,11 @@ pub fn quote_text(plan: &Plan) -> String {
     let with_sla: Vec<_> = plan.items.iter().filter(|i| !i.sla.is_empty()).collect();
     if !with_sla.is_empty() {
         out.push_str("\nservice levels\n");
-        let width = with_sla.iter().map(|i| i.id.chars().count()).max().unwrap_or(0);
+        let width = with_sla
+            .iter()
+            .map(|i| i.id.chars().count())
+            .max()
+            .unwrap_or(0);
         for i in with_sla {
             let terms = i
                 .sla
