@@ -1,7 +1,7 @@
 //! Decomposition, first half: order items checked against the catalog,
 //! bundles expanded into child items, prices computed, `relies on` resolved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Ref};
@@ -454,36 +454,44 @@ fn relies_links(
     items: &[Item<'_>],
     diags: &mut Diagnostics,
 ) -> Vec<(usize, String, usize)> {
+    // Indexes, so resolving every item's relies-on stays linear in the order.
+    let mut by_product: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, item) in items.iter().enumerate() {
+        by_product.entry(item.product.name.as_str()).or_default().push(j);
+        match item.parent {
+            Some(p) => children.entry(p).or_default().push(j),
+            None => {
+                by_id.insert(item.id.as_str(), j);
+            }
+        }
+    }
+    let doc_ids: std::collections::HashSet<&str> = order.items.iter().map(|d| d.id.as_str()).collect();
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
         for rel in &items[i].product.relies_on {
             let target = &rel.product;
-            let is_p = |j: usize, items: &[Item<'_>]| j != i && items[j].product.name == *target;
+            let is_p = |j: &usize| *j != i && items[*j].product.name == *target;
             // Named in relies_on: the item itself, or a child of a named bundle.
             let named: Vec<usize> = doc
                 .relies_on
                 .iter()
-                .flat_map(|(id, _)| {
-                    (0..items.len()).filter(move |&j| {
-                        items[j].id == *id || items[j].parent.is_some_and(|p| items[p].id == *id)
-                    })
-                })
-                .filter(|&j| is_p(j, items))
+                .filter_map(|(id, _)| by_id.get(id.as_str()))
+                .flat_map(|&j| std::iter::once(j).chain(children.get(&j).into_iter().flatten().copied()))
+                .filter(is_p)
                 .collect();
             let sibling: Vec<usize> = match items[i].parent {
-                Some(p) => (0..items.len())
-                    .filter(|&j| items[j].parent == Some(p) && is_p(j, items))
-                    .collect(),
+                Some(p) => children.get(&p).into_iter().flatten().copied().filter(is_p).collect(),
                 None => Vec::new(),
             };
-            let all: Vec<usize> = (0..items.len()).filter(|&j| is_p(j, items)).collect();
             let chosen = if !named.is_empty() {
                 named
             } else if !sibling.is_empty() {
                 sibling
             } else {
-                all
+                by_product.get(target.as_str()).into_iter().flatten().copied().filter(is_p).collect()
             };
             match chosen.as_slice() {
                 [j] => links.push((i, target.clone(), *j)),
@@ -531,7 +539,7 @@ fn relies_links(
             }
         }
         for (id, span) in &doc.relies_on {
-            let exists = order.items.iter().any(|d| d.id == *id);
+            let exists = doc_ids.contains(id.as_str());
             if !exists && items[i].parent.is_none() {
                 diags.push(
                     Diagnostic::error(
