@@ -175,8 +175,11 @@ impl Builder<'_> {
         }
     }
 
-    fn push_value(&mut self, node: Node, anchor: usize) {
-        self.nodes += count(&node);
+    /// Adds a finished node to its parent. `added` is how many values it
+    /// brings that were not counted yet: one for a scalar, its whole size for
+    /// an alias, none for a collection (its values were counted as they came).
+    fn push_value(&mut self, node: Node, anchor: usize, added: usize) {
+        self.nodes += added;
         if self.nodes > MAX_NODES {
             self.fail(
                 "the document expands to too many values (aliases nested too deeply?)",
@@ -280,6 +283,7 @@ impl MarkedEventReceiver for Builder<'_> {
                         span,
                     },
                     anchor,
+                    1,
                 );
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
@@ -314,7 +318,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 if let Some(Frame::Seq(node, anchor) | Frame::Map(node, anchor, _)) =
                     self.stack.pop()
                 {
-                    self.push_value(node, anchor);
+                    self.push_value(node, anchor, 1);
                 }
             }
             Event::Alias(id) => {
@@ -328,7 +332,8 @@ impl MarkedEventReceiver for Builder<'_> {
                 match found {
                     Some(mut node) => {
                         node.span = span;
-                        self.push_value(node, 0);
+                        let size = count(&node);
+                        self.push_value(node, 0, size);
                     }
                     None => self.fail("unknown alias", span),
                 }

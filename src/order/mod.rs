@@ -21,8 +21,6 @@ pub struct OrderDoc {
     pub customer: Vec<(String, Span, Node)>,
     pub customer_span: Span,
     pub items: Vec<ItemDoc>,
-    /// The whole document, as actions and the store see it.
-    pub json: serde_json::Value,
     pub span: Span,
 }
 
@@ -118,7 +116,6 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
         customer,
         customer_span,
         items,
-        json: root.to_json(),
         span: root.span,
     })
 }

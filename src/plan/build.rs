@@ -15,6 +15,9 @@ use crate::span::Span;
 use crate::syntax::ast::PriceKind;
 use crate::value::Value;
 
+/// Plan tasks by (item, or `None` for the order block; task name).
+type Index<'a> = HashMap<(Option<usize>, &'a str), usize>;
+
 /// A task before ordering: which item (None: order level) and which rule.
 struct Proto<'c> {
     item: Option<usize>,
@@ -78,20 +81,18 @@ pub(super) fn build_tasks(
             }
         }
     }
-    let index: HashMap<&str, usize> = protos
+    let index: Index<'_> = protos
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
+        .map(|(i, p)| ((p.item, p.task.name.as_str()), i))
         .collect();
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
     let mut ok = true;
     for p in &protos {
         let mut d: Vec<(usize, Span)> = Vec::new();
-        for (tref, span) in p.task.dependencies() {
-            let Some(target) = cx.target_id(p.item, &tref) else {
-                continue;
-            };
-            let Some(&j) = index.get(target.as_str()) else {
+        for (tref, span) in &p.task.deps {
+            let span = *span;
+            let Some(j) = cx.target(p.item, tref, &index) else {
                 continue;
             };
             if protos[j].task.stage > p.task.stage {
@@ -129,7 +130,7 @@ pub(super) fn build_tasks(
         .map(|&i| {
             let mut after: Vec<TaskIdx> = deps[i].iter().map(|(j, _)| position[*j]).collect();
             after.sort_unstable();
-            cx.plan_task(&protos[i], after, &index)
+            cx.plan_task(&protos[i], after, &index, &protos)
         })
         .collect();
     let critical_path = critical_path(&tasks);
@@ -194,24 +195,25 @@ impl<'c> Cx<'_, 'c> {
         known.as_lit().is_none_or(truthy)
     }
 
-    /// The plan task id a reference names, if its item is in the order.
-    fn target_id(&self, item: Option<usize>, tref: &TaskRef) -> Option<String> {
-        Some(match (tref, item) {
-            (TaskRef::Local { task }, Some(i)) => format!("{}/{task}", self.item(i).id),
-            (TaskRef::Local { task }, None) | (TaskRef::Order { task }, _) => task.clone(),
+    /// The plan task a reference names, if it is in the plan.
+    fn target(&self, item: Option<usize>, tref: &TaskRef, index: &Index<'_>) -> Option<usize> {
+        let key = match (tref, item) {
+            (TaskRef::Local { task }, _) => (item, task.as_str()),
+            (TaskRef::Order { task }, _) => (None, task.as_str()),
             (TaskRef::Relied { product, task }, Some(i)) => {
-                let j = *self.item(i).relied.get(product)?;
-                format!("{}/{task}", self.item(j).id)
+                (Some(*self.item(i).relied.get(product)?), task.as_str())
             }
             (TaskRef::Relied { .. }, None) => return None,
-        })
+        };
+        index.get(&key).copied()
     }
 
     fn plan_task(
         &self,
         p: &Proto<'_>,
         after: Vec<TaskIdx>,
-        index: &HashMap<&str, usize>,
+        index: &Index<'_>,
+        protos: &[Proto<'_>],
     ) -> PlanTask {
         let mut subst = |r: &Ref| -> Option<Replacement> {
             if let Some(v) = self.plan_value(p.item, r) {
@@ -220,13 +222,11 @@ impl<'c> Cx<'_, 'c> {
             let Ref::Output { task, output } = r else {
                 return None;
             };
-            match self.target_id(p.item, task) {
-                Some(id) if index.contains_key(id.as_str()) => {
-                    Some(Replacement::Ref(Ref::TaskOutput {
-                        task: id,
-                        output: output.clone(),
-                    }))
-                }
+            match self.target(p.item, task, index) {
+                Some(j) => Some(Replacement::Ref(Ref::TaskOutput {
+                    task: protos[j].id.clone(),
+                    output: output.clone(),
+                })),
                 // A task left out of the plan has no outputs: they read as null.
                 _ => Some(Replacement::Value(Value::Null)),
             }

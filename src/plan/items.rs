@@ -459,7 +459,10 @@ fn relies_links(
     let mut by_id: HashMap<&str, usize> = HashMap::new();
     let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
     for (j, item) in items.iter().enumerate() {
-        by_product.entry(item.product.name.as_str()).or_default().push(j);
+        by_product
+            .entry(item.product.name.as_str())
+            .or_default()
+            .push(j);
         match item.parent {
             Some(p) => children.entry(p).or_default().push(j),
             None => {
@@ -467,7 +470,8 @@ fn relies_links(
             }
         }
     }
-    let doc_ids: std::collections::HashSet<&str> = order.items.iter().map(|d| d.id.as_str()).collect();
+    let doc_ids: std::collections::HashSet<&str> =
+        order.items.iter().map(|d| d.id.as_str()).collect();
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
@@ -479,11 +483,19 @@ fn relies_links(
                 .relies_on
                 .iter()
                 .filter_map(|(id, _)| by_id.get(id.as_str()))
-                .flat_map(|&j| std::iter::once(j).chain(children.get(&j).into_iter().flatten().copied()))
+                .flat_map(|&j| {
+                    std::iter::once(j).chain(children.get(&j).into_iter().flatten().copied())
+                })
                 .filter(is_p)
                 .collect();
             let sibling: Vec<usize> = match items[i].parent {
-                Some(p) => children.get(&p).into_iter().flatten().copied().filter(is_p).collect(),
+                Some(p) => children
+                    .get(&p)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(is_p)
+                    .collect(),
                 None => Vec::new(),
             };
             let chosen = if !named.is_empty() {
@@ -491,7 +503,13 @@ fn relies_links(
             } else if !sibling.is_empty() {
                 sibling
             } else {
-                by_product.get(target.as_str()).into_iter().flatten().copied().filter(is_p).collect()
+                by_product
+                    .get(target.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(is_p)
+                    .collect()
             };
             match chosen.as_slice() {
                 [j] => links.push((i, target.clone(), *j)),

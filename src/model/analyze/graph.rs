@@ -37,7 +37,7 @@ pub(super) fn check_cycles(
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(nodes.len());
     for (block, t) in &nodes {
         let mut d = Vec::new();
-        for (dep, span) in t.dependencies() {
+        for (dep, span) in t.deps.iter().cloned() {
             let key = match &dep {
                 TaskRef::Local { task } => (*block, task.as_str()),
                 TaskRef::Order { task } => (None, task.as_str()),

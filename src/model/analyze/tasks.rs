@@ -148,6 +148,7 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
         undo: None,
         point_of_no_return: false,
         span: t.name.span,
+        deps: Vec::new(),
     };
     let mut seen: Vec<(&'static str, Span)> = Vec::new();
     for c in &t.clauses {
@@ -234,6 +235,7 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
             ClauseKind::NoReturn => task.point_of_no_return = true,
         }
     }
+    task.deps = task.dependencies();
     ok.then_some(task)
 }
 
