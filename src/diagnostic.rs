@@ -35,6 +35,8 @@ pub enum Code {
     OrderReliesOn,
     OrderDuplicateItem,
     OrderCycle,
+    /// A bindings file that cannot be used (added code).
+    Bindings,
 }
 
 impl Code {
@@ -63,6 +65,7 @@ impl Code {
             Code::OrderReliesOn => "ordo::order::relies_on",
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
+            Code::Bindings => "ordo::bindings",
         }
     }
 }
