@@ -201,7 +201,7 @@ pub fn did_you_mean<'a>(
         } else {
             strsim::jaro_winkler(&unknown.to_ascii_lowercase(), &k.to_ascii_lowercase())
         };
-        if score >= 0.8 && best.map_or(true, |(b, name)| score > b || (score == b && k < name)) {
+        if score >= 0.8 && best.is_none_or(|(b, name)| score > b || (score == b && k < name)) {
             best = Some((score, k));
         }
     }

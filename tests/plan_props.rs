@@ -2,6 +2,7 @@
 //! DAG in a stage-respecting topological order with a task for every rule
 //! that applies; an order whose items' rules wait for each other in a circle
 //! is rejected with `ordo::order::cycle`, naming a cycle that really exists.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
 use std::collections::BTreeSet;
 

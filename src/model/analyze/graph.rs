@@ -13,6 +13,9 @@ use crate::model::{Product, Task};
 use crate::span::Span;
 use crate::syntax::ast::OrderAction;
 
+/// A rule block: product and order action, or the order block (`None`).
+type Block<'a> = Option<(&'a str, OrderAction)>;
+
 /// A task node: product and block, or the order block (`None`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Node<'a> {
@@ -27,8 +30,8 @@ pub(super) fn check_cycles(
     diags: &mut Diagnostics,
 ) {
     let mut graph: DiGraph<Node<'_>, Span> = DiGraph::new();
-    let mut index: BTreeMap<(Option<(&str, OrderAction)>, &str), NodeIndex> = BTreeMap::new();
-    let mut blocks: Vec<(Option<(&str, OrderAction)>, &Task)> = Vec::new();
+    let mut index: BTreeMap<(Block<'_>, &str), NodeIndex> = BTreeMap::new();
+    let mut blocks: Vec<(Block<'_>, &Task)> = Vec::new();
     for p in products.values() {
         for (action, tasks) in &p.rules {
             for t in tasks {
