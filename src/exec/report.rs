@@ -19,10 +19,11 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(plan: &Plan, quiet: bool) -> Progress {
-        let target = if quiet || !std::io::stderr().is_terminal() {
-            ProgressDrawTarget::hidden()
-        } else {
+        let shown = !quiet && std::io::stderr().is_terminal();
+        let target = if shown {
             ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(Some(plan.tasks.len() as u64), target);
         let style = ProgressStyle::with_template(
@@ -31,7 +32,10 @@ impl Progress {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(plan.order.clone());
-        bar.enable_steady_tick(Duration::from_millis(120));
+        if shown {
+            // Keeps the spinner and elapsed time moving while a long task runs.
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
         Progress {
             bar,
             ids: plan.tasks.iter().map(|t| t.id.clone()).collect(),
