@@ -291,11 +291,11 @@ fn a_timeout_kills_the_plugin_and_its_children() {
         vec![task("t", "net.t")
             .input("hang", yes())
             .input("pid_file", s(&pid_file.display().to_string()))
-            .timeout(3000)],
+            .timeout(5000)],
     );
     let ran = run_with(&p, &lab.bindings(""), 1, Vec::new());
     assert_eq!(ran.outcome.state, OrderState::Failed);
-    assert_eq!(ran.record("t").error.as_deref(), Some("timed out after 3s"));
+    assert_eq!(ran.record("t").error.as_deref(), Some("timed out after 5s"));
     let pid = std::fs::read_to_string(&pid_file).expect("the plugin started its child");
     let mut gone = false;
     for _ in 0..100 {
