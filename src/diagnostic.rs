@@ -37,6 +37,8 @@ pub enum Code {
     OrderCycle,
     /// An item whose product has no rules for its action (a warning).
     OrderNoRules,
+    /// A bindings file that cannot be used (added code).
+    Bindings,
 }
 
 impl Code {
@@ -66,6 +68,7 @@ impl Code {
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
             Code::OrderNoRules => "ordo::order::no_rules",
+            Code::Bindings => "ordo::bindings",
         }
     }
 }

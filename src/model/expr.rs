@@ -422,6 +422,7 @@ fn arithmetic(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::items_after_test_module)]
 mod tests {
     use super::*;
 
