@@ -276,7 +276,7 @@ fn align(lines: &mut [OutLine]) {
             } = line
             {
                 let pad = column - width(text);
-                text.extend(std::iter::repeat(' ').take(pad));
+                text.extend(std::iter::repeat_n(' ', pad));
             }
         }
         start = end;
