@@ -35,6 +35,8 @@ pub enum Code {
     OrderReliesOn,
     OrderDuplicateItem,
     OrderCycle,
+    /// An item whose product has no rules for its action (a warning).
+    OrderNoRules,
 }
 
 impl Code {
@@ -63,6 +65,7 @@ impl Code {
             Code::OrderReliesOn => "ordo::order::relies_on",
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
+            Code::OrderNoRules => "ordo::order::no_rules",
         }
     }
 }
@@ -198,7 +201,7 @@ pub fn did_you_mean<'a>(
         } else {
             strsim::jaro_winkler(&unknown.to_ascii_lowercase(), &k.to_ascii_lowercase())
         };
-        if score >= 0.8 && best.map_or(true, |(b, name)| score > b || (score == b && k < name)) {
+        if score >= 0.8 && best.is_none_or(|(b, name)| score > b || (score == b && k < name)) {
             best = Some((score, k));
         }
     }

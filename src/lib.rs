@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod dag;
 pub mod diagnostic;
 pub mod exec;
 pub mod fmt;

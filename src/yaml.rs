@@ -41,6 +41,10 @@ pub struct YamlError {
 /// Aliases can multiply a document; past this many nodes it is refused.
 const MAX_NODES: usize = 1_000_000;
 
+/// Lists and mappings nest at most this deep: values are walked recursively
+/// later, and no order nests more than a few levels.
+const MAX_DEPTH: usize = 64;
+
 /// Parses one YAML or JSON document.
 pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
     let mut builder = Builder {
@@ -278,6 +282,13 @@ impl MarkedEventReceiver for Builder<'_> {
                     anchor,
                 );
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                let span = self.span_at(&mark, 1);
+                self.fail(
+                    format!("lists and mappings nest more than {MAX_DEPTH} levels deep"),
+                    span,
+                );
+            }
             Event::SequenceStart(anchor, _) => {
                 let span = self.span_at(&mark, 1);
                 self.stack.push(Frame::Seq(
@@ -361,6 +372,12 @@ mod tests {
         assert_eq!(e.span.start, 10);
         let e = parse_str("a: 1\na: 2\n").unwrap_err();
         assert!(e.message.contains("twice"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_str(&text).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::span::Span;
 use crate::syntax::ast::{OrderAction, PriceKind};
 use crate::value::{Money, Value};
 use crate::yaml::{Node, NodeKind};
+use rust_decimal::Decimal;
 
 use super::Price;
 
@@ -429,6 +430,11 @@ fn expand_bundle<'c>(
             relied: BTreeMap::new(),
         });
     }
+    if own_price {
+        let children: Vec<usize> = (bundle + 1..items.len()).collect();
+        allocate(items, &children, |p| &mut p.once, sum.once.amount);
+        allocate(items, &children, |p| &mut p.monthly, sum.monthly.amount);
+    }
     items[bundle].price = sum;
 }
 
@@ -543,4 +549,38 @@ fn relies_links(
         }
     }
     links
+}
+
+/// Spreads a bundle's own price over its children in proportion to their
+/// standalone prices (as IFRS 15 allocates a bundle's transaction price), in
+/// cents, the rounding remainder going to the last child so the parts add up
+/// exactly. Children without standalone prices share it equally. This is what
+/// a child's `price.once` and `price.monthly` read, e.g. to bill per item.
+fn allocate(
+    items: &mut [Item<'_>],
+    children: &[usize],
+    part: impl Fn(&mut Price) -> &mut Money,
+    total: Decimal,
+) {
+    let Some((&last, rest)) = children.split_last() else {
+        return;
+    };
+    let standalone: Vec<Decimal> = children
+        .iter()
+        .map(|&c| part(&mut items[c].price).amount)
+        .collect();
+    let sum: Decimal = standalone.iter().sum();
+    let n = Decimal::from(children.len());
+    let mut given = Decimal::ZERO;
+    for (k, &c) in rest.iter().enumerate() {
+        let share = if sum.is_zero() {
+            total / n
+        } else {
+            total * standalone[k] / sum
+        };
+        let share = share.round_dp(2);
+        given += share;
+        part(&mut items[c].price).amount = share;
+    }
+    part(&mut items[last].price).amount = total - given;
 }

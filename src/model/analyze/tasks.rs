@@ -94,8 +94,9 @@ pub(super) fn resolve_block(
     diags: &mut Diagnostics,
 ) -> Vec<Task> {
     let mut out: Vec<Task> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for t in tasks {
-        if out.iter().any(|o| o.name == t.name.name) {
+        if !seen.insert(t.name.name.as_str()) {
             continue; // reported with the signatures
         }
         if let Some(task) = resolve_task(base, t, diags) {
