@@ -65,11 +65,15 @@ pub(crate) fn read(root: &Node) -> Result<TestFile, Diagnostics> {
         return Err(diags);
     };
     unknown_keys(entries, &KEYS, "test file", &mut diags);
+    // A missing key is reported at the file's first key: a label on the
+    // whole mapping would underline the whole file.
+    let top = entries.first().map_or(root.span, |(k, _)| k.span);
     let order = match root.get("order") {
         Some(node) => order_ref(node, &mut diags),
         None => {
             diags.push(
-                error("the test has no `order`", first_line(root.span))
+                Diagnostic::error(Code::Test, "the test has no `order`")
+                    .at(top, "no `order` in this test")
                     .with_help("add `order: ../../examples/NAME.yaml` (a path relative to this file) or an order mapping"),
             );
             None
@@ -79,7 +83,8 @@ pub(crate) fn read(root: &Node) -> Result<TestFile, Diagnostics> {
         Some(node) => expect(node, &mut diags),
         None => {
             diags.push(
-                error("the test has no `expect`", first_line(root.span))
+                Diagnostic::error(Code::Test, "the test has no `expect`")
+                    .at(top, "no `expect` in this test")
                     .with_help("`expect: {}` checks only that the order plans"),
             );
             None
@@ -87,7 +92,10 @@ pub(crate) fn read(root: &Node) -> Result<TestFile, Diagnostics> {
     };
     match (order, expect) {
         (Some(order), Some(expect)) if !diags.has_errors() => Ok(TestFile { order, expect }),
-        _ => Err(diags),
+        _ => {
+            diags.sort();
+            Err(diags)
+        }
     }
 }
 
@@ -383,12 +391,6 @@ fn unknown_keys(entries: &[(Node, Node)], known: &[&str], place: &str, diags: &m
 
 fn error(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(Code::Test, message).at(span, "here")
-}
-
-/// The first character of a span: a label on a whole mapping would underline
-/// the whole file.
-fn first_line(span: Span) -> Span {
-    Span::new(span.file, span.start as usize, span.start as usize + 1)
 }
 
 fn shown(node: &Node) -> String {
