@@ -70,7 +70,7 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
 /// catalog test file; diagnostics point wherever the node's spans do.
 pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let Some(entries) = mapping(&root, "the order", "", &mut diags) else {
+    let Some(entries) = mapping(root, "the order", "", &mut diags) else {
         return Err(diags);
     };
     unknown_keys(entries, &ORDER_KEYS, "", &mut diags);
