@@ -12,7 +12,7 @@ mod test_file;
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Catalog;
@@ -23,7 +23,7 @@ use crate::span::Span;
 use crate::yaml;
 
 use golden::Golden;
-use test_file::{resolve, OrderRef, TestFile};
+use test_file::{OrderRef, TestFile};
 
 /// One expectation a test did not meet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,5 +273,47 @@ pub fn one_line(d: &Diagnostic, sources: &Sources) -> String {
             )
         }
         None => format!("{}: {message}", d.code),
+    }
+}
+
+/// `base/rel` with `.` and `..` taken out where they can be, without touching
+/// the file system: `catalog/tests/../../examples/a.yaml` is
+/// `examples/a.yaml`. Links are not resolved; a leading `..` stays.
+pub(crate) fn resolve(base: &Path, rel: &Path) -> PathBuf {
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in base.components().chain(rel.components()) {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_without_the_file_system() {
+        let p = resolve(
+            Path::new("catalog/tests"),
+            Path::new("../../examples/a.yaml"),
+        );
+        assert_eq!(p, PathBuf::from("examples/a.yaml"));
+        let p = resolve(Path::new("tests"), Path::new("../../x.yaml"));
+        assert_eq!(p, PathBuf::from("../x.yaml"));
+        let p = resolve(Path::new("./c/tests"), Path::new("./golden/a.txt"));
+        assert_eq!(p, PathBuf::from("c/tests/golden/a.txt"));
     }
 }

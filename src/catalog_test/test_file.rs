@@ -2,7 +2,7 @@
 //! the file. Every shape error is reported, not only the first, as an
 //! `ordo::test` diagnostic pointing at the offending key or value.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, PathBuf};
 
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::order::parse_money;
@@ -409,35 +409,12 @@ fn list(keys: &[&str]) -> String {
         .join(", ")
 }
 
-/// `base/rel` with `.` and `..` taken out where they can be, without touching
-/// the file system: `catalog/tests/../../examples/a.yaml` is
-/// `examples/a.yaml`. Links are not resolved; a leading `..` stays.
-pub(crate) fn resolve(base: &Path, rel: &Path) -> PathBuf {
-    let mut out: Vec<Component<'_>> = Vec::new();
-    for c in base.components().chain(rel.components()) {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => out.push(c),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() {
-        return PathBuf::from(".");
-    }
-    out.iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::SourceFile;
     use crate::span::FileId;
+    use std::path::Path;
 
     fn read_text(text: &str) -> Result<TestFile, Vec<(String, String)>> {
         let source = SourceFile::new("t.yaml", text);
@@ -529,18 +506,5 @@ mod tests {
         let ok = read_text("order: { id: X, items: [] }\nexpect:\n")
             .expect("inline order, no expectations");
         assert!(matches!(ok.order, OrderRef::Inline(_)));
-    }
-
-    #[test]
-    fn paths_resolve_without_the_file_system() {
-        let p = resolve(
-            Path::new("catalog/tests"),
-            Path::new("../../examples/a.yaml"),
-        );
-        assert_eq!(p, PathBuf::from("examples/a.yaml"));
-        let p = resolve(Path::new("tests"), Path::new("../../x.yaml"));
-        assert_eq!(p, PathBuf::from("../x.yaml"));
-        let p = resolve(Path::new("./c/tests"), Path::new("./golden/a.txt"));
-        assert_eq!(p, PathBuf::from("c/tests/golden/a.txt"));
     }
 }
