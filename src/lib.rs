@@ -4,6 +4,7 @@
 //! The pipeline, one module per stage:
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
 
+pub mod catalog_test;
 pub mod cli;
 pub mod compile;
 pub mod dag;

@@ -10,6 +10,7 @@ use crate::span::{FileId, Span};
 use crate::syntax::ast::OrderAction;
 use crate::yaml::{self, Node, NodeKind};
 
+pub(crate) use values::parse_money;
 pub use values::value_from_node;
 
 /// An order as written, each part with its position in the file.
@@ -60,8 +61,14 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
             .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
         )
     })?;
+    order_from_node(&root)
+}
+
+/// Reads an order already parsed from YAML, such as one written inline in a
+/// catalog test file; diagnostics point wherever the node's spans do.
+pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let Some(entries) = mapping(&root, "the order", "", &mut diags) else {
+    let Some(entries) = mapping(root, "the order", "", &mut diags) else {
         return Err(diags);
     };
     unknown_keys(entries, &ORDER_KEYS, "", &mut diags);
