@@ -144,6 +144,12 @@ fn interpret(
         )));
     };
     if code == 0 {
+        // Exit 0 and silence: success without outputs, so a plain program
+        // (`/bin/true`, a shell one-liner) can serve an action that declares
+        // none. Declared outputs it did not give are reported as missing.
+        if text.trim().is_empty() {
+            return Ok(Outputs::new());
+        }
         return match reply {
             Some(Reply {
                 outputs: Some(outputs),
@@ -269,6 +275,9 @@ mod tests {
     fn exit_statuses_and_replies() {
         let ok = interpret(status(0), br#"{"outputs":{"port":"7"}}"#, b"").unwrap();
         assert_eq!(ok["port"], "7");
+        // A silent success (`/bin/true`) has no outputs.
+        assert!(interpret(status(0), b"\n", b"").unwrap().is_empty());
+        assert!(interpret(status(0), b"not json", b"").is_err());
         let e = interpret(status(0), br#"{"error":"busy","retryable":true}"#, b"").unwrap_err();
         assert_eq!(e, ActionError::retryable("busy"));
         let e = interpret(status(75), b"", b"line one\nno capacity\n").unwrap_err();
