@@ -95,6 +95,7 @@ fn synthetic(items: usize) -> Plan {
         products: 200,
         tasks_per_product: 10,
         seed: 7,
+        ..CatalogShape::default()
     };
     let mut sources = Sources::new();
     sources.add(SourceFile::new("synthetic.ordo", catalog(&shape)));

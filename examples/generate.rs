@@ -1,6 +1,9 @@
 //! Writes a synthetic catalog and order, deterministic from a seed, for load
 //! experiments and benchmarks:
 //!
+//! `--plain` makes actions without outputs, linked by `after` only: a bare
+//! DAG that any program (`/bin/true`) can execute, for comparing executors.
+//!
 //! ```sh
 //! cargo run --release --example generate -- --products 5000 --tasks 10 --items 10000 --seed 1 --out /tmp/synth
 //! ordo check --catalog /tmp/synth/catalog
@@ -17,11 +20,16 @@ fn main() -> ExitCode {
         products: 100,
         tasks_per_product: 10,
         seed: 1,
+        ..CatalogShape::default()
     };
     let mut items = 100;
     let mut out = PathBuf::from("synthetic");
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--plain" {
+            shape.plain = true;
+            continue;
+        }
         let value = args.next();
         let number = || value.as_deref().and_then(|v| v.parse::<usize>().ok());
         match (flag.as_str(), number()) {

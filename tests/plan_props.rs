@@ -64,7 +64,7 @@ proptest! {
 
     #[test]
     fn generated_plans_are_stage_ordered_dags(products in 1usize..12, tasks in 1usize..9, items in 1usize..40, seed in 0u64..1000) {
-        let shape = CatalogShape { products, tasks_per_product: tasks, seed };
+        let shape = CatalogShape { products, tasks_per_product: tasks, seed, plain: false };
         let plan = plan_of(&catalog(&shape), &order(&shape, items, seed)).unwrap_or_else(|d| panic!("{d:?}"));
         assert_well_formed(&plan);
         // Every add rule of every item applies (the generated `when`s hold).
