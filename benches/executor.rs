@@ -64,7 +64,7 @@ fn layered(layers: usize, width: usize) -> Plan {
                 timeout_ms: None,
                 undo: None,
                 point_of_no_return: false,
-                outputs: vec![("ref".into(), Type::String), ("score".into(), Type::Int)],
+                outputs: vec![("ref".into(), Type::String), ("score".into(), Type::Int)].into(),
             });
         }
     }

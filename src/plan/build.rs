@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::items::{Checked, Item};
-use super::{PlanCall, PlanTask, TaskIdx};
+use super::{Outputs, PlanCall, PlanTask, TaskIdx};
 use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Replacement};
@@ -36,8 +36,21 @@ pub(super) fn build_tasks(
     checked: &Checked<'_>,
     diags: &mut Diagnostics,
 ) -> Option<Built> {
+    let outputs = catalog
+        .actions
+        .iter()
+        .map(|(name, a)| {
+            let list: Vec<(String, Type)> = a
+                .outputs
+                .iter()
+                .map(|o| (o.name.clone(), o.ty.clone()))
+                .collect();
+            (name.as_str(), Outputs::from(list))
+        })
+        .collect();
     let cx = Cx {
         catalog,
+        outputs,
         order,
         checked,
     };
@@ -142,6 +155,8 @@ pub(super) fn build_tasks(
 
 struct Cx<'a, 'c> {
     catalog: &'a Catalog,
+    /// Each action's outputs, built once.
+    outputs: HashMap<&'a str, Outputs>,
     order: &'a OrderDoc,
     checked: &'a Checked<'c>,
 }
@@ -282,17 +297,11 @@ impl<'c> Cx<'_, 'c> {
         }
     }
 
-    fn outputs(&self, call: &Call) -> Vec<(String, Type)> {
-        self.catalog
-            .actions
-            .get(&call.action)
-            .map(|a| {
-                a.outputs
-                    .iter()
-                    .map(|o| (o.name.clone(), o.ty.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn outputs(&self, call: &Call) -> Outputs {
+        self.outputs
+            .get(call.action.as_str())
+            .cloned()
+            .unwrap_or_else(|| Outputs::from(Vec::new()))
     }
 
     fn item_span(&self, p: &Proto<'_>) -> Span {

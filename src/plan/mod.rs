@@ -16,6 +16,10 @@ use crate::value::{Money, Value};
 /// Index of a task in [`Plan::tasks`].
 pub type TaskIdx = usize;
 
+/// An action's declared outputs, by name and type. Shared: a plan of 100,000
+/// tasks holds one copy per action, not one per task.
+pub type Outputs = std::sync::Arc<[(String, Type)]>;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub order: String,
@@ -80,8 +84,8 @@ pub struct PlanTask {
     pub timeout_ms: Option<u64>,
     pub undo: Option<PlanCall>,
     pub point_of_no_return: bool,
-    /// The action's declared outputs.
-    pub outputs: Vec<(String, Type)>,
+    /// The action's declared outputs (shared by every task of that action).
+    pub outputs: Outputs,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,7 +93,7 @@ pub struct PlanCall {
     pub action: String,
     pub inputs: Vec<(String, Expr)>,
     /// The undo action's declared outputs (for simulation).
-    pub outputs: Vec<(String, Type)>,
+    pub outputs: Outputs,
 }
 
 impl Plan {
@@ -158,7 +162,7 @@ fn output_enums(catalog: &Catalog, tasks: &[PlanTask]) -> BTreeMap<String, Vec<S
     let outputs = tasks.iter().flat_map(|t| {
         t.outputs
             .iter()
-            .chain(t.undo.iter().flat_map(|u| &u.outputs))
+            .chain(t.undo.iter().flat_map(|u| u.outputs.iter()))
     });
     let mut enums = BTreeMap::new();
     for (_, ty) in outputs {

@@ -78,7 +78,7 @@ pub fn task(id: &str, action: &str) -> T {
             timeout_ms: None,
             undo: None,
             point_of_no_return: false,
-            outputs: Vec::new(),
+            outputs: Vec::new().into(),
         },
         after: Vec::new(),
     }
@@ -98,7 +98,9 @@ impl T {
         self
     }
     pub fn output(mut self, name: &str, ty: Type) -> T {
-        self.task.outputs.push((name.into(), ty));
+        let mut outputs = self.task.outputs.to_vec();
+        outputs.push((name.into(), ty));
+        self.task.outputs = outputs.into();
         self
     }
     pub fn when(mut self, e: Expr) -> T {
@@ -135,7 +137,7 @@ impl T {
                 .into_iter()
                 .map(|(n, e)| (n.to_string(), e))
                 .collect(),
-            outputs: Vec::new(),
+            outputs: Vec::new().into(),
         });
         self
     }
