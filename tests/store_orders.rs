@@ -254,6 +254,9 @@ fn workers_recording_at_once_each_get_their_event_committed() {
             });
         }
     });
+    let stats = store.commit_stats();
+    assert_eq!(stats.events, 2 * tasks as u64);
+    assert!(stats.transactions <= stats.events);
     let stored = store.load("BIG").unwrap();
     assert!(stored.records.iter().all(|r| r.state == TaskState::Done));
     let events = store.events("BIG").unwrap();

@@ -2,22 +2,18 @@
 //! is appended to the `events` table in one transaction, committed before
 //! [`Journal::record`] returns.
 //!
-//! Group commit: journal handles of one store share one write connection.
-//! When several threads record at once, the first becomes the leader, takes
-//! every waiting event (up to `max_batch`) and commits them in one
-//! transaction; the others wait until the transaction holding their event
-//! has committed. So each caller still returns only once its own event is
-//! durable (write-ahead), but concurrent events share one commit. A lone
-//! caller pays exactly one transaction per event.
+//! Journal handles of one store share one write connection and commit
+//! concurrent events together ([`super::group`]): each `record` still returns
+//! only once the transaction holding its event has committed.
 
-use std::collections::{HashMap, VecDeque};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::apply::{apply, event_task, is_finished};
-use super::orders::{event_json, latest_version, task_row, TASK_COLUMNS};
+use super::group::Outcome;
+use super::orders::{event_json, latest_version, task_columns, task_row};
 use super::runner;
 use super::sqlite::{now, Db};
 use super::{RunnerLock, StoreError};
@@ -25,10 +21,26 @@ use crate::exec::{Event, Journal, JournalError};
 
 /// The journal of one order for the holder of its runner lock. Cloning gives
 /// another handle (for another worker thread) sharing the same commits.
-#[derive(Clone)]
 pub(crate) struct SqliteJournal {
     db: Arc<Db>,
     target: Arc<Target>,
+    /// Tells this handle's caller apart for group commit.
+    handle: u64,
+}
+
+fn next_handle() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Clone for SqliteJournal {
+    fn clone(&self) -> Self {
+        SqliteJournal {
+            db: Arc::clone(&self.db),
+            target: Arc::clone(&self.target),
+            handle: next_handle(),
+        }
+    }
 }
 
 /// What a journal writes to: an order version, under a lock token.
@@ -63,6 +75,7 @@ impl SqliteJournal {
                 token: lock.token().to_string(),
                 tasks,
             }),
+            handle: next_handle(),
         })
     }
 }
@@ -77,12 +90,14 @@ impl Journal for SqliteJournal {
             .into());
         }
         let pending = Pending {
-            ticket: 0,
             target: Arc::clone(&self.target),
             event: event.clone(),
             json: event_json(&self.db, event)?,
         };
-        Ok(self.db.commits.submit(&self.db, pending)?)
+        let db = &self.db;
+        Ok(db
+            .commits
+            .submit(self.handle, pending, |batch| write_batch(db, batch))?)
     }
 
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
@@ -92,85 +107,17 @@ impl Journal for SqliteJournal {
     }
 }
 
-struct Pending {
-    ticket: u64,
+/// An event on its way to the database.
+pub(crate) struct Pending {
     target: Arc<Target>,
     event: Event,
     json: String,
 }
 
-type Outcome = Result<(), StoreError>;
-
-/// The queue of events waiting for a commit, and their outcomes.
-pub(crate) struct GroupCommit {
-    queue: Mutex<Queue>,
-    committed: Condvar,
-    max_batch: usize,
-}
-
-#[derive(Default)]
-struct Queue {
-    pending: VecDeque<Pending>,
-    /// A thread is writing a batch.
-    leading: bool,
-    next_ticket: u64,
-    outcomes: HashMap<u64, Outcome>,
-}
-
-impl GroupCommit {
-    pub fn new(max_batch: usize) -> GroupCommit {
-        GroupCommit {
-            queue: Mutex::default(),
-            committed: Condvar::new(),
-            max_batch: max_batch.max(1),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Returns once the transaction holding `pending` has committed (or failed).
-    fn submit(&self, db: &Db, mut pending: Pending) -> Outcome {
-        let mut queue = self.lock();
-        let ticket = queue.next_ticket;
-        queue.next_ticket += 1;
-        pending.ticket = ticket;
-        queue.pending.push_back(pending);
-        loop {
-            if let Some(outcome) = queue.outcomes.remove(&ticket) {
-                return outcome;
-            }
-            if queue.leading {
-                queue = self
-                    .committed
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            queue.leading = true;
-            let n = queue.pending.len().min(self.max_batch);
-            let batch: Vec<Pending> = queue.pending.drain(..n).collect();
-            drop(queue);
-            let written = panic::catch_unwind(AssertUnwindSafe(|| write_batch(db, &batch)));
-            queue = self.lock();
-            queue.leading = false;
-            match written {
-                Ok(outcomes) => queue.outcomes.extend(outcomes),
-                Err(_) => queue.outcomes.extend(batch.iter().map(|p| {
-                    let detail = "the thread writing it panicked".to_string();
-                    (p.ticket, Err(StoreError::Commit { detail }))
-                })),
-            }
-            self.committed.notify_all();
-        }
-    }
-}
-
 /// Writes a batch in one transaction. An event refused on its own (a lost
 /// lock, an unknown task) is refused before it writes anything and does not
 /// affect the others; an SQLite error fails the whole batch.
-fn write_batch(db: &Db, batch: &[Pending]) -> Vec<(u64, Outcome)> {
+fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
     let mut conn = db.writer();
     let at = now();
     let written = (|| {
@@ -181,7 +128,7 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<(u64, Outcome)> {
             let holds = match fenced {
                 Some((target, holds)) if Arc::ptr_eq(target, &p.target) => holds,
                 _ => {
-                    let holds = runner::refresh(&tx, &p.target.order, &p.target.token)?;
+                    let holds = runner::holds(&tx, &p.target.order, &p.target.token)?;
                     fenced = Some((&p.target, holds));
                     holds
                 }
@@ -193,7 +140,7 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<(u64, Outcome)> {
                     order: p.target.order.clone(),
                 })
             };
-            outcomes.push((p.ticket, outcome));
+            outcomes.push(outcome);
         }
         tx.commit()?;
         Ok(outcomes)
@@ -202,9 +149,9 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<(u64, Outcome)> {
         let detail = db.err(e).to_string();
         batch
             .iter()
-            .map(|p| {
+            .map(|_| {
                 let detail = detail.clone();
-                (p.ticket, Err(StoreError::Commit { detail }))
+                Err(StoreError::Commit { detail })
             })
             .collect()
     })
@@ -232,8 +179,10 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 return bad();
             }
             let Some(mut row) = tx
-                .prepare_cached(&format!(
-                    "SELECT {TASK_COLUMNS} FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
                 ))?
                 .query_row(params![t.order, t.version, idx], task_row)
                 .optional()?

@@ -38,7 +38,9 @@ pub(crate) struct Lease {
 }
 
 impl RunnerLock {
-    pub(crate) fn new(lease: Lease) -> RunnerLock {
+    /// Starts the heartbeat; if no thread can be started, releases the lock
+    /// again, since without a heartbeat it would soon look abandoned.
+    pub(crate) fn new(lease: Lease) -> std::io::Result<RunnerLock> {
         let Lease {
             order,
             token,
@@ -48,7 +50,7 @@ impl RunnerLock {
             release,
         } = lease;
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("ordo-heartbeat-{order}"))
             .spawn(move || loop {
                 match stopped.recv_timeout(every) {
@@ -60,14 +62,20 @@ impl RunnerLock {
                     _ => return,
                 }
             });
-        RunnerLock {
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => {
+                release();
+                return Err(e);
+            }
+        };
+        Ok(RunnerLock {
             order,
             token,
             holder,
-            // Without a heartbeat thread, journal writes still refresh the lock.
-            heartbeat: thread.ok().map(|t| (stop, t)),
+            heartbeat: Some((stop, thread)),
             release: Some(release),
-        }
+        })
     }
 
     pub fn order(&self) -> &str {

@@ -24,6 +24,7 @@
 
 mod apply;
 mod error;
+mod group;
 mod journal;
 mod lock;
 mod orders;
@@ -34,6 +35,7 @@ mod status;
 
 pub use apply::{apply, event_task, replay};
 pub use error::{Holder, StoreError};
+pub use group::CommitStats;
 pub use lock::RunnerLock;
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteStore, StoreOptions, Synchronous, DB_FILE};

@@ -273,9 +273,13 @@ pub(crate) struct TaskRow {
     pub finished_at: Option<String>,
 }
 
-/// The columns [`task_row`] reads, in its order.
-pub(crate) const TASK_COLUMNS: &str =
-    "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at";
+/// The columns [`task_row`] reads, in its order (a macro, for `concat!`).
+macro_rules! task_columns {
+    () => {
+        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at"
+    };
+}
+pub(crate) use task_columns;
 
 pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
     let outputs: String = r.get(4)?;
@@ -302,8 +306,10 @@ fn task_rows(
     version: u32,
 ) -> Result<Vec<TaskRow>, StoreError> {
     let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE order_id = ?1 AND version = ?2 ORDER BY idx"
+        .prepare(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE order_id = ?1 AND version = ?2 ORDER BY idx"
         ))
         .map_err(|e| db.err(e))?;
     let rows = stmt

@@ -66,7 +66,7 @@ pub(crate) fn acquire(db: &Arc<Db>, order: &str) -> Result<RunnerLock, StoreErro
             );
         }
     };
-    Ok(RunnerLock::new(Lease {
+    RunnerLock::new(Lease {
         order: order.to_string(),
         token,
         holder: RunnerInfo {
@@ -78,7 +78,11 @@ pub(crate) fn acquire(db: &Arc<Db>, order: &str) -> Result<RunnerLock, StoreErro
         beat: Box::new(beat),
         every: db.options.heartbeat_every,
         release: Box::new(release),
-    }))
+    })
+    .map_err(|source| StoreError::Io {
+        path: db.path.clone(),
+        source,
+    })
 }
 
 /// Refreshes a lock's heartbeat; `Ok(false)` when the lock is no longer ours.
@@ -87,6 +91,13 @@ pub(crate) fn refresh(conn: &Connection, order: &str, token: &str) -> rusqlite::
         .prepare_cached("UPDATE runners SET heartbeat_at = ?1 WHERE order_id = ?2 AND token = ?3")?
         .execute(params![now(), order, token])?;
     Ok(changed == 1)
+}
+
+/// Whether the lock still carries this token. Inside a write transaction the
+/// answer holds until it commits: taking a lock over needs the write lock too.
+pub(crate) fn holds(conn: &Connection, order: &str, token: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM runners WHERE order_id = ?1 AND token = ?2)")?
+        .query_row(params![order, token], |r| r.get(0))
 }
 
 /// The lock row of an order, if any.

@@ -93,7 +93,7 @@ CREATE TABLE events (
     at       TEXT    NOT NULL,
     event    TEXT    NOT NULL,
     PRIMARY KEY (order_id, seq)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE runners (
     order_id     TEXT    PRIMARY KEY,

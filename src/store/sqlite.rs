@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::journal::{GroupCommit, SqliteJournal};
+use super::group::{CommitStats, GroupCommit};
+use super::journal::{Pending, SqliteJournal};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
 use super::{lock, orders, runner};
 use super::{
@@ -43,8 +44,8 @@ pub struct StoreOptions {
     /// Most events one transaction commits together (group commit); 1 means
     /// one transaction per event.
     pub max_batch: usize,
-    /// How often a runner lock's heartbeat is refreshed while no event is
-    /// recorded.
+    /// How often the holder of a runner lock refreshes its heartbeat (a
+    /// thread per lock).
     pub heartbeat_every: Duration,
     /// A lock whose heartbeat is older than this is taken over, even if its
     /// process seems alive (a reused pid, a hung or stopped process).
@@ -78,7 +79,7 @@ pub(crate) struct Db {
     pub host: String,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    pub commits: GroupCommit,
+    pub commits: GroupCommit<Pending>,
 }
 
 impl Db {
@@ -161,6 +162,12 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.db.path
+    }
+
+    /// The journal transactions this store has written so far, and the
+    /// events they held: their ratio is the group commit's batch size.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.db.commits.stats()
     }
 }
 
