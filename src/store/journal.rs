@@ -19,8 +19,8 @@ use super::sqlite::{now, Db};
 use super::{RunnerLock, StoreError};
 use crate::exec::{Event, Journal, JournalError};
 
-/// The journal of one order for the holder of its runner lock. Cloning gives
-/// another handle (for another worker thread) sharing the same commits.
+/// The journal of one order for the holder of its runner lock; one handle
+/// per recording thread.
 pub(crate) struct SqliteJournal {
     db: Arc<Db>,
     target: Arc<Target>,
@@ -31,16 +31,6 @@ pub(crate) struct SqliteJournal {
 fn next_handle() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-impl Clone for SqliteJournal {
-    fn clone(&self) -> Self {
-        SqliteJournal {
-            db: Arc::clone(&self.db),
-            target: Arc::clone(&self.target),
-            handle: next_handle(),
-        }
-    }
 }
 
 /// What a journal writes to: an order version, under a lock token.
@@ -164,8 +154,11 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
     let t = &p.target;
     match (&p.event, event_task(&p.event)) {
         (Event::Order { state, reason }, _) => {
-            tx.prepare_cached("UPDATE orders SET state = ?1, reason = ?2, updated_at = ?3 WHERE id = ?4 AND version = ?5")?
-                .execute(params![state.as_str(), reason, at, t.order, t.version])?;
+            tx.prepare_cached(
+                "UPDATE orders SET state = ?1, reason = ?2, updated_at = ?3 \
+                 WHERE id = ?4 AND version = ?5",
+            )?
+            .execute(params![state.as_str(), reason, at, t.order, t.version])?;
         }
         (event, Some(idx)) => {
             let bad = || {
