@@ -19,6 +19,7 @@ fn bench(c: &mut Criterion) {
         products: 5_000,
         tasks_per_product: 10,
         seed: 1,
+        ..CatalogShape::default()
     });
     let mut generated = Sources::new();
     generated.add(SourceFile::new("synthetic.ordo", text.clone()));

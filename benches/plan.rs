@@ -13,6 +13,7 @@ fn bench(c: &mut Criterion) {
         products: 200,
         tasks_per_product: 10,
         seed: 7,
+        ..CatalogShape::default()
     };
     let mut sources = Sources::new();
     sources.add(SourceFile::new("synthetic.ordo", catalog(&shape)));

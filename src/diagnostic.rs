@@ -35,6 +35,13 @@ pub enum Code {
     OrderReliesOn,
     OrderDuplicateItem,
     OrderCycle,
+    /// An item whose product has no rules for its action (a warning).
+    OrderNoRules,
+    /// A bindings file that cannot be used (added code).
+    Bindings,
+    /// A catalog test file (`ordo test`) that is not of the test shape
+    /// (added code).
+    Test,
 }
 
 impl Code {
@@ -63,7 +70,45 @@ impl Code {
             Code::OrderReliesOn => "ordo::order::relies_on",
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
+            Code::OrderNoRules => "ordo::order::no_rules",
+            Code::Bindings => "ordo::bindings",
+            Code::Test => "ordo::test",
         }
+    }
+
+    /// Every code, in declaration order.
+    pub const ALL: [Code; 26] = [
+        Code::Syntax,
+        Code::Duplicate,
+        Code::UnknownType,
+        Code::UnknownProduct,
+        Code::UnknownAction,
+        Code::UnknownTask,
+        Code::UnknownAttribute,
+        Code::UnknownOutput,
+        Code::MissingInput,
+        Code::UnknownInput,
+        Code::TypeMismatch,
+        Code::Cycle,
+        Code::StageOrder,
+        Code::Stage,
+        Code::Currency,
+        Code::Invalid,
+        Code::OrderSyntax,
+        Code::OrderUnknownProduct,
+        Code::OrderAttribute,
+        Code::OrderRequire,
+        Code::OrderReliesOn,
+        Code::OrderDuplicateItem,
+        Code::OrderCycle,
+        Code::OrderNoRules,
+        Code::Bindings,
+        Code::Test,
+    ];
+
+    /// The code named `ordo::…`, if there is one.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -198,7 +243,7 @@ pub fn did_you_mean<'a>(
         } else {
             strsim::jaro_winkler(&unknown.to_ascii_lowercase(), &k.to_ascii_lowercase())
         };
-        if score >= 0.8 && best.map_or(true, |(b, name)| score > b || (score == b && k < name)) {
+        if score >= 0.8 && best.is_none_or(|(b, name)| score > b || (score == b && k < name)) {
             best = Some((score, k));
         }
     }
@@ -277,6 +322,18 @@ impl IntoIterator for Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_found_by_name() {
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for c in Code::ALL {
+            assert_eq!(Code::from_name(c.as_str()), Some(c));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len());
+        assert_eq!(Code::from_name("ordo::nope"), None);
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -5,8 +5,10 @@
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state,
 //! kept durable by [`store`].
 
+pub mod catalog_test;
 pub mod cli;
 pub mod compile;
+pub mod dag;
 pub mod diagnostic;
 pub mod exec;
 pub mod fmt;

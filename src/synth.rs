@@ -35,10 +35,25 @@ pub struct CatalogShape {
     /// Tasks in each product's `on add` block.
     pub tasks_per_product: usize,
     pub seed: u64,
+    /// Actions without outputs and dependencies by `after` only (no data,
+    /// conditions, requires or undo): a bare DAG any program can execute,
+    /// `/bin/true` included, for comparing executors.
+    pub plain: bool,
 }
 
-/// One `.ordo` text: stages, enums, actions, products with add, modify and
-/// delete rules, some relying on others, and an order block.
+impl Default for CatalogShape {
+    fn default() -> CatalogShape {
+        CatalogShape {
+            products: 100,
+            tasks_per_product: 10,
+            seed: 1,
+            plain: false,
+        }
+    }
+}
+
+/// One `.ordo` text: stages, enums, actions, products with add and delete
+/// rules, some relying on others, and an order block.
 pub fn catalog(shape: &CatalogShape) -> String {
     let mut rng = Rng::new(shape.seed);
     let mut s = String::new();
@@ -47,13 +62,19 @@ pub fn catalog(shape: &CatalogShape) -> String {
     s.push_str("enum Tier { \"basic\", \"plus\", \"max\" }\n");
     s.push_str("customer { attr id: string  attr email: string }\n\n");
     for a in 0..8 {
-        let _ = writeln!(s, "action sys{a}.work(ref: string, tier: Tier, n: int) -> (ref: string, ok: bool, score: int)");
+        if shape.plain {
+            let _ = writeln!(s, "action sys{a}.work(ref: string)");
+        } else {
+            let _ = writeln!(s, "action sys{a}.work(ref: string, tier: Tier, n: int) -> (ref: string, ok: bool, score: int)");
+        }
     }
     s.push_str("action sys.undo(ref: string)\n");
     s.push_str("action credit.check(customer: string, amount: money) -> (score: int)\n");
     s.push_str("action notify.email(to: string, template: string)\n\n");
     s.push_str("order {\n");
-    s.push_str("  task credit: credit.check(customer: order.customer.id, amount: order.price.once) { stage commit }\n");
+    if !shape.plain {
+        s.push_str("  task credit: credit.check(customer: order.customer.id, amount: order.price.once) { stage commit }\n");
+    }
     s.push_str("  task welcome: notify.email(to: order.customer.email, template: \"done\") { stage close }\n}\n\n");
     for p in 0..shape.products {
         let relies = (p > 0 && rng.below(4) == 0).then(|| rng.below(p));
@@ -80,34 +101,42 @@ pub fn catalog(shape: &CatalogShape) -> String {
         s.push_str("  on add {\n");
         for t in 0..shape.tasks_per_product {
             let action = rng.below(8);
-            let input = if t == 0 {
-                "site".to_string()
-            } else {
-                format!("t{}.ref", rng.below(t))
-            };
-            let _ = write!(
-                s,
-                "    task t{t}: sys{action}.work(ref: {input}, tier: tier, n: n)"
-            );
+            let from = (t > 0).then(|| rng.below(t));
             let mut clauses = Vec::new();
+            if shape.plain {
+                let _ = write!(s, "    task t{t}: sys{action}.work(ref: site)");
+                if let Some(j) = from {
+                    clauses.push(format!("after t{j}"));
+                }
+            } else {
+                let input = from.map_or_else(|| "site".to_string(), |j| format!("t{j}.ref"));
+                let _ = write!(
+                    s,
+                    "    task t{t}: sys{action}.work(ref: {input}, tier: tier, n: n)"
+                );
+            }
             if t == 0 {
                 clauses.push("stage feasibility".to_string());
-                clauses.push("require t0.ok else \"not feasible at {site}\"".to_string());
+                if !shape.plain {
+                    clauses.push("require t0.ok else \"not feasible at {site}\"".to_string());
+                }
             }
             if t > 1 && rng.below(3) == 0 {
                 clauses.push(format!("after t{}", rng.below(t)));
             }
             if t > 0 && t == shape.tasks_per_product / 2 {
-                if let Some(r) = relies {
-                    let _ = r;
+                if relies.is_some() && !shape.plain {
                     clauses.push("after order.credit".to_string());
                 }
-                clauses.push("undo sys.undo(ref: t{T}.ref)".replace("{T}", &t.to_string()));
-                clauses.push("retry 2 backoff 1s".into());
+                if !shape.plain {
+                    clauses.push(format!("undo sys.undo(ref: t{t}.ref)"));
+                    clauses.push("retry 2 backoff 1s".into());
+                }
             }
-            if t + 1 == shape.tasks_per_product && t > 0 {
+            if t + 1 == shape.tasks_per_product && t > 0 && !shape.plain {
                 clauses.push("when extra or tier == \"max\" or true".into());
             }
+            clauses.dedup();
             if clauses.is_empty() {
                 s.push('\n');
             } else {
@@ -115,7 +144,12 @@ pub fn catalog(shape: &CatalogShape) -> String {
             }
         }
         s.push_str("  }\n");
-        s.push_str("  on delete {\n    task t0: sys0.work(ref: site, tier: tier, n: n)\n  }\n");
+        let args = if shape.plain {
+            "ref: site"
+        } else {
+            "ref: site, tier: tier, n: n"
+        };
+        let _ = writeln!(s, "  on delete {{\n    task t0: sys0.work({args})\n  }}");
         s.push_str("}\n\n");
     }
     s

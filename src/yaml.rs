@@ -41,6 +41,10 @@ pub struct YamlError {
 /// Aliases can multiply a document; past this many nodes it is refused.
 const MAX_NODES: usize = 1_000_000;
 
+/// Lists and mappings nest at most this deep: values are walked recursively
+/// later, and no order nests more than a few levels.
+const MAX_DEPTH: usize = 64;
+
 /// Parses one YAML or JSON document.
 pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
     let mut builder = Builder {
@@ -171,8 +175,11 @@ impl Builder<'_> {
         }
     }
 
-    fn push_value(&mut self, node: Node, anchor: usize) {
-        self.nodes += count(&node);
+    /// Adds a finished node to its parent. `added` is how many values it
+    /// brings that were not counted yet: one for a scalar, its whole size for
+    /// an alias, none for a collection (its values were counted as they came).
+    fn push_value(&mut self, node: Node, anchor: usize, added: usize) {
+        self.nodes += added;
         if self.nodes > MAX_NODES {
             self.fail(
                 "the document expands to too many values (aliases nested too deeply?)",
@@ -276,6 +283,14 @@ impl MarkedEventReceiver for Builder<'_> {
                         span,
                     },
                     anchor,
+                    1,
+                );
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                let span = self.span_at(&mark, 1);
+                self.fail(
+                    format!("lists and mappings nest more than {MAX_DEPTH} levels deep"),
+                    span,
                 );
             }
             Event::SequenceStart(anchor, _) => {
@@ -303,7 +318,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 if let Some(Frame::Seq(node, anchor) | Frame::Map(node, anchor, _)) =
                     self.stack.pop()
                 {
-                    self.push_value(node, anchor);
+                    self.push_value(node, anchor, 1);
                 }
             }
             Event::Alias(id) => {
@@ -317,7 +332,8 @@ impl MarkedEventReceiver for Builder<'_> {
                 match found {
                     Some(mut node) => {
                         node.span = span;
-                        self.push_value(node, 0);
+                        let size = count(&node);
+                        self.push_value(node, 0, size);
                     }
                     None => self.fail("unknown alias", span),
                 }
@@ -361,6 +377,12 @@ mod tests {
         assert_eq!(e.span.start, 10);
         let e = parse_str("a: 1\na: 2\n").unwrap_err();
         assert!(e.message.contains("twice"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_str(&text).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! DAG in a stage-respecting topological order with a task for every rule
 //! that applies; an order whose items' rules wait for each other in a circle
 //! is rejected with `ordo::order::cycle`, naming a cycle that really exists.
+#![allow(clippy::needless_range_loop)] // indices name tasks t0..t2 here
 
 use std::collections::BTreeSet;
 
@@ -63,7 +64,7 @@ proptest! {
 
     #[test]
     fn generated_plans_are_stage_ordered_dags(products in 1usize..12, tasks in 1usize..9, items in 1usize..40, seed in 0u64..1000) {
-        let shape = CatalogShape { products, tasks_per_product: tasks, seed };
+        let shape = CatalogShape { products, tasks_per_product: tasks, seed, plain: false };
         let plan = plan_of(&catalog(&shape), &order(&shape, items, seed)).unwrap_or_else(|d| panic!("{d:?}"));
         assert_well_formed(&plan);
         // Every add rule of every item applies (the generated `when`s hold).
@@ -148,7 +149,7 @@ proptest! {
         );
         // The dependency graph the order should have: node = (item, task).
         let act = [actions.0, actions.1];
-        let mut edges: BTreeSet<((usize, usize), (usize, usize))> = BTreeSet::new();
+        let mut edges: Edges = BTreeSet::new();
         for p in 0..2 {
             for t in 0..3 {
                 for &(same, target) in &deps[p][act[p]][t] {
@@ -185,7 +186,9 @@ proptest! {
     }
 }
 
-fn has_cycle(edges: &BTreeSet<((usize, usize), (usize, usize))>) -> bool {
+type Edges = BTreeSet<((usize, usize), (usize, usize))>;
+
+fn has_cycle(edges: &Edges) -> bool {
     let nodes: Vec<(usize, usize)> = (0..2).flat_map(|p| (0..3).map(move |t| (p, t))).collect();
     let mut indegree: std::collections::BTreeMap<(usize, usize), usize> =
         nodes.iter().map(|n| (*n, 0)).collect();

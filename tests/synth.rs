@@ -14,6 +14,7 @@ fn generated_catalogs_and_orders_plan() {
             products: 30,
             tasks_per_product: 8,
             seed,
+            ..CatalogShape::default()
         };
         let mut sources = Sources::new();
         sources.add(SourceFile::new("synthetic.ordo", catalog(&shape)));
@@ -26,4 +27,29 @@ fn generated_catalogs_and_orders_plan() {
         // 100 items of 8 add tasks each, and the two order tasks.
         assert_eq!(plan.tasks.len(), 100 * 8 + 2);
     }
+}
+
+#[test]
+fn plain_catalogs_are_bare_dags() {
+    let shape = CatalogShape {
+        products: 20,
+        tasks_per_product: 6,
+        seed: 3,
+        plain: true,
+    };
+    let mut sources = Sources::new();
+    sources.add(SourceFile::new("plain.ordo", catalog(&shape)));
+    let (cat, diags) = compile(&sources);
+    let cat = cat.unwrap_or_else(|| panic!("{diags:?}"));
+    assert!(cat
+        .actions
+        .values()
+        .all(|a| a.outputs.is_empty() || a.name == "credit.check"));
+    let f = sources.add(SourceFile::new("order.yaml", order(&shape, 50, 3)));
+    let (plan, _) = decompose(&cat, &read_order(f, sources.get(f)).unwrap()).unwrap();
+    assert_eq!(plan.tasks.len(), 50 * 6 + 1);
+    assert!(plan
+        .tasks
+        .iter()
+        .all(|t| t.outputs.is_empty() && t.undo.is_none() && t.when.is_none()));
 }

@@ -5,6 +5,7 @@
 
 mod cancel;
 mod check;
+mod execute;
 mod fmt;
 mod order;
 mod plan;

@@ -1,6 +1,35 @@
-//! Execution of a plan: actions, the executor, and the states it moves
-//! orders and tasks through.
+//! Execution of a plan (SPEC §6): actions and their bindings, the executor,
+//! and the states it moves orders and tasks through.
+//!
+//! ```no_run
+//! use ordo::exec::{Bindings, ExecOptions, Executor, MemoryJournal};
+//! # fn plan() -> ordo::plan::Plan { unimplemented!() }
+//! let plan = plan();
+//! let executor = Executor::new(&plan, &Bindings::default(), ExecOptions::default())?;
+//! let mut journal = MemoryJournal::new();
+//! let outcome = executor.run(Vec::new(), &mut journal, &mut |_event| {})?;
+//! println!("{}", ordo::exec::summary(&plan, &outcome));
+//! # Ok::<(), ordo::exec::ExecError>(())
+//! ```
 
+pub mod action;
+pub mod bindings;
+mod builtin;
+mod executor;
+mod frontier;
+pub mod journal;
+mod plugin;
+mod pool;
+mod report;
+mod retry;
+mod run;
 pub mod state;
 
-pub use state::{Event, Journal, JournalError, OrderState, TaskRecord, TaskState};
+pub use action::{Action, ActionError, Outputs, Request};
+pub use bindings::{Binding, Bindings, BindingsError, Implementation, Pattern};
+pub use builtin::SimulateOptions;
+pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
+pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
+pub use plugin::{LogSink, EXIT_RETRYABLE};
+pub use report::{summary, Progress};
+pub use state::{replay, Event, Journal, JournalError, OrderState, TaskRecord, TaskState};

@@ -147,3 +147,68 @@ pub trait Journal: Send {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct JournalError(pub String);
+
+impl TaskRecord {
+    /// Folds one event about this task into its record. The executor keeps
+    /// its own records this way, and a store that replays its journal gets
+    /// the same records back: this is the one definition of what an event
+    /// means for a task's state.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Order { .. } => {}
+            Event::Started { attempt, undo, .. } => {
+                if *undo {
+                    self.undoing = true;
+                    self.undo_attempts = *attempt;
+                } else {
+                    self.state = TaskState::Running;
+                    self.attempts = *attempt;
+                }
+            }
+            Event::Succeeded { undo, outputs, .. } => {
+                if *undo {
+                    self.state = TaskState::Compensated;
+                    self.undoing = false;
+                } else {
+                    self.state = TaskState::Done;
+                    self.outputs = outputs.clone();
+                }
+                self.error = None;
+            }
+            // The task stays `running` (or `undoing`) while a retry is due:
+            // an interrupted run re-invokes it, which is what the retry was
+            // going to do.
+            Event::AttemptFailed { error, .. } => self.error = Some(error.clone()),
+            Event::Task { state, error, .. } => {
+                self.state = *state;
+                self.error = error.clone();
+                self.undoing = false;
+            }
+        }
+    }
+}
+
+impl Event {
+    /// The task an event is about; `None` for order events.
+    pub fn task(&self) -> Option<TaskIdx> {
+        match self {
+            Event::Order { .. } => None,
+            Event::Started { task, .. }
+            | Event::Succeeded { task, .. }
+            | Event::AttemptFailed { task, .. }
+            | Event::Task { task, .. } => Some(*task),
+        }
+    }
+}
+
+/// Folds events into per-task records (`n` tasks): what a store that keeps
+/// only the journal needs to resume an order.
+pub fn replay<'a>(n: usize, events: impl IntoIterator<Item = &'a Event>) -> Vec<TaskRecord> {
+    let mut records = vec![TaskRecord::default(); n];
+    for event in events {
+        if let Some(r) = event.task().and_then(|t| records.get_mut(t)) {
+            r.apply(event);
+        }
+    }
+    records
+}

@@ -181,11 +181,27 @@ impl Printer<'_> {
         }
     }
 
+    /// `require cond else "message"` on one line if it fits and holds no
+    /// comment; else `else "message"` goes on a line of its own, indented
+    /// once more, below the condition (itself broken if still too long).
     fn require(&mut self, r: &RequireRule) {
         self.text("require ");
-        let message = format!(" else {}", string(&r.message));
-        self.condition(&r.cond, width(&message));
+        let message = string(&r.message);
+        let flat = format!("{} else {message}", expr(self.src, &r.cond));
+        // A comment before `else` keeps its place by a break there; one
+        // between `else` and the message moves to the end of the line.
+        let else_at = else_keyword(self.src, r.cond.span.end());
+        if self.fits(width(&flat)) && !self.has_comment(r.cond.span.start as usize, else_at) {
+            self.text(&flat);
+            return;
+        }
+        self.condition(&r.cond, 0);
+        self.seen(r.cond.span.end());
+        self.indent += 1;
+        self.line_at(else_at, Gap::Tight);
+        self.text("else ");
         self.text(&message);
+        self.indent -= 1;
     }
 
     /// An expression that ends a line (but for `suffix` more characters). A
@@ -214,6 +230,17 @@ impl Printer<'_> {
         }
         self.indent -= 1;
     }
+}
+
+/// The offset of the `else` after a condition ending at `cond_end`. An
+/// expression's span leaves out the parentheses around it, so `)`s are
+/// skipped as well as whitespace and comments.
+fn else_keyword(src: &str, cond_end: usize) -> usize {
+    let mut pos = skip_trivia(src, cond_end);
+    while src.as_bytes().get(pos) == Some(&b')') {
+        pos = skip_trivia(src, pos + 1);
+    }
+    pos
 }
 
 /// Where a member starts and ends in the source. Descriptions and `relies on`

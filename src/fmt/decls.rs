@@ -9,9 +9,17 @@ use crate::syntax::ast::*;
 
 impl Printer<'_> {
     pub(crate) fn module(&mut self, module: &Module) {
+        let mut previous: Option<&Decl> = None;
         for decl in &module.decls {
             let span = decl_span(decl);
-            self.line_at(span.start as usize, Gap::Separate);
+            // Actions read as a table of an outside system's operations:
+            // authors group them with blank lines, and the grouping stays.
+            let gap = match (previous, decl) {
+                (Some(Decl::Action(_)), Decl::Action(_)) => Gap::Keep,
+                _ => Gap::Separate,
+            };
+            previous = Some(decl);
+            self.line_at(span.start as usize, gap);
             self.decl(decl);
             self.seen(span.end());
         }
@@ -126,8 +134,12 @@ impl Printer<'_> {
         self.close(close, "}");
     }
 
-    /// `action ns.name(p: T, …) -> (o: T, …)`; parameters, then outputs, one
-    /// per line when the line is too long or they hold comments.
+    /// `action ns.name(p: T, …) -> (o: T, …)` on one line if it fits. Else,
+    /// when the parameters fit on the first line, `-> (o: T, …)` goes on a
+    /// line of its own, indented once, if it fits there and holds no
+    /// comment, or the outputs go one per line after `-> (`. Else the
+    /// parameters go one per line, and `) -> (o: T, …)` after them, the
+    /// outputs one per line too if still too long.
     fn action(&mut self, a: &ActionDecl) {
         self.text("action ");
         self.text(&a.name.name);
@@ -139,24 +151,38 @@ impl Printer<'_> {
         let outputs_close = a.span.end().saturating_sub(1);
         let flat_params = format!("({})", params(&a.params));
         let flat_outputs = outputs(&a.outputs);
-        let whole = width(&flat_params) + width(&flat_outputs);
-        if self.fits(whole) && !self.has_comment(start, params_close) {
-            self.text(&flat_params);
-        } else {
+        let params_flat = self.fits(width(&flat_params)) && !self.has_comment(start, params_close);
+        if !params_flat {
             self.open("(");
             self.param_lines(&a.params);
             self.close(params_close, ")");
+        } else {
+            self.text(&flat_params);
         }
         if a.outputs.is_empty() {
             return;
         }
-        if self.fits(width(&flat_outputs)) && !self.has_comment(params_close, outputs_close) {
+        let arrow = skip_trivia(self.src, params_close + 1);
+        let outputs_comment = self.has_comment(params_close, outputs_close);
+        if !outputs_comment && self.fits(width(&flat_outputs)) {
             self.text(&flat_outputs);
-        } else {
-            self.open(" -> (");
-            self.param_lines(&a.outputs);
-            self.close(outputs_close, ")");
+            return;
         }
+        let own_line = flat_outputs.trim_start();
+        if params_flat
+            && self.fits_indented(width(own_line))
+            && !self.has_comment(arrow, outputs_close)
+        {
+            self.seen(params_close + 1);
+            self.indent += 1;
+            self.line_at(arrow, Gap::Tight);
+            self.text(own_line);
+            self.indent -= 1;
+            return;
+        }
+        self.open(" -> (");
+        self.param_lines(&a.outputs);
+        self.close(outputs_close, ")");
     }
 
     fn param_lines(&mut self, list: &[Param]) {

@@ -6,6 +6,10 @@
 //! operand of equal strength keeps its parentheses (`a - (b - c)`). A
 //! comparison never takes another comparison as a bare operand: `a == b == c`
 //! parses, but nobody means it, so the formatter always writes `(a == b) == c`.
+//! And an `and` inside an `or` is always parenthesised, `a or (b and c)`: few
+//! readers of a rule know which of the two binds tighter, and a chain broken
+//! over lines would otherwise read the wrong way round (C compilers warn about
+//! `a || b && c` for the same reason).
 
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, Expr, ExprKind, StringLit, UnOp};
@@ -68,17 +72,11 @@ fn write(src: &str, e: &Expr, out: &mut String) {
             operand(src, x, strength(x) < ATOM, out);
         }
         ExprKind::Binary(op, l, r) => {
-            let s = op_strength(*op);
-            let left_parens = if s == COMPARE {
-                strength(l) <= s
-            } else {
-                strength(l) < s
-            };
-            operand(src, l, left_parens, out);
+            operand(src, l, parens_left(*op, l), out);
             out.push(' ');
             out.push_str(op.symbol());
             out.push(' ');
-            operand(src, r, strength(r) <= s, out);
+            operand(src, r, parens_right(*op, r), out);
         }
         ExprKind::In(x, list) => {
             operand(src, x, strength(x) <= COMPARE, out);
@@ -94,13 +92,32 @@ fn write(src: &str, e: &Expr, out: &mut String) {
     }
 }
 
+/// Whether the left operand of `op` needs parentheses.
+fn parens_left(op: BinOp, l: &Expr) -> bool {
+    let s = op_strength(op);
+    let weaker = if s == COMPARE {
+        strength(l) <= s
+    } else {
+        strength(l) < s
+    };
+    weaker || and_in_or(op, l)
+}
+
+/// Whether the right operand of `op` needs parentheses.
+fn parens_right(op: BinOp, r: &Expr) -> bool {
+    strength(r) <= op_strength(op) || and_in_or(op, r)
+}
+
+fn and_in_or(op: BinOp, operand: &Expr) -> bool {
+    op == BinOp::Or && matches!(operand.kind, ExprKind::Binary(BinOp::And, ..))
+}
+
 /// The operands of a chain of `and`s or of `or`s, `a and b and c`, each
 /// printed as it appears in the chain; `None` for any other expression.
 pub(crate) fn chain<'e>(src: &str, e: &'e Expr) -> Option<(BinOp, Vec<(&'e Expr, String)>)> {
     let ExprKind::Binary(op @ (BinOp::And | BinOp::Or), ..) = &e.kind else {
         return None;
     };
-    let s = op_strength(*op);
     let mut rights = Vec::new();
     let mut left = e;
     while let ExprKind::Binary(o, l, r) = &left.kind {
@@ -115,12 +132,12 @@ pub(crate) fn chain<'e>(src: &str, e: &'e Expr) -> Option<(BinOp, Vec<(&'e Expr,
         operand(src, x, parens, &mut out);
         out
     };
-    let mut operands = vec![(left, text(left, strength(left) < s))];
+    let mut operands = vec![(left, text(left, parens_left(*op, left)))];
     operands.extend(
         rights
             .into_iter()
             .rev()
-            .map(|r| (r, text(r, strength(r) <= s))),
+            .map(|r| (r, text(r, parens_right(*op, r)))),
     );
     Some((*op, operands))
 }

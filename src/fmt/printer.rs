@@ -8,6 +8,9 @@
 //! source line goes at the end of the open line, any other on its own line.
 //! Since nodes are printed in source order, every comment is printed exactly
 //! once, and it stays between the same two line-starting nodes.
+//!
+//! Output is kept as lines until [`Printer::finish`], which aligns the
+//! trailing comments of consecutive lines to one column (see [`align`]).
 
 use super::comments::{has_blank_line, Comment};
 
@@ -28,21 +31,34 @@ pub(crate) enum Gap {
     Separate,
 }
 
+/// One finished line of output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OutLine {
+    Blank,
+    /// A comment on a line of its own, indentation included.
+    Comment(String),
+    /// Code, indentation included, and the comment that ends the line.
+    Code {
+        text: String,
+        comment: Option<String>,
+    },
+}
+
 pub(crate) struct Printer<'a> {
     pub(super) src: &'a str,
     comments: &'a [Comment],
     next_comment: usize,
-    out: String,
+    out: Vec<OutLine>,
     /// The open line, indentation included; empty when no line is open.
     line: String,
+    /// The comment that ends the open line.
+    trailing: Option<String>,
     pub(super) indent: usize,
     /// Source offset just past the last node or comment printed: where the
     /// search for blank lines before the next one starts.
     last_end: usize,
     /// Nothing printed since the block opened: no blank line may come here.
     fresh: bool,
-    /// The open line ends in a comment.
-    line_has_comment: bool,
 }
 
 impl<'a> Printer<'a> {
@@ -51,12 +67,12 @@ impl<'a> Printer<'a> {
             src,
             comments,
             next_comment: 0,
-            out: String::with_capacity(src.len() + src.len() / 8),
+            out: Vec::new(),
             line: String::new(),
+            trailing: None,
             indent: 0,
             last_end: 0,
             fresh: true,
-            line_has_comment: false,
         }
     }
 
@@ -64,7 +80,23 @@ impl<'a> Printer<'a> {
     /// break (or empty, for a file with nothing in it).
     pub(crate) fn finish(mut self) -> String {
         self.flush(self.src.len(), Gap::Keep);
-        self.out
+        align(&mut self.out);
+        let mut text = String::with_capacity(self.src.len() + self.src.len() / 8);
+        for line in &self.out {
+            match line {
+                OutLine::Blank => {}
+                OutLine::Comment(t) => text.push_str(t),
+                OutLine::Code { text: t, comment } => {
+                    text.push_str(t);
+                    if let Some(c) = comment {
+                        text.push(' ');
+                        text.push_str(c);
+                    }
+                }
+            }
+            text.push('\n');
+        }
+        text
     }
 
     /// Appends text to the open line.
@@ -87,6 +119,11 @@ impl<'a> Printer<'a> {
     /// Whether `width` more characters fit on the open line.
     pub(crate) fn fits(&self, width: usize) -> bool {
         self.column() + width <= MAX_WIDTH
+    }
+
+    /// Whether `width` characters fit on a new line indented once more.
+    pub(crate) fn fits_indented(&self, width: usize) -> bool {
+        (self.indent + 1) * INDENT.len() + width <= MAX_WIDTH
     }
 
     /// Whether a comment starts in `from..to` of the source.
@@ -159,10 +196,8 @@ impl<'a> Printer<'a> {
         let mut owe_blank = gap == Gap::Separate && !has_blank_line(self.src, self.last_end, pos);
         for c in pending {
             // A second comment on one line would read as part of the first.
-            if c.trailing && !self.line.trim().is_empty() && !self.line_has_comment {
-                self.line.push(' ');
-                self.line.push_str(&c.text);
-                self.line_has_comment = true;
+            if c.trailing && !self.line.trim().is_empty() && self.trailing.is_none() {
+                self.trailing = Some(c.text.clone());
             } else {
                 self.end_line();
                 let blank = gap != Gap::Tight && has_blank_line(self.src, self.last_end, c.start);
@@ -170,8 +205,9 @@ impl<'a> Printer<'a> {
                     self.blank_line();
                 }
                 owe_blank = false;
-                self.text(&c.text);
-                self.end_line();
+                let indent = INDENT.repeat(self.indent);
+                self.out
+                    .push(OutLine::Comment(format!("{indent}{}", c.text)));
                 self.fresh = false;
             }
             self.last_end = self.last_end.max(c.end);
@@ -182,19 +218,68 @@ impl<'a> Printer<'a> {
     }
 
     fn end_line(&mut self) {
-        self.line_has_comment = false;
         let line = std::mem::take(&mut self.line);
-        let line = line.trim_end();
-        if !line.is_empty() {
-            self.out.push_str(line);
-            self.out.push('\n');
+        let comment = self.trailing.take();
+        let text = line.trim_end();
+        if !text.is_empty() {
+            self.out.push(OutLine::Code {
+                text: text.to_string(),
+                comment,
+            });
         }
     }
 
     fn blank_line(&mut self) {
-        if !self.out.is_empty() && !self.out.ends_with("\n\n") {
-            self.out.push('\n');
+        if self.out.last().is_some_and(|l| *l != OutLine::Blank) {
+            self.out.push(OutLine::Blank);
         }
+    }
+}
+
+/// Aligns trailing comments to one column in each run of lines, as authors
+/// align them by hand (and as gofmt does). A run is a sequence of consecutive
+/// code lines at the same indentation: a blank line, a comment on a line of
+/// its own, or a line indented differently (the inside of a multi-line
+/// member) ends it. Lines without a comment stay in the run. The column is one
+/// space past the longest commented line of the run, so a run with one comment
+/// gets the single space of an unaligned comment.
+fn align(lines: &mut [OutLine]) {
+    let indent_of = |l: &OutLine| match l {
+        OutLine::Code { text, .. } => Some(text.len() - text.trim_start().len()),
+        _ => None,
+    };
+    let mut start = 0;
+    while start < lines.len() {
+        let Some(indent) = indent_of(&lines[start]) else {
+            start += 1;
+            continue;
+        };
+        let end = lines[start..]
+            .iter()
+            .position(|l| indent_of(l) != Some(indent))
+            .map_or(lines.len(), |n| start + n);
+        let column = lines[start..end]
+            .iter()
+            .filter_map(|l| match l {
+                OutLine::Code {
+                    text,
+                    comment: Some(_),
+                } => Some(width(text)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        for line in &mut lines[start..end] {
+            if let OutLine::Code {
+                text,
+                comment: Some(_),
+            } = line
+            {
+                let pad = column - width(text);
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        start = end;
     }
 }
 

@@ -90,11 +90,14 @@ fn cond(e: &str) -> String {
 fn parentheses_are_the_fewest_that_keep_the_tree() {
     let cases = [
         ("(a or b) and c", "(a or b) and c"),
-        ("a or (b and c)", "a or b and c"),
+        ("a or (b and c)", "a or (b and c)"),
+        ("a or b and c", "a or (b and c)"),
+        ("a and b or c", "(a and b) or c"),
+        ("(a or b) or (c and d)", "a or b or (c and d)"),
         ("not (a == b)", "not a == b"),
         ("(not a) == b", "(not a) == b"),
         ("a + not b", "a + (not b)"),
-        ("a and not b or c", "a and not b or c"),
+        ("a and not b or c", "(a and not b) or c"),
         ("not not a", "not not a"),
         ("not (a or b)", "not (a or b)"),
         ("a == (b == c)", "a == (b == c)"),
@@ -184,9 +187,22 @@ fn long_declarations_break() {
     ));
     assert_eq!(
         out,
+        format!("action a.b(p: string, q: {long}, r: {long})\n  -> (o: string, s: {long})\n")
+    );
+    let out = fmt(&format!(
+        "action a.b(p: string, q: {long}, r: {long}, s: {long}) -> (o: string, s: {long})"
+    ));
+    assert_eq!(
+        out,
         format!(
-            "action a.b(\n  p: string,\n  q: {long},\n  r: {long},\n) -> (o: string, s: {long})\n"
+            "action a.b(\n  p: string,\n  q: {long},\n  r: {long},\n  s: {long},\n) -> (o: string, s: {long})\n"
         )
+    );
+    let outs = format!("o: {long}, p: {long}, q: {long}, r: {long}");
+    let out = fmt(&format!("action a.b(p: string) -> ({outs})"));
+    assert_eq!(
+        out,
+        format!("action a.b(p: string) -> (\n  o: {long},\n  p: {long},\n  q: {long},\n  r: {long},\n)\n")
     );
     let out = fmt("action a.b() -> (o: string # the output\n)");
     assert_eq!(out, "action a.b() -> (\n  o: string, # the output\n)\n");
@@ -202,8 +218,55 @@ fn long_conditions_break_before_each_operator() {
     ));
     assert_eq!(
         out,
-        format!("product P {{\n  require {long}\n    and ({long} or x)\n    and {long} else \"m\"\n}}\n")
+        format!("product P {{\n  require {long}\n    and ({long} or x)\n    and {long}\n    else \"m\"\n}}\n")
     );
+    // An `and` inside a broken `or` chain keeps its parentheses, so the
+    // line never reads as if `or` bound tighter.
+    let out = fmt(&format!(
+        "product P {{ price once 1 EUR when {long} or {long} and x }}"
+    ));
+    assert_eq!(
+        out,
+        format!("product P {{\n  price once 1 EUR when {long}\n    or ({long} and x)\n}}\n")
+    );
+}
+
+#[test]
+fn long_requires_break_before_else() {
+    let message = format!("\"{}\"", "m".repeat(80));
+    let out = fmt(&format!(
+        "product P {{ require discount == 0 or (discount <= 50 and months > 0) else {message} }}"
+    ));
+    assert_eq!(
+        out,
+        format!("product P {{\n  require discount == 0 or (discount <= 50 and months > 0)\n    else {message}\n}}\n")
+    );
+    // In a task, one level deeper; a short rule stays on one line.
+    let out = fmt(&format!(
+        "order {{ task t: a.b() {{ require t.ok else {message} require t.ok else \"m\" }} }}"
+    ));
+    assert_eq!(
+        out,
+        format!("order {{\n  task t: a.b() {{\n    require t.ok\n      else {message}\n    require t.ok else \"m\"\n  }}\n}}\n")
+    );
+    // A comment before `else` keeps it on a line of its own, even behind a
+    // parenthesis.
+    let text = "product P {\n  require a # why\n    else \"m\"\n}\n";
+    assert_eq!(fmt(text), text);
+    let text = "product P {\n  require a == (b or c)\n    # why\n    else \"m\"\n}\n";
+    assert_eq!(fmt(text), text);
+}
+
+#[test]
+fn trailing_comments_align_in_runs() {
+    let text = "product P {\n  attr a: string # one\n  attr bb: int\n  attr ccc: bool = false # three\n\n  attr d: string # alone\n  price once 1 EUR\n}\n";
+    assert_eq!(
+        fmt(text),
+        "product P {\n  attr a: string         # one\n  attr bb: int\n  attr ccc: bool = false # three\n\n  attr d: string # alone\n  price once 1 EUR\n}\n"
+    );
+    // A comment on its own line, or a line indented differently, ends a run.
+    let text = "order {\n  task a: x.y() # a\n  # own line\n  task bbbbbb: x.y() # b\n  task c: x.y() {\n    stage s # s\n  }\n  task d: x.y() # d\n}\n";
+    assert_eq!(fmt(text), text);
 }
 
 #[test]
@@ -256,15 +319,16 @@ fn syntax_errors_come_back_unchanged() {
 
 #[test]
 fn deep_expressions_are_refused_not_overflowed() {
-    let sum = |n: usize| {
-        format!(
-            "product P {{ require {} else \"m\" }}",
-            vec!["a"; n].join(" + ")
-        )
-    };
+    use crate::diagnostic::Code;
+    let rule = |e: String| format!("product P {{ require {e} else \"m\" }}");
+    let sum = |n: usize| rule(vec!["a"; n].join(" + "));
     assert!(format_source(&sum(200)).is_ok());
-    let refused = format_source(&sum(2000)).unwrap_err();
-    assert_eq!(refused.code, crate::diagnostic::Code::Invalid);
+    // A long expression is the parser's to refuse, and its error comes back.
+    assert_eq!(format_source(&sum(2000)).unwrap_err().code, Code::Syntax);
+    // A short one can still nest deeper than the formatter goes.
+    let nots = |n: usize| rule(format!("{}a", "not ".repeat(n)));
+    assert!(format_source(&nots(200)).is_ok());
+    assert_eq!(format_source(&nots(300)).unwrap_err().code, Code::Invalid);
 }
 
 /// SPEC §3's examples, in canonical layout: formatting leaves them alone.
@@ -288,7 +352,7 @@ product Broadband {
   attr address: string # required: no default
   attr speed: Speed = "500M"
   attr static_ip: bool = false
-  attr note?: string # optional, may be absent
+  attr note?: string   # optional, may be absent
 
   relies on Site # an order with Broadband must also hold a Site item
 

@@ -163,11 +163,11 @@ impl Expr {
                 list.iter().map(|e| e.substitute(f)).collect(),
             ),
         };
-        let e = Expr {
+        let e = simplify(Expr {
             kind,
             ty: self.ty.clone(),
             span: self.span,
-        };
+        });
         if !matches!(e.kind, ExprKind::Lit(_)) && e.refs().is_empty() {
             if let Ok(v) = e.eval(&mut |_| None) {
                 return Expr::lit(v, e.ty, e.span);
@@ -226,6 +226,31 @@ impl Expr {
                 Ok(Value::Bool(false))
             }
         }
+    }
+}
+
+/// `x or true` is true and `x and false` false whatever `x` is; `x or false`
+/// and `x and true` are `x`. So a condition half known at plan time may be
+/// decided there.
+fn simplify(e: Expr) -> Expr {
+    let ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) = e.kind else {
+        return e;
+    };
+    let absorbing = op == BinOp::Or; // `or true`, `and false`
+    let lit = |x: &Expr| match x.kind {
+        ExprKind::Lit(Value::Bool(v)) => Some(v),
+        _ => None,
+    };
+    match (lit(&a), lit(&b)) {
+        (Some(v), _) | (_, Some(v)) if v == absorbing => {
+            Expr::lit(Value::Bool(v), Type::Bool, e.span)
+        }
+        (Some(_), _) => *b,
+        (_, Some(_)) => *a,
+        _ => Expr {
+            kind: ExprKind::Binary(op, a, b),
+            ..e
+        },
     }
 }
 
@@ -397,6 +422,7 @@ fn arithmetic(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::items_after_test_module)]
 mod tests {
     use super::*;
 
@@ -483,5 +509,42 @@ fn show(e: &Expr, min: u8) -> String {
         format!("({text})")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod simplify_tests {
+    use super::*;
+
+    #[test]
+    fn a_known_side_decides_or_drops_out() {
+        let out = Expr {
+            kind: ExprKind::Ref(Ref::TaskOutput {
+                task: "t".into(),
+                output: "ok".into(),
+            }),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        let attr = Expr {
+            kind: ExprKind::Ref(Ref::Attr {
+                name: "fast".into(),
+            }),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        let or = Expr {
+            kind: ExprKind::Binary(BinOp::Or, Box::new(out.clone()), Box::new(attr.clone())),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        let with = |v: bool| {
+            or.substitute(&mut |r| match r {
+                Ref::Attr { .. } => Some(Replacement::Value(Value::Bool(v))),
+                _ => None,
+            })
+        };
+        assert_eq!(with(true).as_lit(), Some(&Value::Bool(true)));
+        assert_eq!(with(false), out);
     }
 }

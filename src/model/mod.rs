@@ -185,6 +185,8 @@ pub struct Task {
     pub undo: Option<Call>,
     pub point_of_no_return: bool,
     pub span: Span,
+    /// [`Task::dependencies`], computed once by analysis.
+    pub deps: Vec<(TaskRef, Span)>,
 }
 
 impl Task {

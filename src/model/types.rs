@@ -54,14 +54,15 @@ impl Type {
         if self == target || *self == Type::Null || *target == Type::Null {
             return true;
         }
-        match (self.base(), target) {
-            (Type::Int, Type::Decimal) => true,
-            (Type::Int, Type::Int | Type::IntRange { .. }) => true,
-            (Type::String, Type::String | Type::Matching { .. }) => true,
-            (Type::String, Type::Enum { .. }) => true,
-            (Type::Enum { .. }, Type::String) => true,
-            _ => false,
-        }
+        matches!(
+            (self.base(), target),
+            (Type::Int, Type::Decimal | Type::Int | Type::IntRange { .. })
+                | (
+                    Type::String,
+                    Type::String | Type::Matching { .. } | Type::Enum { .. }
+                )
+                | (Type::Enum { .. }, Type::String)
+        )
     }
 
     /// Whether `==` between the two makes sense.

@@ -10,6 +10,7 @@ use crate::span::{FileId, Span};
 use crate::syntax::ast::OrderAction;
 use crate::yaml::{self, Node, NodeKind};
 
+pub(crate) use values::parse_money;
 pub use values::value_from_node;
 
 /// An order as written, each part with its position in the file.
@@ -21,8 +22,6 @@ pub struct OrderDoc {
     pub customer: Vec<(String, Span, Node)>,
     pub customer_span: Span,
     pub items: Vec<ItemDoc>,
-    /// The whole document, as actions and the store see it.
-    pub json: serde_json::Value,
     pub span: Span,
 }
 
@@ -62,8 +61,14 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
             .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
         )
     })?;
+    order_from_node(&root)
+}
+
+/// Reads an order already parsed from YAML, such as one written inline in a
+/// catalog test file; diagnostics point wherever the node's spans do.
+pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let Some(entries) = mapping(&root, "the order", "", &mut diags) else {
+    let Some(entries) = mapping(root, "the order", "", &mut diags) else {
         return Err(diags);
     };
     unknown_keys(entries, &ORDER_KEYS, "", &mut diags);
@@ -118,7 +123,6 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
         customer,
         customer_span,
         items,
-        json: root.to_json(),
         span: root.span,
     })
 }

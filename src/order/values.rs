@@ -58,7 +58,8 @@ pub fn value_from_node(node: &Node, ty: &Type) -> Result<Value, String> {
     }
 }
 
-fn parse_money(text: &str) -> Option<Money> {
+/// Money as an order or a test file writes it: `39.99 EUR`.
+pub(crate) fn parse_money(text: &str) -> Option<Money> {
     let (amount, currency) = text.trim().split_once(' ')?;
     let currency = currency.trim();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -2,11 +2,11 @@
 //! the check that they form a DAG, a stage-respecting topological order and
 //! the critical path. Nothing here recurses: plans of 100,000 tasks are normal.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use super::items::{Checked, Item};
 use super::{PlanCall, PlanTask, TaskIdx};
+use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Replacement};
 use crate::model::{Call, Catalog, Ref, Require, Task, TaskRef, Type};
@@ -14,6 +14,9 @@ use crate::order::OrderDoc;
 use crate::span::Span;
 use crate::syntax::ast::PriceKind;
 use crate::value::Value;
+
+/// Plan tasks by (item, or `None` for the order block; task name).
+type Index<'a> = HashMap<(Option<usize>, &'a str), usize>;
 
 /// A task before ordering: which item (None: order level) and which rule.
 struct Proto<'c> {
@@ -54,7 +57,7 @@ pub(super) fn build_tasks(
                 let doc = &order.items[item.doc];
                 diags.push(
                     Diagnostic::warning(
-                        Code::Invalid,
+                        Code::OrderNoRules,
                         format!(
                             "{}: {} has no `on {}` rules, so this item adds no tasks",
                             doc.path(),
@@ -78,20 +81,18 @@ pub(super) fn build_tasks(
             }
         }
     }
-    let index: HashMap<&str, usize> = protos
+    let index: Index<'_> = protos
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
+        .map(|(i, p)| ((p.item, p.task.name.as_str()), i))
         .collect();
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
     let mut ok = true;
     for p in &protos {
         let mut d: Vec<(usize, Span)> = Vec::new();
-        for (tref, span) in p.task.dependencies() {
-            let Some(target) = cx.target_id(p.item, &tref) else {
-                continue;
-            };
-            let Some(&j) = index.get(target.as_str()) else {
+        for (tref, span) in &p.task.deps {
+            let span = *span;
+            let Some(j) = cx.target(p.item, tref, &index) else {
                 continue;
             };
             if protos[j].task.stage > p.task.stage {
@@ -107,9 +108,18 @@ pub(super) fn build_tasks(
     if !ok {
         return None;
     }
-    let Some(order_idx) = topological(&protos, &deps) else {
-        diags.push(cx.cycle(&protos, &deps));
-        return None;
+    let plain: Vec<Vec<usize>> = deps
+        .iter()
+        .map(|d| d.iter().map(|(j, _)| *j).collect())
+        .collect();
+    // Smallest (stage, declaration) first: deterministic, and every task of a
+    // stage comes before any task of a later one.
+    let order_idx = match Dag::new(&plain).order(|i| (protos[i].task.stage, i)) {
+        Ok(order) => order,
+        Err(cycle) => {
+            diags.push(cx.cycle(&protos, &deps, &cycle));
+            return None;
+        }
     };
     let mut position = vec![0usize; protos.len()];
     for (pos, &i) in order_idx.iter().enumerate() {
@@ -120,7 +130,7 @@ pub(super) fn build_tasks(
         .map(|&i| {
             let mut after: Vec<TaskIdx> = deps[i].iter().map(|(j, _)| position[*j]).collect();
             after.sort_unstable();
-            cx.plan_task(&protos[i], after, &index)
+            cx.plan_task(&protos[i], after, &index, &protos)
         })
         .collect();
     let critical_path = critical_path(&tasks);
@@ -171,34 +181,39 @@ impl<'c> Cx<'_, 'c> {
         })
     }
 
-    /// Whether a plan-time `when` keeps the task.
+    /// Whether the task's `when`, as far as it is known at plan time, keeps
+    /// it. A run-time condition whose plan-time part decides it is decided
+    /// here too (`not coverage.ont_present or speed == "1G"` for a 1G item).
     fn applies(&self, item: Option<usize>, t: &Task) -> bool {
-        match &t.when {
-            Some(w) if !t.when_at_run => w
+        let Some(w) = &t.when else { return true };
+        if !t.when_at_run {
+            return w
                 .eval(&mut |r| self.plan_value(item, r))
-                .is_ok_and(|v| truthy(&v)),
-            _ => true,
+                .is_ok_and(|v| truthy(&v));
         }
+        let known = w.substitute(&mut |r| self.plan_value(item, r).map(Replacement::Value));
+        known.as_lit().is_none_or(truthy)
     }
 
-    /// The plan task id a reference names, if its item is in the order.
-    fn target_id(&self, item: Option<usize>, tref: &TaskRef) -> Option<String> {
-        Some(match (tref, item) {
-            (TaskRef::Local { task }, Some(i)) => format!("{}/{task}", self.item(i).id),
-            (TaskRef::Local { task }, None) | (TaskRef::Order { task }, _) => task.clone(),
+    /// The plan task a reference names, if it is in the plan.
+    fn target(&self, item: Option<usize>, tref: &TaskRef, index: &Index<'_>) -> Option<usize> {
+        let key = match (tref, item) {
+            (TaskRef::Local { task }, _) => (item, task.as_str()),
+            (TaskRef::Order { task }, _) => (None, task.as_str()),
             (TaskRef::Relied { product, task }, Some(i)) => {
-                let j = *self.item(i).relied.get(product)?;
-                format!("{}/{task}", self.item(j).id)
+                (Some(*self.item(i).relied.get(product)?), task.as_str())
             }
             (TaskRef::Relied { .. }, None) => return None,
-        })
+        };
+        index.get(&key).copied()
     }
 
     fn plan_task(
         &self,
         p: &Proto<'_>,
         after: Vec<TaskIdx>,
-        index: &HashMap<&str, usize>,
+        index: &Index<'_>,
+        protos: &[Proto<'_>],
     ) -> PlanTask {
         let mut subst = |r: &Ref| -> Option<Replacement> {
             if let Some(v) = self.plan_value(p.item, r) {
@@ -207,13 +222,11 @@ impl<'c> Cx<'_, 'c> {
             let Ref::Output { task, output } = r else {
                 return None;
             };
-            match self.target_id(p.item, task) {
-                Some(id) if index.contains_key(id.as_str()) => {
-                    Some(Replacement::Ref(Ref::TaskOutput {
-                        task: id,
-                        output: output.clone(),
-                    }))
-                }
+            match self.target(p.item, task, index) {
+                Some(j) => Some(Replacement::Ref(Ref::TaskOutput {
+                    task: protos[j].id.clone(),
+                    output: output.clone(),
+                })),
                 // A task left out of the plan has no outputs: they read as null.
                 _ => Some(Replacement::Value(Value::Null)),
             }
@@ -229,7 +242,9 @@ impl<'c> Cx<'_, 'c> {
             .when
             .as_ref()
             .filter(|_| t.when_at_run)
-            .map(|w| w.substitute(&mut subst));
+            .map(|w| w.substitute(&mut subst))
+            // Decided at plan time after all: `applies` kept the task.
+            .filter(|w| w.as_lit().is_none());
         let requires = t
             .requires
             .iter()
@@ -301,13 +316,12 @@ impl<'c> Cx<'_, 'c> {
         .with_help("a task cannot wait for a task of a later stage")
     }
 
-    fn cycle(&self, protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Diagnostic {
-        let cycle = find_cycle(protos.len(), deps);
-        let names: Vec<&str> = cycle
-            .iter()
-            .chain(cycle.first())
-            .map(|&i| protos[i].id.as_str())
-            .collect();
+    fn cycle(
+        &self,
+        protos: &[Proto<'_>],
+        deps: &[Vec<(usize, Span)>],
+        cycle: &[usize],
+    ) -> Diagnostic {
         let first = cycle[0];
         let last = *cycle.last().unwrap_or(&first);
         let closing = deps[first]
@@ -318,7 +332,7 @@ impl<'c> Cx<'_, 'c> {
             Code::OrderCycle,
             format!(
                 "the tasks of this order depend on each other in a cycle: {}",
-                names.join(" -> ")
+                cycle_path(cycle, |i| protos[i].id.clone())
             ),
         )
         .at(
@@ -336,76 +350,6 @@ impl<'c> Cx<'_, 'c> {
         }
         d.with_help("the items' `relies_on` links or their actions make rules wait for each other; change one of the items")
     }
-}
-
-/// Kahn's algorithm, smallest (stage, declaration) first: deterministic, and
-/// every task of a stage comes before any task of a later one. `None` when
-/// the graph has a cycle.
-fn topological(protos: &[Proto<'_>], deps: &[Vec<(usize, Span)>]) -> Option<Vec<usize>> {
-    let n = protos.len();
-    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, d) in deps.iter().enumerate() {
-        for (j, _) in d {
-            dependents[*j].push(i);
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<(usize, usize)>> = (0..n)
-        .filter(|&i| indegree[i] == 0)
-        .map(|i| Reverse((protos[i].task.stage, i)))
-        .collect();
-    let mut out = Vec::with_capacity(n);
-    while let Some(Reverse((_, i))) = ready.pop() {
-        out.push(i);
-        for &k in &dependents[i] {
-            indegree[k] -= 1;
-            if indegree[k] == 0 {
-                ready.push(Reverse((protos[k].task.stage, k)));
-            }
-        }
-    }
-    (out.len() == n).then_some(out)
-}
-
-/// One cycle among the tasks Kahn's walk could not order, in dependency
-/// order (each waits for the one before it).
-fn find_cycle(n: usize, deps: &[Vec<(usize, Span)>]) -> Vec<usize> {
-    // Peel off everything that is not on or behind a cycle.
-    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, d) in deps.iter().enumerate() {
-        for (j, _) in d {
-            dependents[*j].push(i);
-        }
-    }
-    let mut stack: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
-    while let Some(i) = stack.pop() {
-        for &k in &dependents[i] {
-            indegree[k] -= 1;
-            if indegree[k] == 0 {
-                stack.push(k);
-            }
-        }
-    }
-    // Every remaining task waits for a remaining task: walk backwards until one repeats.
-    let start = (0..n).find(|&i| indegree[i] > 0).unwrap_or(0);
-    let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut walk = vec![start];
-    let mut v = start;
-    loop {
-        seen.insert(v, walk.len() - 1);
-        let Some(&(p, _)) = deps[v].iter().find(|(j, _)| indegree[*j] > 0) else {
-            break;
-        };
-        if let Some(&at) = seen.get(&p) {
-            let mut cycle: Vec<usize> = walk[at..].to_vec();
-            cycle.reverse();
-            return cycle;
-        }
-        walk.push(p);
-        v = p;
-    }
-    walk
 }
 
 /// The longest chain of tasks, counting stage barriers as dependencies.

@@ -1,7 +1,7 @@
 //! Decomposition, first half: order items checked against the catalog,
 //! bundles expanded into child items, prices computed, `relies on` resolved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Ref};
@@ -12,6 +12,7 @@ use crate::span::Span;
 use crate::syntax::ast::{OrderAction, PriceKind};
 use crate::value::{Money, Value};
 use crate::yaml::{Node, NodeKind};
+use rust_decimal::Decimal;
 
 use super::Price;
 
@@ -429,6 +430,11 @@ fn expand_bundle<'c>(
             relied: BTreeMap::new(),
         });
     }
+    if own_price {
+        let children: Vec<usize> = (bundle + 1..items.len()).collect();
+        allocate(items, &children, |p| &mut p.once, sum.once.amount);
+        allocate(items, &children, |p| &mut p.monthly, sum.monthly.amount);
+    }
     items[bundle].price = sum;
 }
 
@@ -448,36 +454,62 @@ fn relies_links(
     items: &[Item<'_>],
     diags: &mut Diagnostics,
 ) -> Vec<(usize, String, usize)> {
+    // Indexes, so resolving every item's relies-on stays linear in the order.
+    let mut by_product: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (j, item) in items.iter().enumerate() {
+        by_product
+            .entry(item.product.name.as_str())
+            .or_default()
+            .push(j);
+        match item.parent {
+            Some(p) => children.entry(p).or_default().push(j),
+            None => {
+                by_id.insert(item.id.as_str(), j);
+            }
+        }
+    }
+    let doc_ids: std::collections::HashSet<&str> =
+        order.items.iter().map(|d| d.id.as_str()).collect();
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
         for rel in &items[i].product.relies_on {
             let target = &rel.product;
-            let is_p = |j: usize, items: &[Item<'_>]| j != i && items[j].product.name == *target;
+            let is_p = |j: &usize| *j != i && items[*j].product.name == *target;
             // Named in relies_on: the item itself, or a child of a named bundle.
             let named: Vec<usize> = doc
                 .relies_on
                 .iter()
-                .flat_map(|(id, _)| {
-                    (0..items.len()).filter(move |&j| {
-                        items[j].id == *id || items[j].parent.is_some_and(|p| items[p].id == *id)
-                    })
+                .filter_map(|(id, _)| by_id.get(id.as_str()))
+                .flat_map(|&j| {
+                    std::iter::once(j).chain(children.get(&j).into_iter().flatten().copied())
                 })
-                .filter(|&j| is_p(j, items))
+                .filter(is_p)
                 .collect();
             let sibling: Vec<usize> = match items[i].parent {
-                Some(p) => (0..items.len())
-                    .filter(|&j| items[j].parent == Some(p) && is_p(j, items))
+                Some(p) => children
+                    .get(&p)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(is_p)
                     .collect(),
                 None => Vec::new(),
             };
-            let all: Vec<usize> = (0..items.len()).filter(|&j| is_p(j, items)).collect();
             let chosen = if !named.is_empty() {
                 named
             } else if !sibling.is_empty() {
                 sibling
             } else {
-                all
+                by_product
+                    .get(target.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(is_p)
+                    .collect()
             };
             match chosen.as_slice() {
                 [j] => links.push((i, target.clone(), *j)),
@@ -525,7 +557,7 @@ fn relies_links(
             }
         }
         for (id, span) in &doc.relies_on {
-            let exists = order.items.iter().any(|d| d.id == *id);
+            let exists = doc_ids.contains(id.as_str());
             if !exists && items[i].parent.is_none() {
                 diags.push(
                     Diagnostic::error(
@@ -543,4 +575,38 @@ fn relies_links(
         }
     }
     links
+}
+
+/// Spreads a bundle's own price over its children in proportion to their
+/// standalone prices (as IFRS 15 allocates a bundle's transaction price), in
+/// cents, the rounding remainder going to the last child so the parts add up
+/// exactly. Children without standalone prices share it equally. This is what
+/// a child's `price.once` and `price.monthly` read, e.g. to bill per item.
+fn allocate(
+    items: &mut [Item<'_>],
+    children: &[usize],
+    part: impl Fn(&mut Price) -> &mut Money,
+    total: Decimal,
+) {
+    let Some((&last, rest)) = children.split_last() else {
+        return;
+    };
+    let standalone: Vec<Decimal> = children
+        .iter()
+        .map(|&c| part(&mut items[c].price).amount)
+        .collect();
+    let sum: Decimal = standalone.iter().sum();
+    let n = Decimal::from(children.len());
+    let mut given = Decimal::ZERO;
+    for (k, &c) in rest.iter().enumerate() {
+        let share = if sum.is_zero() {
+            total / n
+        } else {
+            total * standalone[k] / sum
+        };
+        let share = share.round_dp(2);
+        given += share;
+        part(&mut items[c].price).amount = share;
+    }
+    part(&mut items[last].price).amount = total - given;
 }

@@ -28,6 +28,10 @@ pub struct Plan {
     /// The longest chain of dependencies (stage barriers included), as indices.
     pub critical_path: Vec<TaskIdx>,
     pub price: Price,
+    /// The values of every enum a task or undo output is declared with, so
+    /// outputs can be checked (and simulated) without the catalog.
+    #[serde(default)]
+    pub enums: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +139,7 @@ pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnosti
                 .collect(),
         })
         .collect();
+    let enums = output_enums(catalog, &built.tasks);
     let plan = Plan {
         order: order.id.clone(),
         catalog_hash: catalog.hash.clone(),
@@ -143,6 +148,27 @@ pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnosti
         tasks: built.tasks,
         critical_path: built.critical_path,
         price: checked.price,
+        enums,
     };
     Ok((plan, diags))
+}
+
+/// The values of the enums that task and undo outputs are declared with.
+fn output_enums(catalog: &Catalog, tasks: &[PlanTask]) -> BTreeMap<String, Vec<String>> {
+    let outputs = tasks.iter().flat_map(|t| {
+        t.outputs
+            .iter()
+            .chain(t.undo.iter().flat_map(|u| &u.outputs))
+    });
+    let mut enums = BTreeMap::new();
+    for (_, ty) in outputs {
+        if let Type::Enum { name } = ty {
+            if let Some(e) = catalog.enums.get(name) {
+                enums
+                    .entry(name.clone())
+                    .or_insert_with(|| e.values.clone());
+            }
+        }
+    }
+    enums
 }

@@ -17,7 +17,12 @@ use crate::value::{parse_duration, Money, Value};
 
 /// Deeper nesting than this is refused before pest sees it: pest recurses per
 /// nesting level, and no real rule nests brackets this deep.
-const MAX_NESTING: usize = 64;
+const MAX_NESTING: usize = 32;
+
+/// Tokens in one expression, brackets included. The AST of an expression is
+/// as deep as it is long (`a + b + c …` nests to the left), and every later
+/// pass walks it recursively; no real rule comes near this.
+const MAX_EXPR_TOKENS: usize = 500;
 
 /// Parses one `.ordo` file.
 pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
@@ -616,6 +621,15 @@ impl Builder {
     }
 
     fn expr(&self, pair: Pair<'_, Rule>) -> R<Expr> {
+        let tokens = pair.clone().into_inner().flatten().count();
+        if tokens > MAX_EXPR_TOKENS {
+            return Err(Diagnostic::error(Code::Syntax, "expression too long")
+                .at(
+                    self.span(&pair),
+                    format!("{tokens} tokens; at most {MAX_EXPR_TOKENS}"),
+                )
+                .with_help("split the rule into several simpler ones"));
+        }
         pratt()
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {
@@ -805,6 +819,26 @@ order { task credit: credit.check(customer: order.customer.id, amount: order.pri
         assert!(d.message.contains("currency"), "{}", d.message);
         let d = parse_module(FileId(0), "product P { attr x int }").unwrap_err();
         assert!(d.message.starts_with("expected"), "{}", d.message);
+    }
+
+    #[test]
+    fn long_expressions_are_refused_not_overflowed() {
+        let text = format!(
+            "product P {{ require {} else \"x\" }}",
+            vec!["not true"; 100_000].join(" and ")
+        );
+        assert_eq!(
+            parse_module(FileId(0), &text).unwrap_err().code,
+            Code::Syntax
+        );
+        let text = format!(
+            "product P {{ require {}true else \"x\" }}",
+            "not ".repeat(100_000)
+        );
+        assert_eq!(
+            parse_module(FileId(0), &text).unwrap_err().code,
+            Code::Syntax
+        );
     }
 
     #[test]

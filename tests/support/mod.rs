@@ -64,6 +64,7 @@ pub fn plan(order: &str, tasks: Vec<PlanTask>) -> Plan {
             once: euros(),
             monthly: euros(),
         },
+        enums: BTreeMap::new(),
     }
 }
 

@@ -94,8 +94,9 @@ pub(super) fn resolve_block(
     diags: &mut Diagnostics,
 ) -> Vec<Task> {
     let mut out: Vec<Task> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for t in tasks {
-        if out.iter().any(|o| o.name == t.name.name) {
+        if !seen.insert(t.name.name.as_str()) {
             continue; // reported with the signatures
         }
         if let Some(task) = resolve_task(base, t, diags) {
@@ -147,6 +148,7 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
         undo: None,
         point_of_no_return: false,
         span: t.name.span,
+        deps: Vec::new(),
     };
     let mut seen: Vec<(&'static str, Span)> = Vec::new();
     for c in &t.clauses {
@@ -233,6 +235,7 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
             ClauseKind::NoReturn => task.point_of_no_return = true,
         }
     }
+    task.deps = task.dependencies();
     ok.then_some(task)
 }
 

@@ -111,7 +111,11 @@ pub fn quote_text(plan: &Plan) -> String {
         let (once, monthly) = if i.priced {
             (i.price.once.to_string(), i.price.monthly.to_string())
         } else {
-            ("(in bundle)".to_string(), String::new())
+            // A bundle child's share of the bundle's price, counted in the bundle's line.
+            (
+                format!("({})", i.price.once),
+                format!("({})", i.price.monthly),
+            )
         };
         let id = if i.parent.is_some() {
             format!("  {}", i.id)
@@ -159,6 +163,11 @@ pub fn quote_text(plan: &Plan) -> String {
     let with_sla: Vec<_> = plan.items.iter().filter(|i| !i.sla.is_empty()).collect();
     if !with_sla.is_empty() {
         out.push_str("\nservice levels\n");
+        let width = with_sla
+            .iter()
+            .map(|i| i.id.chars().count())
+            .max()
+            .unwrap_or(0);
         for i in with_sla {
             let terms = i
                 .sla
@@ -166,7 +175,7 @@ pub fn quote_text(plan: &Plan) -> String {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let _ = writeln!(out, "  {}  {}: {terms}", i.id, i.product);
+            let _ = writeln!(out, "  {:<width$}  {terms}", i.id);
         }
     }
     out

@@ -1,0 +1,94 @@
+//! What `run` and `resume` share: bindings in, executor run, summary out.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use super::{print_diagnostics, write_stdout, Exit};
+use crate::exec::{
+    summary, Bindings, BindingsError, ExecOptions, Executor, Journal, LogSink, OrderState,
+    Progress, TaskRecord,
+};
+use crate::plan::Plan;
+use crate::render::Format;
+use crate::source::Sources;
+
+/// The bindings file, or simulate-everything without one.
+pub(crate) fn load_bindings(path: Option<&Path>) -> Result<Bindings, Exit> {
+    let Some(path) = path else {
+        return Ok(Bindings::default());
+    };
+    let mut sources = Sources::new();
+    match Bindings::load(path, &mut sources) {
+        Ok(b) => Ok(b),
+        Err(BindingsError::Invalid(diags)) => {
+            print_diagnostics(&diags, &sources, Format::Human);
+            Err(Exit::Failure)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(Exit::Error)
+        }
+    }
+}
+
+/// The log exec plugins' stderr goes to: `STATE/logs/ORDER.log`.
+pub(crate) fn order_log(state: &Path, order: &str) -> Result<LogSink, Exit> {
+    let dir = state.join("logs");
+    let open = || {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{order}.log")))
+    };
+    match open() {
+        Ok(file) => Ok(Arc::new(Mutex::new(file))),
+        Err(e) => {
+            eprintln!(
+                "error: cannot open the order's log in {}: {e}",
+                dir.display()
+            );
+            Err(Exit::Error)
+        }
+    }
+}
+
+pub(crate) struct Run<'a> {
+    pub plan: &'a Plan,
+    pub bindings: &'a Bindings,
+    pub jobs: usize,
+    pub quiet: bool,
+    pub log: LogSink,
+    pub initial: Vec<TaskRecord>,
+}
+
+/// Executes the plan through `journal`, prints the summary, and gives the
+/// exit status: 0 when the order completed, 1 otherwise.
+pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
+    let options = ExecOptions {
+        jobs: run.jobs,
+        log: Some(run.log),
+        ..ExecOptions::default()
+    };
+    let executor = match Executor::new(run.plan, run.bindings, options) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failure;
+        }
+    };
+    let mut progress = Progress::new(run.plan, run.quiet);
+    let outcome = match executor.run(run.initial, journal, &mut |event| progress.observe(event)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Error;
+        }
+    };
+    write_stdout(&summary(run.plan, &outcome));
+    if outcome.state == OrderState::Completed {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
+}

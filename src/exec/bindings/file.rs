@@ -1,0 +1,404 @@
+//! The bindings file: YAML read through [`crate::yaml`], every mistake a
+//! diagnostic with code `ordo::bindings` at its line.
+
+use std::path::{Path, PathBuf};
+
+use super::{Binding, Implementation, Pattern};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::exec::builtin::SimulateOptions;
+use crate::source::SourceFile;
+use crate::span::{FileId, Span};
+use crate::value::parse_duration;
+use crate::yaml::{self, Node, NodeKind};
+
+/// Reads every binding of a file, or every error in it.
+pub(super) fn read(
+    file: FileId,
+    source: &SourceFile,
+    folder: &Path,
+) -> Result<Vec<Binding>, Diagnostics> {
+    let root = yaml::parse(file, source).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(Code::Bindings, e.message).at(e.span, "here"))
+    })?;
+    let mut reader = Reader {
+        folder,
+        diags: Diagnostics::new(),
+        bindings: Vec::new(),
+    };
+    reader.root(&root);
+    if reader.diags.has_errors() {
+        reader.diags.sort();
+        return Err(reader.diags);
+    }
+    Ok(reader.bindings)
+}
+
+const TOP_KEYS: [&str; 1] = ["actions"];
+const ENTRY_KEYS: [&str; 4] = ["simulate", "noop", "exec", "max_concurrent"];
+const SIMULATE_KEYS: [&str; 4] = ["latency", "outputs", "fail", "fail_permanently"];
+
+fn err(span: Span, message: impl Into<String>, label: &str) -> Diagnostic {
+    Diagnostic::error(Code::Bindings, message).at(span, label)
+}
+
+struct Reader<'a> {
+    folder: &'a Path,
+    diags: Diagnostics,
+    bindings: Vec<Binding>,
+}
+
+impl Reader<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
+        match &node.kind {
+            NodeKind::Map(entries) => Some(entries),
+            _ => {
+                let d = err(
+                    node.span,
+                    format!("{what} must be a mapping, not {}", node.describe()),
+                    "expected a mapping",
+                );
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// Reports keys outside `known`, with a "did you mean".
+    fn unknown_keys(&mut self, entries: &[(Node, Node)], known: &[&str], what: &str) {
+        for (k, _) in entries {
+            let name = k.scalar_text().unwrap_or_default();
+            if !known.contains(&name.as_str()) {
+                let d = err(
+                    k.span,
+                    format!("unknown key `{name}` in {what}"),
+                    "unknown key",
+                )
+                .suggest_or_list(&name, "key", known.iter().copied());
+                self.push(d);
+            }
+        }
+    }
+
+    fn root(&mut self, root: &Node) {
+        let Some(entries) = self.entries(root, "a bindings file") else {
+            return;
+        };
+        self.unknown_keys(entries, &TOP_KEYS, "a bindings file");
+        let Some(actions) = root.get("actions") else {
+            let d = err(
+                root.span,
+                "a bindings file needs an `actions:` mapping",
+                "no `actions:` here",
+            )
+            .with_help("for example:  actions: { \"*\": { simulate: {} } }");
+            self.push(d);
+            return;
+        };
+        if matches!(actions.kind, NodeKind::Null) {
+            return;
+        }
+        let Some(actions) = self.entries(actions, "`actions`") else {
+            return;
+        };
+        for (key, value) in actions {
+            let text = key.scalar_text().unwrap_or_default();
+            let pattern = match Pattern::parse(&text) {
+                Ok(p) => p,
+                Err(message) => {
+                    let d = err(key.span, message, "not a pattern");
+                    self.push(d);
+                    continue;
+                }
+            };
+            if let Some(binding) = self.binding(pattern, value) {
+                self.bindings.push(binding);
+            }
+        }
+    }
+
+    fn binding(&mut self, pattern: Pattern, node: &Node) -> Option<Binding> {
+        let entries = self.entries(node, &format!("the binding of `{pattern}`"))?;
+        self.unknown_keys(entries, &ENTRY_KEYS, "a binding");
+        let kinds: Vec<&(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| matches!(k.as_str(), Some("simulate" | "noop" | "exec")))
+            .collect();
+        let max_concurrent = node
+            .get("max_concurrent")
+            .and_then(|n| self.positive(n, "max_concurrent"));
+        let [(kind, value)] = kinds.as_slice() else {
+            let span = kinds.get(1).map_or(node.span, |(k, _)| k.span);
+            let d = err(
+                    span,
+                    format!("the binding of `{pattern}` must say exactly one of `simulate`, `noop` or `exec`"),
+                    if kinds.is_empty() { "no implementation" } else { "second implementation" },
+                )
+                .with_help("for example:  { simulate: {} }  or  { exec: [\"./plugins/net.sh\"] }");
+            self.push(d);
+            return None;
+        };
+        let implementation = match kind.as_str() {
+            Some("simulate") => Implementation::Simulate(self.simulate(value)?),
+            Some("noop") => {
+                let empty = match &value.kind {
+                    NodeKind::Null => true,
+                    NodeKind::Map(m) => m.is_empty(),
+                    _ => false,
+                };
+                if !empty {
+                    let d = err(value.span, "`noop` takes no options", "write `noop: {}`");
+                    self.push(d);
+                    return None;
+                }
+                Implementation::Noop
+            }
+            _ => self.exec(value)?,
+        };
+        Some(Binding {
+            pattern,
+            implementation,
+            max_concurrent,
+        })
+    }
+
+    fn simulate(&mut self, node: &Node) -> Option<SimulateOptions> {
+        let mut options = SimulateOptions::default();
+        if matches!(node.kind, NodeKind::Null) {
+            return Some(options);
+        }
+        let entries = self.entries(node, "`simulate`")?;
+        self.unknown_keys(entries, &SIMULATE_KEYS, "`simulate`");
+        let mut ok = true;
+        if let Some(latency) = node.get("latency") {
+            match latency.as_str().and_then(parse_duration) {
+                Some(ms) => options.latency_ms = ms,
+                None => {
+                    let d = err(
+                        latency.span,
+                        "`latency` must be a duration",
+                        "not a duration",
+                    )
+                    .with_help("write a number and a unit: 500ms, 2s, 1m");
+                    self.push(d);
+                    ok = false;
+                }
+            }
+        }
+        if let Some(outputs) = node.get("outputs") {
+            match self.entries(outputs, "`outputs`") {
+                Some(entries) => {
+                    for (k, v) in entries {
+                        options
+                            .outputs
+                            .insert(k.scalar_text().unwrap_or_default(), v.to_json());
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        if let Some(fail) = node.get("fail") {
+            match fail.as_str().and_then(|s| s.parse::<u32>().ok()) {
+                Some(n) => options.fail = n,
+                None => {
+                    let d = err(
+                        fail.span,
+                        "`fail` must be a whole number of attempts",
+                        "not a count",
+                    );
+                    self.push(d);
+                    ok = false;
+                }
+            }
+        }
+        if let Some(flag) = node.get("fail_permanently") {
+            match flag.kind {
+                NodeKind::Bool(b) => options.fail_permanently = b,
+                _ => {
+                    let d = err(
+                        flag.span,
+                        "`fail_permanently` must be true or false",
+                        "not a boolean",
+                    );
+                    self.push(d);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(options)
+    }
+
+    fn exec(&mut self, node: &Node) -> Option<Implementation> {
+        let NodeKind::Seq(items) = &node.kind else {
+            let d = err(
+                node.span,
+                "`exec` must be a list: the program, then its arguments",
+                "not a list",
+            )
+            .with_help("for example:  exec: [\"./plugins/net.sh\", \"--verbose\"]");
+            self.push(d);
+            return None;
+        };
+        if items.is_empty() {
+            let d = err(
+                node.span,
+                "`exec` needs at least the program to run",
+                "empty list",
+            )
+            .with_help("for example:  exec: [\"./plugins/net.sh\"]");
+            self.push(d);
+            return None;
+        }
+        let mut argv = Vec::new();
+        for item in items {
+            match item.scalar_text() {
+                Some(s) if !s.is_empty() => argv.push(s),
+                _ => {
+                    let d = err(
+                        item.span,
+                        "each `exec` word must be a non-empty string",
+                        "here",
+                    );
+                    self.push(d);
+                    return None;
+                }
+            }
+        }
+        let program = PathBuf::from(argv.remove(0));
+        // A path with a folder in it is relative to the bindings file; a
+        // bare name is looked up through PATH when the program runs.
+        let program = if program.is_relative() && program.components().count() > 1 {
+            self.folder.join(program)
+        } else {
+            program
+        };
+        Some(Implementation::Exec {
+            program,
+            args: argv,
+        })
+    }
+
+    fn positive(&mut self, node: &Node, key: &str) -> Option<usize> {
+        match node.as_str().and_then(|s| s.parse::<usize>().ok()) {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                let d = err(
+                    node.span,
+                    format!("`{key}` must be a whole number above 0"),
+                    "here",
+                );
+                self.push(d);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Bindings;
+    use super::*;
+
+    fn parse(text: &str) -> Result<Bindings, Diagnostics> {
+        let source = SourceFile::new("bindings.yaml", text);
+        Bindings::parse(FileId(0), &source, Path::new("/etc/ordo"))
+    }
+
+    fn line_of(text: &str, d: &Diagnostic) -> usize {
+        SourceFile::new("b", text)
+            .line_column(d.span.unwrap().start as usize)
+            .0
+    }
+
+    #[test]
+    fn the_most_specific_pattern_wins() {
+        let b = parse(
+            "actions:\n  \"*\": { noop: {} }\n  \"network.*\": { simulate: {} }\n  \
+             \"network.core.*\": { exec: [\"./x.sh\"] }\n  network.activate: { simulate: { fail: 1 } }\n",
+        )
+        .unwrap();
+        let pattern = |a: &str| b.resolve(a).unwrap().pattern.to_string();
+        assert_eq!(pattern("network.activate"), "network.activate");
+        assert_eq!(pattern("network.core.route"), "network.core.*");
+        assert_eq!(pattern("network.check"), "network.*");
+        assert_eq!(pattern("billing.start"), "*");
+        assert_eq!(pattern("networks.x"), "*");
+    }
+
+    #[test]
+    fn relative_programs_resolve_against_the_file_and_bare_names_do_not() {
+        let b = parse("actions:\n  a: { exec: [\"./plugins/a.sh\", \"-v\"] }\n  b: { exec: [python3, x.py] }\n")
+            .unwrap();
+        let Implementation::Exec { program, args } = &b.resolve("a").unwrap().implementation else {
+            panic!()
+        };
+        assert_eq!(program, Path::new("/etc/ordo/./plugins/a.sh"));
+        assert_eq!(args, &["-v"]);
+        let Implementation::Exec { program, .. } = &b.resolve("b").unwrap().implementation else {
+            panic!()
+        };
+        assert_eq!(program, Path::new("python3"));
+    }
+
+    #[test]
+    fn options_are_read() {
+        let b = parse(
+            "actions:\n  credit.check:\n    simulate: { latency: 200ms, outputs: { score: 550 }, fail: 2 }\n    \
+             max_concurrent: 3\n",
+        )
+        .unwrap();
+        let binding = b.resolve("credit.check").unwrap();
+        assert_eq!(binding.max_concurrent, Some(3));
+        let Implementation::Simulate(o) = &binding.implementation else {
+            panic!()
+        };
+        assert_eq!((o.latency_ms, o.fail), (200, 2));
+        assert_eq!(o.outputs["score"], 550);
+    }
+
+    #[test]
+    fn every_error_names_its_line() {
+        let text = "actions:\n  a: { simulate: { latncy: 2s } }\n  b: { simulate: { latency: soon } }\n  \
+                    c: { exec: [] }\n  d: { noop: {}, exec: [x] }\n  \"*.x\": { noop: {} }\n  e: { max_concurrent: 0, noop: {} }\n";
+        let diags = parse(text).unwrap_err();
+        let found: Vec<(usize, String)> = diags
+            .list
+            .iter()
+            .map(|d| (line_of(text, d), d.message.clone()))
+            .collect();
+        assert!(diags.list.iter().all(|d| d.code == Code::Bindings));
+        assert_eq!(found.len(), 6, "{found:#?}");
+        assert_eq!(found[0], (2, "unknown key `latncy` in `simulate`".into()));
+        assert_eq!(
+            diags.list[0].help.as_deref(),
+            Some("did you mean `latency`?")
+        );
+        assert_eq!(found[1], (3, "`latency` must be a duration".into()));
+        assert_eq!(
+            found[2],
+            (4, "`exec` needs at least the program to run".into())
+        );
+        assert_eq!(found[3].0, 5);
+        assert!(found[4].1.contains("no action pattern"), "{found:?}");
+        assert_eq!(
+            found[5],
+            (7, "`max_concurrent` must be a whole number above 0".into())
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_keys_are_refused() {
+        let diags = parse("action:\n  \"*\": { noop: {} }\n").unwrap_err();
+        assert_eq!(
+            diags.list[0].message,
+            "unknown key `action` in a bindings file"
+        );
+        assert_eq!(
+            diags.list[0].help.as_deref(),
+            Some("did you mean `actions`?")
+        );
+    }
+}

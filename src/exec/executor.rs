@@ -1,0 +1,271 @@
+//! The executor's public face: an [`Executor`] is a plan with every action
+//! resolved to its implementation; [`Executor::run`] takes an order from
+//! where its task records say it is to a final (or held) state.
+//!
+//! How a run proceeds is in [`super::run`]; this module checks the plan,
+//! binds its actions, and shapes the outcome.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::bindings::{Bindings, Implementation};
+use super::builtin::{SimEnv, Simulate, SimulateOptions};
+use super::plugin::{Exec, LogSink};
+use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
+use super::Action;
+use crate::model::Type;
+use crate::plan::{Plan, TaskIdx};
+
+/// How to run.
+#[derive(Clone)]
+pub struct ExecOptions {
+    /// At most this many attempts run at once (at least 1).
+    pub jobs: usize,
+    /// Where exec plugins' stderr goes (the order's log); discarded if `None`.
+    pub log: Option<LogSink>,
+    /// The "run's start" simulated dates are derived from; now if `None`.
+    pub started: Option<DateTime<FixedOffset>>,
+    /// How often to ask the journal whether the order was cancelled.
+    pub cancel_poll: Duration,
+}
+
+impl Default for ExecOptions {
+    /// `jobs` is the number of CPUs × 4 (SPEC §6: actions mostly wait on
+    /// other systems, so more of them than cores may run).
+    fn default() -> ExecOptions {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ExecOptions {
+            jobs: cpus * 4,
+            log: None,
+            started: None,
+            cancel_poll: Duration::from_millis(100),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A transition could not be recorded; the run stopped without acting on it.
+    #[error("cannot record the order's state: {0}")]
+    Journal(#[from] JournalError),
+    #[error("no binding for the action{} {}", if .0.len() == 1 { "" } else { "s" }, .0.join(", "))]
+    Unbound(Vec<String>),
+    #[error("the plan cannot be executed: {0}")]
+    InvalidPlan(String),
+    #[error("the task records do not fit the plan: {0}")]
+    Records(String),
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub state: OrderState,
+    /// Why the order did not complete: the failed task, the failed undo, a cancel.
+    pub reason: Option<String>,
+    /// Every task, in plan order.
+    pub tasks: Vec<TaskOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOutcome {
+    pub id: String,
+    pub record: TaskRecord,
+    /// From the first attempt's start to the last attempt's end in this run
+    /// (retry delays included); `None` if it did not run in this run.
+    pub duration: Option<Duration>,
+}
+
+/// One resolved call: the implementation, its concurrency group (the
+/// binding it came from), and its declared outputs.
+pub(crate) struct Call {
+    pub action: Arc<dyn Action>,
+    pub group: usize,
+    pub outputs: Arc<[(String, Type)]>,
+}
+
+pub(crate) struct TaskCalls {
+    pub call: Call,
+    pub undo: Option<Call>,
+}
+
+/// A plan bound to implementations, ready to run (and to run again, for a
+/// resume).
+pub struct Executor<'p> {
+    pub(crate) plan: &'p Plan,
+    pub(crate) calls: Vec<TaskCalls>,
+    /// Concurrency cap per binding.
+    pub(crate) caps: Vec<usize>,
+    /// Direct dependencies (deduplicated) and their inverse.
+    pub(crate) deps: Vec<Vec<TaskIdx>>,
+    pub(crate) dependents: Vec<Vec<TaskIdx>>,
+    pub(crate) index: HashMap<&'p str, TaskIdx>,
+    pub(crate) jobs: usize,
+    pub(crate) cancel_poll: Duration,
+}
+
+impl<'p> Executor<'p> {
+    /// Checks the plan and binds every action (and undo action) it calls.
+    /// An action no binding covers is an error here, before anything runs.
+    pub fn new(
+        plan: &'p Plan,
+        bindings: &Bindings,
+        options: ExecOptions,
+    ) -> Result<Executor<'p>, ExecError> {
+        let (deps, dependents) = check_plan(plan)?;
+        let started = options
+            .started
+            .unwrap_or_else(|| chrono::Local::now().fixed_offset());
+        let currency = match plan.price.once.currency.as_str() {
+            // ISO 4217's code for "no currency", for catalogs without prices.
+            "" => "XXX".to_string(),
+            c => c.to_string(),
+        };
+        let env = Arc::new(SimEnv {
+            currency,
+            started,
+            enums: plan.enums.clone(),
+        });
+        let mut built: HashMap<usize, Arc<dyn Action>> = HashMap::new();
+        let mut unbound = BTreeSet::new();
+        let mut bind = |action: &str, outputs: &[(String, Type)]| -> Option<Call> {
+            let Some(i) = bindings.resolve_index(action) else {
+                unbound.insert(action.to_string());
+                return None;
+            };
+            let implementation = built.entry(i).or_insert_with(|| {
+                instantiate(&bindings.entries()[i].implementation, &env, &options.log)
+            });
+            Some(Call {
+                action: Arc::clone(implementation),
+                group: i,
+                outputs: Arc::from(outputs.to_vec()),
+            })
+        };
+        let mut calls = Vec::with_capacity(plan.tasks.len());
+        for t in &plan.tasks {
+            let call = bind(&t.action, &t.outputs);
+            let undo = t.undo.as_ref().and_then(|u| bind(&u.action, &u.outputs));
+            if let Some(call) = call {
+                calls.push(TaskCalls { call, undo });
+            }
+        }
+        if !unbound.is_empty() {
+            return Err(ExecError::Unbound(unbound.into_iter().collect()));
+        }
+        let caps = bindings
+            .entries()
+            .iter()
+            .map(|b| b.max_concurrent.unwrap_or(usize::MAX))
+            .collect();
+        let index = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        Ok(Executor {
+            plan,
+            calls,
+            caps,
+            deps,
+            dependents,
+            index,
+            jobs: options.jobs.max(1),
+            cancel_poll: options.cancel_poll,
+        })
+    }
+
+    /// Runs the order from `initial` (one record per task, e.g. from the
+    /// durable store; empty for a fresh order) until it completes, fails, is
+    /// cancelled or is held. Every transition goes through `journal` before
+    /// it is acted on, then to `observer` (e.g. a progress display).
+    ///
+    /// Resuming: `done` and `skipped` tasks are never invoked again; a task
+    /// recorded `running` is invoked again with the same idempotency key and
+    /// the next attempt number; an interrupted compensation carries on. See
+    /// `docs/execution.md`.
+    pub fn run(
+        &self,
+        initial: Vec<TaskRecord>,
+        journal: &mut dyn Journal,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<RunOutcome, ExecError> {
+        let n = self.plan.tasks.len();
+        let records = if initial.is_empty() {
+            vec![TaskRecord::default(); n]
+        } else if initial.len() == n {
+            initial
+        } else {
+            return Err(ExecError::Records(format!(
+                "{} records for a plan of {n} tasks",
+                initial.len()
+            )));
+        };
+        super::run::run(self, records, journal, observer)
+    }
+
+    pub fn plan(&self) -> &Plan {
+        self.plan
+    }
+}
+
+fn instantiate(
+    implementation: &Implementation,
+    env: &Arc<SimEnv>,
+    log: &Option<LogSink>,
+) -> Arc<dyn Action> {
+    match implementation {
+        Implementation::Simulate(o) => Arc::new(Simulate::new(o.clone(), Arc::clone(env))),
+        Implementation::Noop => {
+            Arc::new(Simulate::new(SimulateOptions::default(), Arc::clone(env)))
+        }
+        Implementation::Exec { program, args } => Arc::new(Exec {
+            program: program.clone(),
+            args: args.clone(),
+            log: log.clone(),
+        }),
+        Implementation::Custom(a) => Arc::clone(a),
+    }
+}
+
+type Edges = Vec<Vec<TaskIdx>>;
+
+/// The executor may assume a DAG in topological order whose dependencies
+/// never point into a later stage: anything else would hang, so it is
+/// refused here.
+fn check_plan(plan: &Plan) -> Result<(Edges, Edges), ExecError> {
+    let n = plan.tasks.len();
+    let mut deps = Vec::with_capacity(n);
+    let mut dependents = vec![Vec::new(); n];
+    for (i, t) in plan.tasks.iter().enumerate() {
+        if t.stage >= plan.stages.len().max(1) {
+            return Err(ExecError::InvalidPlan(format!(
+                "task {} has no stage {}",
+                t.id, t.stage
+            )));
+        }
+        let mut mine: Vec<TaskIdx> = t.after.clone();
+        mine.sort_unstable();
+        mine.dedup();
+        for &d in &mine {
+            if d >= i {
+                return Err(ExecError::InvalidPlan(format!(
+                    "task {} depends on a task listed after it (tasks must be in topological order)",
+                    t.id
+                )));
+            }
+            if plan.tasks[d].stage > t.stage {
+                return Err(ExecError::InvalidPlan(format!(
+                    "task {} depends on {}, of a later stage",
+                    t.id, plan.tasks[d].id
+                )));
+            }
+            dependents[d].push(i);
+        }
+        deps.push(mine);
+    }
+    Ok((deps, dependents))
+}

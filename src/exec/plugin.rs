@@ -1,0 +1,298 @@
+//! The `exec` binding: an outside program speaking the exec protocol of
+//! SPEC §6 — one JSON request on its stdin, one JSON reply on its stdout.
+//!
+//! The program runs without a shell, in a process group of its own, so that
+//! when it is done (or times out) everything it started can be killed with
+//! one signal and no orphan outlives the attempt.
+
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::action::{Action, ActionError, Outputs, Request};
+
+/// Where plugins' stderr goes: the order's log.
+pub type LogSink = Arc<Mutex<dyn Write + Send>>;
+
+/// Exit status by which a plugin says "try again later" (`EX_TEMPFAIL`).
+pub const EXIT_RETRYABLE: i32 = 75;
+
+/// A reply larger than this is cut (and then fails to parse).
+const MAX_REPLY: usize = 16 << 20;
+const MAX_STDERR: usize = 1 << 20;
+/// How long to wait for the pipes to close once the program has exited and
+/// its group was killed: only a process that left the group can hold them.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+pub(crate) struct Exec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub log: Option<LogSink>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    outputs: Option<Outputs>,
+    error: Option<String>,
+    retryable: Option<bool>,
+}
+
+impl Action for Exec {
+    fn invoke(&self, req: &Request) -> Result<Outputs, ActionError> {
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                ActionError::permanent(format!("cannot run {}: {e}", self.program.display()))
+            })?;
+        let pid = child.id() as libc::pid_t;
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let line = req.to_json_line();
+        // A program that never reads its stdin must not block us: write from
+        // a thread, and let a broken pipe be its own business.
+        thread::spawn(move || {
+            if let Some(mut stdin) = stdin {
+                let _ = stdin.write_all(line.as_bytes());
+            }
+        });
+        let stdout = read_in_background(stdout, MAX_REPLY);
+        let stderr = read_in_background(stderr, MAX_STDERR);
+        let (exited_tx, exited) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = exited_tx.send(wait_exited(pid));
+        });
+        let timed_out = match req.remaining() {
+            Some(left) => matches!(
+                exited.recv_timeout(left),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            ),
+            None => {
+                let _ = exited.recv();
+                false
+            }
+        };
+        // The leader is not reaped yet (or still running), so its group id
+        // cannot have been reused: kill the whole group — on a timeout the
+        // program and its children, otherwise whatever it left behind.
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        if timed_out {
+            let _ = exited.recv();
+        }
+        let status = child
+            .wait()
+            .map_err(|e| ActionError::permanent(format!("cannot wait for the plugin: {e}")))?;
+        let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
+        let stderr = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
+        self.log_stderr(req, &stderr);
+        if timed_out {
+            return Err(ActionError::retryable(
+                "timed out; the plugin's process group was killed",
+            ));
+        }
+        interpret(status, &stdout, &stderr)
+    }
+}
+
+impl Exec {
+    fn log_stderr(&self, req: &Request, stderr: &[u8]) {
+        let (Some(log), false) = (&self.log, stderr.is_empty()) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(stderr);
+        let undo = if req.undo { " undo" } else { "" };
+        let mut out = String::new();
+        for line in text.lines() {
+            out.push_str(&format!(
+                "{} [attempt {}{undo}] {line}\n",
+                req.task, req.attempt
+            ));
+        }
+        if let Ok(mut log) = log.lock() {
+            let _ = log.write_all(out.as_bytes());
+            let _ = log.flush();
+        }
+    }
+}
+
+/// Turns an exit status and the program's output into the attempt's result.
+fn interpret(
+    status: std::process::ExitStatus,
+    stdout: &[u8],
+    stderr: &[u8],
+) -> Result<Outputs, ActionError> {
+    let text = String::from_utf8_lossy(stdout);
+    let reply = parse_reply(&text);
+    let Some(code) = status.code() else {
+        let signal = status.signal().unwrap_or(0);
+        return Err(ActionError::permanent(format!(
+            "the plugin was killed by signal {signal}"
+        )));
+    };
+    if code == 0 {
+        // Exit 0 and silence: success without outputs, so a plain program
+        // (`/bin/true`, a shell one-liner) can serve an action that declares
+        // none. Declared outputs it did not give are reported as missing.
+        if text.trim().is_empty() {
+            return Ok(Outputs::new());
+        }
+        return match reply {
+            Some(Reply {
+                outputs: Some(outputs),
+                error: None,
+                ..
+            }) => Ok(outputs),
+            Some(Reply {
+                error: Some(error),
+                retryable,
+                ..
+            }) => Err(ActionError {
+                message: error,
+                retryable: retryable.unwrap_or(false),
+            }),
+            _ => Err(ActionError::permanent(format!(
+                "the plugin exited 0 without a reply of the form {{\"outputs\": {{…}}}}; it wrote {}",
+                excerpt(&text)
+            ))),
+        };
+    }
+    let why = reply
+        .as_ref()
+        .and_then(|r| r.error.clone())
+        .or_else(|| last_line(stderr))
+        .map(|w| format!(": {w}"))
+        .unwrap_or_default();
+    Err(ActionError {
+        message: format!("the plugin exited with status {code}{why}"),
+        retryable: code == EXIT_RETRYABLE || reply.and_then(|r| r.retryable) == Some(true),
+    })
+}
+
+/// One JSON reply: the whole of stdout, or else its last non-empty line (so
+/// a plugin's stray debug prints do not hide its answer).
+fn parse_reply(text: &str) -> Option<Reply> {
+    serde_json::from_str(text.trim()).ok().or_else(|| {
+        let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+        serde_json::from_str(last.trim()).ok()
+    })
+}
+
+fn last_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+}
+
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return "nothing".into();
+    }
+    let cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{cut}\"")
+    }
+}
+
+/// Reads a pipe to its end on a thread, keeping at most `cap` bytes.
+fn read_in_background(
+    pipe: Option<impl Read + Send + 'static>,
+    cap: usize,
+) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut kept = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let mut buf = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let room = cap.saturating_sub(kept.len());
+                        kept.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    rx
+}
+
+/// Waits until the process has exited without reaping it, so its pid (and
+/// so its process group id) stays reserved until `Child::wait`.
+fn wait_exited(pid: libc::pid_t) -> std::io::Result<()> {
+    loop {
+        // SAFETY: waitid writes only into the zeroed siginfo_t we own.
+        let r = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: i32) -> std::process::ExitStatus {
+        std::process::ExitStatus::from_raw(code << 8)
+    }
+
+    #[test]
+    fn exit_statuses_and_replies() {
+        let ok = interpret(status(0), br#"{"outputs":{"port":"7"}}"#, b"").unwrap();
+        assert_eq!(ok["port"], "7");
+        // A silent success (`/bin/true`) has no outputs.
+        assert!(interpret(status(0), b"\n", b"").unwrap().is_empty());
+        assert!(interpret(status(0), b"not json", b"").is_err());
+        let e = interpret(status(0), br#"{"error":"busy","retryable":true}"#, b"").unwrap_err();
+        assert_eq!(e, ActionError::retryable("busy"));
+        let e = interpret(status(75), b"", b"line one\nno capacity\n").unwrap_err();
+        assert_eq!(
+            e,
+            ActionError::retryable("the plugin exited with status 75: no capacity")
+        );
+        let e = interpret(status(3), br#"{"error":"bad port"}"#, b"").unwrap_err();
+        assert_eq!(
+            e,
+            ActionError::permanent("the plugin exited with status 3: bad port")
+        );
+        let e = interpret(status(0), b"debug\n{\"outputs\":{}}\n", b"").unwrap();
+        assert!(e.is_empty());
+        let e = interpret(status(0), b"hello", b"").unwrap_err();
+        assert!(!e.retryable && e.message.contains("\"hello\""), "{e:?}");
+    }
+}

@@ -1,0 +1,266 @@
+//! Attempts: queueing ready tasks by binding, starting them within the
+//! worker and binding limits, and reading what comes back.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Phase, Run};
+use crate::exec::action::{Request, PROTOCOL};
+use crate::exec::executor::{Call, ExecError};
+use crate::exec::frontier::Frontier;
+use crate::exec::pool::{Completion, Job, Pool};
+use crate::exec::retry::retry_delay;
+use crate::exec::state::Event;
+use crate::model::expr::{truthy, EvalError};
+use crate::model::{Expr, Ref};
+use crate::plan::TaskIdx;
+use crate::value::Value;
+
+impl Run<'_, '_> {
+    pub(super) fn call(&self, t: TaskIdx) -> &Call {
+        let calls = &self.ex.calls[t];
+        match (self.phase, &calls.undo) {
+            (Phase::Compensate, Some(undo)) => undo,
+            _ => &calls.call,
+        }
+    }
+
+    pub(super) fn enqueue(&mut self, t: TaskIdx) {
+        let group = self.call(t).group;
+        self.queues[group].insert(t);
+    }
+
+    /// Starts queued attempts while workers and binding caps allow.
+    pub(super) fn dispatch(
+        &mut self,
+        pool: &mut Pool<'_, '_>,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        while self.running < self.ex.jobs {
+            let forward = self.phase == Phase::Forward;
+            let next = (0..self.queues.len())
+                .filter(|&g| self.group_running[g] < self.ex.caps[g])
+                .filter_map(|g| {
+                    let q = &self.queues[g];
+                    if forward { q.first() } else { q.last() }.map(|&t| (t, g))
+                })
+                .min_by_key(|&(t, _)| if forward { t as isize } else { -(t as isize) });
+            let Some((t, group)) = next else {
+                return Ok(());
+            };
+            self.queues[group].remove(&t);
+            self.start(pool, t, group, frontier, ready)?;
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        pool: &mut Pool<'_, '_>,
+        t: TaskIdx,
+        group: usize,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        let undo = self.phase == Phase::Compensate;
+        let task = &self.ex.plan.tasks[t];
+        let record = &self.records[t];
+        let attempt = if undo {
+            record.undo_attempts + 1
+        } else {
+            record.attempts + 1
+        };
+        let (action, params) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.action, &u.inputs),
+            _ => (&task.action, &task.inputs),
+        };
+        let mut inputs = serde_json::Map::new();
+        for (name, expr) in params {
+            match self.eval(expr, None) {
+                Ok(v) => {
+                    inputs.insert(name.clone(), v.to_json());
+                }
+                Err(e) => {
+                    let error = format!("cannot compute input `{name}`: {e}");
+                    return if undo {
+                        self.undo_failed(t, error, frontier, ready)
+                    } else {
+                        self.fail(t, error)
+                    };
+                }
+            }
+        }
+        let call = self.call(t);
+        let deadline = task
+            .timeout_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        let order = &self.ex.plan.order;
+        let request = Request {
+            protocol: PROTOCOL,
+            action: action.clone(),
+            order: order.clone(),
+            task: task.id.clone(),
+            attempt,
+            idempotency_key: if undo {
+                format!("{order}/{}/undo", task.id)
+            } else {
+                format!("{order}/{}", task.id)
+            },
+            undo,
+            inputs,
+            outputs: call.outputs.clone(),
+            deadline,
+        };
+        let job = Job {
+            task: t,
+            undo,
+            attempt,
+            group,
+            timeout_ms: task.timeout_ms,
+            action: call.action.clone(),
+            request,
+        };
+        self.emit(Event::Started {
+            task: t,
+            attempt,
+            undo,
+        })?;
+        if !undo {
+            self.began[t].get_or_insert_with(Instant::now);
+        }
+        self.running += 1;
+        self.group_running[group] += 1;
+        pool.submit(job, self.running);
+        Ok(())
+    }
+
+    pub(super) fn on_completion(
+        &mut self,
+        done: Completion,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        let Completion {
+            task: t,
+            undo,
+            attempt,
+            group,
+            result,
+        } = done;
+        self.running -= 1;
+        self.group_running[group] -= 1;
+        if !undo {
+            self.ended[t] = Some(Instant::now());
+        }
+        let error = match result {
+            Ok(outputs) => {
+                if !undo {
+                    if let Some(message) = self.broken_require(t, &outputs) {
+                        self.emit(Event::AttemptFailed {
+                            task: t,
+                            attempt,
+                            undo,
+                            error: message.clone(),
+                            retry_in_ms: None,
+                        })?;
+                        return self.fail(t, message);
+                    }
+                }
+                self.emit(Event::Succeeded {
+                    task: t,
+                    attempt,
+                    undo,
+                    outputs,
+                })?;
+                frontier.finish(t, ready);
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let task = &self.ex.plan.tasks[t];
+        let first = if undo {
+            self.first_undo_attempt[t]
+        } else {
+            self.first_attempt[t]
+        };
+        let retries_left = task.retry.is_some_and(|r| attempt < first + r.count);
+        // Once the run has stopped, forward tasks get no further attempts.
+        let may_retry = error.retryable && retries_left && (undo || self.stop.is_none());
+        let delay = match (may_retry, task.retry) {
+            (true, Some(retry)) => {
+                let key = format!(
+                    "{}/{}{}",
+                    self.ex.plan.order,
+                    task.id,
+                    if undo { "/undo" } else { "" }
+                );
+                Some(retry_delay(&retry, attempt - first + 1, &key))
+            }
+            _ => None,
+        };
+        self.emit(Event::AttemptFailed {
+            task: t,
+            attempt,
+            undo,
+            error: error.message.clone(),
+            retry_in_ms: delay,
+        })?;
+        if let Some(ms) = delay {
+            self.timers
+                .push(Reverse((Instant::now() + Duration::from_millis(ms), t)));
+            return Ok(());
+        }
+        match (undo, self.stop.is_some() && error.retryable) {
+            (true, _) => self.undo_failed(t, error.message, frontier, ready),
+            // A retry the stop cut short: the task did not fail, it was
+            // interrupted; it ends cancelled (or pending if the order is held).
+            (false, true) => Ok(()),
+            (false, false) => self.fail(t, error.message),
+        }
+    }
+
+    /// The message of the first `require` the task's outputs break.
+    fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
+        for r in &self.ex.plan.tasks[t].requires {
+            let own = Some((t, outputs));
+            match self.eval(&r.cond, own) {
+                Ok(v) if truthy(&v) => {}
+                Ok(_) => {
+                    let mut lookup = |r: &Ref| self.lookup(r, own);
+                    return Some(r.message.render(&mut lookup));
+                }
+                Err(e) => return Some(format!("cannot check `require`: {e}")),
+            }
+        }
+        None
+    }
+
+    /// Evaluates against finished tasks' outputs; `own` answers a task's
+    /// references to its own outputs (for `require`).
+    pub(super) fn eval(
+        &self,
+        expr: &Expr,
+        own: Option<(TaskIdx, &BTreeMap<String, Value>)>,
+    ) -> Result<Value, EvalError> {
+        expr.eval(&mut |r| self.lookup(r, own))
+    }
+
+    pub(super) fn lookup(
+        &self,
+        r: &Ref,
+        own: Option<(TaskIdx, &BTreeMap<String, Value>)>,
+    ) -> Option<Value> {
+        let Ref::TaskOutput { task, output } = r else {
+            return None;
+        };
+        let i = *self.ex.index.get(task.as_str())?;
+        let outputs = match own {
+            Some((o, outputs)) if o == i => outputs,
+            _ => &self.records[i].outputs,
+        };
+        // A skipped (or not yet finished) task's outputs are absent: null.
+        Some(outputs.get(output).cloned().unwrap_or(Value::Null))
+    }
+}

@@ -1,0 +1,442 @@
+//! One run of an order: the coordinator.
+//!
+//! A single thread owns every task record, decides what starts, and is the
+//! only one to talk to the journal; workers only invoke actions. A run has
+//! two phases:
+//!
+//! 1. **Forward.** Tasks start as the [`Frontier`] releases them, at most
+//!    `jobs` at once and at most `max_concurrent` per binding. A retryable
+//!    failure puts the task on a timer (it holds no worker while it waits).
+//!    A permanent failure or a cancel *stops* the run: nothing new starts,
+//!    running attempts finish.
+//! 2. **Compensation** (after a stop, unless a point of no return was
+//!    passed): the same walk backwards, running the undo of every `done`
+//!    task only after the undos of every task that depended on it.
+//!
+//! Starting attempts and reading their results is in [`attempts`].
+
+mod attempts;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::time::{Duration, Instant};
+
+use crate::exec::executor::{ExecError, Executor, RunOutcome, TaskOutcome};
+use crate::exec::frontier::Frontier;
+use crate::exec::pool::Pool;
+use crate::exec::state::{Event, Journal, OrderState, TaskRecord, TaskState};
+use crate::model::expr::truthy;
+use crate::plan::TaskIdx;
+
+#[derive(Debug, Clone)]
+enum Stop {
+    /// `task` is `None` when a resumed compensation no longer knows why.
+    Failed {
+        task: Option<TaskIdx>,
+        error: String,
+    },
+    Cancelled,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Forward,
+    Compensate,
+}
+
+pub(crate) fn run(
+    ex: &Executor<'_>,
+    records: Vec<TaskRecord>,
+    journal: &mut dyn Journal,
+    observer: &mut dyn FnMut(&Event),
+) -> Result<RunOutcome, ExecError> {
+    let n = records.len();
+    let mut run = Run {
+        ex,
+        journal,
+        observer,
+        first_attempt: records.iter().map(|r| r.attempts + 1).collect(),
+        first_undo_attempt: records.iter().map(|r| r.undo_attempts + 1).collect(),
+        records,
+        began: vec![None; n],
+        ended: vec![None; n],
+        queues: vec![BTreeSet::new(); ex.caps.len()],
+        running: 0,
+        group_running: vec![0; ex.caps.len()],
+        timers: BinaryHeap::new(),
+        phase: Phase::Forward,
+        stop: None,
+        undo_failures: Vec::new(),
+        last_poll: None,
+    };
+    std::thread::scope(|scope| {
+        let mut pool = Pool::new(scope, &ex.plan.enums);
+        run.execute(&mut pool)
+    })
+}
+
+struct Run<'a, 'p> {
+    ex: &'a Executor<'p>,
+    journal: &'a mut dyn Journal,
+    observer: &'a mut dyn FnMut(&Event),
+    records: Vec<TaskRecord>,
+    /// The attempt number each task (and undo) starts this run from: the
+    /// retry budget counts from here.
+    first_attempt: Vec<u32>,
+    first_undo_attempt: Vec<u32>,
+    began: Vec<Option<Instant>>,
+    ended: Vec<Option<Instant>>,
+    /// Tasks waiting for a worker, per binding (ordered by plan index).
+    queues: Vec<BTreeSet<TaskIdx>>,
+    running: usize,
+    group_running: Vec<usize>,
+    /// Retries due: (when, task).
+    timers: BinaryHeap<Reverse<(Instant, TaskIdx)>>,
+    phase: Phase,
+    stop: Option<Stop>,
+    undo_failures: Vec<(TaskIdx, String)>,
+    last_poll: Option<Instant>,
+}
+
+impl<'p> Run<'_, 'p> {
+    fn execute(&mut self, pool: &mut Pool<'_, '_>) -> Result<RunOutcome, ExecError> {
+        self.emit(Event::Order {
+            state: OrderState::InProgress,
+            reason: None,
+        })?;
+        let resumed_stop = self.resumed_stop()?;
+        let ranks = self.ex.plan.stages.len().max(1);
+        let stages: Vec<usize> = self.ex.plan.tasks.iter().map(|t| t.stage).collect();
+        let (mut frontier, mut ready) =
+            Frontier::new(&self.ex.deps, &self.ex.dependents, stages.clone(), ranks);
+        let settled = |r: &TaskRecord| matches!(r.state, TaskState::Done | TaskState::Skipped);
+        for t in 0..self.records.len() {
+            if settled(&self.records[t]) {
+                frontier.finish(t, &mut ready);
+            }
+        }
+        if let Some(stop) = resumed_stop {
+            // An interrupted stop: attempts that were running are invoked
+            // again (to learn their outcome) before compensating.
+            self.stop = Some(stop);
+            for t in 0..self.records.len() {
+                if self.records[t].state == TaskState::Running && !self.records[t].undoing {
+                    self.enqueue(t);
+                }
+            }
+            ready.clear();
+        }
+        self.drive(pool, &mut frontier, ready)?;
+
+        let Some(stop) = self.stop.clone() else {
+            return self.finish(OrderState::Completed, None);
+        };
+        if let Some(ponr) = self.passed_point_of_no_return() {
+            return self.hold(stop, ponr);
+        }
+        for t in 0..self.records.len() {
+            if matches!(
+                self.records[t].state,
+                TaskState::Pending | TaskState::Running
+            ) {
+                let error = self.records[t].error.clone();
+                self.emit_task(t, TaskState::Cancelled, error)?;
+            }
+        }
+        self.phase = Phase::Compensate;
+        let backward: Vec<usize> = stages.iter().map(|s| ranks - 1 - s).collect();
+        let (mut frontier, ready) =
+            Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
+        self.drive(pool, &mut frontier, ready)?;
+
+        let cause = self.describe(&stop);
+        if !self.undo_failures.is_empty() {
+            let undos: Vec<String> = self
+                .undo_failures
+                .iter()
+                .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t)))
+                .collect();
+            return self.finish(
+                OrderState::Held,
+                Some(format!("{} (after {cause})", undos.join("; "))),
+            );
+        }
+        match stop {
+            Stop::Failed { .. } => self.finish(OrderState::Failed, Some(cause)),
+            Stop::Cancelled => self.finish(OrderState::Cancelled, Some(cause)),
+        }
+    }
+
+    /// What the records say about a stop that happened before this run:
+    /// a failed task or a compensation under way (unless a point of no
+    /// return was passed, which makes the order resumable forwards), or a
+    /// pending cancel.
+    fn resumed_stop(&mut self) -> Result<Option<Stop>, ExecError> {
+        if self.passed_point_of_no_return().is_some() {
+            return Ok(None);
+        }
+        if let Some(t) = self
+            .records
+            .iter()
+            .position(|r| r.state == TaskState::Failed)
+        {
+            let error = self.records[t].error.clone().unwrap_or_default();
+            return Ok(Some(Stop::Failed {
+                task: Some(t),
+                error,
+            }));
+        }
+        let compensating = self
+            .records
+            .iter()
+            .any(|r| r.state == TaskState::Compensated || r.undoing);
+        if self.journal.cancel_requested(&self.ex.plan.order)? {
+            return Ok(Some(Stop::Cancelled));
+        }
+        if compensating {
+            let error = "the compensation was interrupted".to_string();
+            return Ok(Some(Stop::Failed { task: None, error }));
+        }
+        Ok(None)
+    }
+
+    /// Runs the current phase until nothing is running, queued or due.
+    fn drive(
+        &mut self,
+        pool: &mut Pool<'_, '_>,
+        frontier: &mut Frontier<'_>,
+        mut ready: Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        loop {
+            while let Some(t) = ready.pop() {
+                self.on_ready(t, frontier, &mut ready)?;
+            }
+            self.poll_cancel()?;
+            let now = Instant::now();
+            while let Some(Reverse((due, t))) = self.timers.peek().copied() {
+                if due > now {
+                    break;
+                }
+                self.timers.pop();
+                self.enqueue(t);
+            }
+            self.dispatch(pool, frontier, &mut ready)?;
+            if !ready.is_empty() {
+                continue;
+            }
+            if self.running == 0
+                && self.timers.is_empty()
+                && self.queues.iter().all(BTreeSet::is_empty)
+            {
+                if self.phase == Phase::Forward && self.stop.is_none() && !frontier.all_finished() {
+                    return Err(ExecError::InvalidPlan(
+                        "no task can start, yet not all have finished".into(),
+                    ));
+                }
+                return Ok(());
+            }
+            let mut wait = self.ex.cancel_poll;
+            if let Some(Reverse((due, _))) = self.timers.peek() {
+                wait = wait.min(due.saturating_duration_since(now));
+            }
+            if self.running == 0 {
+                // Only timers left: sleep until the first is due.
+                std::thread::sleep(wait);
+                continue;
+            }
+            if let Some(done) = pool.next(wait) {
+                self.on_completion(done, frontier, &mut ready)?;
+                // Collect whatever else finished meanwhile before deciding.
+                while let Some(done) = pool.next(Duration::ZERO) {
+                    self.on_completion(done, frontier, &mut ready)?;
+                }
+            }
+        }
+    }
+
+    /// A task whose turn has come: forwards, check `when` and queue it;
+    /// backwards, queue its undo or pass it at once.
+    fn on_ready(
+        &mut self,
+        t: TaskIdx,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        match self.phase {
+            Phase::Forward => {
+                if self.stop.is_some()
+                    || matches!(self.records[t].state, TaskState::Done | TaskState::Skipped)
+                {
+                    return Ok(());
+                }
+                if let Some(when) = &self.ex.plan.tasks[t].when {
+                    match self.eval(when, None) {
+                        Ok(v) if truthy(&v) => {}
+                        Ok(_) => {
+                            self.emit_task(t, TaskState::Skipped, None)?;
+                            frontier.finish(t, ready);
+                            return Ok(());
+                        }
+                        Err(e) => return self.fail(t, format!("cannot decide `when`: {e}")),
+                    }
+                }
+                self.enqueue(t);
+            }
+            Phase::Compensate => {
+                let r = &self.records[t];
+                if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() {
+                    self.enqueue(t);
+                } else {
+                    frontier.finish(t, ready);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, t: TaskIdx, error: String) -> Result<(), ExecError> {
+        self.emit_task(t, TaskState::Failed, Some(error.clone()))?;
+        if self.stop.is_none() {
+            self.halt(Stop::Failed {
+                task: Some(t),
+                error,
+            });
+        }
+        Ok(())
+    }
+
+    fn undo_failed(
+        &mut self,
+        t: TaskIdx,
+        error: String,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        // The task's effect is still there: it stays `done`, with the reason.
+        self.emit_task(t, TaskState::Done, Some(format!("undo failed: {error}")))?;
+        self.undo_failures.push((t, error));
+        frontier.finish(t, ready);
+        Ok(())
+    }
+
+    /// Stops new starts; queued tasks and due retries are dropped.
+    fn halt(&mut self, stop: Stop) {
+        self.stop = Some(stop);
+        self.queues.iter_mut().for_each(BTreeSet::clear);
+        self.timers.clear();
+    }
+
+    fn poll_cancel(&mut self) -> Result<(), ExecError> {
+        if self.phase != Phase::Forward || self.stop.is_some() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if self
+            .last_poll
+            .is_some_and(|p| now.duration_since(p) < self.ex.cancel_poll)
+        {
+            return Ok(());
+        }
+        self.last_poll = Some(now);
+        // Past a point of no return a cancel cannot be honoured (the store
+        // refuses it; this guards a request that raced the task).
+        if self.passed_point_of_no_return().is_none()
+            && self.journal.cancel_requested(&self.ex.plan.order)?
+        {
+            self.halt(Stop::Cancelled);
+        }
+        Ok(())
+    }
+
+    fn passed_point_of_no_return(&self) -> Option<TaskIdx> {
+        self.ex
+            .plan
+            .tasks
+            .iter()
+            .zip(&self.records)
+            .position(|(t, r)| t.point_of_no_return && r.state == TaskState::Done)
+    }
+
+    /// Past a point of no return: no compensation. Interrupted retries go
+    /// back to `pending`, so a resume picks them up.
+    fn hold(&mut self, stop: Stop, ponr: TaskIdx) -> Result<RunOutcome, ExecError> {
+        for t in 0..self.records.len() {
+            if self.records[t].state == TaskState::Running {
+                let error = self.records[t].error.clone();
+                self.emit_task(t, TaskState::Pending, error)?;
+            }
+        }
+        let reason = match stop {
+            Stop::Failed { .. } => format!(
+                "{} after the point of no return {}; fix the cause and resume",
+                self.describe(&stop),
+                self.id(ponr)
+            ),
+            Stop::Cancelled => format!(
+                "a cancel was requested while {} ran; it is a point of no return and succeeded, so the order cannot be compensated",
+                self.id(ponr)
+            ),
+        };
+        self.finish(OrderState::Held, Some(reason))
+    }
+
+    fn describe(&self, stop: &Stop) -> String {
+        match stop {
+            Stop::Failed {
+                task: Some(t),
+                error,
+            } => format!("task {} failed: {error}", self.id(*t)),
+            Stop::Failed { task: None, error } => error.clone(),
+            Stop::Cancelled => "the order was cancelled".into(),
+        }
+    }
+
+    fn finish(
+        &mut self,
+        state: OrderState,
+        reason: Option<String>,
+    ) -> Result<RunOutcome, ExecError> {
+        self.emit(Event::Order {
+            state,
+            reason: reason.clone(),
+        })?;
+        let tasks = (0..self.records.len())
+            .map(|t| TaskOutcome {
+                id: self.id(t).to_string(),
+                record: self.records[t].clone(),
+                duration: self.began[t]
+                    .zip(self.ended[t])
+                    .map(|(b, e)| e.saturating_duration_since(b)),
+            })
+            .collect();
+        Ok(RunOutcome {
+            state,
+            reason,
+            tasks,
+        })
+    }
+
+    fn id(&self, t: TaskIdx) -> &str {
+        &self.ex.plan.tasks[t].id
+    }
+
+    /// Records an event, then applies it: a transition that cannot be
+    /// recorded does not happen.
+    fn emit(&mut self, event: Event) -> Result<(), ExecError> {
+        self.journal.record(&self.ex.plan.order, &event)?;
+        if let Some(t) = event.task() {
+            self.records[t].apply(&event);
+        }
+        (self.observer)(&event);
+        Ok(())
+    }
+
+    fn emit_task(
+        &mut self,
+        task: TaskIdx,
+        state: TaskState,
+        error: Option<String>,
+    ) -> Result<(), ExecError> {
+        self.emit(Event::Task { task, state, error })
+    }
+}

@@ -1,0 +1,306 @@
+//! Executor rules that need no outside program: simulated and Rust actions,
+//! bindings, the journal, and the law that no task starts before its
+//! dependencies (and every earlier stage) have finished.
+
+mod exec_support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use exec_support::*;
+use ordo::exec::{
+    replay, summary, ActionError, Bindings, Event, ExecError, ExecOptions, Executor,
+    Implementation, JsonLinesJournal, MemoryJournal, OrderState, Outputs, Pattern, Request,
+    SimulateOptions, TaskState, Tee,
+};
+use ordo::model::Type;
+use ordo::value::Value;
+use proptest::prelude::*;
+
+fn simulate(options: SimulateOptions) -> Bindings {
+    let mut b = Bindings::empty();
+    b.bind(Pattern::Any, Implementation::Simulate(options), None);
+    b
+}
+
+#[test]
+fn without_bindings_every_action_is_simulated_from_its_declared_outputs() {
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("1/port", "inv.reserve")
+                .output("port", Type::String)
+                .output("fee", Type::Money),
+            task("1/up", "net.up")
+                .input("port", out("1/port", "port", Type::String))
+                .output("ok", Type::Bool),
+        ],
+    );
+    let ran = run_with(&p, &Bindings::default(), 4, Vec::new());
+    assert_eq!(ran.outcome.state, OrderState::Completed);
+    let port = &ran.record("1/port").outputs;
+    assert_eq!(port["port"], Value::String("1/port.port".into()));
+    assert_eq!(port["fee"].to_string(), "0.00 EUR");
+    assert_eq!(ran.record("1/up").outputs["ok"], Value::Bool(true));
+}
+
+#[test]
+fn simulated_failures_are_retried_and_the_journal_replays_to_the_same_records() {
+    let options = SimulateOptions {
+        fail: 2,
+        ..SimulateOptions::default()
+    };
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("t", "x.y").retry(2, 1),
+            task("u", "x.z").after(&["t"]).retry(1, 1),
+        ],
+    );
+    let ran = run_with(&p, &simulate(options), 2, Vec::new());
+    // t gets 1 + 2 attempts and succeeds on the third; u only 1 + 1.
+    assert_eq!(ran.state_of("t"), TaskState::Done);
+    assert_eq!(ran.record("t").attempts, 3);
+    assert_eq!(ran.state_of("u"), TaskState::Failed);
+    assert_eq!(ran.outcome.state, OrderState::Failed);
+    let retries: Vec<_> = ran
+        .journal
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::AttemptFailed { retry_in_ms, .. } => Some(*retry_in_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries, [Some(1), Some(1), Some(1), None]);
+    let replayed = replay(p.tasks.len(), &ran.journal.events);
+    let records: Vec<_> = ran.outcome.tasks.iter().map(|t| t.record.clone()).collect();
+    assert_eq!(replayed, records);
+}
+
+#[test]
+fn an_action_without_a_binding_is_refused_before_anything_runs() {
+    let mut b = Bindings::empty();
+    b.register("net.*", |_: &Request| -> Result<Outputs, ActionError> {
+        Ok(Outputs::new())
+    })
+    .unwrap();
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("a", "net.up"),
+            task("b", "billing.start"),
+            task("c", "crm.note"),
+        ],
+    );
+    match Executor::new(&p, &b, ExecOptions::default()) {
+        Err(ExecError::Unbound(actions)) => assert_eq!(actions, ["billing.start", "crm.note"]),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("bound"),
+    }
+}
+
+#[test]
+fn a_rust_action_gets_the_request_and_an_ill_typed_reply_fails_the_task() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let mut b = Bindings::empty();
+    b.register("*", move |r: &Request| -> Result<Outputs, ActionError> {
+        log.lock()
+            .unwrap()
+            .push((r.task.clone(), r.idempotency_key.clone(), r.inputs.clone()));
+        let mut out = Outputs::new();
+        out.insert("n".into(), serde_json::json!("seven"));
+        Ok(out)
+    })
+    .unwrap();
+    let p = plan(
+        &["fulfil"],
+        vec![task("t", "x.y")
+            .input("speed", s("1G"))
+            .output("n", Type::Int)
+            .retry(3, 1)],
+    );
+    let ran = run_with(&p, &b, 1, Vec::new());
+    assert_eq!(ran.state_of("t"), TaskState::Failed);
+    assert_eq!(
+        ran.record("t").attempts,
+        1,
+        "an ill-typed reply is permanent"
+    );
+    assert_eq!(
+        ran.record("t").error.as_deref(),
+        Some("output `n`: expected an int, found \"seven\"")
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].1, "ORD-1/t");
+    assert_eq!(seen[0].2["speed"], "1G");
+}
+
+#[test]
+fn a_rust_action_that_fails_permanently_and_one_that_panics() {
+    let mut b = Bindings::empty();
+    b.register("bad.*", |_: &Request| -> Result<Outputs, ActionError> {
+        Err(ActionError::permanent("no"))
+    })
+    .unwrap();
+    b.register("boom.*", |_: &Request| -> Result<Outputs, ActionError> {
+        panic!("boom")
+    })
+    .unwrap();
+    let p = plan(&["fulfil"], vec![task("a", "bad.x")]);
+    assert_eq!(
+        run_with(&p, &b, 1, Vec::new()).record("a").error.as_deref(),
+        Some("no")
+    );
+    let p = plan(&["fulfil"], vec![task("a", "boom.x")]);
+    let ran = run_with(&p, &b, 1, Vec::new());
+    assert_eq!(ran.outcome.state, OrderState::Failed);
+    assert_eq!(
+        ran.record("a").error.as_deref(),
+        Some("the action's implementation panicked")
+    );
+}
+
+#[test]
+fn the_summary_lists_every_task_and_the_outcome() {
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("a", "x.a").undo("x.undo", vec![]),
+            task("b", "x.b")
+                .after(&["a"])
+                .when(bin(ordo::syntax::ast::BinOp::Eq, int(1), int(2))),
+            task("c", "fail.c").after(&["a"]),
+        ],
+    );
+    let mut b = Bindings::default();
+    b.bind(
+        Pattern::parse("fail.*").unwrap(),
+        Implementation::Simulate(SimulateOptions {
+            fail_permanently: true,
+            ..SimulateOptions::default()
+        }),
+        None,
+    );
+    let ran = run_with(&p, &b, 1, Vec::new());
+    let text = summary(&p, &ran.outcome);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("TASK  STATE        ATTEMPTS  DURATION"),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("a     compensated  1+1"), "{text}");
+    assert!(
+        lines[2].starts_with("b     skipped      0         -"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("c     failed       1")
+            && lines[3].ends_with("simulated permanent failure"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[5],
+        "order ORD-1: failed — task c failed: simulated permanent failure"
+    );
+}
+
+#[test]
+fn events_go_to_every_journal_of_a_tee_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let p = plan(
+        &["fulfil"],
+        vec![task("a", "x.a"), task("b", "x.b").after(&["a"])],
+    );
+    let executor = Executor::new(&p, &Bindings::default(), ExecOptions::default()).unwrap();
+    let mut journal = Tee(
+        MemoryJournal::new(),
+        JsonLinesJournal::append(&path, &p).unwrap(),
+    );
+    let mut seen = 0;
+    let outcome = executor
+        .run(Vec::new(), &mut journal, &mut |_| seen += 1)
+        .unwrap();
+    assert_eq!(outcome.state, OrderState::Completed);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), journal.0.events.len());
+    assert_eq!(lines.len(), seen, "the observer sees every recorded event");
+    // in_progress, (started, succeeded) × 2, completed
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[1]["event"], "started");
+    assert_eq!(lines[1]["task_id"], "a");
+    assert_eq!(lines[5]["state"], "completed");
+    assert!(lines
+        .iter()
+        .all(|l| l["order"] == "ORD-1" && l["ts"].is_string()));
+}
+
+/// A Rust action that stamps each call's start and end from one counter.
+#[derive(Default)]
+struct Stamps {
+    clock: AtomicU64,
+    log: Mutex<BTreeMap<String, (u64, u64)>>,
+}
+
+impl Stamps {
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// No task starts before all its dependencies and every task of every
+    /// earlier stage have ended.
+    #[test]
+    fn no_task_starts_before_what_it_waits_for(
+        shape in prop::collection::vec((0usize..3, prop::collection::vec(0usize..1000, 0..3)), 1..30),
+        jobs in 1usize..5,
+    ) {
+        let mut tasks = Vec::new();
+        let mut stage = 0;
+        for (i, (bump, deps)) in shape.iter().enumerate() {
+            if *bump == 0 { stage = (stage + 1).min(2); }
+            let mut t = task(&format!("t{i}"), "x.y").stage(stage);
+            if i > 0 {
+                let mut ds: Vec<String> = deps.iter().map(|d| format!("t{}", d % i)).collect();
+                ds.sort();
+                ds.dedup();
+                let refs: Vec<&str> = ds.iter().map(String::as_str).collect();
+                t = t.after(&refs);
+            }
+            tasks.push(t);
+        }
+        let p = plan(&["a", "b", "c"], tasks);
+        let stamps = Arc::new(Stamps::default());
+        let s2 = Arc::clone(&stamps);
+        let mut b = Bindings::empty();
+        b.register("*", move |r: &Request| -> Result<Outputs, ActionError> {
+            let start = s2.tick();
+            std::thread::yield_now();
+            let end = s2.tick();
+            s2.log.lock().unwrap().insert(r.task.clone(), (start, end));
+            Ok(Outputs::new())
+        }).unwrap();
+        let ran = run_with(&p, &b, jobs, Vec::new());
+        prop_assert_eq!(ran.outcome.state, OrderState::Completed);
+        let log = stamps.log.lock().unwrap();
+        for (i, t) in p.tasks.iter().enumerate() {
+            let (start, _) = log[&t.id];
+            for &d in &t.after {
+                prop_assert!(start > log[&p.tasks[d].id].1, "{} started before {} ended", t.id, p.tasks[d].id);
+            }
+            for earlier in p.tasks[..i].iter().filter(|e| e.stage < t.stage) {
+                prop_assert!(start > log[&earlier.id].1, "{} started before stage of {} ended", t.id, earlier.id);
+            }
+        }
+    }
+}
