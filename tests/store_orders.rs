@@ -4,8 +4,8 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use ordo::exec::{Event, OrderState, TaskRecord, TaskState};
-use ordo::store::{replay, SqliteStore, Store, StoreError};
+use ordo::exec::{replay, Event, OrderState, TaskRecord, TaskState};
+use ordo::store::{SqliteStore, Store, StoreError};
 use ordo::value::Value;
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -186,7 +186,7 @@ fn records_survive_reopening_and_match_a_replay_of_the_journal() {
 
     let store = SqliteStore::open(&dir.path().join(".ordo")).unwrap();
     let stored = store.load("ORD-1").unwrap();
-    let (_, _, expected) = replay(4, &events);
+    let expected = replay(4, &events);
     assert_eq!(stored.records, expected);
     assert_eq!(stored.records[2].state, TaskState::Running);
     assert_eq!(
@@ -265,7 +265,7 @@ fn workers_recording_at_once_each_get_their_event_committed() {
         .iter()
         .enumerate()
         .all(|(i, e)| e.seq == i as u64 + 1));
-    let (_, _, replayed) = replay(tasks, events.iter().map(|e| &e.event));
+    let replayed = replay(tasks, events.iter().map(|e| &e.event));
     assert_eq!(stored.records, replayed);
 }
 

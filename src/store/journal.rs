@@ -11,13 +11,12 @@ use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::apply::{apply, event_task, is_finished};
 use super::group::Outcome;
 use super::orders::{event_json, latest_version, task_columns, task_row};
 use super::runner;
 use super::sqlite::{now, Db};
 use super::{RunnerLock, StoreError};
-use crate::exec::{Event, Journal, JournalError};
+use crate::exec::{Event, Journal, JournalError, TaskState};
 
 /// The journal of one order for the holder of its runner lock; one handle
 /// per recording thread.
@@ -152,7 +151,7 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
 /// alone, before anything is written.
 fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<Outcome> {
     let t = &p.target;
-    match (&p.event, event_task(&p.event)) {
+    match (&p.event, p.event.task()) {
         (Event::Order { state, reason }, _) => {
             tx.prepare_cached(
                 "UPDATE orders SET state = ?1, reason = ?2, updated_at = ?3 \
@@ -182,13 +181,15 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             else {
                 return bad();
             };
+            // The record follows the executor's own fold; the timings are the
+            // store's.
             let before = row.record.state;
-            apply(&mut row.record, event);
+            row.record.apply(event);
             if matches!(event, Event::Started { undo: false, .. }) && row.started_at.is_none() {
                 row.started_at = Some(at.to_string());
             }
             let after = row.record.state;
-            if !is_finished(after) {
+            if matches!(after, TaskState::Pending | TaskState::Running) {
                 row.finished_at = None;
             } else if after != before {
                 row.finished_at = Some(at.to_string());

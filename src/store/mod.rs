@@ -22,7 +22,6 @@
 //! # Ok(()) }
 //! ```
 
-mod apply;
 mod error;
 mod group;
 mod journal;
@@ -33,7 +32,6 @@ mod schema;
 mod sqlite;
 mod status;
 
-pub use apply::{apply, event_task, replay};
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
 pub use lock::RunnerLock;
