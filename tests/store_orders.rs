@@ -322,3 +322,21 @@ fn the_status_json_has_the_documented_shape() {
         serde_json::json!({ "pending": 3 })
     );
 }
+
+#[test]
+fn the_store_journal_tees_with_the_events_log() {
+    let (_dir, store) = store();
+    let plan = support::broadband("ORD-1");
+    store
+        .create_order(&plan, &support::document("ORD-1"))
+        .unwrap();
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let log = ordo::exec::MemoryJournal::new();
+    let mut tee = ordo::exec::Tee(store.journal(&lock).unwrap(), log);
+    ordo::exec::Journal::record(&mut tee, "ORD-1", &started(0, 1)).unwrap();
+    assert_eq!(tee.1.events, [started(0, 1)]);
+    assert_eq!(
+        store.load("ORD-1").unwrap().records[0].state,
+        TaskState::Running
+    );
+}
