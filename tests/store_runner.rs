@@ -100,7 +100,7 @@ fn a_lock_with_a_dead_pid_is_taken_over() {
 #[test]
 fn a_lock_whose_heartbeat_went_stale_is_taken_over() {
     let options = StoreOptions {
-        stale_after: Duration::from_millis(300),
+        stale_after: Duration::from_secs(1),
         heartbeat_every: Duration::from_secs(3600),
         ..StoreOptions::default()
     };
@@ -110,7 +110,7 @@ fn a_lock_whose_heartbeat_went_stale_is_taken_over() {
         store.acquire_runner("ORD-1"),
         Err(StoreError::Locked { .. })
     ));
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1100));
     let _taken = store.acquire_runner("ORD-1").unwrap();
     let mut journal = store.journal(&hung).unwrap();
     assert!(journal.record("ORD-1", &run_task(0)[0]).is_err());
@@ -119,13 +119,13 @@ fn a_lock_whose_heartbeat_went_stale_is_taken_over() {
 #[test]
 fn the_heartbeat_keeps_a_quiet_lock_fresh() {
     let options = StoreOptions {
-        stale_after: Duration::from_millis(500),
+        stale_after: Duration::from_secs(1),
         heartbeat_every: Duration::from_millis(50),
         ..StoreOptions::default()
     };
     let (_dir, _state, store) = state_with("ORD-1", options);
     let _lock = store.acquire_runner("ORD-1").unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(matches!(
         store.acquire_runner("ORD-1"),
         Err(StoreError::Locked { .. })
