@@ -2,7 +2,8 @@
 //! telecom service fulfilment.
 //!
 //! The pipeline, one module per stage:
-//! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state.
+//! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state,
+//! kept durable by [`store`].
 
 pub mod catalog_test;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod render;
 pub mod source;
 pub mod span;
+pub mod store;
 pub mod syntax;
 pub mod synth;
 pub mod value;

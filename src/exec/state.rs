@@ -144,6 +144,18 @@ pub trait Journal: Send {
     }
 }
 
+/// A boxed journal (what `Store::journal` hands out) is a journal, so it can
+/// go into a [`Tee`](super::Tee) with the events log.
+impl<J: Journal + ?Sized> Journal for Box<J> {
+    fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
+        (**self).record(order, event)
+    }
+
+    fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
+        (**self).cancel_requested(order)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct JournalError(pub String);

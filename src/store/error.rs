@@ -1,0 +1,168 @@
+//! The store's errors. Each message says what happened and what to do, so the
+//! CLI can print it as is; the variants let callers and tests match on kinds.
+
+use std::path::PathBuf;
+
+use crate::exec::{JournalError, OrderState};
+
+/// Who holds an order's runner lock, as an error names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    /// Seconds since its last heartbeat.
+    pub heartbeat_age_s: u64,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StoreError {
+    #[error("cannot use the state folder {path}: {source}; pass another folder with --state")]
+    #[diagnostic(code(ordo::store::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} is not an SQLite database (corrupt, or another program's file); ordo leaves it \
+         untouched: move it away or pass another folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::not_a_database))]
+    NotADatabase { path: PathBuf },
+
+    #[error(
+        "{path} is an SQLite database but not ordo's (it has no ordo `meta` table); ordo leaves \
+         it untouched: pass another folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::foreign))]
+    Foreign { path: PathBuf },
+
+    #[error(
+        "{path} has state schema version {found}, newer than this ordo understands (up to \
+         {supported}); ordo leaves it untouched: upgrade ordo, or pass another folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::schema_too_new))]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "{path} is damaged ({detail}); ordo leaves it untouched: restore it from a backup, or \
+         move it away and pass another folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::corrupt))]
+    Corrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "the state database {path} stayed locked by another process for too long; try again \
+         once that process has finished writing"
+    )]
+    #[diagnostic(code(ordo::store::busy))]
+    Busy { path: PathBuf },
+
+    #[error("the state database {path} failed: {source}")]
+    #[diagnostic(code(ordo::store::sqlite))]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("order {order} already exists in the state folder; to continue it, run `ordo resume {order}`")]
+    #[diagnostic(code(ordo::store::order_exists))]
+    OrderExists { order: String },
+
+    #[error(
+        "there is no order {order} in the state folder; `ordo status` lists the orders it holds"
+    )]
+    #[diagnostic(code(ordo::store::no_such_order))]
+    NoSuchOrder { order: String },
+
+    #[error(
+        "order {order} is being run by process {} on {} (last heartbeat {}s ago); wait for it \
+         to finish, or stop that process and run `ordo resume {order}`",
+        holder.pid, holder.host, holder.heartbeat_age_s
+    )]
+    #[diagnostic(code(ordo::store::locked))]
+    Locked { order: String, holder: Holder },
+
+    #[error(
+        "this run no longer holds order {order}: its runner lock was taken over (its heartbeat \
+         went stale); this process stops so that two runners never act on one order"
+    )]
+    #[diagnostic(code(ordo::store::lost_lock))]
+    LostLock { order: String },
+
+    #[error(
+        "order {order} can no longer be cancelled: task {task} is a point of no return and is \
+         done; a later failure puts the order on hold for an operator instead"
+    )]
+    #[diagnostic(code(ordo::store::past_point_of_no_return))]
+    PastPointOfNoReturn { order: String, task: String },
+
+    #[error(
+        "order {order} cannot be cancelled yet: task {task}, a point of no return, was \
+         interrupted while running and may have taken effect; run `ordo resume {order}` to \
+         settle it, then cancel again if the order is still cancellable"
+    )]
+    #[diagnostic(code(ordo::store::outcome_unknown))]
+    OutcomeUnknown { order: String, task: String },
+
+    #[error("order {order} is already {}; there is nothing to cancel", state.as_str())]
+    #[diagnostic(code(ordo::store::already_final))]
+    AlreadyFinal { order: String, state: OrderState },
+
+    #[error("an event for order {order} names task #{task}, but its plan has {tasks} tasks")]
+    #[diagnostic(code(ordo::store::bad_event))]
+    BadEvent {
+        order: String,
+        task: usize,
+        tasks: usize,
+    },
+
+    #[error("a journal for order {expected} was given an event for order {got}")]
+    #[diagnostic(code(ordo::store::wrong_order))]
+    WrongOrder { expected: String, got: String },
+
+    #[error("the transaction holding this event failed to commit: {detail}")]
+    #[diagnostic(code(ordo::store::commit))]
+    Commit { detail: String },
+}
+
+impl StoreError {
+    /// Wraps an SQLite error, recognising a busy database and a damaged file.
+    pub(crate) fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode;
+        let path = path.to_path_buf();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
+            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
+            Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+                path,
+                detail: source.to_string(),
+            },
+            _ => StoreError::Sqlite { path, source },
+        }
+    }
+
+    /// A stored JSON column that no longer parses.
+    pub(crate) fn json(
+        path: &std::path::Path,
+        what: &str,
+        source: serde_json::Error,
+    ) -> StoreError {
+        StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("the stored {what} does not parse: {source}"),
+        }
+    }
+}
+
+impl From<StoreError> for JournalError {
+    fn from(err: StoreError) -> JournalError {
+        JournalError(err.to_string())
+    }
+}

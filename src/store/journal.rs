@@ -1,0 +1,227 @@
+//! The SQLite journal: every event updates its task's (or order's) row and
+//! is appended to the `events` table in one transaction, committed before
+//! [`Journal::record`] returns.
+//!
+//! Journal handles of one store share one write connection and commit
+//! concurrent events together ([`super::group`]): each `record` still returns
+//! only once the transaction holding its event has committed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::group::Outcome;
+use super::orders::{event_json, latest_version, task_columns, task_row};
+use super::runner;
+use super::sqlite::{now, Db};
+use super::{RunnerLock, StoreError};
+use crate::exec::{Event, Journal, JournalError, TaskState};
+
+/// The journal of one order for the holder of its runner lock; one handle
+/// per recording thread.
+pub(crate) struct SqliteJournal {
+    db: Arc<Db>,
+    target: Arc<Target>,
+    /// Tells this handle's caller apart for group commit.
+    handle: u64,
+}
+
+fn next_handle() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a journal writes to: an order version, under a lock token.
+struct Target {
+    order: String,
+    version: u32,
+    token: String,
+    tasks: usize,
+}
+
+impl SqliteJournal {
+    pub fn new(db: &Arc<Db>, lock: &RunnerLock) -> Result<SqliteJournal, StoreError> {
+        let order = lock.order();
+        let conn = db.reader();
+        let version = latest_version(&conn, order)
+            .map_err(|e| db.err(e))?
+            .ok_or_else(|| StoreError::NoSuchOrder {
+                order: order.to_string(),
+            })?;
+        let tasks = conn
+            .query_row(
+                "SELECT count(*) FROM tasks WHERE order_id = ?1 AND version = ?2",
+                params![order, version],
+                |r| r.get(0),
+            )
+            .map_err(|e| db.err(e))?;
+        Ok(SqliteJournal {
+            db: Arc::clone(db),
+            target: Arc::new(Target {
+                order: order.to_string(),
+                version,
+                token: lock.token().to_string(),
+                tasks,
+            }),
+            handle: next_handle(),
+        })
+    }
+}
+
+impl Journal for SqliteJournal {
+    fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
+        if order != self.target.order {
+            return Err(StoreError::WrongOrder {
+                expected: self.target.order.clone(),
+                got: order.to_string(),
+            }
+            .into());
+        }
+        let pending = Pending {
+            target: Arc::clone(&self.target),
+            event: event.clone(),
+            json: event_json(&self.db, event)?,
+        };
+        let db = &self.db;
+        Ok(db
+            .commits
+            .submit(self.handle, pending, |batch| write_batch(db, batch))?)
+    }
+
+    fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        let conn = self.db.reader();
+        runner::cancel_requested(&conn, &self.target.order, self.target.version)
+            .map_err(|e| self.db.err(e).into())
+    }
+}
+
+/// An event on its way to the database.
+pub(crate) struct Pending {
+    target: Arc<Target>,
+    event: Event,
+    json: String,
+}
+
+/// Writes a batch in one transaction. An event refused on its own (a lost
+/// lock, an unknown task) is refused before it writes anything and does not
+/// affect the others; an SQLite error fails the whole batch.
+fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
+    let mut conn = db.writer();
+    let at = now();
+    let written = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut fenced: Option<(&Arc<Target>, bool)> = None;
+        for p in batch {
+            let holds = match fenced {
+                Some((target, holds)) if Arc::ptr_eq(target, &p.target) => holds,
+                _ => {
+                    let holds = runner::holds(&tx, &p.target.order, &p.target.token)?;
+                    fenced = Some((&p.target, holds));
+                    holds
+                }
+            };
+            let outcome = if holds {
+                write_event(&tx, p, &at)?
+            } else {
+                Err(StoreError::LostLock {
+                    order: p.target.order.clone(),
+                })
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    })();
+    written.unwrap_or_else(|e: rusqlite::Error| {
+        let detail = db.err(e).to_string();
+        batch
+            .iter()
+            .map(|_| {
+                let detail = detail.clone();
+                Err(StoreError::Commit { detail })
+            })
+            .collect()
+    })
+}
+
+/// Applies one event to its row and appends it to the journal. The outer
+/// error is SQLite's (it fails the batch); the inner one refuses this event
+/// alone, before anything is written.
+fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<Outcome> {
+    let t = &p.target;
+    match (&p.event, p.event.task()) {
+        (Event::Order { state, reason }, _) => {
+            tx.prepare_cached(
+                "UPDATE orders SET state = ?1, reason = ?2, updated_at = ?3 \
+                 WHERE id = ?4 AND version = ?5",
+            )?
+            .execute(params![state.as_str(), reason, at, t.order, t.version])?;
+        }
+        (event, Some(idx)) => {
+            let bad = || {
+                Ok(Err(StoreError::BadEvent {
+                    order: t.order.clone(),
+                    task: idx,
+                    tasks: t.tasks,
+                }))
+            };
+            if idx >= t.tasks {
+                return bad();
+            }
+            let Some(mut row) = tx
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
+                ))?
+                .query_row(params![t.order, t.version, idx], task_row)
+                .optional()?
+            else {
+                return bad();
+            };
+            // The record follows the executor's own fold; the timings are the
+            // store's.
+            let before = row.record.state;
+            row.record.apply(event);
+            if matches!(event, Event::Started { undo: false, .. }) && row.started_at.is_none() {
+                row.started_at = Some(at.to_string());
+            }
+            let after = row.record.state;
+            if matches!(after, TaskState::Pending | TaskState::Running) {
+                row.finished_at = None;
+            } else if after != before {
+                row.finished_at = Some(at.to_string());
+            }
+            let outputs = serde_json::to_string(&row.record.outputs)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+            let r = &row.record;
+            tx.prepare_cached(
+                "UPDATE tasks SET state = ?1, attempts = ?2, undo_attempts = ?3, undoing = ?4, outputs = ?5, \
+                 last_error = ?6, started_at = ?7, finished_at = ?8 \
+                 WHERE order_id = ?9 AND version = ?10 AND idx = ?11",
+            )?
+            .execute(params![
+                after.as_str(),
+                r.attempts,
+                r.undo_attempts,
+                r.undoing,
+                outputs,
+                r.error,
+                row.started_at,
+                row.finished_at,
+                t.order,
+                t.version,
+                idx
+            ])?;
+        }
+        (_, None) => {}
+    }
+    tx.prepare_cached(
+        "INSERT INTO events (order_id, seq, version, at, event) \
+         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE order_id = ?1), ?2, ?3, ?4)",
+    )?
+    .execute(params![t.order, t.version, at, p.json])?;
+    Ok(Ok(()))
+}

@@ -1,0 +1,87 @@
+//! Durable orders (SPEC §6): the state folder that holds every order, its
+//! plan, its tasks' states and its event journal, so that a killed run
+//! resumes, `ordo status` reports from any process, and `ordo cancel` reaches
+//! a run in another process.
+//!
+//! [`Store`] is the interface; [`SqliteStore`] the embedded implementation
+//! (`.ordo/ordo.db`). Everything a run needs to continue lives in the store,
+//! none of it only in a runner's memory, so that another implementation (a
+//! PostgreSQL store shared by several workers, SPEC §8) can stand behind the
+//! same trait. `docs/state.md` describes the folder, the schema and the rules.
+//!
+//! A run, in calls:
+//! ```no_run
+//! # use ordo::store::{SqliteStore, Store};
+//! # fn run(plan: &ordo::plan::Plan, doc: &serde_json::Value) -> Result<(), ordo::store::StoreError> {
+//! let store = SqliteStore::open(".ordo".as_ref())?;
+//! store.create_order(plan, doc)?;                  // `ordo run`; `ordo resume` skips this
+//! let lock = store.acquire_runner(&plan.order)?;   // one runner per order
+//! let stored = store.load(&plan.order)?;           // plan + task records to start from
+//! let mut journal = store.journal(&lock)?;         // hand to the executor
+//! # let _ = (stored, &mut journal);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod group;
+mod journal;
+mod lock;
+mod orders;
+mod runner;
+mod schema;
+mod sqlite;
+mod status;
+
+pub use error::{Holder, StoreError};
+pub use group::CommitStats;
+pub use lock::RunnerLock;
+pub use schema::SCHEMA_VERSION;
+pub use sqlite::{SqliteStore, StoreOptions, Synchronous, DB_FILE};
+pub use status::{
+    CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RunnerInfo, RunnerStatus,
+    StoredOrder, TaskStatus,
+};
+
+use crate::exec::Journal;
+use crate::plan::Plan;
+
+/// The state folder's default location (`--state`, env `ORDO_STATE`).
+pub const DEFAULT_STATE_DIR: &str = ".ordo";
+
+/// Where orders live between and during runs.
+pub trait Store: Send + Sync {
+    /// Stores a new order (version 1, `acknowledged`, every task `pending`)
+    /// with its plan and the order document. Refuses an order id the store
+    /// already holds, pointing to `ordo resume`.
+    fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError>;
+
+    /// The latest version of an order: its plan, states and task records.
+    fn load(&self, order: &str) -> Result<StoredOrder, StoreError>;
+
+    /// Every order, newest first.
+    fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError>;
+
+    /// One order in detail: the `ordo status ID --format json` shape.
+    fn order_status(&self, order: &str) -> Result<OrderStatus, StoreError>;
+
+    /// The order's journal, oldest first: every event recorded for it.
+    fn events(&self, order: &str) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Takes the order's runner lock, or says which live process holds it. A
+    /// lock left by a dead process (or with a stale heartbeat) is taken over.
+    /// The lock is released when dropped.
+    fn acquire_runner(&self, order: &str) -> Result<RunnerLock, StoreError>;
+
+    /// The journal the executor records the order's events through, for the
+    /// holder of its lock. Each call gives another handle (one per worker
+    /// thread, say); handles of one store commit concurrent events together.
+    /// Once the lock is lost, every record fails.
+    fn journal(&self, lock: &RunnerLock) -> Result<Box<dyn Journal>, StoreError>;
+
+    /// Asks for the order to be cancelled: sets the flag that the journal's
+    /// `cancel_requested` reports to the runner. Refused once a
+    /// point-of-no-return task is done, or when the order is already
+    /// completed, failed or cancelled. The outcome names the live runner, if
+    /// any; without one, the caller takes the lock and compensates itself.
+    fn request_cancel(&self, order: &str) -> Result<CancelOutcome, StoreError>;
+}

@@ -1,0 +1,404 @@
+//! Orders in the SQLite store: creating one from its plan, loading it to
+//! resume, and the `ordo status` queries.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::sqlite::{now, Db};
+use super::{runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
+use super::{ItemStatus, JournalEntry, RunnerStatus};
+use crate::exec::{Event, OrderState, TaskRecord, TaskState};
+use crate::plan::Plan;
+
+/// The version a new order gets; revisions will add more.
+const FIRST_VERSION: u32 = 1;
+
+pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
+    let err = |e| db.err(e);
+    let plan_json = serde_json::to_string(plan).map_err(|e| db_json(db, "plan", e))?;
+    let at = now();
+    let mut conn = db.writer();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    if latest_version(&tx, &plan.order).map_err(err)?.is_some() {
+        return Err(StoreError::OrderExists {
+            order: plan.order.clone(),
+        });
+    }
+    tx.execute(
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+        params![
+            plan.order,
+            FIRST_VERSION,
+            OrderState::Acknowledged.as_str(),
+            at,
+            plan.catalog_hash,
+            plan_json,
+            document.to_string()
+        ],
+    )
+    .map_err(err)?;
+    {
+        let mut item = tx
+            .prepare(
+                "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(err)?;
+        for (idx, it) in plan.items.iter().enumerate() {
+            let attributes =
+                serde_json::to_string(&it.attributes).map_err(|e| db_json(db, "attributes", e))?;
+            item.execute(params![
+                plan.order,
+                FIRST_VERSION,
+                it.id,
+                idx,
+                it.product,
+                it.action.as_str(),
+                it.parent,
+                attributes
+            ])
+            .map_err(err)?;
+        }
+        let mut task = tx
+            .prepare(
+                "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(err)?;
+        for (idx, t) in plan.tasks.iter().enumerate() {
+            task.execute(params![
+                plan.order,
+                FIRST_VERSION,
+                t.id,
+                idx,
+                t.item,
+                t.point_of_no_return,
+                TaskState::Pending.as_str()
+            ])
+            .map_err(err)?;
+        }
+    }
+    let created = Event::Order {
+        state: OrderState::Acknowledged,
+        reason: None,
+    };
+    tx.execute(
+        "INSERT INTO events (order_id, seq, version, at, event) VALUES (?1, 1, ?2, ?3, ?4)",
+        params![plan.order, FIRST_VERSION, at, event_json(db, &created)?],
+    )
+    .map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
+    let conn = db.reader();
+    let head = head(db, &conn, order)?;
+    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
+    let document =
+        serde_json::from_str(&head.document).map_err(|e| db_json(db, "order document", e))?;
+    let rows = task_rows(db, &conn, order, head.version)?;
+    if rows.len() != plan.tasks.len() {
+        return Err(StoreError::Corrupt {
+            path: db.path.clone(),
+            detail: format!(
+                "order {order} has {} task rows for {} plan tasks",
+                rows.len(),
+                plan.tasks.len()
+            ),
+        });
+    }
+    Ok(StoredOrder {
+        id: order.to_string(),
+        version: head.version,
+        state: head.state,
+        reason: head.reason,
+        plan,
+        document,
+        records: rows.into_iter().map(|r| r.record).collect(),
+        cancel_requested: head.cancel_requested,
+        created_at: head.created_at,
+        updated_at: head.updated_at,
+    })
+}
+
+pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
+    let conn = db.reader();
+    let mut stmt = conn
+        .prepare(
+            "SELECT o.id, o.version, o.state, o.reason, o.created_at, o.updated_at, \
+                    o.cancel_requested_at IS NOT NULL, \
+                    (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version), \
+                    (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version \
+                        AND t.state IN ('done', 'skipped')) \
+             FROM orders o \
+             WHERE o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
+             ORDER BY o.created_at DESC, o.rowid DESC",
+        )
+        .map_err(|e| db.err(e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(OrderSummary {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                state: parse_state(r, 2)?,
+                reason: r.get(3)?,
+                created_at: r.get(4)?,
+                updated_at: r.get(5)?,
+                cancel_requested: r.get(6)?,
+                tasks: r.get(7)?,
+                tasks_finished: r.get(8)?,
+            })
+        })
+        .map_err(|e| db.err(e))?;
+    rows.collect::<Result<_, _>>().map_err(|e| db.err(e))
+}
+
+pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
+    let conn = db.reader();
+    let head = head(db, &conn, order)?;
+    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
+    let rows = task_rows(db, &conn, order, head.version)?;
+    let last_event_at = conn
+        .query_row(
+            "SELECT at FROM events WHERE order_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [order],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db.err(e))?;
+    let runner = runner::holder(db, &conn, order)?.map(|holder| RunnerStatus {
+        live: runner::is_live(db, &holder),
+        holder,
+    });
+    drop(conn);
+
+    let mut counts = BTreeMap::new();
+    let mut item_counts: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut tasks = Vec::with_capacity(rows.len());
+    for (task, row) in plan.tasks.iter().zip(rows) {
+        let state = row.record.state.as_str().to_string();
+        *counts.entry(state.clone()).or_insert(0) += 1;
+        if let Some(item) = &task.item {
+            *item_counts
+                .entry(item)
+                .or_default()
+                .entry(state)
+                .or_insert(0) += 1;
+        }
+        tasks.push(TaskStatus {
+            id: task.id.clone(),
+            item: task.item.clone(),
+            action: task.action.clone(),
+            stage: plan.stages.get(task.stage).cloned().unwrap_or_default(),
+            state: row.record.state,
+            attempts: row.record.attempts,
+            undo_attempts: row.record.undo_attempts,
+            undoing: row.record.undoing,
+            point_of_no_return: task.point_of_no_return,
+            duration_ms: duration_ms(row.started_at.as_deref(), row.finished_at.as_deref()),
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            error: row.record.error,
+            outputs: row
+                .record
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+        });
+    }
+    let items = plan
+        .items
+        .iter()
+        .map(|item| ItemStatus {
+            id: item.id.clone(),
+            product: item.product.clone(),
+            action: item.action.as_str().to_string(),
+            parent: item.parent.clone(),
+            counts: item_counts.remove(item.id.as_str()).unwrap_or_default(),
+        })
+        .collect();
+    Ok(OrderStatus {
+        order: order.to_string(),
+        version: head.version,
+        state: head.state,
+        reason: head.reason,
+        catalog_hash: plan.catalog_hash,
+        created_at: head.created_at,
+        updated_at: head.updated_at,
+        last_event_at,
+        cancel_requested: head.cancel_requested,
+        runner,
+        counts,
+        items,
+        tasks,
+    })
+}
+
+pub(crate) fn events(db: &Db, order: &str) -> Result<Vec<JournalEntry>, StoreError> {
+    let conn = db.reader();
+    if latest_version(&conn, order)
+        .map_err(|e| db.err(e))?
+        .is_none()
+    {
+        return Err(StoreError::NoSuchOrder {
+            order: order.to_string(),
+        });
+    }
+    let mut stmt = conn
+        .prepare("SELECT seq, at, event FROM events WHERE order_id = ?1 ORDER BY seq")
+        .map_err(|e| db.err(e))?;
+    let rows = stmt
+        .query_map([order], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+        })
+        .map_err(|e| db.err(e))?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (seq, at, json) = row.map_err(|e| db.err(e))?;
+        let event = serde_json::from_str(&json).map_err(|e| db_json(db, "event", e))?;
+        entries.push(JournalEntry { seq, at, event });
+    }
+    Ok(entries)
+}
+
+/// A task's row: its record and its timings.
+pub(crate) struct TaskRow {
+    pub record: TaskRecord,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// The columns [`task_row`] reads, in its order (a macro, for `concat!`).
+macro_rules! task_columns {
+    () => {
+        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at"
+    };
+}
+pub(crate) use task_columns;
+
+pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
+    let outputs: String = r.get(4)?;
+    Ok(TaskRow {
+        record: TaskRecord {
+            state: parse_state(r, 0)?,
+            attempts: r.get(1)?,
+            undo_attempts: r.get(2)?,
+            undoing: r.get(3)?,
+            outputs: serde_json::from_str(&outputs).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+            })?,
+            error: r.get(5)?,
+        },
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+    })
+}
+
+fn task_rows(
+    db: &Db,
+    conn: &Connection,
+    order: &str,
+    version: u32,
+) -> Result<Vec<TaskRow>, StoreError> {
+    let mut stmt = conn
+        .prepare(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE order_id = ?1 AND version = ?2 ORDER BY idx"
+        ))
+        .map_err(|e| db.err(e))?;
+    let rows = stmt
+        .query_map(params![order, version], task_row)
+        .map_err(|e| db.err(e))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(|e| corrupt_or(db, e))
+}
+
+/// The order row of the latest version.
+struct Head {
+    version: u32,
+    state: OrderState,
+    reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+    plan: String,
+    document: String,
+    cancel_requested: bool,
+}
+
+fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
+    conn.query_row(
+        "SELECT version, state, reason, created_at, updated_at, plan, document, \
+                cancel_requested_at IS NOT NULL \
+         FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
+        [order],
+        |r| {
+            Ok(Head {
+                version: r.get(0)?,
+                state: parse_state(r, 1)?,
+                reason: r.get(2)?,
+                created_at: r.get(3)?,
+                updated_at: r.get(4)?,
+                plan: r.get(5)?,
+                document: r.get(6)?,
+                cancel_requested: r.get(7)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(|e| corrupt_or(db, e))?
+    .ok_or_else(|| StoreError::NoSuchOrder {
+        order: order.to_string(),
+    })
+}
+
+pub(crate) fn latest_version(conn: &Connection, order: &str) -> rusqlite::Result<Option<u32>> {
+    conn.query_row(
+        "SELECT max(version) FROM orders WHERE id = ?1",
+        [order],
+        |r| r.get(0),
+    )
+}
+
+/// Reads an order or task state stored as its snake_case name.
+pub(crate) fn parse_state<T: serde::de::DeserializeOwned>(
+    r: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+pub(crate) fn event_json(db: &Db, event: &Event) -> Result<String, StoreError> {
+    serde_json::to_string(event).map_err(|e| db_json(db, "event", e))
+}
+
+fn db_json(db: &Db, what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::json(&db.path, what, e)
+}
+
+/// A value that does not convert is a damaged row; anything else, SQLite's.
+pub(crate) fn corrupt_or(db: &Db, e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {
+            StoreError::Corrupt {
+                path: db.path.clone(),
+                detail: e.to_string(),
+            }
+        }
+        e => db.err(e),
+    }
+}
+
+fn duration_ms(started: Option<&str>, finished: Option<&str>) -> Option<u64> {
+    let parse = |t| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let (s, f) = (parse(started?)?, parse(finished?)?);
+    u64::try_from((f - s).num_milliseconds()).ok()
+}

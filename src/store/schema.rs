@@ -1,0 +1,359 @@
+//! The database schema, its versions, and the checks that run before ordo
+//! writes a single byte to a database file it did not just create.
+//!
+//! The schema version lives in SQLite's `user_version` and, beside it, in the
+//! `meta` table, whose `application = 'ordo'` row is what marks a database as
+//! ordo's. Migrations run in order, each in the same transaction that bumps
+//! the version, so a crash leaves the database at one version or the next.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::StoreError;
+
+/// One step of the schema: the SQL that takes version `version - 1` to `version`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// Every schema version, oldest first. Append; never edit a released step.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: V1,
+}];
+
+/// The newest schema this build understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE orders (
+    id                  TEXT    NOT NULL,
+    version             INTEGER NOT NULL,
+    state               TEXT    NOT NULL,
+    reason              TEXT,
+    created_at          TEXT    NOT NULL,
+    updated_at          TEXT    NOT NULL,
+    catalog_hash        TEXT    NOT NULL,
+    plan                TEXT    NOT NULL,
+    document            TEXT    NOT NULL,
+    cancel_requested_at TEXT,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX orders_by_creation ON orders (created_at);
+
+CREATE TABLE items (
+    order_id   TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    item_id    TEXT    NOT NULL,
+    idx        INTEGER NOT NULL,
+    product    TEXT    NOT NULL,
+    action     TEXT    NOT NULL,
+    parent     TEXT,
+    attributes TEXT    NOT NULL,
+    PRIMARY KEY (order_id, version, item_id),
+    FOREIGN KEY (order_id, version) REFERENCES orders (id, version)
+);
+
+CREATE TABLE tasks (
+    order_id           TEXT    NOT NULL,
+    version            INTEGER NOT NULL,
+    task_id            TEXT    NOT NULL,
+    idx                INTEGER NOT NULL,
+    item_id            TEXT,
+    point_of_no_return INTEGER NOT NULL,
+    state              TEXT    NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    undo_attempts      INTEGER NOT NULL DEFAULT 0,
+    undoing            INTEGER NOT NULL DEFAULT 0,
+    outputs            TEXT    NOT NULL DEFAULT '{}',
+    last_error         TEXT,
+    started_at         TEXT,
+    finished_at        TEXT,
+    inputs_hash        TEXT,
+    PRIMARY KEY (order_id, version, task_id),
+    UNIQUE (order_id, version, idx),
+    FOREIGN KEY (order_id, version) REFERENCES orders (id, version)
+);
+CREATE INDEX tasks_points_of_no_return ON tasks (order_id, version) WHERE point_of_no_return = 1;
+
+CREATE TABLE events (
+    order_id TEXT    NOT NULL,
+    seq      INTEGER NOT NULL,
+    version  INTEGER NOT NULL,
+    at       TEXT    NOT NULL,
+    event    TEXT    NOT NULL,
+    PRIMARY KEY (order_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE runners (
+    order_id     TEXT    PRIMARY KEY,
+    token        TEXT    NOT NULL,
+    pid          INTEGER NOT NULL,
+    host         TEXT    NOT NULL,
+    acquired_at  TEXT    NOT NULL,
+    heartbeat_at TEXT    NOT NULL
+);
+"#;
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// What [`inspect`] found at the database path.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// No file, or an empty one: safe to create.
+    Nothing,
+    /// An SQLite file; whose it is, the connection will tell.
+    Sqlite,
+}
+
+/// Looks at the file's first bytes without SQLite, so that a file that is
+/// not a database is never handed to SQLite (which could write to it).
+pub(crate) fn inspect(path: &Path) -> Result<Found, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
+        Err(e) => return Err(io(e)),
+    };
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut header = Vec::with_capacity(16);
+    file.by_ref()
+        .take(16)
+        .read_to_end(&mut header)
+        .map_err(io)?;
+    match header.as_slice() {
+        [] => Ok(Found::Nothing),
+        h if h == SQLITE_HEADER => Ok(Found::Sqlite),
+        _ => Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Reads the schema version of an existing database and refuses one that is
+/// not ordo's or is newer than `supported`. Only reads.
+pub(crate) fn check(conn: &Connection, path: &Path, supported: i64) -> Result<i64, StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if tables == 0 && version == 0 {
+        // An empty database (an interrupted first open): nothing to lose.
+        return Ok(0);
+    }
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sqlite)?
+        == 1;
+    let application: Option<String> = if has_meta {
+        conn.query_row(
+            "SELECT value FROM meta WHERE key = 'application'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sqlite)?
+    } else {
+        None
+    };
+    if application.as_deref() != Some("ordo") {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+        });
+    }
+    if version > supported {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported,
+        });
+    }
+    Ok(version)
+}
+
+/// Brings the database up to the last of `migrations`. Each step and its
+/// version bump commit together; the version is re-read inside the write
+/// transaction, so two processes opening an old database migrate it once.
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    migrations: &[Migration],
+) -> Result<i64, StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let latest = migrations.last().map_or(0, |m| m.version);
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let version = check(&tx, path, latest)?;
+        let Some(step) = migrations.iter().find(|m| m.version == version + 1) else {
+            return Ok(version);
+        };
+        tx.execute_batch(step.sql).map_err(sqlite)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('application', 'ordo') \
+             ON CONFLICT (key) DO NOTHING",
+            [],
+        )
+        .map_err(sqlite)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [step.version.to_string()],
+        )
+        .map_err(sqlite)?;
+        tx.pragma_update(None, "user_version", step.version)
+            .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V2: Migration = Migration {
+        version: 2,
+        sql: "ALTER TABLE orders ADD COLUMN customer TEXT;",
+    };
+
+    fn temp_db() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ordo.db");
+        let conn = Connection::open(&path).unwrap();
+        (dir, path, conn)
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().unwrap().version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_new_database_reaches_the_latest_version() {
+        let (_dir, path, mut conn) = temp_db();
+        assert_eq!(
+            migrate(&mut conn, &path, MIGRATIONS).unwrap(),
+            SCHEMA_VERSION
+        );
+        assert_eq!(check(&conn, &path, SCHEMA_VERSION).unwrap(), SCHEMA_VERSION);
+        let stored: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, SCHEMA_VERSION.to_string());
+    }
+
+    #[test]
+    fn a_v1_database_is_upgraded_keeping_its_rows() {
+        let (_dir, path, mut conn) = temp_db();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+             VALUES ('O-1', 1, 'acknowledged', 't', 't', 'h', '{}', '{}')",
+            [],
+        )
+        .unwrap();
+        let with_v2 = [MIGRATIONS[0], V2];
+        assert_eq!(migrate(&mut conn, &path, &with_v2).unwrap(), 2);
+        let (id, customer): (String, Option<String>) = conn
+            .query_row("SELECT id, customer FROM orders", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((id.as_str(), customer), ("O-1", None));
+        // Migrating again is a no-op.
+        assert_eq!(migrate(&mut conn, &path, &with_v2).unwrap(), 2);
+        // And the v1-only build now refuses the database.
+        assert!(matches!(
+            check(&conn, &path, 1),
+            Err(StoreError::SchemaTooNew {
+                found: 2,
+                supported: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_previous_version() {
+        let (_dir, path, mut conn) = temp_db();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        let broken = [
+            MIGRATIONS[0],
+            Migration {
+                version: 2,
+                sql: "ALTER TABLE orders ADD COLUMN x TEXT; ALTER TABLE nowhere ADD COLUMN y TEXT;",
+            },
+        ];
+        assert!(migrate(&mut conn, &path, &broken).is_err());
+        assert_eq!(check(&conn, &path, 2).unwrap(), 1);
+        let has_x: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('orders') WHERE name = 'x'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(has_x, 0);
+    }
+
+    #[test]
+    fn a_database_without_ordo_meta_is_foreign() {
+        let (_dir, path, conn) = temp_db();
+        conn.execute_batch("CREATE TABLE meta (key TEXT, value TEXT); CREATE TABLE t (x);")
+            .unwrap();
+        assert!(matches!(
+            check(&conn, &path, 1),
+            Err(StoreError::Foreign { .. })
+        ));
+    }
+
+    #[test]
+    fn inspect_tells_empty_from_foreign_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ordo.db");
+        assert_eq!(inspect(&path).unwrap(), Found::Nothing);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(inspect(&path).unwrap(), Found::Nothing);
+        std::fs::write(&path, b"SQLite").unwrap();
+        assert!(matches!(
+            inspect(&path),
+            Err(StoreError::NotADatabase { .. })
+        ));
+        assert!(matches!(
+            inspect(dir.path()),
+            Err(StoreError::NotADatabase { .. })
+        ));
+    }
+}

@@ -1,0 +1,251 @@
+//! The SQLite implementation of [`Store`]: one database file in the state
+//! folder, opened in WAL mode, with a write connection shared by every
+//! writer of this process (journals, locks, cancels) and a read connection
+//! for status queries and cancel polls.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::group::{CommitStats, GroupCommit};
+use super::journal::{Pending, SqliteJournal};
+use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
+use super::{lock, orders, runner};
+use super::{
+    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
+    StoredOrder,
+};
+use crate::exec::Journal;
+use crate::plan::Plan;
+
+/// The database file inside the state folder.
+pub const DB_FILE: &str = "ordo.db";
+
+/// How hard SQLite works to keep a commit through a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous=NORMAL`: a commit survives the process being killed at
+    /// any point; after a power loss or OS crash the last commits may be
+    /// lost, all together (the database stays consistent, the order resumes
+    /// from an earlier transition and re-invokes actions with the same
+    /// idempotency key). No fsync per commit.
+    Normal,
+    /// `synchronous=FULL`: a commit also survives a power loss; one fsync of
+    /// the WAL per transaction (per group of events with group commit).
+    Full,
+}
+
+/// Settings of [`SqliteStore::open_with`]; [`Default`] is what the CLI uses.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub synchronous: Synchronous,
+    /// Most events one transaction commits together (group commit); 1 means
+    /// one transaction per event.
+    pub max_batch: usize,
+    /// How often the holder of a runner lock refreshes its heartbeat (a
+    /// thread per lock).
+    pub heartbeat_every: Duration,
+    /// A lock whose heartbeat is older than this is taken over, even if its
+    /// process seems alive (a reused pid, a hung or stopped process).
+    pub stale_after: Duration,
+    /// How long to wait for another process's write transaction.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            synchronous: Synchronous::Normal,
+            max_batch: 256,
+            heartbeat_every: Duration::from_secs(5),
+            stale_after: Duration::from_secs(30),
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The embedded store: `DIR/ordo.db`.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) db: Arc<Db>,
+}
+
+/// What every part of the SQLite store shares.
+pub(crate) struct Db {
+    pub path: PathBuf,
+    pub options: StoreOptions,
+    pub host: String,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    pub commits: GroupCommit<Pending>,
+}
+
+impl Db {
+    pub fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::sqlite(&self.path, e)
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store in `dir` with the default options, creating the
+    /// folder and the database if absent.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(dir, StoreOptions::default())
+    }
+
+    /// Opens the store in `dir`. An existing database is first inspected
+    /// without writing: a file that is not SQLite, an SQLite database that is
+    /// not ordo's, or one with a newer schema is refused and left untouched.
+    /// An older ordo schema is migrated.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        if schema::inspect(&path)? == Found::Sqlite {
+            let probe = probe(&path, &options)?;
+            schema::check(&probe, &path, SCHEMA_VERSION)?;
+        }
+        let err = |e| StoreError::sqlite(&path, e);
+        let mut writer = connect(
+            &path,
+            &options,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: format!("it cannot switch to WAL mode (it stays in {mode} mode)"),
+            });
+        }
+        let sync = match options.synchronous {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        };
+        writer
+            .pragma_update(None, "synchronous", sync)
+            .map_err(err)?;
+        writer
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(err)?;
+        schema::migrate(&mut writer, &path, MIGRATIONS)?;
+        let reader = connect(&path, &options, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        reader
+            .pragma_update(None, "query_only", true)
+            .map_err(err)?;
+        Ok(SqliteStore {
+            db: Arc::new(Db {
+                path,
+                host: lock::hostname(),
+                commits: GroupCommit::new(options.max_batch),
+                options,
+                writer: Mutex::new(writer),
+                reader: Mutex::new(reader),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.db.path
+    }
+
+    /// The journal transactions this store has written so far, and the
+    /// events they held: their ratio is the group commit's batch size.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.db.commits.stats()
+    }
+}
+
+/// A read-only connection that creates nothing beside the file: with no
+/// `-wal` file (a cleanly closed database) it opens the file as immutable,
+/// which needs no `-shm` either; with one, the side files already exist and
+/// must be read.
+fn probe(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        return connect(path, options, OpenFlags::SQLITE_OPEN_READ_ONLY);
+    }
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&uri, flags).map_err(|e| StoreError::sqlite(path, e))?;
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| StoreError::sqlite(path, e))?;
+    Ok(conn)
+}
+
+fn connect(
+    path: &Path,
+    options: &StoreOptions,
+    flags: OpenFlags,
+) -> Result<Connection, StoreError> {
+    let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::sqlite(path, e))?;
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| StoreError::sqlite(path, e))?;
+    Ok(conn)
+}
+
+impl Store for SqliteStore {
+    fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
+        orders::create(&self.db, plan, document)
+    }
+
+    fn load(&self, order: &str) -> Result<StoredOrder, StoreError> {
+        orders::load(&self.db, order)
+    }
+
+    fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
+        orders::list(&self.db)
+    }
+
+    fn order_status(&self, order: &str) -> Result<OrderStatus, StoreError> {
+        orders::status(&self.db, order)
+    }
+
+    fn events(&self, order: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        orders::events(&self.db, order)
+    }
+
+    fn acquire_runner(&self, order: &str) -> Result<RunnerLock, StoreError> {
+        runner::acquire(&self.db, order)
+    }
+
+    fn journal(&self, lock: &RunnerLock) -> Result<Box<dyn Journal>, StoreError> {
+        Ok(Box::new(SqliteJournal::new(&self.db, lock)?))
+    }
+
+    fn request_cancel(&self, order: &str) -> Result<CancelOutcome, StoreError> {
+        runner::request_cancel(&self.db, order)
+    }
+}
+
+/// Now, as every timestamp in the store is written: RFC 3339, UTC,
+/// milliseconds, so that text order is time order.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
