@@ -36,7 +36,7 @@ pub fn task(id: &str, after: &[usize], point_of_no_return: bool) -> PlanTask {
         timeout_ms: None,
         undo: None,
         point_of_no_return,
-        outputs: vec![("ref".into(), Type::String)],
+        outputs: vec![("ref".into(), Type::String)].into(),
     }
 }
 
