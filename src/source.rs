@@ -92,6 +92,25 @@ impl Sources {
         file.text.get(span.range()).unwrap_or("")
     }
 
+    /// SHA-256 over every file's name and text, in table order: what pins an
+    /// order to the catalog it was planned with.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for f in &self.files {
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            h.update((name.len() as u64).to_le_bytes());
+            h.update(name.as_bytes());
+            h.update((f.text.len() as u64).to_le_bytes());
+            h.update(f.text.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Reads one `.ordo` file, or every `*.ordo` file below a folder (sorted by
     /// path, so diagnostics come out in a stable order).
     pub fn load_catalog(path: &Path) -> std::io::Result<Sources> {

@@ -1,7 +1,85 @@
-//! `ordo cancel`: cancel an order and compensate what it has done.
+//! `ordo cancel`: ask the runner of an order to stop and compensate, or,
+//! when no process runs it, compensate it here and now.
 
-use super::{not_yet_implemented, CancelArgs, Exit};
+use super::execute::{execute, load_bindings, order_log, Run};
+use super::state::{bindings_for, check_order_id, events_path, open_store, store_error};
+use super::{CancelArgs, Exit};
+use crate::exec::{JsonLinesJournal, OrderState, Tee};
+use crate::store::Store;
 
-pub(crate) fn cancel(_args: &CancelArgs) -> Exit {
-    not_yet_implemented("cancel")
+pub(crate) fn cancel(args: &CancelArgs) -> Exit {
+    if let Err(exit) = check_order_id(&args.order_id) {
+        return exit;
+    }
+    let store = match open_store(&args.state.path) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let outcome = match store.request_cancel(&args.order_id) {
+        Ok(o) => o,
+        Err(e) => return store_error(e),
+    };
+    if let Some(runner) = &outcome.runner {
+        println!(
+            "cancel requested: the runner of order {} (pid {} on {}) starts no new task, lets running ones finish and compensates",
+            outcome.order, runner.pid, runner.host
+        );
+        return Exit::Success;
+    }
+    // Nobody runs the order: compensate it here.
+    let lock = match store.acquire_runner(&args.order_id) {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
+    let stored = match store.load(&args.order_id) {
+        Ok(s) => s,
+        Err(e) => return store_error(e),
+    };
+    let bindings_path = bindings_for(&args.state.path, &stored.id, args.bindings.as_deref());
+    let bindings = match load_bindings(bindings_path.as_deref()) {
+        Ok(b) => b,
+        Err(exit) => return exit,
+    };
+    let log = match order_log(&args.state.path, &stored.id) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
+    let events = events_path(&args.state.path, &stored.id);
+    let events_log = match JsonLinesJournal::append(&events, &stored.plan) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the events log {}: {e}",
+                events.display()
+            );
+            return Exit::Error;
+        }
+    };
+    let durable = match store.journal(&lock) {
+        Ok(j) => j,
+        Err(e) => return store_error(e),
+    };
+    let run = Run {
+        plan: &stored.plan,
+        bindings: &bindings,
+        jobs: crate::exec::ExecOptions::default().jobs,
+        quiet: args.quiet,
+        log,
+        initial: stored.records,
+    };
+    execute(run, &mut Tee(durable, events_log));
+    // The cancel succeeded if the order ended cancelled.
+    match store.load(&args.order_id) {
+        Ok(s) if s.state == OrderState::Cancelled => Exit::Success,
+        Ok(s) => {
+            eprintln!(
+                "order {} ended {}, not cancelled{}",
+                s.id,
+                s.state.as_str(),
+                s.reason.map(|r| format!(": {r}")).unwrap_or_default()
+            );
+            Exit::Failure
+        }
+        Err(e) => store_error(e),
+    }
 }

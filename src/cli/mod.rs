@@ -12,6 +12,7 @@ mod plan;
 mod quote;
 mod resume;
 mod run;
+mod state;
 mod status;
 mod test;
 
@@ -232,9 +233,18 @@ pub enum StatusFormat {
 pub struct ResumeArgs {
     #[arg(value_name = "ORDER_ID")]
     pub order_id: String,
-    /// The bindings file mapping actions to implementations (default: simulate all).
+    /// The bindings file [default: the one the order was run with].
     #[arg(long, value_name = "FILE")]
     pub bindings: Option<PathBuf>,
+    /// Most tasks running at once [default: 4 per CPU].
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = default_jobs(),
+        hide_default_value = true,
+        value_parser = parse_jobs
+    )]
+    pub jobs: usize,
     #[command(flatten)]
     pub state: StateDir,
     /// No progress on stderr.
@@ -246,8 +256,15 @@ pub struct ResumeArgs {
 pub struct CancelArgs {
     #[arg(value_name = "ORDER_ID")]
     pub order_id: String,
+    /// The bindings file for the compensation, when no process runs the
+    /// order [default: the one the order was run with].
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDir,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -344,12 +361,6 @@ pub(crate) fn write_stdout(text: &str) {
 
 pub(crate) fn write_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-/// What a command not built yet answers.
-pub(crate) fn not_yet_implemented(command: &str) -> Exit {
-    eprintln!("error: `ordo {command}` is not implemented yet");
-    Exit::Error
 }
 
 #[cfg(test)]

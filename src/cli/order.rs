@@ -17,6 +17,15 @@ pub(crate) fn plan_order(
     order: &Path,
     json: bool,
 ) -> Result<(Plan, Sources), Exit> {
+    plan_order_file(catalog, order, json).map(|(plan, sources, _)| (plan, sources))
+}
+
+/// [`plan_order`], also giving the order file's id in the sources.
+pub(crate) fn plan_order_file(
+    catalog: &Path,
+    order: &Path,
+    json: bool,
+) -> Result<(Plan, Sources, crate::span::FileId), Exit> {
     let format = if json { Format::Json } else { Format::Human };
     let mut sources = load_catalog(catalog)?;
     let (catalog, diags) = compile(&sources);
@@ -40,7 +49,7 @@ pub(crate) fn plan_order(
             if !all.is_empty() && !json {
                 print_diagnostics(&all, &sources, format);
             }
-            Ok((plan, sources))
+            Ok((plan, sources, file))
         }
         Err(errors) => {
             all.extend(errors);

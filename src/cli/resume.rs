@@ -1,7 +1,90 @@
-//! `ordo resume`: continue an order with the plan stored with it.
+//! `ordo resume`: continue an order with the plan stored with it, after a
+//! crash, a hold or an interruption. Needs no catalog.
 
-use super::{not_yet_implemented, Exit, ResumeArgs};
+use std::path::Path;
 
-pub(crate) fn resume(_args: &ResumeArgs) -> Exit {
-    not_yet_implemented("resume")
+use super::execute::{execute, load_bindings, order_log, Run};
+use super::state::{bindings_for, check_order_id, events_path, open_store, store_error};
+use super::{Exit, ResumeArgs};
+use crate::exec::{JsonLinesJournal, OrderState, Tee};
+use crate::source::Sources;
+use crate::store::Store;
+
+pub(crate) fn resume(args: &ResumeArgs) -> Exit {
+    if let Err(exit) = check_order_id(&args.order_id) {
+        return exit;
+    }
+    let store = match open_store(&args.state.path) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let lock = match store.acquire_runner(&args.order_id) {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
+    let stored = match store.load(&args.order_id) {
+        Ok(s) => s,
+        Err(e) => return store_error(e),
+    };
+    if stored.state.is_final() {
+        eprintln!(
+            "order {} is already {}: nothing to resume",
+            stored.id,
+            stored.state.as_str()
+        );
+        return if stored.state == OrderState::Completed {
+            Exit::Success
+        } else {
+            Exit::Failure
+        };
+    }
+    note_catalog_change(&stored.plan.catalog_hash, &stored.id);
+    let bindings_path = bindings_for(&args.state.path, &stored.id, args.bindings.as_deref());
+    let bindings = match load_bindings(bindings_path.as_deref()) {
+        Ok(b) => b,
+        Err(exit) => return exit,
+    };
+    let log = match order_log(&args.state.path, &stored.id) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
+    let events = events_path(&args.state.path, &stored.id);
+    let events_log = match JsonLinesJournal::append(&events, &stored.plan) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the events log {}: {e}",
+                events.display()
+            );
+            return Exit::Error;
+        }
+    };
+    let durable = match store.journal(&lock) {
+        Ok(j) => j,
+        Err(e) => return store_error(e),
+    };
+    let run = Run {
+        plan: &stored.plan,
+        bindings: &bindings,
+        jobs: args.jobs,
+        quiet: args.quiet,
+        log,
+        initial: stored.records,
+    };
+    execute(run, &mut Tee(durable, events_log))
+}
+
+/// Says so when the catalog in reach (`ORDO_CATALOG`, else `catalog`) is not
+/// the one the order was planned with: the stored plan is what continues.
+fn note_catalog_change(planned_with: &str, order: &str) {
+    let path = std::env::var_os("ORDO_CATALOG").unwrap_or_else(|| "catalog".into());
+    let Ok(sources) = Sources::load_catalog(Path::new(&path)) else {
+        return;
+    };
+    if sources.files().next().is_some() && sources.content_hash() != planned_with {
+        eprintln!(
+            "note: the catalog in {} changed since order {order} was planned; resuming the plan stored with the order",
+            Path::new(&path).display()
+        );
+    }
 }

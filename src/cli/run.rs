@@ -1,12 +1,14 @@
 //! `ordo run`: plan an order and execute it (SPEC §6).
 
 use super::execute::{execute, load_bindings, order_log, Run};
-use super::order::plan_order;
+use super::order::plan_order_file;
+use super::state::{events_path, open_store, remember_bindings, store_error};
 use super::{Exit, RunArgs};
-use crate::exec::JsonLinesJournal;
+use crate::exec::{JsonLinesJournal, Tee};
+use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
-    let (plan, _) = match plan_order(&args.catalog.path, &args.order, false) {
+    let (plan, sources, file) = match plan_order_file(&args.catalog.path, &args.order, false) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
@@ -14,18 +16,32 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(b) => b,
         Err(exit) => return exit,
     };
+    let store = match open_store(&args.state.path) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    // The order as given, kept with its plan. It parsed a moment ago.
+    let document = crate::yaml::parse(file, sources.get(file))
+        .map(|n| n.to_json())
+        .unwrap_or_default();
+    if let Err(e) = store.create_order(&plan, &document) {
+        return store_error(e);
+    }
+    if let Err(exit) = remember_bindings(&args.state.path, &plan.order, args.bindings.as_deref()) {
+        return exit;
+    }
+    let lock = match store.acquire_runner(&plan.order) {
+        Ok(l) => l,
+        Err(e) => return store_error(e),
+    };
     let log = match order_log(&args.state.path, &plan.order) {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let events = args
-        .state
-        .path
-        .join("events")
-        .join(format!("{}.jsonl", plan.order));
-    let journal = std::fs::create_dir_all(events.parent().unwrap_or(&args.state.path))
+    let events = events_path(&args.state.path, &plan.order);
+    let events_log = std::fs::create_dir_all(events.parent().unwrap_or(&args.state.path))
         .and_then(|()| JsonLinesJournal::append(&events, &plan));
-    let mut journal = match journal {
+    let events_log = match events_log {
         Ok(j) => j,
         Err(e) => {
             eprintln!(
@@ -35,6 +51,10 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
             return Exit::Error;
         }
     };
+    let durable = match store.journal(&lock) {
+        Ok(j) => j,
+        Err(e) => return store_error(e),
+    };
     let run = Run {
         plan: &plan,
         bindings: &bindings,
@@ -43,5 +63,6 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         log,
         initial: Vec::new(),
     };
-    execute(run, &mut journal)
+    // The store first: a transition is durable before the log shows it.
+    execute(run, &mut Tee(durable, events_log))
 }

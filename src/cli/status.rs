@@ -1,7 +1,202 @@
-//! `ordo status`: the state of one order, or a list of orders.
+//! `ordo status`: every order, newest first; or one order's items and tasks.
 
-use super::{not_yet_implemented, Exit, StatusArgs};
+use std::fmt::Write;
 
-pub(crate) fn status(_args: &StatusArgs) -> Exit {
-    not_yet_implemented("status")
+use super::state::{check_order_id, open_store, store_error};
+use super::{write_stdout, Exit, StatusArgs, StatusFormat};
+use crate::store::{OrderStatus, OrderSummary, Store};
+
+pub(crate) fn status(args: &StatusArgs) -> Exit {
+    if !args.state.path.exists() {
+        // Nothing was ever run here: an empty list, not a new state folder.
+        match (&args.order_id, args.format) {
+            (None, StatusFormat::Json) => write_stdout("[]\n"),
+            (None, StatusFormat::Text) => write_stdout("no orders\n"),
+            (Some(id), _) => {
+                eprintln!(
+                    "error: no order {id}: there is no state folder at {}",
+                    args.state.path.display()
+                );
+                return Exit::Error;
+            }
+        }
+        return Exit::Success;
+    }
+    let store = match open_store(&args.state.path) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    match &args.order_id {
+        None => match store.list_orders() {
+            Ok(list) => {
+                write_stdout(&match args.format {
+                    StatusFormat::Json => json(&list),
+                    StatusFormat::Text => list_text(&list),
+                });
+                Exit::Success
+            }
+            Err(e) => store_error(e),
+        },
+        Some(id) => {
+            if let Err(exit) = check_order_id(id) {
+                return exit;
+            }
+            match store.order_status(id) {
+                Ok(status) => {
+                    write_stdout(&match args.format {
+                        StatusFormat::Json => json(&status),
+                        StatusFormat::Text => order_text(&status),
+                    });
+                    Exit::Success
+                }
+                Err(e) => store_error(e),
+            }
+        }
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Columns padded to their widest cell; the last is not padded.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn list_text(list: &[OrderSummary]) -> String {
+    if list.is_empty() {
+        return "no orders\n".into();
+    }
+    let mut rows = vec![["ORDER", "STATE", "TASKS", "CREATED", "UPDATED", "NOTE"]
+        .map(String::from)
+        .to_vec()];
+    for o in list {
+        let mut note = o.reason.clone().unwrap_or_default();
+        if o.cancel_requested && !o.state.is_final() {
+            note = format!("cancel requested. {note}").trim().to_string();
+        }
+        rows.push(vec![
+            o.id.clone(),
+            o.state.as_str().into(),
+            format!("{}/{}", o.tasks_finished, o.tasks),
+            o.created_at.clone(),
+            o.updated_at.clone(),
+            note,
+        ]);
+    }
+    table(&rows)
+}
+
+fn order_text(s: &OrderStatus) -> String {
+    let mut out = format!("order {}: {}", s.order, s.state.as_str());
+    if let Some(r) = &s.reason {
+        let _ = write!(out, " — {r}");
+    }
+    out.push('\n');
+    let counts = s
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(out, "tasks: {counts}");
+    let _ = writeln!(out, "created {}, updated {}", s.created_at, s.updated_at);
+    if let Some(r) = &s.runner {
+        let live = if r.live {
+            "running"
+        } else {
+            "lock left by a process that is gone"
+        };
+        let _ = writeln!(
+            out,
+            "runner: pid {} on {} ({live})",
+            r.holder.pid, r.holder.host
+        );
+    }
+    if s.cancel_requested && !s.state.is_final() {
+        out.push_str("cancel requested\n");
+    }
+    let _ = writeln!(
+        out,
+        "catalog: {}",
+        &s.catalog_hash[..s.catalog_hash.len().min(12)]
+    );
+    out.push_str("\nitems\n");
+    let mut rows = vec![["ITEM", "PRODUCT", "ACTION", "TASKS"]
+        .map(String::from)
+        .to_vec()];
+    for i in &s.items {
+        let counts = i
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push(vec![
+            i.id.clone(),
+            i.product.clone(),
+            i.action.clone(),
+            counts,
+        ]);
+    }
+    out.push_str(&indent(&table(&rows)));
+    out.push_str("\ntasks\n");
+    let mut rows = vec![[
+        "TASK",
+        "STATE",
+        "ATTEMPTS",
+        "STARTED",
+        "DURATION",
+        "LAST ERROR",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for t in &s.tasks {
+        let attempts = if t.undo_attempts > 0 {
+            format!("{}+{}", t.attempts, t.undo_attempts)
+        } else {
+            t.attempts.to_string()
+        };
+        rows.push(vec![
+            t.id.clone(),
+            t.state.as_str().into(),
+            attempts,
+            t.started_at.clone().unwrap_or_else(|| "-".into()),
+            t.duration_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms}ms")),
+            t.error.clone().unwrap_or_default(),
+        ]);
+    }
+    out.push_str(&indent(&table(&rows)));
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
 }

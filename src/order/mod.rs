@@ -46,6 +46,21 @@ impl ItemDoc {
 }
 
 const ORDER_KEYS: [&str; 3] = ["id", "customer", "items"];
+
+/// What an order id may be, in words.
+pub const ORDER_ID_RULE: &str =
+    "an order id is 1 to 100 letters, digits, `-`, `_`, `.` or `:`, not starting with `.` (it names the order's files in the state folder)";
+
+/// Whether `id` can name an order. Order ids become file names in the state
+/// folder (logs, events), so nothing that could leave it is allowed.
+pub fn valid_order_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
 const ITEM_KEYS: [&str; 5] = ["id", "action", "product", "attributes", "relies_on"];
 
 /// Reads an order document's shape; every shape error is reported, not only
@@ -79,6 +94,13 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
             (String::new(), root.span)
         }
     };
+    if !id.is_empty() && !valid_order_id(&id) {
+        diags.push(
+            Diagnostic::error(Code::OrderSyntax, format!("`{id}` cannot be an order id"))
+                .at(id_span, "not a valid order id")
+                .with_help(ORDER_ID_RULE),
+        );
+    }
     let (customer, customer_span) = match root.get("customer") {
         Some(c) => (
             mapping(c, "`customer`", "customer", &mut diags)
@@ -315,4 +337,18 @@ fn shape_error(path: &str, want: &str, node: &Node) -> Diagnostic {
         format!("{path} must be {want}, found {}", node.describe()),
     )
     .at(node.span, format!("{} here", node.describe()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_cannot_leave_the_state_folder() {
+        assert!(valid_order_id("ORD-1001"));
+        assert!(valid_order_id("2026.11:A_1"));
+        for bad in ["", "../x", "a/b", ".hidden", "a b", "é", &"x".repeat(101)] {
+            assert!(!valid_order_id(bad), "{bad:?}");
+        }
+    }
 }

@@ -14,8 +14,6 @@ mod values;
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use super::{Catalog, EnumDef};
 use crate::diagnostic::Diagnostics;
 use crate::source::Sources;
@@ -57,24 +55,8 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
         products,
         order_tasks,
         currency,
-        hash: hash_sources(sources),
+        hash: sources.content_hash(),
         patterns: cx.patterns.clone(),
     };
     (Some(catalog), diags)
-}
-
-fn hash_sources(sources: &Sources) -> String {
-    let mut h = Sha256::new();
-    for (_, f) in sources.files() {
-        let name = f
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        h.update((name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
-        h.update((f.text.len() as u64).to_le_bytes());
-        h.update(f.text.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
