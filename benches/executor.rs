@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use ordo::compile::compile;
 use ordo::exec::{
     Bindings, ExecOptions, Executor, Implementation, MemoryJournal, OrderState, Pattern,
@@ -16,6 +16,7 @@ use ordo::order::read_order;
 use ordo::plan::{decompose, Plan, PlanTask, Price};
 use ordo::source::{SourceFile, Sources};
 use ordo::span::Span;
+use ordo::store::{SqliteStore, Store};
 use ordo::synth::{catalog, order, CatalogShape};
 use ordo::value::Money;
 
@@ -136,6 +137,51 @@ fn bench(c: &mut Criterion) {
                     assert_eq!(outcome.state, OrderState::Completed);
                     journal.events.len()
                 })
+            });
+        }
+    }
+    group.finish();
+
+    // The same runs through the durable store: every transition committed to
+    // SQLite (WAL) before it is acted on. A fresh store per run, set up
+    // outside the measurement.
+    let mut group = c.benchmark_group("executor durable");
+    group.sample_size(10);
+    for (name, plan) in &plans {
+        for jobs in [1usize, 8] {
+            let options = ExecOptions {
+                jobs,
+                ..ExecOptions::default()
+            };
+            let executor = Executor::new(plan, &noop, options).expect("plan binds");
+            group.throughput(Throughput::Elements(plan.tasks.len() as u64));
+            let id = BenchmarkId::new(
+                format!("{name} ({} tasks)", plan.tasks.len()),
+                format!("jobs={jobs}"),
+            );
+            group.bench_function(id, |b| {
+                b.iter_batched(
+                    || {
+                        let dir = tempfile::tempdir().expect("temp dir");
+                        let store = SqliteStore::open(dir.path()).expect("store opens");
+                        store
+                            .create_order(plan, &serde_json::Value::Null)
+                            .expect("order stored");
+                        (dir, store)
+                    },
+                    |(dir, store)| {
+                        let lock = store.acquire_runner(&plan.order).expect("lock");
+                        let mut journal = store.journal(&lock).expect("journal");
+                        let outcome = executor
+                            .run(Vec::new(), &mut journal, &mut |_| {})
+                            .expect("runs");
+                        assert_eq!(outcome.state, OrderState::Completed);
+                        drop(journal);
+                        drop(lock);
+                        (dir, store)
+                    },
+                    BatchSize::PerIteration,
+                )
             });
         }
     }

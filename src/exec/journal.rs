@@ -109,6 +109,11 @@ impl<A: Journal, B: Journal> Journal for Tee<A, B> {
         self.1.record(order, event)
     }
 
+    fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
+        self.0.record_all(order, events)?;
+        self.1.record_all(order, events)
+    }
+
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         self.0.cancel_requested(order)
     }

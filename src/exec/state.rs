@@ -138,6 +138,13 @@ pub enum Event {
 pub trait Journal: Send {
     fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError>;
 
+    /// Records several events, in order, all of them before returning. A
+    /// durable journal writes them in one transaction: the executor hands
+    /// over everything it decided since it last acted, then acts.
+    fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
+        events.iter().try_for_each(|e| self.record(order, e))
+    }
+
     /// Whether someone asked to cancel the order (polled between events).
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         Ok(false)
@@ -149,6 +156,10 @@ pub trait Journal: Send {
 impl<J: Journal + ?Sized> Journal for Box<J> {
     fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
         (**self).record(order, event)
+    }
+
+    fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
+        (**self).record_all(order, events)
     }
 
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {

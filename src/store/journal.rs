@@ -89,6 +89,31 @@ impl Journal for SqliteJournal {
             .submit(self.handle, pending, |batch| write_batch(db, batch))?)
     }
 
+    /// One transaction for the whole batch, committed before returning.
+    fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
+        if order != self.target.order {
+            return Err(StoreError::WrongOrder {
+                expected: self.target.order.clone(),
+                got: order.to_string(),
+            }
+            .into());
+        }
+        let batch = events
+            .iter()
+            .map(|event| {
+                Ok(Pending {
+                    target: Arc::clone(&self.target),
+                    event: event.clone(),
+                    json: event_json(&self.db, event)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for outcome in write_batch(&self.db, &batch) {
+            outcome?;
+        }
+        Ok(())
+    }
+
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         let conn = self.db.reader();
         runner::cancel_requested(&conn, &self.target.order, self.target.version)

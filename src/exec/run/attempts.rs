@@ -48,17 +48,26 @@ impl Run<'_, '_> {
                 })
                 .min_by_key(|&(t, _)| if forward { t as isize } else { -(t as isize) });
             let Some((t, group)) = next else {
-                return Ok(());
+                break;
             };
             self.queues[group].remove(&t);
-            self.start(pool, t, group, frontier, ready)?;
+            self.start(t, group, frontier, ready)?;
+        }
+        if self.to_submit.is_empty() {
+            return Ok(());
+        }
+        // Write-ahead: every `started` (and whatever was decided before) is
+        // recorded before any of these attempts begins.
+        self.flush()?;
+        let running = self.running;
+        for job in self.to_submit.drain(..) {
+            pool.submit(job, running);
         }
         Ok(())
     }
 
     fn start(
         &mut self,
-        pool: &mut Pool<'_, '_>,
         t: TaskIdx,
         group: usize,
         frontier: &mut Frontier<'_>,
@@ -132,7 +141,7 @@ impl Run<'_, '_> {
         }
         self.running += 1;
         self.group_running[group] += 1;
-        pool.submit(job, self.running);
+        self.to_submit.push(job);
         Ok(())
     }
 

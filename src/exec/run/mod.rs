@@ -68,6 +68,8 @@ pub(crate) fn run(
         stop: None,
         undo_failures: Vec::new(),
         last_poll: None,
+        pending: Vec::new(),
+        to_submit: Vec::new(),
     };
     std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
@@ -96,6 +98,11 @@ struct Run<'a, 'p> {
     stop: Option<Stop>,
     undo_failures: Vec<(TaskIdx, String)>,
     last_poll: Option<Instant>,
+    /// Events decided but not yet recorded: they are recorded together
+    /// before anything acts on them (an attempt starts, the run waits or ends).
+    pending: Vec<Event>,
+    /// Attempts to hand to workers once their `started` events are recorded.
+    to_submit: Vec<crate::exec::pool::Job>,
 }
 
 impl<'p> Run<'_, 'p> {
@@ -239,6 +246,8 @@ impl<'p> Run<'_, 'p> {
             if let Some(Reverse((due, _))) = self.timers.peek() {
                 wait = wait.min(due.saturating_duration_since(now));
             }
+            // Nothing waits unrecorded while the run waits.
+            self.flush()?;
             if self.running == 0 {
                 // Only timers left: sleep until the first is due.
                 std::thread::sleep(wait);
@@ -400,6 +409,7 @@ impl<'p> Run<'_, 'p> {
             state,
             reason: reason.clone(),
         })?;
+        self.flush()?;
         let tasks = (0..self.records.len())
             .map(|t| TaskOutcome {
                 id: self.id(t).to_string(),
@@ -420,14 +430,27 @@ impl<'p> Run<'_, 'p> {
         &self.ex.plan.tasks[t].id
     }
 
-    /// Records an event, then applies it: a transition that cannot be
-    /// recorded does not happen.
+    /// Applies an event to the records and queues it for the journal. Only
+    /// the coordinator's memory changes until [`Run::flush`] records it, and
+    /// nothing outside (an attempt, the run's end) happens before that: a
+    /// transition that cannot be recorded does not take effect.
     fn emit(&mut self, event: Event) -> Result<(), ExecError> {
-        self.journal.record(&self.ex.plan.order, &event)?;
         if let Some(t) = event.task() {
             self.records[t].apply(&event);
         }
         (self.observer)(&event);
+        self.pending.push(event);
+        Ok(())
+    }
+
+    /// Records every queued event, in one batch (one transaction in the
+    /// durable store).
+    fn flush(&mut self) -> Result<(), ExecError> {
+        if !self.pending.is_empty() {
+            self.journal
+                .record_all(&self.ex.plan.order, &self.pending)?;
+            self.pending.clear();
+        }
         Ok(())
     }
 
