@@ -16,7 +16,19 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rul
     let found = found_text(text, start);
     match err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            // Where an operand may stand, "a value or a name" says it better
+            // than the list of every literal the grammar tried.
+            let operand = positives
+                .iter()
+                .any(|r| matches!(r, Rule::path | Rule::expr));
+            let mut words: Vec<&str> = positives
+                .iter()
+                .filter(|r| !(operand && is_operand(**r)))
+                .filter_map(|r| describe(*r))
+                .collect();
+            if operand {
+                words.push("a value or a name");
+            }
             words.sort_unstable();
             words.dedup();
             let expected = join_alternatives(&words);
@@ -105,6 +117,25 @@ fn help_for(positives: &[Rule], text: &str, start: usize) -> Option<String> {
         return Some("names are written without quotes".into());
     }
     None
+}
+
+fn is_operand(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::path
+            | Rule::expr
+            | Rule::string
+            | Rule::number
+            | Rule::number_raw
+            | Rule::money
+            | Rule::duration
+            | Rule::percent
+            | Rule::date
+            | Rule::datetime
+            | Rule::boolean
+            | Rule::not_op
+            | Rule::neg
+    )
 }
 
 /// What a grammar rule is, in a product manager's words. Rules that are
