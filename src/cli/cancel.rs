@@ -2,9 +2,9 @@
 //! when no process runs it, compensate it here and now.
 
 use super::execute::{execute, load_bindings, order_log, Run};
-use super::state::{bindings_for, check_order_id, events_path, open_store, store_error};
+use super::state::{bindings_for, check_order_id, events_log, open_store, store_error};
 use super::{CancelArgs, Exit};
-use crate::exec::{JsonLinesJournal, OrderState, Tee};
+use crate::exec::{OrderState, Tee};
 use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
@@ -35,7 +35,16 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Ok(s) => s,
         Err(e) => return store_error(e),
     };
-    let bindings_path = bindings_for(&args.state.path, &stored.id, args.bindings.as_deref());
+    let bindings_path = match bindings_for(&args.state.path, &stored.id, args.bindings.as_deref()) {
+        Ok(p) => p,
+        Err(exit) => {
+            eprintln!(
+                "the cancel request stands: `ordo cancel {0} --bindings FILE` or `ordo resume {0} --bindings FILE` compensates the order",
+                stored.id
+            );
+            return exit;
+        }
+    };
     let bindings = match load_bindings(bindings_path.as_deref()) {
         Ok(b) => b,
         Err(exit) => return exit,
@@ -44,16 +53,9 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let events = events_path(&args.state.path, &stored.id);
-    let events_log = match JsonLinesJournal::append(&events, &stored.plan) {
+    let events_log = match events_log(&args.state.path, &stored.plan) {
         Ok(j) => j,
-        Err(e) => {
-            eprintln!(
-                "error: cannot write the events log {}: {e}",
-                events.display()
-            );
-            return Exit::Error;
-        }
+        Err(exit) => return exit,
     };
     let durable = match store.journal(&lock) {
         Ok(j) => j,

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::execute::{execute, load_bindings, order_log, Run};
-use super::state::{bindings_for, check_order_id, events_path, open_store, store_error};
+use super::state::{bindings_for, check_order_id, events_log, open_store, store_error};
 use super::{Exit, ResumeArgs};
-use crate::exec::{JsonLinesJournal, OrderState, Tee};
+use crate::exec::{OrderState, Tee};
 use crate::source::Sources;
 use crate::store::Store;
 
@@ -39,7 +39,10 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         };
     }
     note_catalog_change(&stored.plan.catalog_hash, &stored.id);
-    let bindings_path = bindings_for(&args.state.path, &stored.id, args.bindings.as_deref());
+    let bindings_path = match bindings_for(&args.state.path, &stored.id, args.bindings.as_deref()) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
     let bindings = match load_bindings(bindings_path.as_deref()) {
         Ok(b) => b,
         Err(exit) => return exit,
@@ -48,16 +51,9 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let events = events_path(&args.state.path, &stored.id);
-    let events_log = match JsonLinesJournal::append(&events, &stored.plan) {
+    let events_log = match events_log(&args.state.path, &stored.plan) {
         Ok(j) => j,
-        Err(e) => {
-            eprintln!(
-                "error: cannot write the events log {}: {e}",
-                events.display()
-            );
-            return Exit::Error;
-        }
+        Err(exit) => return exit,
     };
     let durable = match store.journal(&lock) {
         Ok(j) => j,

@@ -2,9 +2,9 @@
 
 use super::execute::{execute, load_bindings, order_log, Run};
 use super::order::plan_order_file;
-use super::state::{events_path, open_store, remember_bindings, store_error};
+use super::state::{events_log, open_store, remember_bindings, store_error};
 use super::{Exit, RunArgs};
-use crate::exec::{JsonLinesJournal, Tee};
+use crate::exec::Tee;
 use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
@@ -38,18 +38,9 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let events = events_path(&args.state.path, &plan.order);
-    let events_log = std::fs::create_dir_all(events.parent().unwrap_or(&args.state.path))
-        .and_then(|()| JsonLinesJournal::append(&events, &plan));
-    let events_log = match events_log {
+    let events_log = match events_log(&args.state.path, &plan) {
         Ok(j) => j,
-        Err(e) => {
-            eprintln!(
-                "error: cannot write the events log {}: {e}",
-                events.display()
-            );
-            return Exit::Error;
-        }
+        Err(exit) => return exit,
     };
     let durable = match store.journal(&lock) {
         Ok(j) => j,

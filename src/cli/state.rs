@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::Exit;
+use crate::exec::JsonLinesJournal;
 use crate::order::{valid_order_id, ORDER_ID_RULE};
+use crate::plan::Plan;
 use crate::store::{SqliteStore, StoreError};
 
 /// Opens the store, or says why not (exit 2: the folder is unusable).
@@ -58,17 +60,51 @@ pub(crate) fn remember_bindings(
         })
 }
 
-/// The bindings to use for an order: the one given, else the one it ran with.
-pub(crate) fn bindings_for(state: &Path, order: &str, given: Option<&Path>) -> Option<PathBuf> {
+/// The bindings to use for an order: the one given, else the one it ran with
+/// (`None`: it ran with every action simulated). Without a record (the run
+/// was killed between storing the order and writing the record, or the
+/// state folder was restored from its database alone) nothing is guessed:
+/// simulating actions that were meant to run for real would mark them done
+/// without doing them.
+pub(crate) fn bindings_for(
+    state: &Path,
+    order: &str,
+    given: Option<&Path>,
+) -> Result<Option<PathBuf>, Exit> {
     if let Some(g) = given {
-        return Some(g.to_path_buf());
+        return Ok(Some(g.to_path_buf()));
     }
-    let text = std::fs::read_to_string(state.join("runs").join(format!("{order}.json"))).ok()?;
-    let record: serde_json::Value = serde_json::from_str(&text).ok()?;
-    record["bindings"].as_str().map(PathBuf::from)
+    let path = state.join("runs").join(format!("{order}.json"));
+    let unknown = |why: String| {
+        eprintln!(
+            "error: {why}, so the bindings order {order} ran with are unknown; pass them with --bindings FILE"
+        );
+        Exit::Error
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| unknown(format!("cannot read {}: {e}", path.display())))?;
+    let record: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| unknown(format!("{} is not JSON: {e}", path.display())))?;
+    match record.get("bindings") {
+        Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(PathBuf::from(s))),
+        _ => Err(unknown(format!("{} has no `bindings`", path.display()))),
+    }
 }
 
 /// `STATE/events/ORDER.jsonl`, the order's events log.
 pub(crate) fn events_path(state: &Path, order: &str) -> PathBuf {
     state.join("events").join(format!("{order}.jsonl"))
+}
+
+/// Opens the order's events log for appending, creating its folder (which a
+/// state folder restored from its database alone does not have).
+pub(crate) fn events_log(state: &Path, plan: &Plan) -> Result<JsonLinesJournal, Exit> {
+    let path = events_path(state, &plan.order);
+    std::fs::create_dir_all(path.parent().unwrap_or(state))
+        .and_then(|()| JsonLinesJournal::append(&path, plan))
+        .map_err(|e| {
+            eprintln!("error: cannot write the events log {}: {e}", path.display());
+            Exit::Error
+        })
 }
