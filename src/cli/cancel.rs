@@ -1,10 +1,10 @@
 //! `ordo cancel`: ask the runner of an order to stop and compensate, or,
 //! when no process runs it, compensate it here and now.
 
-use super::execute::{execute, load_bindings, order_log, Run};
-use super::state::{bindings_for, check_order_id, events_log, open_store, store_error};
+use super::execute::{execute_durable, load_bindings, Durable};
+use super::state::{bindings_for, check_order_id, open_store, store_error};
 use super::{CancelArgs, Exit};
-use crate::exec::{OrderState, Tee};
+use crate::exec::OrderState;
 use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
@@ -49,27 +49,16 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Ok(b) => b,
         Err(exit) => return exit,
     };
-    let log = match order_log(&args.state.path, &stored.id) {
-        Ok(l) => l,
-        Err(exit) => return exit,
-    };
-    let events_log = match events_log(&args.state.path, &stored.plan) {
-        Ok(j) => j,
-        Err(exit) => return exit,
-    };
-    let durable = match store.journal(&lock) {
-        Ok(j) => j,
-        Err(e) => return store_error(e),
-    };
-    let run = Run {
+    execute_durable(Durable {
+        store: &store,
+        lock: &lock,
+        state: &args.state.path,
         plan: &stored.plan,
+        initial: stored.records,
         bindings: &bindings,
         jobs: crate::exec::ExecOptions::default().jobs,
         quiet: args.quiet,
-        log,
-        initial: stored.records,
-    };
-    execute(run, &mut Tee(durable, events_log));
+    });
     // The cancel succeeded if the order ended cancelled.
     match store.load(&args.order_id) {
         Ok(s) if s.state == OrderState::Cancelled => Exit::Success,

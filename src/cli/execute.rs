@@ -3,14 +3,16 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::state::{events_log, store_error};
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{
     summary, Bindings, BindingsError, ExecOptions, Executor, Journal, LogSink, OrderState,
-    Progress, TaskRecord,
+    Progress, TaskRecord, Tee,
 };
 use crate::plan::Plan;
 use crate::render::Format;
 use crate::source::Sources;
+use crate::store::{RunnerLock, SqliteStore, Store};
 
 /// The bindings file, or simulate-everything without one.
 pub(crate) fn load_bindings(path: Option<&Path>) -> Result<Bindings, Exit> {
@@ -60,6 +62,46 @@ pub(crate) struct Run<'a> {
     pub quiet: bool,
     pub log: LogSink,
     pub initial: Vec<TaskRecord>,
+}
+
+/// What `run`, `resume` and `cancel` share once they hold the order's runner
+/// lock: the plugin log, the events log, the durable journal, the run.
+pub(crate) struct Durable<'a> {
+    pub store: &'a SqliteStore,
+    pub lock: &'a RunnerLock,
+    pub state: &'a Path,
+    pub plan: &'a Plan,
+    pub initial: Vec<TaskRecord>,
+    pub bindings: &'a Bindings,
+    pub jobs: usize,
+    pub quiet: bool,
+}
+
+/// Executes an order whose runner lock is held, recording every transition
+/// in the store (first: it is durable before the events log shows it) and
+/// in `STATE/events/ORDER.jsonl`.
+pub(crate) fn execute_durable(d: Durable<'_>) -> Exit {
+    let log = match order_log(d.state, &d.plan.order) {
+        Ok(l) => l,
+        Err(exit) => return exit,
+    };
+    let events_log = match events_log(d.state, d.plan) {
+        Ok(j) => j,
+        Err(exit) => return exit,
+    };
+    let durable = match d.store.journal(d.lock) {
+        Ok(j) => j,
+        Err(e) => return store_error(e),
+    };
+    let run = Run {
+        plan: d.plan,
+        bindings: d.bindings,
+        jobs: d.jobs,
+        quiet: d.quiet,
+        log,
+        initial: d.initial,
+    };
+    execute(run, &mut Tee(durable, events_log))
 }
 
 /// Executes the plan through `journal`, prints the summary, and gives the

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use super::execute::{execute, load_bindings, order_log, Run};
-use super::state::{bindings_for, check_order_id, events_log, open_store, store_error};
+use super::execute::{execute_durable, load_bindings, Durable};
+use super::state::{bindings_for, check_order_id, open_store, store_error};
 use super::{Exit, ResumeArgs};
-use crate::exec::{OrderState, Tee};
+use crate::exec::OrderState;
 use crate::source::Sources;
 use crate::store::Store;
 
@@ -47,27 +47,16 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         Ok(b) => b,
         Err(exit) => return exit,
     };
-    let log = match order_log(&args.state.path, &stored.id) {
-        Ok(l) => l,
-        Err(exit) => return exit,
-    };
-    let events_log = match events_log(&args.state.path, &stored.plan) {
-        Ok(j) => j,
-        Err(exit) => return exit,
-    };
-    let durable = match store.journal(&lock) {
-        Ok(j) => j,
-        Err(e) => return store_error(e),
-    };
-    let run = Run {
+    execute_durable(Durable {
+        store: &store,
+        lock: &lock,
+        state: &args.state.path,
         plan: &stored.plan,
+        initial: stored.records,
         bindings: &bindings,
         jobs: args.jobs,
         quiet: args.quiet,
-        log,
-        initial: stored.records,
-    };
-    execute(run, &mut Tee(durable, events_log))
+    })
 }
 
 /// Says so when the catalog in reach (`ORDO_CATALOG`, else `catalog`) is not

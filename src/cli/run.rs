@@ -1,10 +1,9 @@
 //! `ordo run`: plan an order and execute it (SPEC §6).
 
-use super::execute::{execute, load_bindings, order_log, Run};
+use super::execute::{execute_durable, load_bindings, Durable};
 use super::order::plan_order_file;
-use super::state::{events_log, open_store, remember_bindings, store_error};
+use super::state::{open_store, remember_bindings, store_error};
 use super::{Exit, RunArgs};
-use crate::exec::Tee;
 use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
@@ -34,26 +33,14 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(l) => l,
         Err(e) => return store_error(e),
     };
-    let log = match order_log(&args.state.path, &plan.order) {
-        Ok(l) => l,
-        Err(exit) => return exit,
-    };
-    let events_log = match events_log(&args.state.path, &plan) {
-        Ok(j) => j,
-        Err(exit) => return exit,
-    };
-    let durable = match store.journal(&lock) {
-        Ok(j) => j,
-        Err(e) => return store_error(e),
-    };
-    let run = Run {
+    execute_durable(Durable {
+        store: &store,
+        lock: &lock,
+        state: &args.state.path,
         plan: &plan,
+        initial: Vec::new(),
         bindings: &bindings,
         jobs: args.jobs,
         quiet: args.quiet,
-        log,
-        initial: Vec::new(),
-    };
-    // The store first: a transition is durable before the log shows it.
-    execute(run, &mut Tee(durable, events_log))
+    })
 }
