@@ -60,13 +60,19 @@ impl Action for Exec {
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let line = req.to_json_line();
-        // A program that never reads its stdin must not block us: write from
-        // a thread, and let a broken pipe be its own business.
-        thread::spawn(move || {
-            if let Some(mut stdin) = stdin {
+        // A program that never reads its stdin must not block us. A request
+        // that fits the pipe's buffer (64 KiB on Linux, 16 KiB assumed) cannot
+        // block, so it is written here; a larger one from a thread. A broken
+        // pipe is the program's own business.
+        if let Some(mut stdin) = stdin {
+            if line.len() <= 16 * 1024 {
                 let _ = stdin.write_all(line.as_bytes());
+            } else {
+                thread::spawn(move || {
+                    let _ = stdin.write_all(line.as_bytes());
+                });
             }
-        });
+        }
         let stdout = read_in_background(stdout, MAX_REPLY);
         let stderr = read_in_background(stderr, MAX_STDERR);
         let (exited_tx, exited) = mpsc::channel();
