@@ -304,3 +304,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn simulated_latency_waits_on_a_timer_and_respects_timeouts() {
+    let options = SimulateOptions {
+        latency_ms: 40,
+        ..SimulateOptions::default()
+    };
+    // Many attempts in flight at once with one job slot's worth of workers:
+    // latencies are served by the timer, so they overlap.
+    let mut tasks: Vec<T> = (0..50).map(|i| task(&format!("w{i}"), "x.y")).collect();
+    tasks.push(task("slow", "x.z").timeout(5));
+    let p = plan(&["fulfil"], tasks);
+    let started = std::time::Instant::now();
+    let ran = run_with(&p, &simulate(options), 64, Vec::new());
+    // Every attempt waited out its latency before answering.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(40));
+    for i in 0..50 {
+        assert_eq!(ran.state_of(&format!("w{i}")), TaskState::Done);
+    }
+    // A latency longer than the timeout is a timed-out attempt, not a success.
+    assert_eq!(ran.state_of("slow"), TaskState::Failed);
+    assert!(
+        ran.record("slow")
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timed out"),
+        "{:?}",
+        ran.record("slow").error
+    );
+    assert_eq!(ran.outcome.state, OrderState::Failed);
+}

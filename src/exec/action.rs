@@ -30,6 +30,13 @@ pub type Outputs = BTreeMap<String, serde_json::Value>;
 /// after a retry or a crash — and must not repeat its effect.
 pub trait Action: Send + Sync {
     fn invoke(&self, request: &Request) -> Result<Outputs, ActionError>;
+
+    /// How long the executor waits before calling [`Action::invoke`], on a
+    /// timer that holds no worker thread: for actions that stand in for slow
+    /// systems (`simulate`'s `latency`) and answer at once when called.
+    fn latency(&self, _request: &Request) -> Duration {
+        Duration::ZERO
+    }
 }
 
 impl<F> Action for F

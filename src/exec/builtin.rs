@@ -46,18 +46,13 @@ impl Simulate {
 }
 
 impl Action for Simulate {
+    /// The latency is served by the executor's timer, not by a sleeping
+    /// thread: a thousand simulated calls in flight cost no thousand threads.
+    fn latency(&self, _req: &Request) -> Duration {
+        Duration::from_millis(self.options.latency_ms)
+    }
+
     fn invoke(&self, req: &Request) -> Result<Outputs, ActionError> {
-        if self.options.latency_ms > 0 {
-            let latency = Duration::from_millis(self.options.latency_ms);
-            match req.remaining() {
-                // Sleep only until the deadline: the executor reports the timeout.
-                Some(left) if left < latency => {
-                    std::thread::sleep(left);
-                    return Err(ActionError::retryable("timed out"));
-                }
-                _ => std::thread::sleep(latency),
-            }
-        }
         if self.options.fail_permanently {
             return Err(ActionError::permanent("simulated permanent failure"));
         }

@@ -4,7 +4,8 @@
 //! worker never waits behind another job, and a task waiting for its retry
 //! holds no worker.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ pub(crate) struct Job {
 }
 
 pub(crate) struct Completion {
+    /// Whether a worker thread ran it (rather than the timer).
+    on_worker: bool,
     pub task: TaskIdx,
     pub undo: bool,
     pub attempt: u32,
@@ -41,6 +44,10 @@ pub(crate) struct Pool<'scope, 'env> {
     done_tx: Sender<Completion>,
     done: Receiver<Completion>,
     workers: usize,
+    /// Jobs handed to workers and not finished yet.
+    on_workers: usize,
+    /// Jobs waiting out an action's latency, due at an instant.
+    timer: Option<Sender<(Instant, Job)>>,
 }
 
 impl<'scope, 'env> Pool<'scope, 'env> {
@@ -58,13 +65,26 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             done_tx,
             done,
             workers: 0,
+            on_workers: 0,
+            timer: None,
         }
     }
 
-    /// Hands a job to a worker; `busy` counts the jobs in flight with this
-    /// one, so a worker is started when all the others are taken.
-    pub fn submit(&mut self, job: Job, busy: usize) {
-        if busy > self.workers {
+    /// Hands a job to a worker, started when all the others are taken; or,
+    /// for an action with a latency, to the timer, which calls it when due.
+    pub fn submit(&mut self, job: Job) {
+        let latency = job.action.latency(&job.request);
+        if !latency.is_zero() {
+            // Waiting past the deadline is pointless: `attempt` reports the timeout.
+            let mut due = Instant::now() + latency;
+            if let Some(deadline) = job.request.deadline {
+                due = due.min(deadline);
+            }
+            self.timer().send((due, job)).ok();
+            return;
+        }
+        self.on_workers += 1;
+        if self.on_workers > self.workers {
             self.workers += 1;
             let queue = Arc::clone(&self.queue);
             let done = self.done_tx.clone();
@@ -77,16 +97,95 @@ impl<'scope, 'env> Pool<'scope, 'env> {
         }
     }
 
+    fn timer(&mut self) -> &Sender<(Instant, Job)> {
+        let (scope, done, enums) = (self.scope, &self.done_tx, self.enums);
+        self.timer.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel();
+            let done = done.clone();
+            scope.spawn(move || timer(&rx, &done, enums));
+            tx
+        })
+    }
+
     /// The next finished job, waiting at most `timeout`.
-    pub fn next(&self, timeout: Duration) -> Option<Completion> {
-        self.done.recv_timeout(timeout).ok()
+    pub fn next(&mut self, timeout: Duration) -> Option<Completion> {
+        let c = self.done.recv_timeout(timeout).ok()?;
+        if c.on_worker {
+            self.on_workers -= 1;
+        }
+        Some(c)
+    }
+}
+
+/// The timer: holds jobs until they are due, then runs each (an action with
+/// a latency answers at once when called). Ends when the pool is dropped and
+/// nothing is pending.
+fn timer(
+    incoming: &Receiver<(Instant, Job)>,
+    done: &Sender<Completion>,
+    enums: &BTreeMap<String, Vec<String>>,
+) {
+    let mut pending: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+    let mut jobs: HashMap<u64, Job> = HashMap::new();
+    let mut seq = 0u64;
+    let mut open = true;
+    while open || !pending.is_empty() {
+        let now = Instant::now();
+        while let Some(Reverse((due, id))) = pending.peek().copied() {
+            if due > now {
+                break;
+            }
+            pending.pop();
+            if let Some(job) = jobs.remove(&id) {
+                if done
+                    .send(completion(&job, attempt(&job, enums), false))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        let next = match pending.peek() {
+            Some(Reverse((due, _))) => {
+                incoming.recv_timeout(due.saturating_duration_since(Instant::now()))
+            }
+            None => incoming
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok((due, job)) => {
+                seq += 1;
+                pending.push(Reverse((due, seq)));
+                jobs.insert(seq, job);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
+        }
+    }
+}
+
+fn completion(
+    job: &Job,
+    result: Result<BTreeMap<String, Value>, ActionError>,
+    on_worker: bool,
+) -> Completion {
+    Completion {
+        on_worker,
+        task: job.task,
+        undo: job.undo,
+        attempt: job.attempt,
+        group: job.group,
+        result,
     }
 }
 
 impl Drop for Pool<'_, '_> {
     fn drop(&mut self) {
-        // Closing the queue lets idle workers end; busy ones end after their job.
+        // Closing the queue lets idle workers end; busy ones end after their
+        // job. The timer ends once its pending jobs are done.
         self.jobs = None;
+        self.timer = None;
     }
 }
 
@@ -102,14 +201,7 @@ fn work(
         };
         let Ok(job) = job else { return };
         let result = attempt(&job, enums);
-        let completion = Completion {
-            task: job.task,
-            undo: job.undo,
-            attempt: job.attempt,
-            group: job.group,
-            result,
-        };
-        if done.send(completion).is_err() {
+        if done.send(completion(&job, result, true)).is_err() {
             return;
         }
     }

@@ -59,9 +59,8 @@ impl Run<'_, '_> {
         // Write-ahead: every `started` (and whatever was decided before) is
         // recorded before any of these attempts begins.
         self.flush()?;
-        let running = self.running;
         for job in self.to_submit.drain(..) {
-            pool.submit(job, running);
+            pool.submit(job);
         }
         Ok(())
     }
@@ -157,6 +156,7 @@ impl Run<'_, '_> {
             attempt,
             group,
             result,
+            ..
         } = done;
         self.running -= 1;
         self.group_running[group] -= 1;
