@@ -15,6 +15,8 @@
 pub mod action;
 pub mod bindings;
 mod builtin;
+#[cfg(target_os = "linux")]
+mod child;
 mod executor;
 mod frontier;
 pub mod journal;

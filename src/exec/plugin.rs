@@ -73,8 +73,65 @@ impl Action for Exec {
                 });
             }
         }
-        let stdout = read_in_background(stdout, MAX_REPLY);
-        let stderr = read_in_background(stderr, MAX_STDERR);
+        if let (Some(out), Some(err)) = (stdout, stderr) {
+            return self.finish_watched(req, child, pid, out, err);
+        }
+        Err(ActionError::permanent(
+            "the plugin's pipes could not be opened",
+        ))
+    }
+}
+
+impl Exec {
+    /// Watches the plugin from this thread (Linux), or with helper threads.
+    fn finish_watched(
+        &self,
+        req: &Request,
+        mut child: std::process::Child,
+        pid: libc::pid_t,
+        stdout: std::process::ChildStdout,
+        stderr: std::process::ChildStderr,
+    ) -> Result<Outputs, ActionError> {
+        #[cfg(target_os = "linux")]
+        if let Some(pidfd) = super::child::pidfd_open(pid) {
+            let watched =
+                super::child::watch(pidfd, stdout, stderr, (MAX_REPLY, MAX_STDERR), req.deadline);
+            // The leader is not reaped yet, so the group id is still its:
+            // kill the group — on a timeout the program and its children,
+            // otherwise whatever it left behind.
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+            let status = child
+                .wait()
+                .map_err(|e| ActionError::permanent(format!("cannot wait for the plugin: {e}")))?;
+            let (watched, leftover) = watched.map_err(|e| {
+                ActionError::permanent(format!("cannot read the plugin's output: {e}"))
+            })?;
+            let watched = leftover.finish(watched, PIPE_GRACE);
+            self.log_stderr(req, &watched.stderr);
+            if watched.timed_out {
+                return Err(ActionError::retryable(
+                    "timed out; the plugin's process group was killed",
+                ));
+            }
+            return interpret(status, &watched.stdout, &watched.stderr);
+        }
+        self.finish_threaded(req, child, pid, stdout, stderr)
+    }
+
+    /// The portable way: a thread per pipe and one waiting for the exit.
+    fn finish_threaded(
+        &self,
+        req: &Request,
+        mut child: std::process::Child,
+        pid: libc::pid_t,
+        stdout: std::process::ChildStdout,
+        stderr: std::process::ChildStderr,
+    ) -> Result<Outputs, ActionError> {
+        let stdout = read_in_background(Some(stdout), MAX_REPLY);
+        let stderr = read_in_background(Some(stderr), MAX_STDERR);
         let (exited_tx, exited) = mpsc::channel();
         thread::spawn(move || {
             let _ = exited_tx.send(wait_exited(pid));
