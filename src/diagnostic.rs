@@ -215,17 +215,21 @@ impl Diagnostic {
             return self.with_help(format!("no {what} is declared here"));
         }
         const SHOWN: usize = 8;
-        let mut list = known
-            .iter()
-            .take(SHOWN)
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut list = code_list(known.iter().take(SHOWN).copied());
         if known.len() > SHOWN {
             list.push_str(&format!(" and {} more", known.len() - SHOWN));
         }
         self.with_help(format!("the {what}s here are {list}"))
     }
+}
+
+/// Names as a list for a message: `` `a`, `b`, `c` ``.
+pub fn code_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The closest known name to `unknown`, if close enough to be a likely typo.

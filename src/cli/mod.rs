@@ -123,6 +123,21 @@ pub struct CatalogDir {
     pub path: PathBuf,
 }
 
+/// `--jobs N`.
+#[derive(Debug, Args)]
+pub struct Jobs {
+    /// Most tasks running at once [default: 4 per CPU].
+    #[arg(
+        id = "jobs",
+        long = "jobs",
+        value_name = "N",
+        default_value_t = default_jobs(),
+        hide_default_value = true,
+        value_parser = parse_jobs
+    )]
+    pub n: usize,
+}
+
 /// `--state DIR`.
 #[derive(Debug, Args)]
 pub struct StateDir {
@@ -195,15 +210,8 @@ pub struct RunArgs {
     /// The bindings file mapping actions to implementations (default: simulate all).
     #[arg(long, value_name = "FILE")]
     pub bindings: Option<PathBuf>,
-    /// Most tasks running at once [default: 4 per CPU].
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = default_jobs(),
-        hide_default_value = true,
-        value_parser = parse_jobs
-    )]
-    pub jobs: usize,
+    #[command(flatten)]
+    pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
     /// No progress on stderr.
@@ -236,15 +244,8 @@ pub struct ResumeArgs {
     /// The bindings file [default: the one the order was run with].
     #[arg(long, value_name = "FILE")]
     pub bindings: Option<PathBuf>,
-    /// Most tasks running at once [default: 4 per CPU].
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = default_jobs(),
-        hide_default_value = true,
-        value_parser = parse_jobs
-    )]
-    pub jobs: usize,
+    #[command(flatten)]
+    pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
     /// No progress on stderr.
@@ -392,8 +393,8 @@ mod tests {
         else {
             panic!("not run");
         };
-        assert_eq!(run.jobs, default_jobs());
-        assert!(run.jobs >= 4);
+        assert_eq!(run.jobs.n, default_jobs());
+        assert!(run.jobs.n >= 4);
         // The environment variables, when a developer has them set, win.
         if std::env::var_os("ORDO_STATE").is_none() {
             assert_eq!(run.state.path, PathBuf::from(".ordo"));

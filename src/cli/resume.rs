@@ -54,7 +54,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         plan: &stored.plan,
         initial: stored.records,
         bindings: &bindings,
-        jobs: args.jobs,
+        jobs: args.jobs.n,
         quiet: args.quiet,
     })
 }

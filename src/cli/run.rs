@@ -40,7 +40,7 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         plan: &plan,
         initial: Vec::new(),
         bindings: &bindings,
-        jobs: args.jobs,
+        jobs: args.jobs.n,
         quiet: args.quiet,
     })
 }

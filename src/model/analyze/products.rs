@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::collect::{duplicate, Context, Decls};
 use super::scope::{Scope, Sigs};
 use super::tasks::{require, resolve_block};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies, Sla};
 use crate::span::Span;
 use crate::syntax::ast::{self, Member};
@@ -357,11 +357,7 @@ fn include(
         .map(|c| c.name.as_str())
         .collect();
     if !missing.is_empty() {
-        let list = missing
-            .iter()
-            .map(|m| format!("`{m}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = code_list(missing.iter().copied());
         diags.push(
             Diagnostic::error(
                 Code::MissingInput,

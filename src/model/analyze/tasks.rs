@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::collect::{duplicate, Context, Decls};
 use super::scope::{Current, Scope, Sigs, TaskSig};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
 use crate::model::{Call, ProductKind, Require, Retry, Task, RESERVED_ORDER_TASKS};
 use crate::span::Span;
@@ -420,11 +420,7 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
-        let list = missing
-            .iter()
-            .map(|m| format!("`{m}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = code_list(missing.iter().copied());
         let example = missing
             .iter()
             .map(|m| format!("`{m}: …`"))
