@@ -7,13 +7,12 @@
 //! only once the transaction holding its event has committed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::group::Outcome;
-use super::orders::{event_json, latest_version, task_columns, task_row, TaskRow};
+use super::orders::{event_json, latest_version, task_columns, task_row};
 use super::runner;
 use super::sqlite::{now, Db};
 use super::{RunnerLock, StoreError};
@@ -39,10 +38,6 @@ struct Target {
     version: u32,
     token: String,
     tasks: usize,
-    /// The task rows as this journal last committed them. Only the lock
-    /// holder writes them (every write is fenced), so a row read once need
-    /// not be read (and its outputs parsed) again for each event.
-    rows: Mutex<HashMap<usize, TaskRow>>,
 }
 
 impl SqliteJournal {
@@ -68,7 +63,6 @@ impl SqliteJournal {
                 version,
                 token: lock.token().to_string(),
                 tasks,
-                rows: Mutex::new(HashMap::new()),
             }),
             handle: next_handle(),
         })
@@ -166,12 +160,6 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
         Ok(outcomes)
     })();
     written.unwrap_or_else(|e: rusqlite::Error| {
-        // The transaction rolled back: the cached rows may be ahead of it.
-        for p in batch {
-            if let Ok(mut rows) = p.target.rows.lock() {
-                rows.clear();
-            }
-        }
         let detail = db.err(e).to_string();
         batch
             .iter()
@@ -207,19 +195,15 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             if idx >= t.tasks {
                 return bad();
             }
-            let cached = t.rows.lock().ok().and_then(|mut rows| rows.remove(&idx));
-            let row = match cached {
-                Some(row) => Some(row),
-                None => tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        task_columns!(),
-                        " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
-                    ))?
-                    .query_row(params![t.order, t.version, idx], task_row)
-                    .optional()?,
-            };
-            let Some(mut row) = row else {
+            let Some(mut row) = tx
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    task_columns!(),
+                    " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
+                ))?
+                .query_row(params![t.order, t.version, idx], task_row)
+                .optional()?
+            else {
                 return bad();
             };
             // The record follows the executor's own fold; the timings are the
@@ -256,9 +240,6 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 t.version,
                 idx
             ])?;
-            if let Ok(mut rows) = t.rows.lock() {
-                rows.insert(idx, row);
-            }
         }
         (_, None) => {}
     }

@@ -267,7 +267,6 @@ pub(crate) fn events(db: &Db, order: &str) -> Result<Vec<JournalEntry>, StoreErr
 }
 
 /// A task's row: its record and its timings.
-#[derive(Clone)]
 pub(crate) struct TaskRow {
     pub record: TaskRecord,
     pub started_at: Option<String>,
