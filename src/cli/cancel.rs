@@ -2,16 +2,13 @@
 //! when no process runs it, compensate it here and now.
 
 use super::execute::{execute_durable, load_bindings, Durable};
-use super::state::{bindings_for, check_order_id, open_store, store_error};
+use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{CancelArgs, Exit};
 use crate::exec::OrderState;
 use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
-    if let Err(exit) = check_order_id(&args.order_id) {
-        return exit;
-    }
-    let store = match open_store(&args.state.path) {
+    let store = match open_for(&args.state.path, &args.order_id) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
@@ -27,13 +24,9 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         return Exit::Success;
     }
     // Nobody runs the order: compensate it here.
-    let lock = match store.acquire_runner(&args.order_id) {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    let stored = match store.load(&args.order_id) {
-        Ok(s) => s,
-        Err(e) => return store_error(e),
+    let (lock, stored) = match take_order(&store, &args.order_id) {
+        Ok(taken) => taken,
+        Err(exit) => return exit,
     };
     let bindings_path = match bindings_for(&args.state.path, &stored.id, args.bindings.as_deref()) {
         Ok(p) => p,

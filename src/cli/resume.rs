@@ -4,27 +4,19 @@
 use std::path::Path;
 
 use super::execute::{execute_durable, load_bindings, Durable};
-use super::state::{bindings_for, check_order_id, open_store, store_error};
+use super::state::{bindings_for, open_for, take_order};
 use super::{Exit, ResumeArgs};
 use crate::exec::OrderState;
 use crate::source::Sources;
-use crate::store::Store;
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
-    if let Err(exit) = check_order_id(&args.order_id) {
-        return exit;
-    }
-    let store = match open_store(&args.state.path) {
+    let store = match open_for(&args.state.path, &args.order_id) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    let lock = match store.acquire_runner(&args.order_id) {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    let stored = match store.load(&args.order_id) {
-        Ok(s) => s,
-        Err(e) => return store_error(e),
+    let (lock, stored) = match take_order(&store, &args.order_id) {
+        Ok(taken) => taken,
+        Err(exit) => return exit,
     };
     if stored.state.is_final() {
         eprintln!(

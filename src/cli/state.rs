@@ -6,7 +6,7 @@ use super::Exit;
 use crate::exec::JsonLinesJournal;
 use crate::order::{valid_order_id, ORDER_ID_RULE};
 use crate::plan::Plan;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{RunnerLock, SqliteStore, Store, StoreError, StoredOrder};
 
 /// Opens the store, or says why not (exit 2: the folder is unusable).
 pub(crate) fn open_store(state: &Path) -> Result<SqliteStore, Exit> {
@@ -27,6 +27,24 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
         | StoreError::LostLock { .. } => Exit::Failure,
         _ => Exit::Error,
     }
+}
+
+/// Opens the store for an order named on the command line, refusing an id
+/// that could not have been stored.
+pub(crate) fn open_for(state: &Path, order: &str) -> Result<SqliteStore, Exit> {
+    check_order_id(order)?;
+    open_store(state)
+}
+
+/// Takes an order's runner lock and loads it: what `resume` and a `cancel`
+/// that compensates here start from.
+pub(crate) fn take_order(
+    store: &SqliteStore,
+    order: &str,
+) -> Result<(RunnerLock, StoredOrder), Exit> {
+    let lock = store.acquire_runner(order).map_err(store_error)?;
+    let stored = store.load(order).map_err(store_error)?;
+    Ok((lock, stored))
 }
 
 /// Refuses an order id that could not have been stored (and must not name a file).

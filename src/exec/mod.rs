@@ -3,7 +3,10 @@
 //!
 //! ```no_run
 //! use ordo::exec::{Bindings, ExecOptions, Executor, MemoryJournal};
-//! # fn plan() -> ordo::plan::Plan { unimplemented!() }
+//! # fn plan() -> ordo::plan::Plan {
+//! #     let json = std::fs::read_to_string("plan.json").expect("a stored plan");
+//! #     serde_json::from_str(&json).expect("a plan")
+//! # }
 //! let plan = plan();
 //! let executor = Executor::new(&plan, &Bindings::default(), ExecOptions::default())?;
 //! let mut journal = MemoryJournal::new();
