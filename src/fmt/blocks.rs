@@ -42,6 +42,10 @@ impl Printer<'_> {
             Member::Price(p) => {
                 let line = format!("price {} {} {}", p.kind.as_str(), p.amount, p.currency.name);
                 self.text(&line);
+                if let Some(on) = &p.on {
+                    self.text(" ");
+                    self.text(&item_actions(on));
+                }
                 if let Some(w) = &p.when {
                     self.text(" when ");
                     self.condition(w, 0);
@@ -50,6 +54,10 @@ impl Printer<'_> {
             Member::Sla(s) => {
                 let value = literal(self.src, &s.value, s.value_span);
                 self.text(&format!("sla {} {value}", s.name.name));
+                if let Some(w) = &s.when {
+                    self.text(" when ");
+                    self.condition(w, 0);
+                }
             }
             Member::Require(r) => self.require(r),
             Member::Rule(r) => {
@@ -61,13 +69,11 @@ impl Printer<'_> {
             Member::Include(inc) => {
                 self.text("include ");
                 let close = inc.span.end().saturating_sub(1);
-                self.call(
-                    &inc.product.name,
-                    &inc.args,
-                    inc.product.span.start as usize,
-                    close,
-                    0,
-                );
+                let name = match &inc.alias {
+                    Some(alias) => format!("{} as {}", inc.product.name, alias.name),
+                    None => inc.product.name.clone(),
+                };
+                self.call(&name, &inc.args, inc.product.span.start as usize, close, 0);
             }
         }
     }
@@ -186,6 +192,10 @@ impl Printer<'_> {
     /// once more, below the condition (itself broken if still too long).
     fn require(&mut self, r: &RequireRule) {
         self.text("require ");
+        if let Some(on) = &r.on {
+            self.text(&item_actions(on));
+            self.text(" ");
+        }
         let message = string(&r.message);
         let flat = format!("{} else {message}", expr(self.src, &r.cond));
         // A comment before `else` keeps its place by a break there; one
@@ -230,6 +240,12 @@ impl Printer<'_> {
         }
         self.indent -= 1;
     }
+}
+
+/// `on add, delete`.
+fn item_actions(on: &ItemActions) -> String {
+    let names: Vec<&str> = on.actions.iter().map(|(a, _)| a.as_str()).collect();
+    format!("on {}", names.join(", "))
 }
 
 /// The offset of the `else` after a condition ending at `cond_end`. An

@@ -182,6 +182,25 @@ fn require() -> impl Strategy<Value = Tokens> + Clone {
         .prop_map(|(e, m)| [vec!["require".to_string()], e, vec!["else".into(), m]].concat())
 }
 
+/// `on add`, `on modify , delete`, or nothing.
+fn item_actions() -> impl Strategy<Value = Tokens> + Clone {
+    prop::option::of(one(&[
+        "on add",
+        "on delete",
+        "on modify , delete",
+        "on add,modify",
+    ]))
+    .prop_map(|on| on.map(|s| words(&s)).unwrap_or_default())
+}
+
+/// A product's `require`, which may name the item actions it applies to.
+fn product_require() -> impl Strategy<Value = Tokens> + Clone {
+    (item_actions(), require()).prop_map(|(on, mut r)| {
+        r.splice(1..1, on);
+        r
+    })
+}
+
 fn clause() -> impl Strategy<Value = Tokens> + Clone {
     Union::new([
         one(&[
@@ -239,11 +258,13 @@ fn block(head: Tokens, items: Vec<Tokens>) -> Tokens {
 fn member(bundle: bool) -> impl Strategy<Value = Tokens> + Clone {
     let price = (
         one(&["once", "monthly"]),
-        one(&["49.00 EUR", "10   USD"]),
+        one(&["49.00 EUR", "10   USD", "-2.00 EUR", "-0.5  GBP"]),
+        item_actions(),
         prop::option::of(expr()),
     )
-        .prop_map(|(k, m, w)| {
+        .prop_map(|(k, m, on, w)| {
             let mut t = vec!["price".to_string(), k, m];
+            t.extend(on);
             if let Some(w) = w {
                 t.push("when".into());
                 t.extend(w);
@@ -256,24 +277,35 @@ fn member(bundle: bool) -> impl Strategy<Value = Tokens> + Clone {
             .boxed(),
         attr().boxed(),
         price.boxed(),
-        one(&[
-            "sla availability 99.9%",
-            "sla restore 8h",
-            "sla|credit|10.00 EUR",
-            "sla x 42",
-        ])
-        .prop_map(|s| words(&s))
-        .boxed(),
-        require().boxed(),
+        (
+            one(&[
+                "sla availability 99.9%",
+                "sla restore 8h",
+                "sla|credit|10.00 EUR",
+                "sla x 42",
+            ]),
+            prop::option::of(expr()),
+        )
+            .prop_map(|(s, w)| {
+                let mut t = words(&s);
+                if let Some(w) = w {
+                    t.push("when".into());
+                    t.extend(w);
+                }
+                t
+            })
+            .boxed(),
+        product_require().boxed(),
     ];
     let special = if bundle {
-        (name(), call())
-            .prop_map(|(_, c)| {
-                [
-                    vec!["include".to_string(), "Broadband".into()],
-                    c[1..].to_vec(),
-                ]
-                .concat()
+        (prop::option::of(name()), call())
+            .prop_map(|(alias, c)| {
+                let mut t = vec!["include".to_string(), "Broadband".into()];
+                if let Some(alias) = alias {
+                    t.extend(["as".to_string(), alias]);
+                }
+                t.extend(c[1..].to_vec());
+                t
             })
             .boxed()
     } else {

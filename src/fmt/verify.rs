@@ -109,7 +109,8 @@ fn roots(module: &Module) -> Vec<&Expr> {
                         Member::Require(r) => out.push(&r.cond),
                         Member::Include(i) => out.extend(i.args.iter().map(|a| &a.value)),
                         Member::Rule(r) => tasks(&r.tasks, &mut out),
-                        Member::Description(_) | Member::ReliesOn(_) | Member::Sla(_) => {}
+                        Member::Sla(s) => out.extend(s.when.as_ref()),
+                        Member::Description(_) | Member::ReliesOn(_) => {}
                     }
                 }
             }

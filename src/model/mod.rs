@@ -98,7 +98,10 @@ pub struct Product {
     pub relies_on: Vec<Relies>,
     pub prices: Vec<PriceRule>,
     pub slas: Vec<Sla>,
+    /// Rules on the state an `add` or `modify` item asks for.
     pub requires: Vec<Require>,
+    /// Rules written `require on ACTION, …`: for those actions only.
+    pub requires_on: Vec<(Vec<OrderAction>, Require)>,
     /// Rule blocks of a product (empty for bundles).
     pub rules: BTreeMap<OrderAction, Vec<Task>>,
     /// Included products of a bundle (empty for products).
@@ -109,6 +112,17 @@ pub struct Product {
 impl Product {
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
         self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// The product-level `require`s an item of this action must meet.
+    pub fn requires_for(&self, action: OrderAction) -> impl Iterator<Item = &Require> {
+        let state = action != OrderAction::Delete;
+        self.requires.iter().filter(move |_| state).chain(
+            self.requires_on
+                .iter()
+                .filter(move |(on, _)| on.contains(&action))
+                .map(|(_, r)| r),
+        )
     }
 
     /// Whether any rule block declares a task of this name.
@@ -126,7 +140,11 @@ pub struct Relies {
 #[derive(Debug, Clone)]
 pub struct PriceRule {
     pub kind: PriceKind,
+    /// Negative for a discount line.
     pub amount: Money,
+    /// The item actions it applies to: a one-off line `add` unless it names
+    /// others; a monthly line, the price of a state, `add` and `modify`.
+    pub actions: Vec<OrderAction>,
     /// On attributes only; decided at plan time.
     pub when: Option<Expr>,
     pub span: Span,
@@ -136,6 +154,10 @@ pub struct PriceRule {
 pub struct Sla {
     pub name: String,
     pub value: Value,
+    /// On attributes only; decided at plan time. Of several lines of one
+    /// term, the last that applies gives its value.
+    #[serde(skip)]
+    pub when: Option<Expr>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -148,6 +170,9 @@ pub struct Require {
 #[derive(Debug, Clone)]
 pub struct Included {
     pub product: String,
+    /// The child's name in the bundle: its alias (`include P as NAME`), else
+    /// the product's name. Child items are `BUNDLE_ITEM/NAME`.
+    pub name: String,
     /// Child attribute name → expression over the bundle's attributes.
     pub args: Vec<(String, Expr)>,
     pub span: Span,

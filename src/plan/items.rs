@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Ref};
 use crate::model::value_fits as fits;
-use crate::model::{AttrDef, Catalog, Product, ProductKind, Require};
+use crate::model::{AttrDef, Catalog, Expr, Product, ProductKind, Require};
 use crate::order::{value_from_node, ItemDoc, OrderDoc};
 use crate::span::Span;
 use crate::syntax::ast::{OrderAction, PriceKind};
@@ -30,6 +30,8 @@ pub(super) struct Item<'c> {
     pub price: Price,
     /// Whether the price counts toward the order total.
     pub priced: bool,
+    /// SLA terms and their values for this item's attributes.
+    pub sla: Vec<(String, Value)>,
     /// Relied-on product → index of the item that satisfies it.
     pub relied: BTreeMap<String, usize>,
 }
@@ -99,6 +101,7 @@ pub(super) fn check_items<'c>(
             parent: None,
             doc: doc.index,
             price: item_price(product, doc.action, &attrs, &zero),
+            sla: item_sla(product, &attrs),
             attrs,
             priced: true,
             relied: BTreeMap::new(),
@@ -284,7 +287,7 @@ fn check_requires(
     diags: &mut Diagnostics,
 ) -> bool {
     let mut ok = true;
-    for r in &product.requires {
+    for r in product.requires_for(doc.action) {
         if require_holds(r, attrs) {
             continue;
         }
@@ -318,9 +321,13 @@ fn check_requires(
 }
 
 fn require_holds(r: &Require, attrs: &BTreeMap<String, Value>) -> bool {
-    r.cond
-        .eval(&mut attr_lookup(attrs))
-        .is_ok_and(|v| truthy(&v))
+    plan_time_condition(Some(&r.cond), attrs)
+}
+
+/// A condition on an item's attributes (of a price, SLA or `require` line);
+/// none holds.
+fn plan_time_condition(cond: Option<&Expr>, attrs: &BTreeMap<String, Value>) -> bool {
+    cond.is_none_or(|c| c.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v)))
 }
 
 fn item_price(
@@ -333,15 +340,9 @@ fn item_price(
         once: zero.clone(),
         monthly: zero.clone(),
     };
-    // A disconnection is not charged for.
-    if action == OrderAction::Delete {
-        return price;
-    }
     for line in &product.prices {
-        let applies = match &line.when {
-            None => true,
-            Some(w) => w.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v)),
-        };
+        let applies =
+            line.actions.contains(&action) && plan_time_condition(line.when.as_ref(), attrs);
         if applies {
             let target = match line.kind {
                 PriceKind::Once => &mut price.once,
@@ -351,6 +352,21 @@ fn item_price(
         }
     }
     price
+}
+
+/// Each SLA term with the value of its last line that applies.
+fn item_sla(product: &Product, attrs: &BTreeMap<String, Value>) -> Vec<(String, Value)> {
+    let mut terms: Vec<(String, Value)> = Vec::new();
+    for sla in &product.slas {
+        if !plan_time_condition(sla.when.as_ref(), attrs) {
+            continue;
+        }
+        match terms.iter_mut().find(|(name, _)| *name == sla.name) {
+            Some((_, value)) => *value = sla.value.clone(),
+            None => terms.push((sla.name.clone(), sla.value.clone())),
+        }
+    }
+    terms
 }
 
 fn expand_bundle<'c>(
@@ -419,11 +435,12 @@ fn expand_bundle<'c>(
             sum.monthly.amount += price.monthly.amount;
         }
         items.push(Item {
-            id: format!("{}/{}", doc.id, child.name),
+            id: format!("{}/{}", doc.id, inc.name),
             product: child,
             action: doc.action,
             parent: Some(bundle),
             doc: doc.index,
+            sla: item_sla(child, &attrs),
             attrs,
             price,
             priced: false,
@@ -475,9 +492,19 @@ fn relies_links(
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
-        for rel in &items[i].product.relies_on {
+        // `relies on` binds the state an item asks for: a deleted instance
+        // relies on nothing, and nothing relies on one.
+        let relies_on = match items[i].action {
+            OrderAction::Delete => &[][..],
+            _ => items[i].product.relies_on.as_slice(),
+        };
+        for rel in relies_on {
             let target = &rel.product;
-            let is_p = |j: &usize| *j != i && items[*j].product.name == *target;
+            let is_p = |j: &usize| {
+                *j != i
+                    && items[*j].product.name == *target
+                    && items[*j].action != OrderAction::Delete
+            };
             // Named in relies_on: the item itself, or a child of a named bundle.
             let named: Vec<usize> = doc
                 .relies_on

@@ -135,12 +135,7 @@ pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnosti
             attributes: i.attrs.clone(),
             price: i.price.clone(),
             priced: i.priced,
-            sla: i
-                .product
-                .slas
-                .iter()
-                .map(|s| (s.name.clone(), s.value.clone()))
-                .collect(),
+            sla: i.sla.clone(),
         })
         .collect();
     let enums = output_enums(catalog, &built.tasks);

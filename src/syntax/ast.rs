@@ -150,9 +150,20 @@ impl PriceKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceLine {
     pub kind: PriceKind,
+    /// Negative for a discount line.
     pub amount: Decimal,
     pub currency: Ident,
+    /// `on modify`, …: the item actions a line applies to, when it names them.
+    pub on: Option<ItemActions>,
     pub when: Option<Expr>,
+    pub span: Span,
+}
+
+/// `on add`, `on modify, delete`: the item actions a price line or a
+/// product's `require` applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemActions {
+    pub actions: Vec<(OrderAction, Span)>,
     pub span: Span,
 }
 
@@ -161,6 +172,7 @@ pub struct SlaLine {
     pub name: Ident,
     pub value: Value,
     pub value_span: Span,
+    pub when: Option<Expr>,
     pub span: Span,
 }
 
@@ -168,6 +180,9 @@ pub struct SlaLine {
 pub struct RequireRule {
     pub cond: Expr,
     pub message: StringLit,
+    /// On a product or bundle only: the item actions it applies to, when it
+    /// names them (else `add` and `modify`).
+    pub on: Option<ItemActions>,
     pub span: Span,
 }
 
@@ -202,6 +217,8 @@ pub struct RuleBlock {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Include {
     pub product: Ident,
+    /// `as line1`: the child's name in the bundle (else the product's).
+    pub alias: Option<Ident>,
     pub args: Vec<Arg>,
     pub span: Span,
 }

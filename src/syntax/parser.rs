@@ -380,12 +380,17 @@ impl Builder {
                     "once" => PriceKind::Once,
                     _ => PriceKind::Monthly,
                 };
-                let money = self.money(it.next().expect("amount"))?;
+                let (amount, currency) = self.price_amount(it.next().expect("amount"))?;
+                let mut it = it.peekable();
+                let on = it
+                    .next_if(|p| p.as_rule() == Rule::item_actions)
+                    .map(|p| self.item_actions(p));
                 let when = it.next().map(|p| self.expr(p)).transpose()?;
                 Member::Price(PriceLine {
                     kind,
-                    amount: money.0.amount,
-                    currency: money.1,
+                    amount,
+                    currency,
+                    on,
                     when,
                     span,
                 })
@@ -396,23 +401,21 @@ impl Builder {
                 let v = it.next().expect("sla value");
                 let value_span = self.span(&v);
                 let value = self.literal(v)?;
+                let when = it.next().map(|p| self.expr(p)).transpose()?;
                 Member::Sla(SlaLine {
                     name,
                     value,
                     value_span,
+                    when,
                     span,
                 })
             }
-            Rule::require_rule => Member::Require(self.require(pair)?),
+            Rule::product_require => Member::Require(self.require(pair)?),
             Rule::rule_block => {
                 let mut it = pair.into_inner();
                 let a = it.next().expect("order action");
                 let action_span = self.span(&a);
-                let action = match a.as_str() {
-                    "add" => OrderAction::Add,
-                    "modify" => OrderAction::Modify,
-                    _ => OrderAction::Delete,
-                };
+                let action = order_action(&a);
                 let tasks = it.map(|p| self.task(p)).collect::<R<_>>()?;
                 Member::Rule(RuleBlock {
                     action,
@@ -424,9 +427,15 @@ impl Builder {
             Rule::include => {
                 let mut it = pair.into_inner();
                 let product = self.ident(it.next().expect("product"));
+                let mut it = it.peekable();
+                let alias = it
+                    .next_if(|p| p.as_rule() == Rule::include_alias)
+                    .and_then(|p| p.into_inner().last())
+                    .map(|p| self.ident(p));
                 let args = self.args(it.next().expect("arguments"))?;
                 Member::Include(Include {
                     product,
+                    alias,
                     args,
                     span,
                 })
@@ -437,14 +446,46 @@ impl Builder {
 
     fn require(&self, pair: Pair<'_, Rule>) -> R<RequireRule> {
         let span = self.span(&pair);
-        let mut it = pair.into_inner();
+        let mut it = pair.into_inner().peekable();
+        let on = it
+            .next_if(|p| p.as_rule() == Rule::item_actions)
+            .map(|p| self.item_actions(p));
         let cond = self.expr(it.next().expect("condition"))?;
         let message = self.string(it.next().expect("message"));
         Ok(RequireRule {
             cond,
             message,
+            on,
             span,
         })
+    }
+
+    fn item_actions(&self, pair: Pair<'_, Rule>) -> ItemActions {
+        let span = self.span(&pair);
+        let actions = pair
+            .into_inner()
+            .map(|a| (order_action(&a), self.span(&a)))
+            .collect();
+        ItemActions { actions, span }
+    }
+
+    /// `49.00 EUR` or, for a discount, `-2.00 EUR`.
+    fn price_amount(&self, pair: Pair<'_, Rule>) -> R<(Decimal, Ident)> {
+        let mut negative = false;
+        let mut money = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::negative => negative = true,
+                _ => money = Some(self.money(p)?),
+            }
+        }
+        let (money, currency) = money.expect("a price has an amount");
+        let amount = if negative {
+            -money.amount
+        } else {
+            money.amount
+        };
+        Ok((amount, currency))
     }
 
     fn task(&self, pair: Pair<'_, Rule>) -> R<TaskDecl> {
@@ -707,6 +748,14 @@ impl Builder {
                 span,
             }),
         }
+    }
+}
+
+fn order_action(pair: &Pair<'_, Rule>) -> OrderAction {
+    match pair.as_str() {
+        "add" => OrderAction::Add,
+        "modify" => OrderAction::Modify,
+        _ => OrderAction::Delete,
     }
 }
 

@@ -5,6 +5,7 @@
 //! and action signatures, then products, bundles and the order block with
 //! their expressions, and last the dependency graph (stage order, cycles).
 
+mod by_action;
 mod collect;
 mod graph;
 mod products;

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::by_action;
 use super::collect::{duplicate, Context, Decls};
 use super::scope::{Scope, Sigs};
 use super::tasks::{require, resolve_block};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
-use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies, Sla};
+use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies};
 use crate::span::Span;
 use crate::syntax::ast::{self, Member};
 use crate::value::Money;
@@ -71,6 +72,7 @@ fn resolve_product(
         prices: Vec::new(),
         slas: Vec::new(),
         requires: Vec::new(),
+        requires_on: Vec::new(),
         rules: BTreeMap::new(),
         includes: Vec::new(),
         span: p.name.span,
@@ -92,7 +94,15 @@ fn resolve_product(
         attrs: &product.attrs,
         ..Scope::constant(cx)
     };
-    let mut sla_spans: BTreeMap<String, Span> = BTreeMap::new();
+    let sla_lines: Vec<&ast::SlaLine> = p
+        .members
+        .iter()
+        .filter_map(|m| match m {
+            Member::Sla(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    product.slas = by_action::slas(&sla_lines, &plan_time, diags);
     let mut rule_spans: BTreeMap<ast::OrderAction, Span> = BTreeMap::new();
     let mut description: Option<Span> = None;
     let mut rules = BTreeMap::new();
@@ -119,33 +129,29 @@ fn resolve_product(
                     .when
                     .as_ref()
                     .and_then(|w| plan_time.condition(w, "a price condition", diags));
+                let actions = by_action::price_actions(line, diags);
                 if line.when.is_some() && when.is_none() {
                     continue;
                 }
+                let Some(actions) = actions else { continue };
                 product.prices.push(PriceRule {
                     kind: line.kind,
                     amount: Money {
                         amount: line.amount,
                         currency: line.currency.name.clone(),
                     },
+                    actions,
                     when,
                     span: line.span,
                 });
             }
-            Member::Sla(s) => {
-                if let Some(first) = sla_spans.get(&s.name.name) {
-                    diags.push(duplicate("sla term", &s.name, *first));
-                    continue;
-                }
-                sla_spans.insert(s.name.name.clone(), s.name.span);
-                product.slas.push(Sla {
-                    name: s.name.name.clone(),
-                    value: s.value.clone(),
-                });
-            }
+            Member::Sla(_) => {}
             Member::Require(r) => {
-                if let Some(req) = require(&plan_time, r, diags) {
-                    product.requires.push(req);
+                let on = r.on.as_ref().map(|on| by_action::actions(on, diags));
+                match (require(&plan_time, r, diags), on) {
+                    (Some(req), None) => product.requires.push(req),
+                    (Some(req), Some(on)) => product.requires_on.push((on, req)),
+                    (None, _) => {}
                 }
             }
             Member::Rule(block) => {
@@ -264,16 +270,29 @@ fn include(
     inc: &ast::Include,
     diags: &mut Diagnostics,
 ) -> Option<Included> {
-    if let Some(first) = bundle
-        .includes
-        .iter()
-        .find(|i| i.product == inc.product.name)
-    {
+    let name = inc.alias.as_ref().unwrap_or(&inc.product);
+    if let Some(first) = bundle.includes.iter().find(|i| i.name == name.name) {
+        let (message, help) = match &inc.alias {
+            None => (
+                format!("`{}` is included twice", inc.product.name),
+                format!(
+                    "a child is named by its product unless it has an alias: \
+                     `include {} as {}2(…)`; its tasks are then BUNDLE_ITEM/{}2/TASK",
+                    inc.product.name,
+                    inc.product.name.to_ascii_lowercase(),
+                    inc.product.name.to_ascii_lowercase()
+                ),
+            ),
+            Some(alias) => (
+                format!("two includes are named `{}`", alias.name),
+                "give each include its own name: its tasks are BUNDLE_ITEM/NAME/TASK".to_string(),
+            ),
+        };
         diags.push(
-            Diagnostic::error(Code::Duplicate, format!("`{}` is included twice", inc.product.name))
-                .at(inc.product.span, "included again")
-                .with_related(first.span, "first included here")
-                .with_help("a bundle holds one item of each product: its tasks are named BUNDLE_ITEM/PRODUCT/TASK"),
+            Diagnostic::error(Code::Duplicate, message)
+                .at(name.span, "this name is taken")
+                .with_related(first.span, "first named here")
+                .with_help(help),
         );
         return None;
     }
@@ -376,8 +395,9 @@ fn include(
     }
     ok.then(|| Included {
         product: inc.product.name.clone(),
+        name: name.name.clone(),
         args,
-        span: inc.product.span,
+        span: name.span,
     })
 }
 
