@@ -42,6 +42,12 @@ pub enum Code {
     /// A catalog test file (`ordo test`) that is not of the test shape
     /// (added code).
     Test,
+    /// A declared action no task or undo calls (a warning).
+    UnusedAction,
+    /// A product with no rule blocks at all (a warning).
+    EmptyProduct,
+    /// A product that can be added but has no `on delete` (a warning).
+    NoDelete,
 }
 
 impl Code {
@@ -73,11 +79,14 @@ impl Code {
             Code::OrderNoRules => "ordo::order::no_rules",
             Code::Bindings => "ordo::bindings",
             Code::Test => "ordo::test",
+            Code::UnusedAction => "ordo::unused_action",
+            Code::EmptyProduct => "ordo::empty_product",
+            Code::NoDelete => "ordo::no_delete",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 29] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -104,6 +113,9 @@ impl Code {
         Code::OrderNoRules,
         Code::Bindings,
         Code::Test,
+        Code::UnusedAction,
+        Code::EmptyProduct,
+        Code::NoDelete,
     ];
 
     /// The code named `ordo::…`, if there is one.
@@ -306,6 +318,15 @@ impl Diagnostics {
             key(a).cmp(&key(b))
         });
         self.list.dedup();
+    }
+}
+
+impl Diagnostics {
+    /// `--deny warnings`: every warning becomes an error, for CI.
+    pub fn deny_warnings(&mut self) {
+        for d in &mut self.list {
+            d.severity = Severity::Error;
+        }
     }
 }
 

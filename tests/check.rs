@@ -25,6 +25,17 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("stage_order", "ordo::stage_order", 11, 13),
     ("stage", "ordo::stage", 9, 13),
     ("currency", "ordo::currency", 4, 3),
+    ("price_on_monthly", "ordo::invalid", 4, 27),
+    ("include_alias", "ordo::duplicate", 7, 25),
+    ("sla_conflict", "ordo::type_mismatch", 4, 15),
+];
+
+/// Fixture, expected warning code, line, column: warnings of a catalog that
+/// has no errors.
+const WARNINGS: &[(&str, &str, usize, usize)] = &[
+    ("unused_action", "ordo::unused_action", 3, 8),
+    ("empty_product", "ordo::empty_product", 14, 9),
+    ("no_delete", "ordo::no_delete", 3, 9),
 ];
 
 fn ordo(args: &[&str]) -> std::process::Output {
@@ -63,6 +74,92 @@ fn every_catalog_code_has_a_fixture_that_triggers_it_at_its_place() {
         assert_eq!(json["errors"], 1);
         assert_eq!(json["warnings"], 0);
     }
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("check --format json prints JSON")
+}
+
+#[test]
+fn warnings_never_change_the_exit_status() {
+    for (name, code, line, column) in WARNINGS {
+        let path = format!("tests/fixtures/check/{name}.ordo");
+        let out = ordo(&["check", "--catalog", &path, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: exit status");
+        let json = json_of(&out);
+        let diags = json["diagnostics"].as_array().expect("a diagnostics list");
+        assert_eq!(diags.len(), 1, "{name}: one diagnostic, got {diags:#?}");
+        let d = &diags[0];
+        assert_eq!(
+            (&d["code"], &d["severity"]),
+            (&serde_json::json!(code), &serde_json::json!("warning")),
+            "{name}"
+        );
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(*line as u64), Some(*column as u64)),
+            "{name}"
+        );
+        assert!(d["help"].is_string(), "{name}: every diagnostic has help");
+        assert_eq!((&json["errors"], &json["warnings"]), (&0.into(), &1.into()));
+
+        let out = ordo(&["check", "--catalog", &path]);
+        assert_eq!(out.status.code(), Some(0), "{name}: human exit status");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(code), "{name}: {stderr}");
+        assert!(stderr.contains("warning: 1 warning"), "{name}: {stderr}");
+
+        let out = ordo(&["check", "--catalog", &path, "--format", "github"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: github exit status");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let title = code.replace(':', "%3A");
+        assert!(
+            stdout.starts_with(&format!(
+                "::warning file={path},line={line},col={column},title={title}::"
+            )),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn deny_warnings_makes_them_errors() {
+    for (name, code, _, _) in WARNINGS {
+        let path = format!("tests/fixtures/check/{name}.ordo");
+        let out = ordo(&[
+            "check",
+            "--catalog",
+            &path,
+            "--deny",
+            "warnings",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: exit status");
+        let json = json_of(&out);
+        assert_eq!(json["diagnostics"][0]["code"], *code, "{name}");
+        assert_eq!(json["diagnostics"][0]["severity"], "error", "{name}");
+        assert_eq!((&json["errors"], &json["warnings"]), (&1.into(), &0.into()));
+        let out = ordo(&["check", "--catalog", &path, "--deny", "warnings"]);
+        assert_eq!(out.status.code(), Some(1), "{name}: human exit status");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("is valid"),
+            "{name}"
+        );
+    }
+    // `--deny` names what it denies.
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/no_delete.ordo",
+        "--deny",
+        "nothing",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown --deny is a usage error"
+    );
 }
 
 #[test]
@@ -148,7 +245,7 @@ fn the_shipped_catalog_checks_clean() {
     if !Path::new("catalog").exists() {
         return;
     }
-    let out = ordo(&["check"]);
+    let out = ordo(&["check", "--deny", "warnings"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -1,7 +1,7 @@
 //! `ordo check`: compile the catalog and report every diagnostic.
 
-use super::{load_catalog, print_diagnostics, write_stderr, write_stdout, CheckArgs, Exit};
-use crate::compile::compile;
+use super::{compile_catalog, load_catalog, print_diagnostics, write_stderr, write_stdout};
+use super::{CheckArgs, Exit};
 use crate::model::{Catalog, ProductKind};
 use crate::render::Format;
 
@@ -10,7 +10,7 @@ pub(crate) fn check(args: &CheckArgs) -> Exit {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };
-    let (catalog, diags) = compile(&sources);
+    let (catalog, diags) = compile_catalog(&sources, &args.deny);
     // A clean catalog prints nothing in the GitHub format, and the object
     // with zero counts in JSON.
     if !diags.is_empty() || args.format == Format::Json {

@@ -23,7 +23,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::compile::compile;
 use crate::diagnostic::Diagnostics;
+use crate::model::Catalog;
 use crate::render::{self, Format, RenderOptions};
 use crate::source::Sources;
 
@@ -152,10 +154,25 @@ pub struct StateDir {
     pub path: PathBuf,
 }
 
+/// `--deny warnings`.
+#[derive(Debug, Args)]
+pub struct Deny {
+    /// `--deny warnings`: catalog warnings are errors (for CI).
+    #[arg(id = "deny", long = "deny", value_name = "WHAT", value_enum)]
+    pub what: Vec<Denied>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Denied {
+    Warnings,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub catalog: CatalogDir,
+    #[command(flatten)]
+    pub deny: Deny,
     /// How to print diagnostics: human on stderr; json and github on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -275,6 +292,8 @@ pub struct TestArgs {
     /// Rewrite golden plan files instead of comparing with them.
     #[arg(long)]
     pub bless: bool,
+    #[command(flatten)]
+    pub deny: Deny,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +338,17 @@ pub(crate) fn load_catalog(path: &Path) -> Result<Sources, Exit> {
             Err(Exit::Error)
         }
     }
+}
+
+/// Compiles the catalog; under `--deny warnings` a warning is an error, and
+/// then there is no catalog.
+pub(crate) fn compile_catalog(sources: &Sources, deny: &Deny) -> (Option<Catalog>, Diagnostics) {
+    let (catalog, mut diags) = compile(sources);
+    if deny.what.contains(&Denied::Warnings) && diags.warnings() > 0 {
+        diags.deny_warnings();
+        return (None, diags);
+    }
+    (catalog, diags)
 }
 
 /// Prints diagnostics: the human format on stderr, machine formats on stdout.

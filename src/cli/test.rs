@@ -8,10 +8,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{load_catalog, print_diagnostics, render_options, write_stderr, write_stdout};
+use super::{compile_catalog, load_catalog, print_diagnostics, render_options};
+use super::{write_stderr, write_stdout};
 use super::{Exit, TestArgs};
 use crate::catalog_test::{one_line, test_files, tests_dir, Failure, Outcome, TestRunner};
-use crate::compile::compile;
 use crate::render::{self, Format};
 
 pub(crate) fn test(args: &TestArgs) -> Exit {
@@ -20,7 +20,7 @@ pub(crate) fn test(args: &TestArgs) -> Exit {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };
-    let (catalog, diags) = compile(&sources);
+    let (catalog, diags) = compile_catalog(&sources, &args.deny);
     let Some(catalog) = catalog else {
         print_diagnostics(&diags, &sources, Format::Human);
         eprintln!("error: the catalog does not compile, so no test was run");

@@ -3,7 +3,8 @@
 //!
 //! The passes: collect every declaration (duplicates, names), resolve types
 //! and action signatures, then products, bundles and the order block with
-//! their expressions, and last the dependency graph (stage order, cycles).
+//! their expressions, then the dependency graph (stage order, cycles), and
+//! last, on a catalog without errors, the warnings.
 
 mod by_action;
 mod collect;
@@ -12,6 +13,7 @@ mod products;
 mod scope;
 mod tasks;
 mod values;
+mod warnings;
 
 use std::collections::BTreeMap;
 
@@ -59,5 +61,7 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
         hash: sources.content_hash(),
         patterns: cx.patterns.clone(),
     };
+    warnings::check(&catalog, &mut diags);
+    diags.sort();
     (Some(catalog), diags)
 }

@@ -1,0 +1,211 @@
+//! Rules that depend on an item's action (SPEC §8.8), through the real
+//! binary: one-off prices by action, monthly prices of a state, discount
+//! lines, conditional SLAs, `require` and `relies on` by action, and a bundle
+//! that holds one product twice. The catalog is
+//! `tests/fixtures/rules/catalog`; its orders are beside it.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CATALOG: &str = "tests/fixtures/rules/catalog";
+
+fn ordo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("ORDO_CATALOG")
+        .output()
+        .expect("the ordo binary runs")
+}
+
+fn order(name: &str) -> String {
+    format!("tests/fixtures/rules/orders/{name}.yaml")
+}
+
+/// `ordo CMD --catalog C ORDER --format json`, which must succeed.
+fn json(cmd: &str, catalog: &str, order: &str) -> Value {
+    let out = ordo(&[cmd, "--catalog", catalog, order, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{cmd} {order}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn quote(order: &str) -> Value {
+    json("quote", CATALOG, order)
+}
+
+fn total(q: &Value) -> (String, String) {
+    let s = |k: &str| q["price"][k].as_str().unwrap_or_default().to_string();
+    (s("once"), s("monthly"))
+}
+
+fn pair(once: &str, monthly: &str) -> (String, String) {
+    (once.to_string(), monthly.to_string())
+}
+
+/// The defect of issue 18: a speed change was quoted with the 49.00 EUR
+/// activation fee again.
+#[test]
+fn a_modify_is_not_charged_the_activation_fee() {
+    let q = json("quote", "catalog", "examples/modify-speed.yaml");
+    assert_eq!(total(&q), pair("0.00 EUR", "54.99 EUR"));
+}
+
+#[test]
+fn a_modify_pays_its_change_fee_and_the_monthly_price_of_its_new_state() {
+    // 5.00 change fee only: neither the connection fee nor the SIM card;
+    // 50 GB is 20.00 + 10.00 a month.
+    assert_eq!(
+        total(&quote(&order("modify"))),
+        pair("5.00 EUR", "30.00 EUR")
+    );
+}
+
+#[test]
+fn an_add_pays_one_off_add_lines_and_a_negative_line_is_a_discount() {
+    // 25.00 connection + 10.00 SIM card; 20.00 less the 2.00 loyalty discount.
+    assert_eq!(total(&quote(&order("add"))), pair("35.00 EUR", "18.00 EUR"));
+}
+
+#[test]
+fn a_delete_pays_its_termination_fee_and_has_no_recurring_price() {
+    assert_eq!(
+        total(&quote(&order("delete"))),
+        pair("60.00 EUR", "0.00 EUR")
+    );
+}
+
+#[test]
+fn an_sla_line_applies_when_its_condition_holds() {
+    let sla = |q: &Value, i: usize| q["items"][i]["sla"]["activation"].clone();
+    // A physical SIM: the unconditional 1d; an eSIM: the 4h that overrides it.
+    assert_eq!(sla(&quote(&order("add")), 0), "1d");
+    let family = quote(&order("family"));
+    assert_eq!(sla(&family, 1), "4h");
+}
+
+/// Add-time `require`s fired on delete items: deleting a line whose stored
+/// attributes no plan sold today has was refused.
+#[test]
+fn a_delete_item_is_not_held_to_the_rules_of_the_state_it_leaves() {
+    let out = ordo(&["plan", "--catalog", CATALOG, &order("delete")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nor in the shipped catalog: a 100M line with a static IP (which the
+    // add-time rules refuse) can still be disconnected.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("disconnect.yaml");
+    std::fs::write(
+        &path,
+        "id: ORD-X\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: Broadband\n    attributes: { address: \"1 Main St\", speed: \"100M\", static_ip: true }\n",
+    )
+    .expect("the order is written");
+    let out = ordo(&[
+        "plan",
+        "--catalog",
+        "catalog",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_require_on_delete_checks_delete_items() {
+    let out = ordo(&["plan", "--catalog", CATALOG, &order("delete-loyal")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ordo::order::require"), "{stderr}");
+    assert!(stderr.contains("passed to retention"), "{stderr}");
+}
+
+/// `relies on` bound delete items: deleting FixedWireless alone demanded a
+/// SiteSurvey item.
+#[test]
+fn relies_on_does_not_bind_a_delete_item() {
+    let plan = json("plan", CATALOG, &order("delete-wireless"));
+    let ids: Vec<&str> = plan["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["1/remove"]);
+    // Nor in the shipped catalog: the home phone ceases without a line in
+    // the order.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("cease-phone.yaml");
+    std::fs::write(
+        &path,
+        "id: ORD-Y\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: VoIP\n",
+    )
+    .expect("the order is written");
+    let plan = json("plan", "catalog", path.to_str().unwrap_or_default());
+    assert!(plan["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["id"] == "1/cease"));
+}
+
+/// A bundle could not hold a product twice: each include is now a child
+/// named by its alias.
+#[test]
+fn a_bundle_holds_a_product_twice_under_two_names() {
+    let plan = json("plan", CATALOG, &order("family"));
+    let ids: Vec<&str> = plan["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["1/parent/activate", "1/child/activate"]);
+    let q = quote(&order("family"));
+    let items: Vec<(&str, &str)> = q["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap_or_default(),
+                i["product"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("1", "FamilyPlan"),
+            ("1/parent", "MobilePlan"),
+            ("1/child", "MobilePlan")
+        ]
+    );
+    // Each child is priced by its own attributes: 50 GB and 10 GB.
+    assert_eq!(q["items"][1]["price"]["monthly"], "30.00 EUR");
+    assert_eq!(q["items"][2]["price"]["monthly"], "20.00 EUR");
+    assert_eq!(total(&q), pair("50.00 EUR", "50.00 EUR"));
+}
+
+#[test]
+fn the_rules_catalog_checks_clean_under_deny_warnings() {
+    let out = ordo(&["check", "--catalog", CATALOG, "--deny", "warnings"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
