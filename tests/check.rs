@@ -28,6 +28,7 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("price_on_monthly", "ordo::invalid", 4, 27),
     ("include_alias", "ordo::duplicate", 7, 25),
     ("sla_conflict", "ordo::type_mismatch", 4, 15),
+    ("ambiguous_relies", "ordo::invalid", 21, 11),
 ];
 
 /// Fixture, expected warning code, line, column: warnings of a catalog that

@@ -425,3 +425,33 @@ order {
 fn canonical_text_is_left_alone() {
     assert_eq!(fmt(CANONICAL), CANONICAL);
 }
+
+#[test]
+fn rules_by_action_and_aliases_are_printed() {
+    let messy = r#"product MobilePlan {
+  attr sim: string
+  price once   5.00 EUR on   modify,delete when sim=="physical"
+  price monthly -2.00   EUR when loyal
+  sla activation 4h   when sim == "esim"
+  require   on delete contract_months == 0 else "retention first"
+  on add {}
+}
+bundle Family { include MobilePlan as  line1(number: a) include MobilePlan   as line2(number: b) }
+"#;
+    let expected = r#"product MobilePlan {
+  attr sim: string
+  price once 5.00 EUR on modify, delete when sim == "physical"
+  price monthly -2.00 EUR when loyal
+  sla activation 4h when sim == "esim"
+  require on delete contract_months == 0 else "retention first"
+
+  on add {}
+}
+
+bundle Family {
+  include MobilePlan as line1(number: a)
+  include MobilePlan as line2(number: b)
+}
+"#;
+    assert_eq!(fmt(messy), expected);
+}

@@ -845,6 +845,49 @@ order { task credit: credit.check(customer: order.customer.id, amount: order.pri
     }
 
     #[test]
+    fn parses_rules_by_action() {
+        let text = r#"product P {
+  price once 5.00 EUR on modify, delete when a
+  price monthly -2.00 EUR
+  price once 1.00 EUR
+  on add {}
+  sla restore 4h when a
+  require on delete a else "m"
+}
+bundle B { include P as line1() }"#;
+        let m = parse_module(FileId(0), text).unwrap_or_else(|d| panic!("{d:?}"));
+        let Decl::Product(p) = &m.decls[0] else {
+            panic!("product expected")
+        };
+        let Member::Price(fee) = &p.members[0] else {
+            panic!("price expected")
+        };
+        let actions: Vec<OrderAction> = fee
+            .on
+            .iter()
+            .flat_map(|o| &o.actions)
+            .map(|a| a.0)
+            .collect();
+        assert_eq!(actions, [OrderAction::Modify, OrderAction::Delete]);
+        assert!(fee.when.is_some());
+        let Member::Price(discount) = &p.members[1] else {
+            panic!("price expected")
+        };
+        assert_eq!(discount.amount, Decimal::new(-200, 2));
+        // `on add {` after a price line is a rule block, not the line's action.
+        assert!(matches!(&p.members[2], Member::Price(l) if l.on.is_none()));
+        assert!(matches!(&p.members[3], Member::Rule(_)));
+        assert!(matches!(&p.members[4], Member::Sla(s) if s.when.is_some()));
+        assert!(matches!(&p.members[5], Member::Require(r) if r.on.is_some()));
+        let Decl::Bundle(b) = &m.decls[1] else {
+            panic!("bundle expected")
+        };
+        assert!(
+            matches!(&b.members[0], Member::Include(i) if i.alias.as_ref().map(|a| a.name.as_str()) == Some("line1"))
+        );
+    }
+
+    #[test]
     fn interpolation_spans_point_into_the_file() {
         let text = r#"product P { require a != "" else "need {address} here" }"#;
         let m = parse_module(FileId(0), text).unwrap();

@@ -6,6 +6,7 @@
 //! their expressions, then the dependency graph (stage order, cycles), and
 //! last, on a catalog without errors, the warnings.
 
+mod bundles;
 mod by_action;
 mod collect;
 mod graph;

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::by_action;
 use super::collect::{duplicate, Context, Decls};
 use super::scope::{Scope, Sigs};
 use super::tasks::{require, resolve_block};
+use super::{bundles, by_action};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies};
 use crate::span::Span;
@@ -47,6 +47,7 @@ pub(super) fn resolve_products(
         let product = resolve_product(cx, sigs, attrs, *kind, p, diags);
         products.insert(name.to_string(), product);
     }
+    bundles::ambiguous_relies(&products, diags);
     let currency = check_currency(&products, diags);
     (products, currency)
 }
