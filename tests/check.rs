@@ -148,6 +148,18 @@ fn deny_warnings_makes_them_errors() {
             "{name}"
         );
     }
+    // `ordo test` takes it too, and then runs no test.
+    let out = ordo(&[
+        "test",
+        "--catalog",
+        "tests/fixtures/check/no_delete.ordo",
+        "--deny",
+        "warnings",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "ordo test --deny warnings");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ordo::no_delete"), "{stderr}");
+    assert!(stderr.contains("no test was run"), "{stderr}");
     // `--deny` names what it denies.
     let out = ordo(&[
         "check",

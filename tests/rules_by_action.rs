@@ -176,6 +176,15 @@ fn a_bundle_holds_a_product_twice_under_two_names() {
     assert_eq!(total(&q), pair("50.00 EUR", "50.00 EUR"));
 }
 
+#[test]
+fn a_delete_item_satisfies_no_relies_on() {
+    let out = ordo(&["plan", "--catalog", CATALOG, &order("add-on-deleted")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ordo::order::relies_on"), "{stderr}");
+    assert!(stderr.contains("deletes its SiteSurvey"), "{stderr}");
+}
+
 /// `relies on` and `P.task` find an aliased sibling by its product.
 #[test]
 fn an_aliased_child_is_relied_on_by_its_product() {

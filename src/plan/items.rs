@@ -551,9 +551,19 @@ fn relies_links(
                     )
                     .at(doc.id_span, format!("needs a {target}"))
                     .with_related(rel.span, "relies on declared here")
-                    .with_help(format!(
-                        "add a {target} item to the order, or a bundle that includes one"
-                    )),
+                    .with_help(
+                        match items.iter().find(|it| {
+                            it.product.name == *target && it.action == OrderAction::Delete
+                        }) {
+                            Some(deleted) => format!(
+                                "the order deletes its {target} (item \"{}\"), and a deleted instance cannot be relied on",
+                                deleted.id
+                            ),
+                            None => format!(
+                                "add a {target} item to the order, or a bundle that includes one"
+                            ),
+                        },
+                    ),
                 ),
                 many => {
                     let ids = many
