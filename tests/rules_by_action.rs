@@ -35,6 +35,23 @@ fn json(cmd: &str, catalog: &str, order: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
+/// The plan of an order, given as YAML, by the shipped catalog.
+fn shipped_plan(yaml: &str) -> Value {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("order.yaml");
+    std::fs::write(&path, yaml).expect("the order is written");
+    json("plan", "catalog", path.to_str().unwrap_or_default())
+}
+
+/// `ordo plan` of an order the fixture catalog must refuse with this code.
+fn refused(order: &str, code: &str, message: &str) {
+    let out = ordo(&["plan", "--catalog", CATALOG, order]);
+    assert_eq!(out.status.code(), Some(1), "{order}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(code), "{stderr}");
+    assert!(stderr.contains(message), "{stderr}");
+}
+
 fn task_ids(plan: &Value) -> Vec<&str> {
     plan["tasks"]
         .as_array()
@@ -104,25 +121,19 @@ fn an_sla_line_applies_when_its_condition_holds() {
 fn a_delete_item_is_not_held_to_the_rules_of_the_state_it_leaves() {
     // In the shipped catalog: a 100M line with a static IP (which the
     // add-time rules refuse) can still be disconnected.
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("disconnect.yaml");
-    std::fs::write(
-        &path,
-        "id: ORD-X\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: Broadband\n    attributes: { address: \"1 Main St\", speed: \"100M\", static_ip: true }\n",
-    )
-    .expect("the order is written");
-    json("plan", "catalog", path.to_str().unwrap_or_default());
+    let yaml = "id: ORD-X\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: Broadband\n    attributes: { address: \"1 Main St\", speed: \"100M\", static_ip: true }\n";
+    shipped_plan(yaml);
     // In the fixture: 99 GB is no plan sold today.
     json("plan", CATALOG, &order("delete"));
 }
 
 #[test]
 fn a_require_on_delete_checks_delete_items() {
-    let out = ordo(&["plan", "--catalog", CATALOG, &order("delete-loyal")]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("ordo::order::require"), "{stderr}");
-    assert!(stderr.contains("passed to retention"), "{stderr}");
+    refused(
+        &order("delete-loyal"),
+        "ordo::order::require",
+        "passed to retention",
+    );
 }
 
 /// `relies on` bound delete items: deleting FixedWireless alone demanded a
@@ -131,14 +142,8 @@ fn a_require_on_delete_checks_delete_items() {
 fn relies_on_does_not_bind_a_delete_item() {
     // In the shipped catalog: the home phone ceases without a line in the
     // order.
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("cease-phone.yaml");
-    std::fs::write(
-        &path,
-        "id: ORD-Y\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: VoIP\n",
-    )
-    .expect("the order is written");
-    let plan = json("plan", "catalog", path.to_str().unwrap_or_default());
+    let yaml = "id: ORD-Y\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: VoIP\n";
+    let plan = shipped_plan(yaml);
     assert!(task_ids(&plan).contains(&"1/cease"));
     let plan = json("plan", CATALOG, &order("delete-wireless"));
     assert_eq!(task_ids(&plan), ["1/remove"]);
@@ -178,11 +183,11 @@ fn a_bundle_holds_a_product_twice_under_two_names() {
 
 #[test]
 fn a_delete_item_satisfies_no_relies_on() {
-    let out = ordo(&["plan", "--catalog", CATALOG, &order("add-on-deleted")]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("ordo::order::relies_on"), "{stderr}");
-    assert!(stderr.contains("deletes its SiteSurvey"), "{stderr}");
+    refused(
+        &order("add-on-deleted"),
+        "ordo::order::relies_on",
+        "deletes its SiteSurvey",
+    );
 }
 
 /// `relies on` and `P.task` find an aliased sibling by its product.
