@@ -181,6 +181,24 @@ fn a_bundle_holds_a_product_twice_under_two_names() {
     assert_eq!(total(&q), pair("50.00 EUR", "50.00 EUR"));
 }
 
+/// Two children of one product are told apart by their ids.
+#[test]
+fn relies_on_names_one_child_of_a_bundle_by_its_id() {
+    let plan = json("plan", CATALOG, &order("family-watch"));
+    let pair = plan["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["id"] == "2/pair")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        pair["after"],
+        serde_json::json!(["1/child/activate"]),
+        "{pair:#}"
+    );
+}
+
 #[test]
 fn a_delete_item_satisfies_no_relies_on() {
     refused(

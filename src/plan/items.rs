@@ -480,11 +480,11 @@ fn relies_links(
             .entry(item.product.name.as_str())
             .or_default()
             .push(j);
-        match item.parent {
-            Some(p) => children.entry(p).or_default().push(j),
-            None => {
-                by_id.insert(item.id.as_str(), j);
-            }
+        // A child is named by its full id, `1/line1`, which tells two
+        // children of one product apart.
+        by_id.insert(item.id.as_str(), j);
+        if let Some(p) = item.parent {
+            children.entry(p).or_default().push(j);
         }
     }
     let doc_ids: std::collections::HashSet<&str> =
@@ -584,17 +584,15 @@ fn relies_links(
                         .with_related(rel.span, "relies on declared here")
                         .with_help(format!(
                             "name it in the item: `relies_on: [{}]`",
-                            many.first().map_or(String::new(), |j| format!(
-                                "\"{}\"",
-                                items[*j].id.split('/').next().unwrap_or_default()
-                            ))
+                            many.first()
+                                .map_or(String::new(), |j| format!("\"{}\"", items[*j].id))
                         )),
                     );
                 }
             }
         }
         for (id, span) in &doc.relies_on {
-            let exists = doc_ids.contains(id.as_str());
+            let exists = doc_ids.contains(id.as_str()) || by_id.contains_key(id.as_str());
             if !exists && items[i].parent.is_none() {
                 diags.push(
                     Diagnostic::error(
