@@ -199,6 +199,21 @@ fn relies_on_names_one_child_of_a_bundle_by_its_id() {
     );
 }
 
+/// A delete item needs no relied-on item, but when the order deletes that
+/// too, its `on delete` rules wait for the relied-on item's.
+#[test]
+fn a_delete_item_is_linked_to_a_relied_on_item_the_order_deletes() {
+    let plan = json("plan", CATALOG, &order("delete-watch"));
+    assert_eq!(task_ids(&plan), ["1/deactivate", "2/unpair"]);
+    assert_eq!(
+        plan["tasks"][1]["after"],
+        serde_json::json!(["1/deactivate"])
+    );
+    let plan = json("plan", CATALOG, &order("delete-watch-alone"));
+    assert_eq!(task_ids(&plan), ["2/unpair"]);
+    assert_eq!(plan["tasks"][0]["after"], serde_json::json!([]));
+}
+
 #[test]
 fn a_delete_item_satisfies_no_relies_on() {
     refused(

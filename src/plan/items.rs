@@ -324,8 +324,8 @@ fn require_holds(r: &Require, attrs: &BTreeMap<String, Value>) -> bool {
     plan_time_condition(Some(&r.cond), attrs)
 }
 
-/// A condition on an item's attributes (of a price, SLA or `require` line);
-/// none holds.
+/// Whether a condition on an item's attributes (of a price, SLA or `require`
+/// line) holds; a line without one always applies.
 fn plan_time_condition(cond: Option<&Expr>, attrs: &BTreeMap<String, Value>) -> bool {
     cond.is_none_or(|c| c.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v)))
 }
@@ -492,18 +492,17 @@ fn relies_links(
     let mut links = Vec::new();
     for i in 0..items.len() {
         let doc = &order.items[items[i].doc];
-        // `relies on` binds the state an item asks for: a deleted instance
-        // relies on nothing, and nothing relies on one.
-        let relies_on = match items[i].action {
-            OrderAction::Delete => &[][..],
-            _ => items[i].product.relies_on.as_slice(),
-        };
-        for rel in relies_on {
+        // `relies on` binds the state an item asks for: an `add` or
+        // `modify` item needs a P it can rely on, which a P being deleted is
+        // not. A `delete` item needs none; when the order deletes its P too,
+        // it is linked to it, so its `on delete` rules can wait for P's.
+        let deleting = items[i].action == OrderAction::Delete;
+        for rel in &items[i].product.relies_on {
             let target = &rel.product;
             let is_p = |j: &usize| {
                 *j != i
                     && items[*j].product.name == *target
-                    && items[*j].action != OrderAction::Delete
+                    && (items[*j].action == OrderAction::Delete) == deleting
             };
             // Named in relies_on: the item itself, or a child of a named bundle.
             let named: Vec<usize> = doc
@@ -540,6 +539,7 @@ fn relies_links(
             };
             match chosen.as_slice() {
                 [j] => links.push((i, target.clone(), *j)),
+                _ if deleting => {}
                 [] => diags.push(
                     Diagnostic::error(
                         Code::OrderReliesOn,
