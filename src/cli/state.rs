@@ -52,7 +52,10 @@ pub(crate) fn check_order_id(id: &str) -> Result<(), Exit> {
     if valid_order_id(id) {
         Ok(())
     } else {
-        eprintln!("error: `{id}` is not an order id: {ORDER_ID_RULE}");
+        eprintln!(
+            "error: `{}` is not an order id: {ORDER_ID_RULE}",
+            id.escape_debug()
+        );
         Err(Exit::Error)
     }
 }
