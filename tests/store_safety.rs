@@ -84,3 +84,52 @@ fn empty_item_ids_and_ids_with_control_characters_are_order_errors() {
     assert!(out.stderr.contains("items.yaml:8:9"), "{}", out.show());
     assert_eq!(files_under(&lab.state), Vec::<String>::new());
 }
+
+/// How many processes start together on one fresh folder, and how often.
+const TOGETHER: usize = 12;
+const ROUNDS: usize = 25;
+
+#[test]
+fn processes_starting_together_on_a_fresh_folder_are_not_refused() {
+    let lab = Lab::new();
+    for round in 0..ROUNDS {
+        let state = lab.root.join(format!("state-{round}"));
+        let mut started = Vec::new();
+        for n in 0..TOGETHER {
+            let args: Vec<std::ffi::OsString> = if n % 3 == 2 {
+                vec!["status".into()]
+            } else {
+                let id = format!("ORD-R{round}N{n}");
+                let order = lab.line_order(&id, 1);
+                vec![
+                    "run".into(),
+                    "--catalog".into(),
+                    lab.catalog.clone().into(),
+                    order.into(),
+                    "--quiet".into(),
+                ]
+            };
+            started.push(lab.start(lab.command_in(&state, "together", &args)));
+        }
+        for (n, process) in started.into_iter().enumerate() {
+            let out = process.finish();
+            assert_eq!(
+                out.code,
+                Some(0),
+                "round {round}, process {n} was refused:\n{}",
+                out.show()
+            );
+        }
+        let out = lab
+            .start(lab.command_in(&state, "status", &["status", "--format", "json"]))
+            .finish();
+        assert_eq!(out.code, Some(0), "{}", out.show());
+        let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(
+            list.as_array().unwrap().len(),
+            TOGETHER - TOGETHER / 3,
+            "{}",
+            out.show()
+        );
+    }
+}

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
+use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{lock, orders, runner};
+use super::{orders, runner};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
     StoredOrder,
@@ -80,6 +82,9 @@ pub(crate) struct Db {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     pub commits: GroupCommit<Pending>,
+    /// A read-only store that reads the database file as immutable holds the
+    /// folder's lock shared while it lives, so no process opens it to write.
+    _hold: Option<FolderLock>,
 }
 
 impl Db {
@@ -103,19 +108,26 @@ impl SqliteStore {
         SqliteStore::open_with(dir, StoreOptions::default())
     }
 
-    /// Opens the store in `dir`. An existing database is first inspected
-    /// without writing: a file that is not SQLite, an SQLite database that is
-    /// not ordo's, or one with a newer schema is refused and left untouched.
-    /// An older ordo schema is migrated.
+    /// Opens the store in `dir` to write. The lock on the folder is held
+    /// exclusively until the store is ready, so processes opening one folder
+    /// at once examine, create and migrate it one after the other. An
+    /// existing database is first examined without writing: a file that is
+    /// not SQLite, an SQLite database that is not ordo's, one with a newer
+    /// schema, or one that fails SQLite's integrity check is refused and left
+    /// untouched; so is a folder whose database is missing or empty beside a
+    /// write-ahead log or rollback journal. An older ordo schema is migrated.
     pub fn open_with(dir: &Path, options: StoreOptions) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(DB_FILE);
-        if schema::inspect(&path)? == Found::Sqlite {
-            let probe = probe(&path, &options)?;
+        let _init = FolderLock::exclusive(dir, options.busy_timeout)
+            .map_err(|e| folder_lock_error(dir, &path, e))?;
+        if examine(&path)? == Found::Sqlite {
+            let (probe, _) = probe(&path, &options)?;
             schema::check(&probe, &path, SCHEMA_VERSION)?;
+            integrity(&probe, &path)?;
         }
         let err = |e| StoreError::sqlite(&path, e);
         let mut writer = connect(
@@ -147,7 +159,65 @@ impl SqliteStore {
         reader
             .pragma_update(None, "query_only", true)
             .map_err(err)?;
-        Ok(SqliteStore {
+        Ok(SqliteStore::from_parts(path, options, writer, reader, None))
+    }
+
+    /// Opens the store in `dir` to read only, for `ordo status` and the like:
+    /// it creates, migrates and checkpoints nothing, writes no byte to the
+    /// folder (which may be read-only), and leaves a write-ahead log as it
+    /// found it. `None` when there is nothing to read: no folder, or no
+    /// database in it. The database is refused as [`SqliteStore::open_with`]
+    /// refuses it, and also when its schema is older than this ordo's (only
+    /// a writer upgrades it). Every write through the store fails.
+    pub fn open_read_only(dir: &Path) -> Result<Option<SqliteStore>, StoreError> {
+        SqliteStore::open_read_only_with(dir, StoreOptions::default())
+    }
+
+    /// [`SqliteStore::open_read_only`] with options (only the busy timeout
+    /// matters).
+    pub fn open_read_only_with(
+        dir: &Path,
+        options: StoreOptions,
+    ) -> Result<Option<SqliteStore>, StoreError> {
+        let path = dir.join(DB_FILE);
+        if !dir.exists() {
+            return Ok(None);
+        }
+        // Shared: waits out a writer's first open, so as not to read a
+        // database being created.
+        let hold = FolderLock::shared(dir, options.busy_timeout)
+            .map_err(|e| folder_lock_error(dir, &path, e))?;
+        if examine(&path)? == Found::Nothing {
+            return Ok(None);
+        }
+        let (writer, immutable) = probe(&path, &options)?;
+        let found = schema::check(&writer, &path, SCHEMA_VERSION)?;
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::NeedsUpgrade {
+                path,
+                found,
+                current: SCHEMA_VERSION,
+            });
+        }
+        let reader = read_only(&path, &options, immutable)?;
+        for conn in [&writer, &reader] {
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|e| StoreError::sqlite(&path, e))?;
+        }
+        let hold = immutable.then_some(hold);
+        Ok(Some(SqliteStore::from_parts(
+            path, options, writer, reader, hold,
+        )))
+    }
+
+    fn from_parts(
+        path: PathBuf,
+        options: StoreOptions,
+        writer: Connection,
+        reader: Connection,
+        hold: Option<FolderLock>,
+    ) -> SqliteStore {
+        SqliteStore {
             db: Arc::new(Db {
                 path,
                 host: lock::hostname(),
@@ -155,8 +225,9 @@ impl SqliteStore {
                 options,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
+                _hold: hold,
             }),
-        })
+        }
     }
 
     /// The database file.
@@ -171,14 +242,81 @@ impl SqliteStore {
     }
 }
 
-/// A read-only connection that creates nothing beside the file: with no
-/// `-wal` file (a cleanly closed database) it opens the file as immutable,
-/// which needs no `-shm` either; with one, the side files already exist and
-/// must be read.
-fn probe(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    if Path::new(&wal).exists() {
+fn folder_lock_error(dir: &Path, path: &Path, e: FolderLockError) -> StoreError {
+    match e {
+        FolderLockError::Io(source) => StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        },
+        FolderLockError::TimedOut => StoreError::Busy {
+            path: path.to_path_buf(),
+        },
+    }
+}
+
+/// A side file of the database: `ordo.db-wal`, `ordo.db-journal`.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut side = path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
+}
+
+/// What is at the database path ([`schema::inspect`]), refusing a missing or
+/// empty database beside a write-ahead log or rollback journal that holds
+/// anything: SQLite would take the database for new and delete the log, and
+/// with it every change not yet copied into the database.
+fn examine(path: &Path) -> Result<Found, StoreError> {
+    let found = schema::inspect(path)?;
+    if found == Found::Nothing {
+        for suffix in ["-wal", "-journal"] {
+            let journal = side_file(path, suffix);
+            if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::JournalWithoutDatabase {
+                    path: path.to_path_buf(),
+                    journal,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// SQLite's own check of the file's structure (`PRAGMA quick_check`), read
+/// only: a damaged database is refused before anything is written to it.
+fn integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sqlite)?;
+    let found: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(sqlite)?
+        .collect::<Result<_, _>>()
+        .map_err(sqlite)?;
+    if found.len() == 1 && found[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("SQLite's integrity check found: {}", found.join("; ")),
+    })
+}
+
+/// A read-only connection that creates nothing beside the file, and whether
+/// it reads the file as immutable. With no `-wal` file no process has the
+/// database open (the last connection to close deletes it) and none can
+/// open it while the caller holds the folder's lock, so the file is opened
+/// as immutable, which needs no `-wal` or `-shm` either; with one, the side
+/// files already exist and are read as SQLite reads them.
+fn probe(path: &Path, options: &StoreOptions) -> Result<(Connection, bool), StoreError> {
+    let immutable = !side_file(path, "-wal").exists();
+    Ok((read_only(path, options, immutable)?, immutable))
+}
+
+fn read_only(
+    path: &Path,
+    options: &StoreOptions,
+    immutable: bool,
+) -> Result<Connection, StoreError> {
+    if !immutable {
         return connect(path, options, OpenFlags::SQLITE_OPEN_READ_ONLY);
     }
     let mut uri = String::from("file:");
@@ -198,15 +336,22 @@ fn probe(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
+/// A connection with the busy timeout. A read-only one never checkpoints
+/// the log when it closes (it could not, but says so to SQLite too).
 fn connect(
     path: &Path,
     options: &StoreOptions,
     flags: OpenFlags,
 ) -> Result<Connection, StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let read_only = flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY);
     let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::sqlite(path, e))?;
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| StoreError::sqlite(path, e))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+    if read_only {
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(sqlite)?;
+    }
     Ok(conn)
 }
 
