@@ -169,6 +169,11 @@ impl SqliteStore {
     /// database in it. The database is refused as [`SqliteStore::open_with`]
     /// refuses it, and also when its schema is older than this ordo's (only
     /// a writer upgrades it). Every write through the store fails.
+    ///
+    /// With no `-wal` file beside the database, no process has it open, and
+    /// the store reads the file as immutable: it then holds the folder's
+    /// lock shared for as long as it lives, and a store opened to write on
+    /// the same folder (in this process too) waits until it is dropped.
     pub fn open_read_only(dir: &Path) -> Result<Option<SqliteStore>, StoreError> {
         SqliteStore::open_read_only_with(dir, StoreOptions::default())
     }
@@ -192,6 +197,10 @@ impl SqliteStore {
         }
         let (writer, immutable) = probe(&path, &options)?;
         let found = schema::check(&writer, &path, SCHEMA_VERSION)?;
+        if found == 0 {
+            // An empty database, left by an interrupted first open.
+            return Ok(None);
+        }
         if found < SCHEMA_VERSION {
             return Err(StoreError::NeedsUpgrade {
                 path,
