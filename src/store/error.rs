@@ -78,6 +78,14 @@ pub enum StoreError {
     Corrupt { path: PathBuf, detail: String },
 
     #[error(
+        "{path} cannot be put in WAL mode (it stays in {mode} mode), which ordo needs to share \
+         it between processes; the state folder must be on a local file system: pass another \
+         folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::no_wal))]
+    NoWal { path: PathBuf, mode: String },
+
+    #[error(
         "the state database {path} stayed locked by another process for too long; try again \
          once that process has finished writing"
     )]

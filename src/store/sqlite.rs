@@ -139,10 +139,7 @@ impl SqliteStore {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: format!("it cannot switch to WAL mode (it stays in {mode} mode)"),
-            });
+            return Err(StoreError::NoWal { path, mode });
         }
         let sync = match options.synchronous {
             Synchronous::Normal => "NORMAL",
