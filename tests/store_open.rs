@@ -143,12 +143,16 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A log or journal that holds something: more than a log's 32-byte header,
+/// and not a journal begun on an empty database.
+const LOG: &[u8] = b"frames that belong to the database, more than a header's worth";
+
 #[test]
 fn a_missing_or_empty_database_beside_its_log_is_refused_and_nothing_created() {
     for (db, side) in [(None, "-wal"), (Some(&b""[..]), "-wal"), (None, "-journal")] {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join(format!("{DB_FILE}{side}"));
-        std::fs::write(&log, b"frames that belong to a database").unwrap();
+        std::fs::write(&log, LOG).unwrap();
         if let Some(bytes) = db {
             std::fs::write(dir.path().join(DB_FILE), bytes).unwrap();
         }
@@ -165,15 +169,19 @@ fn a_missing_or_empty_database_beside_its_log_is_refused_and_nothing_created() {
             );
         }
         assert_eq!(names(dir.path()), before);
-        assert_eq!(
-            std::fs::read(&log).unwrap(),
-            b"frames that belong to a database"
-        );
+        assert_eq!(std::fs::read(&log).unwrap(), LOG);
     }
-    // An empty log holds nothing: the folder is initialised.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(format!("{DB_FILE}-wal")), b"").unwrap();
-    SqliteStore::open(dir.path()).unwrap();
+    // An empty log, and the journal of a transaction begun on an empty
+    // database (a first open killed while switching to WAL), hold nothing:
+    // the folder is initialised.
+    let mut began_empty = vec![0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+    began_empty.resize(512, 0);
+    for (side, bytes) in [("-wal", &b""[..]), ("-journal", &began_empty[..])] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{DB_FILE}{side}")), bytes).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert!(store.list_orders().unwrap().is_empty());
+    }
 }
 
 #[test]

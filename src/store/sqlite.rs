@@ -276,7 +276,7 @@ fn examine(path: &Path) -> Result<Found, StoreError> {
     if found == Found::Nothing {
         for suffix in ["-wal", "-journal"] {
             let journal = side_file(path, suffix);
-            if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+            if holds_changes(&journal, suffix == "-wal") {
                 return Err(StoreError::JournalWithoutDatabase {
                     path: path.to_path_buf(),
                     journal,
@@ -285,6 +285,34 @@ fn examine(path: &Path) -> Result<Found, StoreError> {
         }
     }
     Ok(found)
+}
+
+/// A write-ahead log's header, before its first frame.
+const WAL_HEADER: u64 = 32;
+/// A rollback journal's first bytes, and where its header keeps the size
+/// (in pages) the database had when the transaction began.
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+const JOURNAL_ORIGINAL_SIZE: std::ops::Range<usize> = 16..20;
+
+/// Whether a log or journal beside a missing or empty database holds
+/// anything of it. Nothing: no file, a log without frames, or the journal of
+/// a transaction that began on an empty database (as a first open killed
+/// while switching to WAL mode leaves it), whose rollback empties it again.
+fn holds_changes(journal: &Path, wal: bool) -> bool {
+    let Ok(meta) = std::fs::metadata(journal) else {
+        return false;
+    };
+    if wal {
+        return meta.len() > WAL_HEADER;
+    }
+    if meta.len() == 0 {
+        return false;
+    }
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(journal)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    let began_empty = header[..8] == JOURNAL_MAGIC && header[JOURNAL_ORIGINAL_SIZE] == [0, 0, 0, 0];
+    read.is_err() || !began_empty
 }
 
 /// SQLite's own check of the file's structure (`PRAGMA quick_check`), read
