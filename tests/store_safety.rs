@@ -44,44 +44,43 @@ fn files_under(dir: &Path) -> Vec<String> {
     found
 }
 
+/// Asserts that `out` exited with `code` and said each of `needles`.
+fn assert_says(out: &Out, code: i32, needles: &[&str], ctx: &str) {
+    assert_eq!(out.code, Some(code), "{ctx}\n{}", out.show());
+    for needle in needles {
+        assert!(
+            out.stderr.contains(needle),
+            "{needle:?}: {ctx}\n{}",
+            out.show()
+        );
+    }
+}
+
 #[test]
 fn an_empty_order_id_is_an_order_error_with_its_position() {
     let lab = Lab::new();
     let out = run_yaml(&lab, "empty.yaml", &line_order("\"\"", ["\"1\"", "\"2\""]));
-    assert_eq!(out.code, Some(1), "{}", out.show());
-    assert!(out.stderr.contains("ordo::order::syntax"), "{}", out.show());
-    assert!(
-        out.stderr.contains("the order id is empty"),
-        "{}",
-        out.show()
-    );
-    assert!(out.stderr.contains("empty.yaml:1:5"), "{}", out.show());
+    let says = [
+        "ordo::order::syntax",
+        "the order id is empty",
+        "empty.yaml:1:5",
+    ];
+    assert_says(&out, 1, &says, "id: \"\"");
     assert_eq!(files_under(&lab.state), Vec::<String>::new());
 }
 
 #[test]
 fn empty_item_ids_and_ids_with_control_characters_are_order_errors() {
     let lab = Lab::new();
-    let out = run_yaml(
-        &lab,
-        "items.yaml",
-        &line_order("ORD-ITEMS", ["\"\"", "\"a\\nb\""]),
-    );
-    assert_eq!(out.code, Some(1), "{}", out.show());
-    assert!(
-        out.stderr
-            .contains("items[0].id: an item id cannot be empty"),
-        "{}",
-        out.show()
-    );
-    assert!(out.stderr.contains("items.yaml:4:9"), "{}", out.show());
-    assert!(
-        out.stderr
-            .contains("items[1].id: an item id cannot contain control characters"),
-        "{}",
-        out.show()
-    );
-    assert!(out.stderr.contains("items.yaml:8:9"), "{}", out.show());
+    let items = ["\"\"", "\"a\\nb\""];
+    let out = run_yaml(&lab, "items.yaml", &line_order("ORD-ITEMS", items));
+    let says = [
+        "items[0].id: an item id cannot be empty",
+        "items.yaml:4:9",
+        "items[1].id: an item id cannot contain control characters",
+        "items.yaml:8:9",
+    ];
+    assert_says(&out, 1, &says, "item ids");
     assert_eq!(files_under(&lab.state), Vec::<String>::new());
 }
 
@@ -200,14 +199,13 @@ fn a_missing_or_emptied_database_beside_its_wal_is_refused_and_the_wal_kept() {
         ];
         for args in &commands {
             let out = lab.ordo(damage, args);
-            let ctx = format!("ordo.db {damage}, `ordo {:?}`:\n{}", args[0], out.show());
-            assert_eq!(out.code, Some(2), "{ctx}");
-            assert!(
-                out.stderr.contains("ordo::store::journal_without_database")
-                    && out.stderr.contains("ordo.db-wal")
-                    && out.stderr.contains("restore"),
-                "{ctx}"
-            );
+            let ctx = format!("ordo.db {damage}, `ordo {:?}`", args[0]);
+            let says = [
+                "ordo::store::journal_without_database",
+                "ordo.db-wal",
+                "restore",
+            ];
+            assert_says(&out, 2, &says, &ctx);
             assert_unchanged(&lab.state, &before, &ctx);
         }
     }
@@ -256,6 +254,18 @@ fn tamper(state: &Path, sql: &str) {
     assert!(!state.join("ordo.db-wal").exists());
 }
 
+/// `ordo resume` and `ordo cancel` of the held order are refused as damaged,
+/// and the state folder is as it was.
+fn refused_as_damaged_writing_nothing(lab: &Lab) {
+    let before = snapshot(&lab.state);
+    for command in ["resume", "cancel"] {
+        let out = lab.ordo(command, &[command, HELD]);
+        let ctx = format!("ordo {command}:\n{}", out.show());
+        assert_unchanged(&lab.state, &before, &ctx);
+        assert_says(&out, 2, &["ordo::store::corrupt"], &ctx);
+    }
+}
+
 #[test]
 fn resume_and_cancel_refuse_a_damaged_order_before_writing() {
     let lab = Lab::new();
@@ -264,14 +274,7 @@ fn resume_and_cancel_refuse_a_damaged_order_before_writing() {
         &lab.state,
         &format!("UPDATE orders SET plan = '{{\"order\": ' WHERE id = '{HELD}'"),
     );
-    let before = snapshot(&lab.state);
-    for command in ["resume", "cancel"] {
-        let out = lab.ordo(command, &[command, HELD]);
-        let ctx = format!("ordo {command}:\n{}", out.show());
-        assert_unchanged(&lab.state, &before, &ctx);
-        assert_eq!(out.code, Some(2), "{ctx}");
-        assert!(out.stderr.contains("ordo::store::corrupt"), "{ctx}");
-    }
+    refused_as_damaged_writing_nothing(&lab);
 }
 
 #[test]
@@ -289,14 +292,7 @@ fn resume_and_cancel_refuse_a_damaged_database_before_writing() {
         *b = (i * 7919 % 251) as u8;
     }
     std::fs::write(&db, &bytes).unwrap();
-    let before = snapshot(&lab.state);
-    for command in ["resume", "cancel"] {
-        let out = lab.ordo(command, &[command, HELD]);
-        let ctx = format!("ordo {command}:\n{}", out.show());
-        assert_unchanged(&lab.state, &before, &ctx);
-        assert_eq!(out.code, Some(2), "{ctx}");
-        assert!(out.stderr.contains("ordo::store::corrupt"), "{ctx}");
-    }
+    refused_as_damaged_writing_nothing(&lab);
 }
 
 /// `ordo ARGS` as a user who may not write to the lab: `nobody` through
