@@ -61,6 +61,7 @@ pub fn valid_order_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
+
 /// The order id error's message: the id shown with its control characters
 /// escaped, so that it cannot break the line it is printed on.
 fn order_id_fault(id: &str) -> String {
