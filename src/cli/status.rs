@@ -2,29 +2,21 @@
 
 use std::fmt::Write;
 
-use super::state::{check_order_id, open_store, store_error};
+use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
-use crate::store::{OrderStatus, OrderSummary, Store};
+use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
-    if !args.state.path.exists() {
-        // Nothing was ever run here: an empty list, not a new state folder.
-        match (&args.order_id, args.format) {
-            (None, StatusFormat::Json) => write_stdout("[]\n"),
-            (None, StatusFormat::Text) => write_stdout("no orders\n"),
-            (Some(id), _) => {
-                eprintln!(
-                    "error: no order {id}: there is no state folder at {}",
-                    args.state.path.display()
-                );
-                return Exit::Error;
-            }
+    if let Some(id) = &args.order_id {
+        if let Err(exit) = check_order_id(id) {
+            return exit;
         }
-        return Exit::Success;
     }
-    let store = match open_store(&args.state.path) {
-        Ok(s) => s,
-        Err(exit) => return exit,
+    let store = match SqliteStore::open_read_only(&args.state.path) {
+        Ok(Some(s)) => s,
+        // Nothing was ever stored here: an empty list, and nothing created.
+        Ok(None) => return nothing_stored(args),
+        Err(e) => return store_error(e),
     };
     match &args.order_id {
         None => match store.list_orders() {
@@ -37,22 +29,32 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             }
             Err(e) => store_error(e),
         },
-        Some(id) => {
-            if let Err(exit) = check_order_id(id) {
-                return exit;
+        Some(id) => match store.order_status(id) {
+            Ok(status) => {
+                write_stdout(&match args.format {
+                    StatusFormat::Json => json(&status),
+                    StatusFormat::Text => order_text(&status),
+                });
+                Exit::Success
             }
-            match store.order_status(id) {
-                Ok(status) => {
-                    write_stdout(&match args.format {
-                        StatusFormat::Json => json(&status),
-                        StatusFormat::Text => order_text(&status),
-                    });
-                    Exit::Success
-                }
-                Err(e) => store_error(e),
-            }
+            Err(e) => store_error(e),
+        },
+    }
+}
+
+fn nothing_stored(args: &StatusArgs) -> Exit {
+    match (&args.order_id, args.format) {
+        (None, StatusFormat::Json) => write_stdout("[]\n"),
+        (None, StatusFormat::Text) => write_stdout("no orders\n"),
+        (Some(id), _) => {
+            eprintln!(
+                "error: no order {id}: there is no state database in {}",
+                args.state.path.display()
+            );
+            return Exit::Error;
         }
     }
+    Exit::Success
 }
 
 fn json(value: &impl serde::Serialize) -> String {
