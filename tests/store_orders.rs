@@ -313,7 +313,8 @@ fn the_status_json_has_the_documented_shape() {
             "finished_at",
             "duration_ms",
             "error",
-            "outputs"
+            "outputs",
+            "process"
         ]
     );
     assert_eq!(json["tasks"][2]["point_of_no_return"], true);
