@@ -317,6 +317,28 @@ mod tests {
     }
 
     #[test]
+    fn a_v1_database_gains_the_attempts_process_column() {
+        let (_dir, path, mut conn) = temp_db();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+             VALUES ('O-1', 1, 'in_progress', 't', 't', 'h', '{}', '{}'); \
+             INSERT INTO tasks (order_id, version, task_id, idx, point_of_no_return, state) \
+             VALUES ('O-1', 1, '1/a', 0, 0, 'running');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 2);
+        let (state, process): (String, Option<String>) = conn
+            .query_row("SELECT state, process FROM tasks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        // An attempt interrupted under v1 has no process on record: a resume
+        // invokes it again as before.
+        assert_eq!((state.as_str(), process), ("running", None));
+    }
+
+    #[test]
     fn a_failing_step_leaves_the_previous_version() {
         let (_dir, path, mut conn) = temp_db();
         migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
