@@ -11,12 +11,22 @@
 mod crash_support;
 
 use crash_support::*;
-use serde_json::Value;
 
 /// This test binary as the fixtures' exec plugin.
 #[test]
 fn plugin_entry() {
     serve_if_plugin();
+}
+
+/// The order ended `failed` and left no effect applied.
+fn assert_failed_and_undone(lab: &Lab, id: &str) {
+    let status = lab.status(id);
+    assert_eq!(status["state"], "failed", "{status:#}");
+    assert!(
+        lab.effects().is_empty(),
+        "left applied: {:?}",
+        lab.effects()
+    );
 }
 
 fn starts<'a>(calls: &'a [Call], task: &str, undo: bool) -> Vec<&'a Call> {
@@ -35,10 +45,9 @@ fn a_task_that_answers_after_its_timeout_is_settled_then_undone() {
     let order = lab.order("O-RETRY", "RaceRetry", "slow: 1");
     let out = lab.start(lab.run_command("run", &order)).finish();
     assert_eq!(out.code, Some(1), "{}", out.show());
+    assert_failed_and_undone(&lab, "O-RETRY");
     let status = lab.status("O-RETRY");
-    assert_eq!(status["state"], "failed", "{status:#}");
-    let states = task_states(&status);
-    assert_eq!(states["1/slow"], "compensated", "{status:#}");
+    assert_eq!(task_states(&status)["1/slow"], "compensated", "{status:#}");
     let calls = lab.calls();
     let again = starts(&calls, "1/slow", false);
     assert!(again.len() >= 2, "slow was asked again: {calls:#?}");
@@ -47,11 +56,6 @@ fn a_task_that_answers_after_its_timeout_is_settled_then_undone() {
         "{calls:#?}"
     );
     assert_eq!(starts(&calls, "1/slow", true).len(), 1, "{calls:#?}");
-    assert!(
-        lab.effects().is_empty(),
-        "left applied: {:?}",
-        lab.effects()
-    );
 }
 
 /// Without retries to settle it, the order is held naming the task, and
@@ -74,14 +78,8 @@ fn a_task_whose_outcome_stays_unknown_holds_the_order_naming_it() {
 
     let resume = lab.ordo("resume", &["resume", "O-HOLD"]);
     assert_eq!(resume.code, Some(1), "{}", resume.show());
-    let status = lab.status("O-HOLD");
-    assert_eq!(status["state"], "failed", "{status:#}");
-    assert_eq!(task_states(&status)["1/slow"], "compensated", "{status:#}");
-    assert!(
-        lab.effects().is_empty(),
-        "left applied: {:?}",
-        lab.effects()
-    );
+    assert_failed_and_undone(&lab, "O-HOLD");
+    assert_eq!(task_states(&lab.status("O-HOLD"))["1/slow"], "compensated");
 }
 
 /// Runs `Interrupted` and kills ordo once `bad` has failed and `slow` (which
@@ -131,13 +129,7 @@ fn an_interrupted_task_that_answers_retry_later_on_resume_is_not_cancelled() {
 
     let resume = lab.ordo("resume2", &["resume", "O-INT"]);
     assert_eq!(resume.code, Some(1), "{}", resume.show());
-    let status = lab.status("O-INT");
-    assert_eq!(status["state"], "failed", "{status:#}");
-    assert!(
-        lab.effects().is_empty(),
-        "left applied: {:?}",
-        lab.effects()
-    );
+    assert_failed_and_undone(&lab, "O-INT");
 }
 
 /// Issue 20 item 2: a plugin dies with the ordo that ran it; the helper it
@@ -180,13 +172,7 @@ fn plugins_die_with_a_killed_ordo_and_resume_kills_what_they_left() {
         !calls.iter().any(|c| c.phase == "overlap"),
         "two live calls of one key: {calls:#?}"
     );
-    let status = lab.status("O-KILL");
-    assert_eq!(status["state"], "failed", "{status:#}");
-    assert!(
-        lab.effects().is_empty(),
-        "left applied: {:?}",
-        lab.effects()
-    );
+    assert_failed_and_undone(&lab, "O-KILL");
 }
 
 /// Issue 20 item 7: a bindings file reached through a symbolic link
@@ -229,13 +215,7 @@ fn a_symlinked_bindings_file_resolves_plugins_beside_the_link_on_resume_too() {
         1,
         "{calls:#?}"
     );
-    let status: Value = lab.status("O-LINK");
-    assert_eq!(status["state"], "failed", "{status:#}");
-    assert!(
-        lab.effects().is_empty(),
-        "left applied: {:?}",
-        lab.effects()
-    );
+    assert_failed_and_undone(&lab, "O-LINK");
 }
 
 /// Issue 20, plugin environment: by default a plugin inherits ordo's whole

@@ -15,15 +15,18 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "../durable_support/mod.rs"]
+mod durable_support;
+#[allow(unused_imports)]
+pub use durable_support::{alive, task_states, Out, Running, PATIENCE};
+
 /// Set in the plugin's environment: this test binary is the plugin.
 pub const PLUGIN_ENV: &str = "CRASH_PLUGIN";
-/// How long any one wait may take before the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crash")
@@ -219,67 +222,6 @@ impl Call {
     }
 }
 
-/// A finished process: exit code (None when killed by a signal) and output.
-#[derive(Debug)]
-pub struct Out {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    pub fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// An `ordo` process started in the background.
-pub struct Running {
-    pub child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Running {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    /// SIGKILL, as a crash would, then reaps it.
-    pub fn kill9(&mut self) {
-        // SAFETY: kill(2) on our own child, not reaped yet.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGKILL) };
-        let _ = self.child.wait();
-    }
-
-    /// Waits for it to exit (at most `PATIENCE`, else kills it and fails).
-    pub fn finish(mut self) -> Out {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            match self.child.try_wait().expect("wait for ordo") {
-                Some(status) => break status,
-                None if Instant::now() > deadline => {
-                    self.kill9();
-                    panic!("ordo did not finish within {PATIENCE:?}");
-                }
-                None => std::thread::sleep(Duration::from_millis(5)),
-            }
-        };
-        Out {
-            code: status.code(),
-            stdout: std::fs::read_to_string(&self.stdout).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&self.stderr).unwrap_or_default(),
-        }
-    }
-}
-
 /// A temp folder per test: `state/`, the plugin's `world/`, a bindings file.
 pub struct Lab {
     _dir: tempfile::TempDir,
@@ -371,22 +313,13 @@ impl Lab {
         self.command(tag, &args)
     }
 
-    pub fn start(&self, mut cmd: Command) -> Running {
+    pub fn start(&self, cmd: Command) -> Running {
         let n = self
             .outputs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stdout = self.root.join(format!("out-{n}.txt"));
         let stderr = self.root.join(format!("err-{n}.txt"));
-        let child = cmd
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .expect("the ordo binary starts");
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
+        Running::spawn(cmd, stdout, stderr)
     }
 
     pub fn ordo<S: AsRef<OsStr>>(&self, tag: &str, args: &[S]) -> Out {
@@ -436,31 +369,5 @@ impl Lab {
         let out = self.ordo("status", &["status", id, "--format", "json"]);
         assert_eq!(out.code, Some(0), "{}", out.show());
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.show()))
-    }
-}
-
-/// `{task: state}` from a status JSON.
-pub fn task_states(status: &Value) -> std::collections::BTreeMap<String, String> {
-    status["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["id"].as_str().unwrap().to_string(),
-                t["state"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// Whether a process with this pid exists (and is not a zombie).
-pub fn alive(pid: u64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-            !state.starts_with('Z') && !state.starts_with('X')
-        }
-        Err(_) => false,
     }
 }

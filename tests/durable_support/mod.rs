@@ -99,6 +99,20 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts `cmd`, its output going to the files `stdout` and `stderr`.
+    pub fn spawn(mut cmd: Command, stdout: PathBuf, stderr: PathBuf) -> Running {
+        let child = cmd
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .expect("the ordo binary starts");
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -226,20 +240,11 @@ impl Lab {
     }
 
     /// Starts a command in the background, its output going to files.
-    pub fn start(&self, mut cmd: Command) -> Running {
+    pub fn start(&self, cmd: Command) -> Running {
         let n = self.outputs.fetch_add(1, Ordering::Relaxed);
         let stdout = self.root.join(format!("out-{n}.txt"));
         let stderr = self.root.join(format!("err-{n}.txt"));
-        let child = cmd
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .expect("the ordo binary starts");
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
+        Running::spawn(cmd, stdout, stderr)
     }
 
     /// `ordo ARGS --state STATE` to its end.

@@ -224,19 +224,10 @@ impl Reader<'_> {
                 }
             }
         }
-        if let Some(flag) = node.get("fail_permanently") {
-            match flag.kind {
-                NodeKind::Bool(b) => options.fail_permanently = b,
-                _ => {
-                    let d = err(
-                        flag.span,
-                        "`fail_permanently` must be true or false",
-                        "not a boolean",
-                    );
-                    self.push(d);
-                    ok = false;
-                }
-            }
+        match self.flag(node, "fail_permanently") {
+            Ok(Some(b)) => options.fail_permanently = b,
+            Ok(None) => {}
+            Err(()) => ok = false,
         }
         ok.then_some(options)
     }
@@ -303,15 +294,10 @@ impl Reader<'_> {
         self.unknown_keys(entries, &ENV_KEYS, "`env`");
         let mut env = PluginEnv::default();
         let mut ok = true;
-        if let Some(clear) = node.get("clear") {
-            match clear.kind {
-                NodeKind::Bool(b) => env.clear = b,
-                _ => {
-                    let d = err(clear.span, "`clear` must be true or false", "not a boolean");
-                    self.push(d);
-                    ok = false;
-                }
-            }
+        match self.flag(node, "clear") {
+            Ok(Some(b)) => env.clear = b,
+            Ok(None) => {}
+            Err(()) => ok = false,
         }
         if let Some(pass) = node.get("pass") {
             match &pass.kind {
@@ -374,6 +360,26 @@ impl Reader<'_> {
             }
         }
         ok.then_some(env)
+    }
+
+    /// The boolean member `key` of `node`, if present; an error (reported)
+    /// if it is not true or false.
+    fn flag(&mut self, node: &Node, key: &str) -> Result<Option<bool>, ()> {
+        let Some(flag) = node.get(key) else {
+            return Ok(None);
+        };
+        match flag.kind {
+            NodeKind::Bool(b) => Ok(Some(b)),
+            _ => {
+                let d = err(
+                    flag.span,
+                    format!("`{key}` must be true or false"),
+                    "not a boolean",
+                );
+                self.push(d);
+                Err(())
+            }
+        }
     }
 
     /// An environment variable's name: not empty, no `=` and no NUL.
