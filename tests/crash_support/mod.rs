@@ -63,7 +63,7 @@ fn fnv(text: &str) -> u64 {
 ///
 /// Behaviour, from the inputs and the environment:
 /// - `slow_attempts: N`: attempts up to N do their work, then answer after
-///   their timeout (they sleep `$CRASH_SLOW_MS`, default 1500);
+///   their timeout (they sleep `$CRASH_SLOW_MS`, default 3000);
 /// - `fail: true`, or `$CRASH_FAIL` naming the task: the action fails for
 ///   good before doing anything (never an undo);
 /// - `ms: N`: take N ms before answering;
@@ -171,7 +171,7 @@ fn serve() -> i32 {
         let ms = std::env::var("CRASH_SLOW_MS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(1500);
+            .unwrap_or(3000);
         std::thread::sleep(Duration::from_millis(ms));
     }
     std::thread::sleep(Duration::from_millis(inputs["ms"].as_u64().unwrap_or(0)));
