@@ -67,13 +67,17 @@ pub(crate) fn check_order_id(id: &str) -> Result<(), Exit> {
 
 /// The bindings file an order was run with, remembered in `STATE/runs/ORDER.json`
 /// so `resume` and `cancel` use the same actions without being told.
+///
+/// The path is made absolute as the user wrote it, symbolic links left as
+/// they are: relative plugin paths resolve beside the file as named (a link's
+/// folder, not its target's), on `run` and on `resume` alike.
 pub(crate) fn remember_bindings(
     state: &Path,
     order: &str,
     bindings: Option<&Path>,
 ) -> Result<(), Exit> {
     let dir = state.join("runs");
-    let absolute = bindings.map(|b| std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf()));
+    let absolute = bindings.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_path_buf()));
     let record = serde_json::json!({ "bindings": absolute });
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(dir.join(format!("{order}.json")), format!("{record}\n")))

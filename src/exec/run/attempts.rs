@@ -9,7 +9,7 @@ use super::{Phase, Run};
 use crate::exec::action::{Request, PROTOCOL};
 use crate::exec::executor::{Call, ExecError};
 use crate::exec::frontier::Frontier;
-use crate::exec::pool::{Completion, Job, Pool};
+use crate::exec::pool::{Completion, Job, Message, Pool};
 use crate::exec::retry::retry_delay;
 use crate::exec::state::Event;
 use crate::model::expr::{truthy, EvalError};
@@ -120,6 +120,7 @@ impl Run<'_, '_> {
             inputs,
             outputs: call.outputs.clone(),
             deadline,
+            processes: None,
         };
         let job = Job {
             task: t,
@@ -144,7 +145,30 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    pub(super) fn on_completion(
+    pub(super) fn on_message(
+        &mut self,
+        message: Message,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        match message {
+            Message::Done(done) => self.on_completion(done, frontier, ready),
+            Message::Spawned(s) => {
+                // Recorded (and acknowledged) at the next flush, before the
+                // coordinator waits again.
+                self.emit(Event::Spawned {
+                    task: s.task,
+                    attempt: s.attempt,
+                    undo: s.undo,
+                    process: s.process,
+                })?;
+                self.acks.push(s.ack);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_completion(
         &mut self,
         done: Completion,
         frontier: &mut Frontier<'_>,
@@ -156,8 +180,13 @@ impl Run<'_, '_> {
             attempt,
             group,
             result,
+            timed_out,
             ..
         } = done;
+        if timed_out && !undo {
+            // A late answer, or none: the attempt may have done its work.
+            self.uncertain[t] = true;
+        }
         self.running -= 1;
         self.group_running[group] -= 1;
         if !undo {
@@ -195,8 +224,11 @@ impl Run<'_, '_> {
             self.first_attempt[t]
         };
         let retries_left = task.retry.is_some_and(|r| attempt < first + r.count);
-        // Once the run has stopped, forward tasks get no further attempts.
-        let may_retry = error.retryable && retries_left && (undo || self.stop.is_none());
+        // Once the run has stopped, forward tasks get no further attempts,
+        // except uncertain ones: they are asked again to settle them.
+        let settling = !undo && self.uncertain[t];
+        let may_retry =
+            error.retryable && retries_left && (undo || settling || self.stop.is_none());
         let delay = match (may_retry, task.retry) {
             (true, Some(retry)) => {
                 let key = format!(
@@ -221,12 +253,18 @@ impl Run<'_, '_> {
                 .push(Reverse((Instant::now() + Duration::from_millis(ms), t)));
             return Ok(());
         }
-        match (undo, self.stop.is_some() && error.retryable) {
+        match (undo, error.retryable) {
             (true, _) => self.undo_failed(t, error.message, frontier, ready),
+            // It may have taken effect and did not say: it stays running,
+            // unsettled, and the order will be held naming it.
+            (false, true) if settling => {
+                self.unknown(t);
+                Ok(())
+            }
             // A retry the stop cut short: the task did not fail, it was
             // interrupted; it ends cancelled (or pending if the order is held).
-            (false, true) => Ok(()),
-            (false, false) => self.fail(t, error.message),
+            (false, true) if self.stop.is_some() => Ok(()),
+            (false, _) => self.fail(t, error.message),
         }
     }
 
