@@ -85,3 +85,41 @@ fn a_condition_on_a_task_left_out_of_the_plan_is_false_not_dropped() {
         ]
     );
 }
+
+/// The plan of `order` against `catalog`, through the library (for inputs,
+/// which the JSON plan does not show).
+fn plan_of(catalog: &str, order: &str) -> ordo::plan::Plan {
+    use ordo::source::{SourceFile, Sources};
+    let mut sources = Sources::load_catalog(std::path::Path::new(catalog)).unwrap();
+    let (cat, diags) = ordo::compile::compile(&sources);
+    let cat = cat.unwrap_or_else(|| panic!("{catalog}: {diags:?}"));
+    let text = std::fs::read_to_string(order).unwrap();
+    let f = sources.add(SourceFile::new(order, text));
+    let doc = ordo::order::read_order(f, sources.get(f)).unwrap();
+    ordo::plan::decompose(&cat, &doc).unwrap().0
+}
+
+fn input(plan: &ordo::plan::Plan, task: &str, name: &str) -> String {
+    let t = &plan.tasks[plan.task(task).unwrap_or_else(|| panic!("no {task}"))];
+    let (_, e) = t.inputs.iter().find(|(n, _)| n == name).unwrap();
+    e.as_lit().expect("known at plan time").to_string()
+}
+
+#[test]
+fn comparisons_with_null_are_false_and_presence_is_tested_with_null() {
+    let (catalog, order) = (
+        "tests/fixtures/conditions/nulls.ordo",
+        "tests/fixtures/conditions/no-note.yaml",
+    );
+    let tasks = planned(catalog, order);
+    let ids: Vec<&str> = tasks.iter().map(|(id, _)| id.as_str()).collect();
+    // `note != ""` and `note == other` with both absent were true.
+    assert_eq!(
+        ids,
+        ["1/absent", "1/not_equal", "1/fallback", "1/label"],
+        "{tasks:?}"
+    );
+    let plan = plan_of(catalog, order);
+    assert_eq!(input(&plan, "1/fallback", "text"), "none");
+    assert_eq!(input(&plan, "1/label", "text"), "line slow 1");
+}

@@ -77,6 +77,13 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     In(Box<Expr>, Vec<Expr>),
+    /// `if COND then A else B`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A presence test: `x != null` (true) or `x == null` (false). Kept apart
+    /// from `==`, which is false whenever a side is null, so that a value the
+    /// plan substitutes (an absent task's output is null) cannot turn a
+    /// comparison into a presence test.
+    Present(Box<Expr>, bool),
 }
 
 /// A `require` message: text with `{expr}` parts.
@@ -139,6 +146,8 @@ impl Expr {
                     stack.extend(list.iter().rev());
                     stack.push(x);
                 }
+                ExprKind::If(c, a, b) => stack.extend([b, a, c].map(|x| &**x)),
+                ExprKind::Present(x, _) => stack.push(x),
             }
         }
         out
@@ -162,6 +171,12 @@ impl Expr {
                 Box::new(x.substitute(f)),
                 list.iter().map(|e| e.substitute(f)).collect(),
             ),
+            ExprKind::If(c, a, b) => ExprKind::If(
+                Box::new(c.substitute(f)),
+                Box::new(a.substitute(f)),
+                Box::new(b.substitute(f)),
+            ),
+            ExprKind::Present(x, present) => ExprKind::Present(Box::new(x.substitute(f)), *present),
         };
         let e = simplify(Expr {
             kind,
@@ -195,6 +210,7 @@ impl Expr {
                 v => Err(operands("not", &v, &v)),
             },
             ExprKind::Unary(UnOp::Neg, x) => match x.eval(lookup)? {
+                Value::Null => Ok(Value::Null),
                 Value::Int(i) => i.checked_neg().map(Value::Int).ok_or(EvalError::Overflow),
                 Value::Decimal(d) => Ok(Value::Decimal(-d)),
                 Value::Money(m) => Ok(Value::Money(Money {
@@ -215,7 +231,21 @@ impl Expr {
                 }
                 Ok(Value::Bool(truthy(&b.eval(lookup)?)))
             }
+            ExprKind::Binary(BinOp::Coalesce, a, b) => match a.eval(lookup)? {
+                Value::Null => b.eval(lookup),
+                v => Ok(v),
+            },
             ExprKind::Binary(op, a, b) => binary(*op, a.eval(lookup)?, b.eval(lookup)?),
+            ExprKind::If(c, a, b) => {
+                if truthy(&c.eval(lookup)?) {
+                    a.eval(lookup)
+                } else {
+                    b.eval(lookup)
+                }
+            }
+            ExprKind::Present(x, present) => {
+                Ok(Value::Bool((x.eval(lookup)? != Value::Null) == *present))
+            }
             ExprKind::In(x, list) => {
                 let v = x.eval(lookup)?;
                 for item in list {
@@ -231,8 +261,32 @@ impl Expr {
 
 /// `x or true` is true and `x and false` false whatever `x` is; `x or false`
 /// and `x and true` are `x`. So a condition half known at plan time may be
-/// decided there.
+/// decided there. Likewise an `if` whose condition is known is its branch,
+/// and `a ?? b` is `a` when `a` is a known value, `b` when it is known null.
 fn simplify(e: Expr) -> Expr {
+    match e.kind {
+        ExprKind::If(c, a, b) => {
+            return match c.as_lit() {
+                Some(v) if truthy(v) => *a,
+                Some(_) => *b,
+                None => Expr {
+                    kind: ExprKind::If(c, a, b),
+                    ..e
+                },
+            }
+        }
+        ExprKind::Binary(BinOp::Coalesce, a, b) => {
+            return match a.as_lit() {
+                Some(Value::Null) => *b,
+                Some(_) => *a,
+                None => Expr {
+                    kind: ExprKind::Binary(BinOp::Coalesce, a, b),
+                    ..e
+                },
+            }
+        }
+        _ => {}
+    }
     let ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) = e.kind else {
         return e;
     };
@@ -313,8 +367,10 @@ pub fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true))
 }
 
+/// Equality of two present values. A comparison with null is false, `!=`
+/// too (SPEC §8.8): presence is tested with [`ExprKind::Present`].
 fn equal(a: &Value, b: &Value) -> bool {
-    a.compare(b) == Some(std::cmp::Ordering::Equal)
+    *a != Value::Null && a.compare(b) == Some(std::cmp::Ordering::Equal)
 }
 
 fn operands(op: &'static str, a: &Value, b: &Value) -> EvalError {
@@ -336,6 +392,14 @@ fn decimal_of(v: &Value) -> Option<Decimal> {
 fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
     use std::cmp::Ordering::*;
     let cmp = |a: &Value, b: &Value| a.compare(b);
+    if a == Value::Null || b == Value::Null {
+        // Null is unequal, unordered and absorbs arithmetic: `null + 1` is
+        // null, so `credit.score + 1 > 600` is false without `credit`.
+        return Ok(match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => Value::Null,
+            _ => Value::Bool(false),
+        });
+    }
     Ok(match op {
         BinOp::Eq => Value::Bool(equal(&a, &b)),
         BinOp::Ne => Value::Bool(!equal(&a, &b)),
@@ -355,7 +419,7 @@ fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
             })
         }
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arithmetic(op, a, b)?,
-        BinOp::And | BinOp::Or => {
+        BinOp::And | BinOp::Or | BinOp::Coalesce => {
             unreachable!("short-circuit operators are evaluated in Expr::eval")
         }
     })
@@ -471,6 +535,9 @@ impl std::fmt::Display for Expr {
 /// Binding strength, loosest first, as in the grammar.
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {
+        ExprKind::If(..) => 0,
+        ExprKind::Present(..) => 4,
+        ExprKind::Binary(BinOp::Coalesce, ..) => 5,
         ExprKind::Binary(BinOp::Or, ..) => 1,
         ExprKind::Binary(BinOp::And, ..) => 2,
         ExprKind::Unary(UnOp::Not, _) => 3,
@@ -479,10 +546,10 @@ fn precedence(e: &Expr) -> u8 {
             ..,
         )
         | ExprKind::In(..) => 4,
-        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 5,
-        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 6,
-        ExprKind::Unary(UnOp::Neg, _) => 7,
-        ExprKind::Lit(_) | ExprKind::Ref(_) => 8,
+        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 6,
+        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 7,
+        ExprKind::Unary(UnOp::Neg, _) => 8,
+        ExprKind::Lit(_) | ExprKind::Ref(_) => 9,
     }
 }
 
@@ -496,6 +563,16 @@ fn show(e: &Expr, min: u8) -> String {
         ExprKind::Unary(UnOp::Neg, x) => format!("-{}", show(x, p)),
         // Left-associative: the right operand needs parentheses at equal strength.
         ExprKind::Binary(op, a, b) => format!("{} {} {}", show(a, p), op.symbol(), show(b, p + 1)),
+        ExprKind::If(c, a, b) => {
+            format!("if {} then {} else {}", show(c, 0), show(a, 0), show(b, 0))
+        }
+        ExprKind::Present(x, present) => {
+            format!(
+                "{} {} null",
+                show(x, p + 1),
+                if *present { "!=" } else { "==" }
+            )
+        }
         ExprKind::In(x, list) => format!(
             "{} in [{}]",
             show(x, p + 1),

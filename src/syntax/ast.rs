@@ -291,6 +291,8 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `a ?? b`: `b` when `a` is null.
+    Coalesce,
 }
 
 impl BinOp {
@@ -308,6 +310,7 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Div => "/",
+            BinOp::Coalesce => "??",
         }
     }
 }
@@ -326,4 +329,6 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     In(Box<Expr>, Vec<Expr>),
+    /// `if COND then A else B`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
 }

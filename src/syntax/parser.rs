@@ -136,6 +136,7 @@ fn shift_expr(e: &mut Expr, by: u32) {
                 stack.push(x);
                 stack.extend(list.iter_mut());
             }
+            ExprKind::If(c, a, b) => stack.extend([&mut **c, &mut **a, &mut **b]),
         }
     }
 }
@@ -196,6 +197,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::gt, Assoc::Left)
                 | Op::infix(Rule::ge, Assoc::Left)
                 | Op::postfix(Rule::in_list))
+            .op(Op::infix(Rule::coalesce, Assoc::Left))
             .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
             .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
             .op(Op::prefix(Rule::neg))
@@ -589,6 +591,7 @@ impl Builder {
         Ok(match pair.as_rule() {
             Rule::string => Value::String(self.string(pair).value),
             Rule::boolean => Value::Bool(pair.as_str() == "true"),
+            Rule::null => Value::Null,
             Rule::number => {
                 let text = pair.as_str();
                 if text.contains('.') {
@@ -668,6 +671,7 @@ impl Builder {
                     Rule::add => BinOp::Add,
                     Rule::sub => BinOp::Sub,
                     Rule::mul => BinOp::Mul,
+                    Rule::coalesce => BinOp::Coalesce,
                     _ => BinOp::Div,
                 };
                 let span = lhs.span.merge(rhs.span);
@@ -683,6 +687,15 @@ impl Builder {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr => self.expr(pair),
+            Rule::if_expr => {
+                let mut parts = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
+                let mut next = || self.expr(parts.next().expect("if, then and else parts"));
+                let (cond, then, other) = (next()?, next()?, next()?);
+                Ok(Expr {
+                    kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
+                    span,
+                })
+            }
             Rule::path => {
                 let mut offset = span.start as usize;
                 let parts = pair

@@ -7,6 +7,7 @@
 
 mod collect;
 mod graph;
+mod nulls;
 mod products;
 mod scope;
 mod tasks;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::collect::Context;
+use super::nulls::one_type;
 use super::values::value_fits;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Expr, ExprKind, Ref, TaskRef};
@@ -167,6 +168,13 @@ impl<'s, 'a> Scope<'s, 'a> {
                     span,
                 })
             }
+            ast::ExprKind::If(c, a, b) => self.if_expr(c, a, b, span, diags),
+            ast::ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), x, null)
+            | ast::ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), null, x)
+                if matches!(null.kind, ast::ExprKind::Lit(Value::Null)) =>
+            {
+                self.presence(*op == BinOp::Ne, x, span, diags)
+            }
             ast::ExprKind::Binary(op, a, b) => {
                 let (a, b) = (self.expr(a, diags), self.expr(b, diags));
                 let (a, b) = (a?, b?);
@@ -302,6 +310,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 (Type::Money, y) if y.is_numeric() => Some(Type::Money),
                 _ => None,
             },
+            BinOp::Coalesce => one_type(ta, tb),
         };
         if result.is_none() {
             diags.push(
@@ -787,5 +796,6 @@ fn operator_help(op: BinOp) -> &'static str {
         BinOp::Mul => "`*` takes numbers, or money and a number",
         BinOp::Div => "`/` takes numbers, or money divided by a number",
         BinOp::And | BinOp::Or => "`and` and `or` take bools",
+        BinOp::Coalesce => "`a ?? b` gives `b` where `a` is null: both sides have one type",
     }
 }
