@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::Type;
 use crate::span::Span;
-use crate::syntax::ast::{BinOp, PriceKind, UnOp};
+use crate::syntax::ast::{BinOp, OrderAction, PriceKind, UnOp};
 use crate::value::{Money, Value};
 
 /// A task named from a rule block.
@@ -50,6 +50,12 @@ pub enum Ref {
     },
     OrderPrice {
         kind: PriceKind,
+    },
+    /// `order.adds`, `order.modifies`, `order.deletes`: how many of the
+    /// order's items carry the action (a bundle's children count once, with
+    /// their bundle).
+    OrderCount {
+        action: OrderAction,
     },
     ItemId,
     ItemPrice {
@@ -356,9 +362,19 @@ pub fn describe_ref(r: &Ref) -> String {
         Ref::OrderId => "order.id".into(),
         Ref::Customer { field } => format!("order.customer.{field}"),
         Ref::OrderPrice { kind } => format!("order.price.{}", kind.as_str()),
+        Ref::OrderCount { action } => format!("order.{}", count_name(*action)),
         Ref::ItemId => "item.id".into(),
         Ref::ItemPrice { kind } => format!("price.{}", kind.as_str()),
         Ref::TaskOutput { task, output } => format!("{task}.{output}"),
+    }
+}
+
+/// The name of `order.adds`, `order.modifies`, `order.deletes`.
+pub fn count_name(action: OrderAction) -> &'static str {
+    match action {
+        OrderAction::Add => "adds",
+        OrderAction::Modify => "modifies",
+        OrderAction::Delete => "deletes",
     }
 }
 

@@ -187,6 +187,13 @@ impl<'c> Cx<'_, 'c> {
                 })
             }
             Ref::OrderId => Value::String(self.order.id.clone()),
+            Ref::OrderCount { action } => Value::Int(
+                self.checked
+                    .items
+                    .iter()
+                    .filter(|i| i.parent.is_none() && i.action == *action)
+                    .count() as i64,
+            ),
             Ref::Customer { field } => self
                 .checked
                 .customer

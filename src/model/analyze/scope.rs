@@ -473,6 +473,15 @@ impl<'s, 'a> Scope<'s, 'a> {
         };
         match rest {
             ["id"] => r(Ref::OrderId, Type::String),
+            [count @ ("adds" | "modifies" | "deletes")] => r(
+                Ref::OrderCount {
+                    action: [OrderAction::Add, OrderAction::Modify, OrderAction::Delete]
+                        .into_iter()
+                        .find(|a| crate::model::expr::count_name(*a) == *count)
+                        .unwrap_or(OrderAction::Add),
+                },
+                Type::Int,
+            ),
             ["price", kind @ ("once" | "monthly")] => r(
                 Ref::OrderPrice {
                     kind: price_kind(kind),
@@ -546,7 +555,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 diags.push(
                     Diagnostic::error(Code::UnknownAttribute, format!("`order.{}` is not an order field", rest.join(".")))
                         .at(span, "unknown")
-                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once` and `order.price.monthly`"),
+                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once`, `order.price.monthly`, `order.adds`, `order.modifies` and `order.deletes`"),
                 );
                 None
             }
