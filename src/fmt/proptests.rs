@@ -161,7 +161,10 @@ fn attr() -> impl Strategy<Value = Tokens> + Clone {
 }
 
 fn params() -> impl Strategy<Value = Tokens> + Clone {
-    let param = (name(), type_expr()).prop_map(|(n, ty)| [vec![n, ":".into()], ty].concat());
+    let param = (name(), any::<bool>(), type_expr()).prop_map(|(n, optional, ty)| {
+        let n = if optional { format!("{n}?") } else { n };
+        [vec![n, ":".into()], ty].concat()
+    });
     (prop::collection::vec(param, 0..4), any::<bool>()).prop_map(|(list, trailing)| {
         let mut t = vec!["(".to_string()];
         t.extend(comma_list(list, trailing));

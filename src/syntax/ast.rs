@@ -84,6 +84,9 @@ pub struct ActionDecl {
 pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `note?: string`: the call may leave it out, or pass a value that may
+    /// be absent.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -314,10 +314,11 @@ impl Builder {
     fn params(&self, pair: Pair<'_, Rule>) -> Vec<Param> {
         pair.into_inner()
             .map(|p| {
-                let mut it = p.into_inner();
+                let mut it = p.into_inner().peekable();
                 let name = self.ident(it.next().expect("param name"));
+                let optional = it.next_if(|p| p.as_rule() == Rule::optional_mark).is_some();
                 let ty = self.type_expr(it.next().expect("param type"));
-                Param { name, ty }
+                Param { name, ty, optional }
             })
             .collect()
     }

@@ -20,6 +20,8 @@ pub(super) struct TaskSig {
     pub action: String,
     pub stage: usize,
     pub span: Span,
+    /// Whether the task has a `when`, so may be absent and its outputs null.
+    pub conditional: bool,
 }
 
 /// Signatures of every task: per product and rule block, and the order block.

@@ -62,6 +62,10 @@ fn block_sigs(
                 action: t.call.action.name.clone(),
                 stage: cx.stage_of(&t.clauses),
                 span: t.name.span,
+                conditional: t
+                    .clauses
+                    .iter()
+                    .any(|c| matches!(c.kind, ClauseKind::When(_))),
             },
         );
     }
@@ -416,7 +420,7 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     let missing: Vec<&str> = action
         .params
         .iter()
-        .filter(|p| !seen.contains_key(p.name.as_str()))
+        .filter(|p| !p.optional && !seen.contains_key(p.name.as_str()))
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
