@@ -21,6 +21,7 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("missing_input", "ordo::missing_input", 7, 20),
     ("unknown_input", "ordo::unknown_input", 6, 49),
     ("type_mismatch", "ordo::type_mismatch", 6, 77),
+    ("may_be_absent", "ordo::type_mismatch", 8, 44),
     ("cycle", "ordo::cycle", 9, 13),
     ("stage_order", "ordo::stage_order", 11, 13),
     ("stage", "ordo::stage", 9, 13),

@@ -123,3 +123,60 @@ fn comparisons_with_null_are_false_and_presence_is_tested_with_null() {
     assert_eq!(input(&plan, "1/fallback", "text"), "none");
     assert_eq!(input(&plan, "1/label", "text"), "line slow 1");
 }
+
+#[test]
+fn an_absent_value_is_never_passed_for_a_required_parameter() {
+    // Caught by `ordo check` where the catalog says a value may be absent…
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/may_be_absent.ordo",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`address` may be absent"), "{stderr}");
+    // …and by the executor where only the order can tell (a free-form
+    // customer record): the task fails, the null is not passed.
+    let state = tempfile::tempdir().unwrap();
+    let out = ordo(&[
+        "run",
+        "--quiet",
+        "--catalog",
+        "tests/fixtures/conditions/free-customer.ordo",
+        "--state",
+        state.path().to_str().unwrap(),
+        "tests/fixtures/conditions/no-note.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1/welcome  failed")
+            && stdout.contains("input `to` is required, but its value is absent"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_guard_a_fallback_or_a_require_lets_a_value_that_may_be_absent_through() {
+    let catalog = "tests/fixtures/conditions/guarded.ordo";
+    let out = ordo(&["check", "--catalog", catalog]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The fallback in a message: `{name ?? \"nothing\"}`.
+    let out = ordo(&[
+        "plan",
+        "--catalog",
+        catalog,
+        "tests/fixtures/conditions/unnamed.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a line needs a name, not nothing"),
+        "{stderr}"
+    );
+}

@@ -351,6 +351,7 @@ impl<'c> Cx<'_, 'c> {
                 .iter()
                 .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
                 .collect(),
+            optional_inputs: self.optional_inputs(u),
             outputs: self.outputs(u),
         });
         PlanTask {
@@ -362,6 +363,7 @@ impl<'c> Cx<'_, 'c> {
             stage: t.stage,
             after,
             inputs,
+            optional_inputs: self.optional_inputs(&t.call),
             when,
             requires,
             retry: t.retry,
@@ -370,6 +372,20 @@ impl<'c> Cx<'_, 'c> {
             point_of_no_return: t.point_of_no_return,
             outputs: self.outputs(&t.call),
         }
+    }
+
+    fn optional_inputs(&self, call: &Call) -> Vec<String> {
+        self.catalog
+            .actions
+            .get(&call.action)
+            .map(|a| {
+                a.params
+                    .iter()
+                    .filter(|p| p.optional)
+                    .map(|p| p.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn outputs(&self, call: &Call) -> Outputs {

@@ -106,6 +106,7 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
         }
         d
     };
+    let text = &quotes_unescaped(text);
     check_nesting(file, text).map_err(shift)?;
     let mut pairs = OrdoParser::parse(Rule::interpolation, text)
         .map_err(|e| shift(syntax_error(file, text, e)))?;
@@ -117,6 +118,26 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
     let mut e = b.expr(expr)?;
     shift_expr(&mut e, offset as u32);
     Ok(e)
+}
+
+/// An interpolation sits inside a string literal, so a string inside it is
+/// written with escaped quotes: `"{note ?? \"none\"}"`. Each `\"` becomes
+/// a quote and a space (the space outside the inner string), so every other
+/// character keeps its offset and spans stay exact.
+fn quotes_unescaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'"') {
+            chars.next();
+            out.push_str(if in_string { "\" " } else { " \"" });
+            in_string = !in_string;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn shift_expr(e: &mut Expr, by: u32) {

@@ -72,6 +72,7 @@ pub fn task(id: &str, action: &str) -> T {
             stage: 0,
             after: Vec::new(),
             inputs: Vec::new(),
+            optional_inputs: Vec::new(),
             when: None,
             requires: Vec::new(),
             retry: None,
@@ -137,6 +138,7 @@ impl T {
                 .into_iter()
                 .map(|(n, e)| (n.to_string(), e))
                 .collect(),
+            optional_inputs: Vec::new(),
             outputs: Vec::new().into(),
         });
         self

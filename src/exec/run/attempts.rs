@@ -80,13 +80,26 @@ impl Run<'_, '_> {
         } else {
             record.attempts + 1
         };
-        let (action, params) = match (&task.undo, undo) {
-            (Some(u), true) => (&u.action, &u.inputs),
-            _ => (&task.action, &task.inputs),
+        let (action, params, optional) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.action, &u.inputs, &u.optional_inputs),
+            _ => (&task.action, &task.inputs, &task.optional_inputs),
         };
         let mut inputs = serde_json::Map::new();
         for (name, expr) in params {
             match self.eval(expr, None) {
+                // An absent value is never passed for a required parameter.
+                Ok(Value::Null) if !optional.contains(name) => {
+                    let what = match expr.as_lit() {
+                        Some(_) => "its value".to_string(),
+                        None => format!("`{expr}`"),
+                    };
+                    let error = format!("input `{name}` is required, but {what} is absent");
+                    return if undo {
+                        self.undo_failed(t, error, frontier, ready)
+                    } else {
+                        self.fail(t, error)
+                    };
+                }
                 Ok(v) => {
                     inputs.insert(name.clone(), v.to_json());
                 }
