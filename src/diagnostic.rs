@@ -42,6 +42,9 @@ pub enum Code {
     /// A catalog test file (`ordo test`) that is not of the test shape
     /// (added code).
     Test,
+    /// A task reads an output of a conditional task without a condition
+    /// that implies the task ran (a warning, SPEC §8.8).
+    UnguardedOutput,
 }
 
 impl Code {
@@ -73,11 +76,12 @@ impl Code {
             Code::OrderNoRules => "ordo::order::no_rules",
             Code::Bindings => "ordo::bindings",
             Code::Test => "ordo::test",
+            Code::UnguardedOutput => "ordo::unguarded_output",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -104,6 +108,7 @@ impl Code {
         Code::OrderNoRules,
         Code::Bindings,
         Code::Test,
+        Code::UnguardedOutput,
     ];
 
     /// The code named `ordo::…`, if there is one.

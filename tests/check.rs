@@ -67,6 +67,25 @@ fn every_catalog_code_has_a_fixture_that_triggers_it_at_its_place() {
 }
 
 #[test]
+fn a_read_of_an_output_that_may_be_absent_is_a_warning_that_keeps_exit_0() {
+    let path = "tests/fixtures/check/unguarded_output.ordo";
+    let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "warnings never fail `check`");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "ordo::unguarded_output");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(78))
+    );
+    assert_eq!(
+        (json["errors"].as_u64(), json["warnings"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[test]
 fn rendered_diagnostics() {
     insta::glob!("fixtures/check/*.ordo", |path| {
         let rel = path

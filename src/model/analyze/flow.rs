@@ -39,9 +39,14 @@ pub(super) struct Nullability<'s> {
 /// read means the task ran.
 fn key(r: &Ref) -> String {
     match r {
-        Ref::Output { task, .. } => format!("task {task}"),
+        Ref::Output { task, .. } => ran(task),
         other => describe_ref(other),
     }
+}
+
+/// The fact that `task` ran.
+fn ran(task: &TaskRef) -> String {
+    format!("task {task}")
 }
 
 impl Nullability<'_> {
@@ -162,13 +167,11 @@ pub(super) fn check_tasks(
             facts.extend(implied(w));
         }
         check_call(n, actions, &t.call, &facts, diags);
+        warn_unguarded(n, actions, t, &facts, diags);
         // A task's requires are checked once it succeeded: its outputs are there.
         let mut after = facts.clone();
-        after.insert(key(&Ref::Output {
-            task: TaskRef::Local {
-                task: t.name.clone(),
-            },
-            output: String::new(),
+        after.insert(ran(&TaskRef::Local {
+            task: t.name.clone(),
         }));
         check_messages(n, &t.requires, &after, diags);
         after.extend(required(&t.requires));
@@ -237,6 +240,88 @@ fn check_call(
                     param.ty
                 )),
             );
+        }
+    }
+}
+
+/// `ordo::unguarded_output`: a read of a conditional task's output that no
+/// condition of the reader implies, outside a fallback (`??`) or a presence
+/// test, and not already an error (a required parameter). Such a value is
+/// silently null when the task does not run: comparisons with it are false.
+fn warn_unguarded(
+    n: &Nullability<'_>,
+    actions: &std::collections::BTreeMap<String, ActionDef>,
+    t: &Task,
+    facts: &Facts,
+    diags: &mut Diagnostics,
+) {
+    let mut reads: Vec<(TaskRef, String, Span)> = Vec::new();
+    let params = actions.get(&t.call.action).map(|a| a.params.as_slice());
+    for (name, e) in &t.call.args {
+        let required = params
+            .and_then(|ps| ps.iter().find(|p| p.name == *name))
+            .is_some_and(|p| !p.optional);
+        if required && n.absent(e, facts).is_some() {
+            continue; // reported as an error
+        }
+        unguarded(n, e, facts, &mut reads);
+    }
+    let mut own = facts.clone();
+    own.insert(ran(&TaskRef::Local {
+        task: t.name.clone(),
+    }));
+    for r in &t.requires {
+        unguarded(n, &r.cond, &own, &mut reads);
+    }
+    let mut seen = BTreeSet::new();
+    for (task, read, span) in reads {
+        if !seen.insert(task.clone()) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::warning(
+                Code::UnguardedOutput,
+                format!(
+                    "task `{}` reads `{read}`, but `{task}` has a `when` and may not run",
+                    t.name
+                ),
+            )
+            .at(span, "read without a condition that implies it")
+            .with_help(format!(
+                "without `{task}` the value is null and every comparison with it false: add `when {read} != null` (or a condition on it) to `{}`, or a fallback `{read} ?? …`",
+                t.name
+            )),
+        );
+    }
+}
+
+/// The reads of conditional tasks' outputs in `e` that `facts` do not cover.
+fn unguarded(n: &Nullability<'_>, e: &Expr, facts: &Facts, out: &mut Vec<(TaskRef, String, Span)>) {
+    match &e.kind {
+        ExprKind::Ref(r @ Ref::Output { task, .. }) => {
+            if n.conditional(task) && !facts.contains(&key(r)) {
+                out.push((task.clone(), describe_ref(r), e.span));
+            }
+        }
+        ExprKind::Lit(_) | ExprKind::Ref(_) | ExprKind::Present(..) => {}
+        ExprKind::Binary(BinOp::Coalesce, _, b) => unguarded(n, b, facts, out),
+        ExprKind::Unary(_, x) => unguarded(n, x, facts, out),
+        ExprKind::Binary(_, a, b) => {
+            unguarded(n, a, facts, out);
+            unguarded(n, b, facts, out);
+        }
+        ExprKind::In(x, list) => {
+            unguarded(n, x, facts, out);
+            for i in list {
+                unguarded(n, i, facts, out);
+            }
+        }
+        ExprKind::If(c, a, b) => {
+            unguarded(n, c, facts, out);
+            let mut then = facts.clone();
+            then.extend(implied(c));
+            unguarded(n, a, &then, out);
+            unguarded(n, b, facts, out);
         }
     }
 }
