@@ -180,3 +180,22 @@ fn a_guard_a_fallback_or_a_require_lets_a_value_that_may_be_absent_through() {
         "{stderr}"
     );
 }
+
+#[test]
+fn null_written_for_a_required_parameter_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("c.ordo");
+    std::fs::write(
+        &catalog,
+        "action logistics.ship_sim(address: string)\n\
+         product Mobile { on add { task ship: logistics.ship_sim(address: null) } }\n",
+    )
+    .unwrap();
+    let out = ordo(&["check", "--catalog", catalog.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ordo::type_mismatch") && stderr.contains("`null` may be absent"),
+        "{stderr}"
+    );
+}

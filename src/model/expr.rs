@@ -533,6 +533,37 @@ mod tests {
     }
 
     #[test]
+    fn comparisons_with_null_are_false_and_presence_is_its_own_test() {
+        let null = || lit(Value::Null);
+        let s = |t: &str| lit(Value::String(t.into()));
+        let eval = |e: Expr| e.eval(&mut |_| None).unwrap();
+        assert_eq!(eval(bin(BinOp::Ne, null(), s(""))), Value::Bool(false));
+        assert_eq!(eval(bin(BinOp::Eq, null(), null())), Value::Bool(false));
+        assert_eq!(
+            eval(bin(BinOp::Lt, null(), lit(Value::Int(1)))),
+            Value::Bool(false)
+        );
+        let not = |e: Expr| Expr {
+            kind: ExprKind::Unary(UnOp::Not, Box::new(e)),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        assert_eq!(eval(not(bin(BinOp::Eq, null(), s("")))), Value::Bool(true));
+        let present = |e: Expr, p: bool| Expr {
+            kind: ExprKind::Present(Box::new(e), p),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        assert_eq!(eval(present(null(), false)), Value::Bool(true));
+        assert_eq!(eval(present(s(""), true)), Value::Bool(true));
+        assert_eq!(eval(bin(BinOp::Add, null(), s("x"))), Value::Null);
+        assert_eq!(
+            eval(bin(BinOp::Coalesce, null(), s("none"))),
+            s("none").as_lit().cloned().unwrap()
+        );
+    }
+
+    #[test]
     fn division_by_zero_is_an_error_not_a_panic() {
         let e = bin(BinOp::Div, lit(Value::Int(1)), lit(Value::Int(0)));
         assert_eq!(e.eval(&mut |_| None), Err(EvalError::DivisionByZero));

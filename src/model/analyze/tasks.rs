@@ -7,10 +7,12 @@ use super::collect::{duplicate, Context, Decls};
 use super::scope::{Current, Scope, Sigs, TaskSig};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
+use crate::model::Type;
 use crate::model::{Call, ProductKind, Require, Retry, Task, RESERVED_ORDER_TASKS};
 use crate::span::Span;
 use crate::syntax::ast::{self, ClauseKind, Member};
 use crate::syntax::{parse_interpolation, Segment};
+use crate::value::Value;
 
 /// Signatures of every task, reporting duplicate task names per block.
 pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagnostics) -> Sigs {
@@ -405,12 +407,23 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
             ok = false;
             continue;
         };
-        match scope.expect(
-            &a.value,
-            &param.ty,
-            &format!("parameter `{}`", param.name),
-            diags,
-        ) {
+        // `null` fits an optional parameter; for a required one it is the
+        // "may be absent" error of `flow`, not a type error.
+        let checked = if matches!(a.value.kind, ast::ExprKind::Lit(Value::Null)) {
+            Some(crate::model::Expr::lit(
+                Value::Null,
+                Type::Null,
+                a.value.span,
+            ))
+        } else {
+            scope.expect(
+                &a.value,
+                &param.ty,
+                &format!("parameter `{}`", param.name),
+                diags,
+            )
+        };
+        match checked {
             Some(e) => {
                 given.insert(&a.name.name, (a.name.span, e));
             }
