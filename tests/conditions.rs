@@ -2,7 +2,14 @@
 //! time decides of a condition is what run time would, and absent values
 //! behave as documented.
 
+mod exec_support;
+
 use std::process::Command;
+
+use exec_support::{bin, int, out, plan, run_with, task};
+use ordo::exec::{Bindings, TaskState};
+use ordo::model::Type;
+use ordo::syntax::ast::BinOp;
 
 fn ordo(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ordo"))
@@ -198,4 +205,31 @@ fn null_written_for_a_required_parameter_is_refused() {
         stderr.contains("ordo::type_mismatch") && stderr.contains("`null` may be absent"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_skipped_tasks_output_reaches_an_optional_parameter_as_null_and_fails_a_required_one() {
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("score", "credit.check").output("n", Type::Int),
+            task("deposit", "pay.deposit")
+                .when(bin(BinOp::Gt, out("score", "n", Type::Int), int(100)))
+                .output("out", Type::String),
+            task("note", "notify.email")
+                .optional_input("value", out("deposit", "out", Type::String)),
+            task("welcome", "notify.email")
+                .input("value", out("deposit", "out", Type::String))
+                .after(&["note"]),
+        ],
+    );
+    let ran = run_with(&p, &Bindings::default(), 2, Vec::new());
+    assert_eq!(ran.state_of("deposit"), TaskState::Skipped);
+    assert_eq!(ran.state_of("note"), TaskState::Done);
+    assert_eq!(ran.state_of("welcome"), TaskState::Failed);
+    assert!(ran
+        .record("welcome")
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("input `value` is required, but `deposit.out` is absent")));
 }

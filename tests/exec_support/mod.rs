@@ -98,6 +98,11 @@ impl T {
         self.task.inputs.push((name.into(), e));
         self
     }
+    /// An input of a parameter the action declares optional: it may be null.
+    pub fn optional_input(mut self, name: &str, e: Expr) -> T {
+        self.task.optional_inputs.push(name.into());
+        self.input(name, e)
+    }
     pub fn output(mut self, name: &str, ty: Type) -> T {
         let mut outputs = self.task.outputs.to_vec();
         outputs.push((name.into(), ty));
