@@ -26,6 +26,8 @@ use crate::value::Value;
 /// Values known present, by [`key`].
 pub(super) type Facts = BTreeSet<String>;
 
+type Actions = std::collections::BTreeMap<String, ActionDef>;
+
 /// What can be absent in one block of tasks.
 pub(super) struct Nullability<'s> {
     pub attrs: &'s [AttrDef],
@@ -156,7 +158,7 @@ pub(super) fn required(requires: &[Require]) -> Facts {
 /// required parameter of its call or undo, or a message, unguarded.
 pub(super) fn check_tasks(
     n: &Nullability<'_>,
-    actions: &std::collections::BTreeMap<String, ActionDef>,
+    actions: &Actions,
     tasks: &[Task],
     base: &Facts,
     diags: &mut Diagnostics,
@@ -209,7 +211,7 @@ pub(super) fn check_messages(
 
 fn check_call(
     n: &Nullability<'_>,
-    actions: &std::collections::BTreeMap<String, ActionDef>,
+    actions: &Actions,
     call: &Call,
     facts: &Facts,
     diags: &mut Diagnostics,
@@ -250,7 +252,7 @@ fn check_call(
 /// silently null when the task does not run: comparisons with it are false.
 fn warn_unguarded(
     n: &Nullability<'_>,
-    actions: &std::collections::BTreeMap<String, ActionDef>,
+    actions: &Actions,
     t: &Task,
     facts: &Facts,
     diags: &mut Diagnostics,
