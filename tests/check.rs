@@ -22,6 +22,8 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("unknown_input", "ordo::unknown_input", 6, 49),
     ("type_mismatch", "ordo::type_mismatch", 6, 77),
     ("may_be_absent", "ordo::type_mismatch", 8, 44),
+    ("may_be_absent_message", "ordo::type_mismatch", 6, 38),
+    ("if_branches", "ordo::type_mismatch", 7, 105),
     ("cycle", "ordo::cycle", 9, 13),
     ("stage_order", "ordo::stage_order", 11, 13),
     ("stage", "ordo::stage", 9, 13),
