@@ -93,6 +93,25 @@ fn a_condition_on_a_task_left_out_of_the_plan_is_false_not_dropped() {
     );
 }
 
+#[test]
+fn left_out_at_plan_time_or_skipped_at_run_time_the_same_tasks_run() {
+    let order = "tests/fixtures/conditions/trusted.yaml";
+    let done = |catalog: &str| -> Vec<String> {
+        run(catalog, order)
+            .into_iter()
+            .filter(|(id, state)| state == "done" && id != "gate")
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let skipped = run("tests/fixtures/conditions/skipped.ordo", order);
+    assert!(
+        skipped.contains(&("credit".to_string(), "skipped".to_string())),
+        "{skipped:?}"
+    );
+    assert_eq!(done(ABSENT), done("tests/fixtures/conditions/skipped.ordo"));
+    assert_eq!(done(ABSENT), ["audit", "1/activate"]);
+}
+
 /// The plan of `order` against `catalog`, through the library (for inputs,
 /// which the JSON plan does not show).
 fn plan_of(catalog: &str, order: &str) -> ordo::plan::Plan {
