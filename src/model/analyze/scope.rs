@@ -539,7 +539,9 @@ impl<'s, 'a> Scope<'s, 'a> {
                     .sigs
                     .map(|s| s.order.keys().map(String::as_str).collect::<Vec<_>>())
                     .unwrap_or_default();
-                let known = known.into_iter().chain(["id", "customer", "price"]);
+                let known = known
+                    .into_iter()
+                    .chain(["id", "customer", "price", "adds", "modifies", "deletes"]);
                 diags.push(
                     Diagnostic::error(
                         Code::UnknownTask,
