@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use ordo::compile::compile;
-use ordo::model::expr::truthy;
 use ordo::model::{Catalog, Expr, Ref, TaskRef};
 use ordo::order::read_order;
 use ordo::plan::{decompose, Plan};
@@ -136,7 +135,7 @@ fn plan(catalog_text: &str, seg: &str) -> (Catalog, Plan) {
 /// The catalog's condition evaluated at run time with nothing decided
 /// beforehand: an absent task's outputs are null.
 fn truth(when: &Expr, seg: &str, ran: &BTreeMap<String, Outputs>) -> bool {
-    let v = when.eval(&mut |r| {
+    when.holds(&mut |r| {
         Some(match r {
             Ref::Output {
                 task: TaskRef::Local { task } | TaskRef::Order { task },
@@ -146,8 +145,8 @@ fn truth(when: &Expr, seg: &str, ran: &BTreeMap<String, Outputs>) -> bool {
             Ref::OrderCount { action } => Value::Int((*action == OrderAction::Add).into()),
             _ => return None,
         })
-    });
-    v.is_ok_and(|v| truthy(&v))
+    })
+    .unwrap_or(false)
 }
 
 proptest! {
@@ -176,11 +175,11 @@ proptest! {
             let planned = plan.task(&t.name).map(|j| &plan.tasks[j]);
             let runs_planned = planned.is_some_and(|p| {
                 p.when.as_ref().is_none_or(|w| {
-                    w.eval(&mut |r| match r {
+                    w.holds(&mut |r| match r {
                         Ref::TaskOutput { task, output: o } => Some(output(&ran_truth, task, o)),
                         _ => None,
                     })
-                    .is_ok_and(|v| truthy(&v))
+                    .unwrap_or(false)
                 })
             });
             prop_assert_eq!(

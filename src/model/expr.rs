@@ -319,6 +319,34 @@ pub enum Replacement {
     Ref(Ref),
 }
 
+/// What is known of a condition: decided, or left open for run time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Holds(bool),
+    Open(Expr),
+}
+
+impl Expr {
+    /// Whether a condition holds, everything known: an absent (null)
+    /// condition does not. The decision of the executor, and of plan time for
+    /// conditions on attributes.
+    pub fn holds(&self, lookup: &mut impl FnMut(&Ref) -> Option<Value>) -> Result<bool, EvalError> {
+        self.eval(lookup).map(|v| truthy(&v))
+    }
+
+    /// A condition as far as `f` knows its references (see
+    /// [`Expr::substitute`]): decided where that suffices, with the answer
+    /// [`Expr::holds`] gives, else the condition left for run time. So what
+    /// plan time decides, run time would decide alike.
+    pub fn decide(&self, f: &mut impl FnMut(&Ref) -> Option<Replacement>) -> Decision {
+        let e = self.substitute(f);
+        match e.as_lit() {
+            Some(v) => Decision::Holds(truthy(v)),
+            None => Decision::Open(e),
+        }
+    }
+}
+
 impl Message {
     pub fn render(&self, lookup: &mut impl FnMut(&Ref) -> Option<Value>) -> String {
         let mut out = String::new();

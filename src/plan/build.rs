@@ -8,7 +8,7 @@ use super::items::{Checked, Item};
 use super::{Outputs, PlanCall, PlanTask, TaskIdx};
 use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::expr::{truthy, Replacement};
+use crate::model::expr::{Decision, Replacement};
 use crate::model::{Call, Catalog, Ref, Require, Task, TaskRef, Type};
 use crate::order::OrderDoc;
 use crate::span::Span;
@@ -213,9 +213,9 @@ impl<'c> Cx<'_, 'c> {
     /// by [`Cx::leave_out_decided`].
     fn applies(&self, item: Option<usize>, t: &Task) -> bool {
         match &t.when {
-            Some(w) if !t.when_at_run => w
-                .eval(&mut |r| self.plan_value(item, r))
-                .is_ok_and(|v| truthy(&v)),
+            Some(w) if !t.when_at_run => {
+                w.holds(&mut |r| self.plan_value(item, r)).unwrap_or(false)
+            }
             _ => true,
         }
     }
@@ -277,13 +277,13 @@ impl<'c> Cx<'_, 'c> {
             let Some(w) = p.task.when.as_ref().filter(|_| planned[i]) else {
                 continue;
             };
-            let known = w.substitute(&mut |r| {
+            let decision = w.decide(&mut |r| {
                 self.plan_ref(p.item, r, |t| {
                     let j = self.target(p.item, t, &index)?;
                     planned[j].then(|| protos[j].id.clone())
                 })
             });
-            if known.as_lit().is_some_and(|v| !truthy(v)) {
+            if decision == Decision::Holds(false) {
                 planned[i] = false;
                 queue.extend(readers[i].iter().copied());
             }
@@ -327,14 +327,16 @@ impl<'c> Cx<'_, 'c> {
             .iter()
             .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
             .collect();
-        let when = t
-            .when
-            .as_ref()
-            .filter(|_| t.when_at_run)
-            .map(|w| w.substitute(&mut subst))
-            // Decided at plan time after all, and true: `leave_out_decided`
-            // left out the tasks it decides false.
-            .filter(|w| w.as_lit().is_none());
+        let when =
+            t.when
+                .as_ref()
+                .filter(|_| t.when_at_run)
+                .and_then(|w| match w.decide(&mut subst) {
+                    Decision::Open(w) => Some(w),
+                    // Decided at plan time after all, and true: `leave_out_decided`
+                    // left out the tasks it decides false.
+                    Decision::Holds(_) => None,
+                });
         let requires = t
             .requires
             .iter()

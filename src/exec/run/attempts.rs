@@ -12,7 +12,7 @@ use crate::exec::frontier::Frontier;
 use crate::exec::pool::{Completion, Job, Pool};
 use crate::exec::retry::retry_delay;
 use crate::exec::state::Event;
-use crate::model::expr::{truthy, EvalError};
+use crate::model::expr::EvalError;
 use crate::model::{Expr, Ref};
 use crate::plan::TaskIdx;
 use crate::value::Value;
@@ -247,9 +247,9 @@ impl Run<'_, '_> {
     fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
-            match self.eval(&r.cond, own) {
-                Ok(v) if truthy(&v) => {}
-                Ok(_) => {
+            match r.cond.holds(&mut |r| self.lookup(r, own)) {
+                Ok(true) => {}
+                Ok(false) => {
                     let mut lookup = |r: &Ref| self.lookup(r, own);
                     return Some(r.message.render(&mut lookup));
                 }
