@@ -249,3 +249,45 @@ fn a_skipped_tasks_output_fails_the_task_that_needs_it_rather_than_reach_the_act
         .as_deref()
         .is_some_and(|e| e.contains("input `value` is required, but `deposit.out` is absent")));
 }
+
+#[test]
+fn presence_is_established_only_where_the_condition_implies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("c.ordo");
+    std::fs::write(
+        &catalog,
+        r#"action ops.send(to: string)
+product Line {
+  attr a?: string
+  attr b?: string
+  on add {
+    task either: ops.send(to: a) { when a != null or b != null }
+    task negated: ops.send(to: a) { when not (a == null) }
+    task both: ops.send(to: a) { when a != null or a == "x" }
+    task fallback_of_absent: ops.send(to: a ?? b)
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines: Vec<u64> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["code"], "ordo::type_mismatch", "{d:#}");
+            d["line"].as_u64().unwrap()
+        })
+        .collect();
+    // `or` implies only what both sides do; `not` implies nothing; a
+    // fallback that may be absent itself is no fallback.
+    assert_eq!(lines, [6, 7, 9], "{json:#}");
+}
