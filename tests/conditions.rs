@@ -207,17 +207,22 @@ fn a_guard_a_fallback_or_a_require_lets_a_value_that_may_be_absent_through() {
     );
 }
 
-#[test]
-fn null_written_for_a_required_parameter_is_refused() {
+/// `ordo check` of a one-file catalog with this text.
+fn check_text(text: &str, format: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("c.ordo");
-    std::fs::write(
-        &catalog,
+    std::fs::write(&catalog, text).unwrap();
+    let catalog = catalog.to_str().unwrap();
+    ordo(&["check", "--catalog", catalog, "--format", format])
+}
+
+#[test]
+fn null_written_for_a_required_parameter_is_refused() {
+    let out = check_text(
         "action logistics.ship_sim(address: string)\n\
          product Mobile { on add { task ship: logistics.ship_sim(address: null) } }\n",
-    )
-    .unwrap();
-    let out = ordo(&["check", "--catalog", catalog.to_str().unwrap()]);
+        "human",
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -252,10 +257,7 @@ fn a_skipped_tasks_output_fails_the_task_that_needs_it_rather_than_reach_the_act
 
 #[test]
 fn presence_is_established_only_where_the_condition_implies_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("c.ordo");
-    std::fs::write(
-        &catalog,
+    let out = check_text(
         r#"action ops.send(to: string)
 product Line {
   attr a?: string
@@ -268,15 +270,8 @@ product Line {
   }
 }
 "#,
-    )
-    .unwrap();
-    let out = ordo(&[
-        "check",
-        "--catalog",
-        catalog.to_str().unwrap(),
-        "--format",
         "json",
-    ]);
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines: Vec<u64> = json["diagnostics"]
         .as_array()
