@@ -225,7 +225,8 @@ fn a_false_runtime_condition_skips_and_dependents_still_run() {
             task("deposit", "pay.deposit")
                 .when(bin(BinOp::Gt, out("score", "n", Type::Int), int(100)))
                 .output("out", Type::String),
-            task("welcome", "notify.email").input("value", out("deposit", "out", Type::String)),
+            task("welcome", "notify.email")
+                .optional_input("value", out("deposit", "out", Type::String)),
         ],
     );
     let ran = run_with(&p, &lab.bindings(""), 2, Vec::new());

@@ -115,6 +115,19 @@ fn parentheses_are_the_fewest_that_keep_the_tree() {
         ("- - a", "-(-a)"),
         ("-(5) * 2", "-5 * 2"),
         ("((((x))))", "x"),
+        ("a ?? b == c", "a ?? b == c"),
+        ("a ?? (b == c)", "a ?? (b == c)"),
+        ("(a ?? \"x\") + \"y\"", "(a ?? \"x\") + \"y\""),
+        ("a + b ?? c", "a + b ?? c"),
+        ("a == null", "a == null"),
+        ("null  !=  a", "null != a"),
+        ("if a then b else c", "if a then b else c"),
+        ("(if a then b else c) == d", "(if a then b else c) == d"),
+        ("if a then b else (c == d)", "if a then b else c == d"),
+        (
+            "if (if a then b else c) then (d) else e",
+            "if if a then b else c then d else e",
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(cond(input), expected, "formatting `{input}`");

@@ -77,6 +77,7 @@ pub(crate) fn depth_within_limit(module: &Module) -> Result<(), Diagnostic> {
                 stack.push((x, depth + 1));
                 stack.extend(list.iter().map(|i| (i, depth + 1)));
             }
+            ExprKind::If(c, a, b) => stack.extend([c, a, b].map(|x| (&**x, depth + 1))),
         }
     }
     Ok(())

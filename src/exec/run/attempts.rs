@@ -12,7 +12,7 @@ use crate::exec::frontier::Frontier;
 use crate::exec::pool::{Completion, Job, Message, Pool};
 use crate::exec::retry::retry_delay;
 use crate::exec::state::Event;
-use crate::model::expr::{truthy, EvalError};
+use crate::model::expr::EvalError;
 use crate::model::{Expr, Ref};
 use crate::plan::TaskIdx;
 use crate::value::Value;
@@ -80,13 +80,26 @@ impl Run<'_, '_> {
         } else {
             record.attempts + 1
         };
-        let (action, params) = match (&task.undo, undo) {
-            (Some(u), true) => (&u.action, &u.inputs),
-            _ => (&task.action, &task.inputs),
+        let (action, params, optional) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.action, &u.inputs, &u.optional_inputs),
+            _ => (&task.action, &task.inputs, &task.optional_inputs),
         };
         let mut inputs = serde_json::Map::new();
         for (name, expr) in params {
             match self.eval(expr, None) {
+                // An absent value is never passed for a required parameter.
+                Ok(Value::Null) if !optional.contains(name) => {
+                    let what = match expr.as_lit() {
+                        Some(_) => "its value".to_string(),
+                        None => format!("`{expr}`"),
+                    };
+                    let error = format!("input `{name}` is required, but {what} is absent");
+                    return if undo {
+                        self.undo_failed(t, error, frontier, ready)
+                    } else {
+                        self.fail(t, error)
+                    };
+                }
                 Ok(v) => {
                     inputs.insert(name.clone(), v.to_json());
                 }
@@ -272,9 +285,9 @@ impl Run<'_, '_> {
     fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
-            match self.eval(&r.cond, own) {
-                Ok(v) if truthy(&v) => {}
-                Ok(_) => {
+            match r.cond.holds(&mut |r| self.lookup(r, own)) {
+                Ok(true) => {}
+                Ok(false) => {
                     let mut lookup = |r: &Ref| self.lookup(r, own);
                     return Some(r.message.render(&mut lookup));
                 }

@@ -25,7 +25,6 @@ use crate::exec::executor::{ExecError, Executor, RunOutcome, TaskOutcome};
 use crate::exec::frontier::Frontier;
 use crate::exec::pool::Pool;
 use crate::exec::state::{Event, Journal, OrderState, TaskRecord, TaskState};
-use crate::model::expr::truthy;
 use crate::plan::TaskIdx;
 
 #[derive(Debug, Clone)]
@@ -325,9 +324,9 @@ impl<'p> Run<'_, 'p> {
                     return Ok(());
                 }
                 if let Some(when) = &self.ex.plan.tasks[t].when {
-                    match self.eval(when, None) {
-                        Ok(v) if truthy(&v) => {}
-                        Ok(_) => {
+                    match when.holds(&mut |r| self.lookup(r, None)) {
+                        Ok(true) => {}
+                        Ok(false) => {
                             self.emit_task(t, TaskState::Skipped, None)?;
                             frontier.finish(t, ready);
                             return Ok(());
