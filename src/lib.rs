@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per stage:
 //! text ─[`syntax`]→ AST ─[`model`]→ Catalog ─[`plan`]→ Plan ─[`exec`]→ order state,
-//! kept durable by [`store`].
+//! kept durable by [`store`]; completed orders leave [`inventory`] behind.
 
 pub mod catalog_test;
 pub mod cli;
@@ -12,6 +12,7 @@ pub mod dag;
 pub mod diagnostic;
 pub mod exec;
 pub mod fmt;
+pub mod inventory;
 pub mod model;
 pub mod order;
 pub mod plan;

@@ -7,6 +7,7 @@ mod cancel;
 mod check;
 mod execute;
 mod fmt;
+mod inventory;
 mod order;
 mod plan;
 mod quote;
@@ -58,6 +59,7 @@ where
         Command::Quote(args) => quote::quote(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::status(args),
+        Command::Inventory(args) => inventory::inventory(args),
         Command::Resume(args) => resume::resume(args),
         Command::Cancel(args) => cancel::cancel(args),
         Command::Test(args) => test::test(args),
@@ -101,6 +103,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of one order, or list the orders.
     Status(StatusArgs),
+    /// List the installed base (product instances), or show one instance.
+    Inventory(InventoryArgs),
     /// Continue an interrupted or held order with its stored plan.
     Resume(ResumeArgs),
     /// Cancel an order, compensating the tasks it has done.
@@ -241,6 +245,26 @@ pub struct StatusArgs {
     /// The order to show; without it, every order is listed.
     #[arg(value_name = "ORDER_ID")]
     pub order_id: Option<String>,
+    #[command(flatten)]
+    pub state: StateDir,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The instance to show (`ORD-1001/1`); without it, instances are listed.
+    #[arg(value_name = "INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Only this customer's instances.
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+    /// Only instances of this product.
+    #[arg(long, value_name = "P")]
+    pub product: Option<String>,
+    /// Only instances in this status: `active` or `terminated`.
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
     #[command(flatten)]
     pub state: StateDir,
     #[arg(long, value_enum, default_value_t)]

@@ -64,7 +64,7 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 /// Columns padded to their widest cell; the last is not padded.
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

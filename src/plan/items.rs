@@ -26,6 +26,8 @@ pub(super) struct Item<'c> {
     pub parent: Option<usize>,
     /// Index of the order document's item it comes from.
     pub doc: usize,
+    /// The installed instance a `modify` or `delete` item changes.
+    pub instance: Option<String>,
     pub attrs: BTreeMap<String, Value>,
     pub price: Price,
     /// Whether the price counts toward the order total.
@@ -100,6 +102,7 @@ pub(super) fn check_items<'c>(
             action: doc.action,
             parent: None,
             doc: doc.index,
+            instance: None,
             price: item_price(product, doc.action, &attrs, &zero),
             sla: item_sla(product, &attrs),
             attrs,
@@ -440,6 +443,7 @@ fn expand_bundle<'c>(
             action: doc.action,
             parent: Some(bundle),
             doc: doc.index,
+            instance: None,
             sla: item_sla(child, &attrs),
             attrs,
             price,

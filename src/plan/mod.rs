@@ -52,6 +52,9 @@ pub struct PlanItem {
     pub action: OrderAction,
     /// The bundle item a child belongs to.
     pub parent: Option<String>,
+    /// The instance a `modify` or `delete` item changes (SPEC §8.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub attributes: BTreeMap<String, Value>,
     /// The item's own price (a bundle's replaces its children's).
     pub price: Price,
@@ -139,6 +142,7 @@ pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnosti
             product: i.product.name.clone(),
             action: i.action,
             parent: i.parent.map(|p| checked.items[p].id.clone()),
+            instance: i.instance.clone(),
             attributes: i.attrs.clone(),
             price: i.price.clone(),
             priced: i.priced,

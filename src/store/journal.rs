@@ -13,10 +13,10 @@ use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::group::Outcome;
 use super::orders::{event_json, latest_version, task_columns, task_row};
-use super::runner;
 use super::sqlite::{now, Db};
+use super::{instances, runner};
 use super::{RunnerLock, StoreError};
-use crate::exec::{Event, Journal, JournalError, TaskState};
+use crate::exec::{Event, Journal, JournalError, OrderState, TaskState};
 
 /// The journal of one order for the holder of its runner lock; one handle
 /// per recording thread.
@@ -183,6 +183,9 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                  WHERE id = ?4 AND version = ?5",
             )?
             .execute(params![state.as_str(), reason, at, t.order, t.version])?;
+            if *state == OrderState::Completed {
+                instances::apply_completed(tx, &t.order, t.version, at)?;
+            }
         }
         (event, Some(idx)) => {
             let bad = || {

@@ -29,6 +29,7 @@
 
 mod error;
 mod group;
+mod instances;
 mod journal;
 mod lock;
 mod orders;
@@ -48,6 +49,7 @@ pub use status::{
 };
 
 use crate::exec::Journal;
+use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
 /// The state folder's default location (`--state`, env `ORDO_STATE`).
@@ -89,4 +91,10 @@ pub trait Store: Send + Sync {
     /// completed, failed or cancelled. The outcome names the live runner, if
     /// any; without one, the caller takes the lock and compensates itself.
     fn request_cancel(&self, order: &str) -> Result<CancelOutcome, StoreError>;
+
+    /// One product instance of the installed base (SPEC §8.1).
+    fn instance(&self, id: &str) -> Result<Option<Instance>, StoreError>;
+
+    /// The instances that match `filter`, by id.
+    fn instances(&self, filter: &InstanceFilter) -> Result<Vec<Instance>, StoreError>;
 }

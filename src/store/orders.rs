@@ -44,8 +44,8 @@ pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Resu
     {
         let mut item = tx
             .prepare(
-                "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .map_err(err)?;
         for (idx, it) in plan.items.iter().enumerate() {
@@ -59,7 +59,8 @@ pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Resu
                 it.product,
                 it.action.as_str(),
                 it.parent,
-                attributes
+                attributes,
+                it.instance
             ])
             .map_err(err)?;
         }

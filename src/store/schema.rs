@@ -31,10 +31,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: super::instances::MIGRATION,
+    },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 2: the process of a task's attempt under way (an exec plugin's
 /// process group, as JSON), recorded before the plugin is sent its request,
@@ -327,7 +331,7 @@ mod tests {
              VALUES ('O-1', 1, '1/a', 0, 0, 'running');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 2);
+        assert_eq!(migrate(&mut conn, &path, &MIGRATIONS[..2]).unwrap(), 2);
         let (state, process): (String, Option<String>) = conn
             .query_row("SELECT state, process FROM tasks", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

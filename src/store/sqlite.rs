@@ -14,12 +14,13 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{orders, runner};
+use super::{instances, orders, runner};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
     StoredOrder,
 };
 use crate::exec::Journal;
+use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
 /// The database file inside the state folder.
@@ -420,6 +421,14 @@ impl Store for SqliteStore {
 
     fn request_cancel(&self, order: &str) -> Result<CancelOutcome, StoreError> {
         runner::request_cancel(&self.db, order)
+    }
+
+    fn instance(&self, id: &str) -> Result<Option<Instance>, StoreError> {
+        instances::instance(&self.db, id)
+    }
+
+    fn instances(&self, filter: &InstanceFilter) -> Result<Vec<Instance>, StoreError> {
+        instances::list(&self.db, filter)
     }
 }
 

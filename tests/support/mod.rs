@@ -51,6 +51,7 @@ pub fn plan(order: &str, tasks: Vec<PlanTask>) -> Plan {
             product: "Broadband".into(),
             action: OrderAction::Add,
             parent: None,
+            instance: None,
             attributes: BTreeMap::new(),
             price: Price {
                 once: euros(),

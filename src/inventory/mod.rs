@@ -1,0 +1,116 @@
+//! The installed base (SPEC §8.1): the product instances that completed
+//! orders leave behind, what `modify` and `delete` items act on. The store
+//! keeps them (`crate::store`); this module says what they are, how a
+//! completed order changes them, and their public JSON shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{TaskRecord, TaskState};
+use crate::plan::Plan;
+use crate::value::Value;
+
+/// A task's outputs by name.
+pub type TaskOutputs = BTreeMap<String, Value>;
+
+/// One product instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// `ORDER/ITEM`: `ORD-1001/1`, `ORD-1001/1/Broadband`.
+    pub id: String,
+    pub product: String,
+    pub customer: String,
+    pub status: InstanceStatus,
+    /// The bundle's instance, for a bundle child's.
+    pub parent: Option<String>,
+    /// The resolved attributes, defaults applied.
+    pub attributes: BTreeMap<String, Value>,
+    /// The outputs of every task of the item that ran, by task name.
+    pub outputs: BTreeMap<String, TaskOutputs>,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Active,
+    Terminated,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Active => "active",
+            InstanceStatus::Terminated => "terminated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<InstanceStatus> {
+        match text {
+            "active" => Some(InstanceStatus::Active),
+            "terminated" => Some(InstanceStatus::Terminated),
+            _ => None,
+        }
+    }
+}
+
+/// Which instances `ordo inventory` lists; `None` matches any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceFilter {
+    pub customer: Option<String>,
+    pub product: Option<String>,
+    pub status: Option<InstanceStatus>,
+}
+
+impl Instance {
+    /// The public shape (`ordo inventory --format json`, SPEC §8.1): values
+    /// as plain JSON, as actions see them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let plain =
+            |values: &BTreeMap<String, Value>| -> serde_json::Map<String, serde_json::Value> {
+                values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect()
+            };
+        let outputs: serde_json::Map<_, _> = self
+            .outputs
+            .iter()
+            .map(|(task, outs)| (task.clone(), serde_json::Value::Object(plain(outs))))
+            .collect();
+        serde_json::json!({
+            "id": self.id,
+            "product": self.product,
+            "customer": self.customer,
+            "status": self.status.as_str(),
+            "parent": self.parent,
+            "attributes": plain(&self.attributes),
+            "outputs": outputs,
+            "created_by": self.created_by,
+            "updated_by": self.updated_by,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+/// The outputs of the tasks that ran (are `done`), by item id and task name.
+pub fn outputs_by_item<'p>(
+    plan: &'p Plan,
+    records: &[TaskRecord],
+) -> BTreeMap<&'p str, BTreeMap<String, TaskOutputs>> {
+    let mut by_item: BTreeMap<&str, BTreeMap<String, TaskOutputs>> = BTreeMap::new();
+    for (task, record) in plan.tasks.iter().zip(records) {
+        if let (Some(item), TaskState::Done) = (&task.item, record.state) {
+            by_item
+                .entry(item)
+                .or_default()
+                .insert(task.name.clone(), record.outputs.clone());
+        }
+    }
+    by_item
+}

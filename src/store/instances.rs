@@ -1,0 +1,259 @@
+//! The installed base in the SQLite store (SPEC §8.1): the product instances
+//! completed orders leave behind, written in the transaction that records
+//! the order's completion, so a crash leaves either both or neither.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::orders::{corrupt_or, parse_state, task_columns, task_row};
+use super::sqlite::Db;
+use super::StoreError;
+use crate::inventory::{Instance, InstanceFilter, InstanceStatus};
+use crate::plan::Plan;
+use crate::syntax::ast::OrderAction;
+use crate::value::Value;
+
+/// The schema step that adds the installed base: self-contained, so it can
+/// take whichever version number follows the steps before it.
+pub(crate) const MIGRATION: &str = r#"
+CREATE TABLE instances (
+    id         TEXT PRIMARY KEY,
+    product    TEXT NOT NULL,
+    customer   TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    parent     TEXT,
+    attributes TEXT NOT NULL,
+    outputs    TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX instances_by_customer ON instances (customer, product);
+ALTER TABLE items ADD COLUMN instance TEXT;
+CREATE INDEX items_by_instance ON items (instance) WHERE instance IS NOT NULL;
+"#;
+
+const COLUMNS: &str = "id, product, customer, status, parent, attributes, outputs, \
+                       created_by, updated_by, created_at, updated_at";
+
+/// Applies a completed order to the installed base, inside the transaction
+/// that records its completion: each `add` item becomes an active instance,
+/// each `modify` item updates its instance's attributes and the outputs of
+/// the tasks that ran, each `delete` item terminates its instance.
+pub(crate) fn apply_completed(
+    tx: &Transaction<'_>,
+    order: &str,
+    version: u32,
+    at: &str,
+) -> rusqlite::Result<()> {
+    let (plan, document): (String, String) = tx.query_row(
+        "SELECT plan, document FROM orders WHERE id = ?1 AND version = ?2",
+        params![order, version],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let plan: Plan = serde_json::from_str(&plan).map_err(conversion)?;
+    let document: serde_json::Value = serde_json::from_str(&document).map_err(conversion)?;
+    let customer = customer_id(&document);
+    let records = {
+        let mut stmt = tx.prepare_cached(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM tasks WHERE order_id = ?1 AND version = ?2 ORDER BY idx"
+        ))?;
+        let rows = stmt.query_map(params![order, version], task_row)?;
+        rows.map(|r| r.map(|row| row.record))
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let outputs = crate::inventory::outputs_by_item(&plan, &records);
+    for item in &plan.items {
+        let ran = outputs.get(item.id.as_str()).cloned().unwrap_or_default();
+        match item.action {
+            OrderAction::Add => {
+                let instance = Instance {
+                    id: format!("{order}/{}", item.id),
+                    product: item.product.clone(),
+                    customer: customer.clone(),
+                    status: InstanceStatus::Active,
+                    parent: item.parent.as_ref().map(|p| format!("{order}/{p}")),
+                    attributes: item.attributes.clone(),
+                    outputs: ran,
+                    created_by: order.to_string(),
+                    updated_by: order.to_string(),
+                    created_at: at.to_string(),
+                    updated_at: at.to_string(),
+                };
+                insert(tx, &instance)?;
+            }
+            OrderAction::Modify | OrderAction::Delete => {
+                let Some(id) = &item.instance else {
+                    // A plan made before the installed base: nothing to change.
+                    continue;
+                };
+                let Some(mut instance) = get(tx, id)? else {
+                    continue;
+                };
+                if item.action == OrderAction::Modify {
+                    instance.attributes = item.attributes.clone();
+                } else {
+                    instance.status = InstanceStatus::Terminated;
+                }
+                instance.outputs.extend(ran);
+                instance.updated_by = order.to_string();
+                instance.updated_at = at.to_string();
+                update(tx, &instance)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The customer's id from the order document (`customer.id`), or empty.
+fn customer_id(document: &serde_json::Value) -> String {
+    match &document["customer"]["id"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn conversion(e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(e.into())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(conversion)
+}
+
+fn insert(tx: &Transaction<'_>, i: &Instance) -> rusqlite::Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO instances ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        i.id,
+        i.product,
+        i.customer,
+        i.status.as_str(),
+        i.parent,
+        json(&i.attributes)?,
+        json(&i.outputs)?,
+        i.created_by,
+        i.updated_by,
+        i.created_at,
+        i.updated_at
+    ])?;
+    Ok(())
+}
+
+fn update(tx: &Transaction<'_>, i: &Instance) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE instances SET status = ?2, attributes = ?3, outputs = ?4, updated_by = ?5, \
+         updated_at = ?6 WHERE id = ?1",
+    )?
+    .execute(params![
+        i.id,
+        i.status.as_str(),
+        json(&i.attributes)?,
+        json(&i.outputs)?,
+        i.updated_by,
+        i.updated_at
+    ])?;
+    Ok(())
+}
+
+fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Instance>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM instances WHERE id = ?1"))?
+        .query_row([id], instance_row)
+        .optional()
+}
+
+fn instance_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
+    let parse = |idx: usize| -> rusqlite::Result<String> { r.get(idx) };
+    let typed = |idx: usize, text: String| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, text.into())
+    };
+    let attributes: BTreeMap<String, Value> =
+        serde_json::from_str(&parse(5)?).map_err(|e| typed(5, e.to_string()))?;
+    let outputs = serde_json::from_str(&parse(6)?).map_err(|e| typed(6, e.to_string()))?;
+    Ok(Instance {
+        id: r.get(0)?,
+        product: r.get(1)?,
+        customer: r.get(2)?,
+        status: parse_state(r, 3)?,
+        parent: r.get(4)?,
+        attributes,
+        outputs,
+        created_by: r.get(7)?,
+        updated_by: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+/// One instance by id.
+pub(crate) fn instance(db: &Db, id: &str) -> Result<Option<Instance>, StoreError> {
+    let conn = db.reader();
+    get(&conn, id).map_err(|e| corrupt_or(db, e))
+}
+
+/// The instances that match the filter, by id.
+pub(crate) fn list(db: &Db, filter: &InstanceFilter) -> Result<Vec<Instance>, StoreError> {
+    let conn = db.reader();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM instances \
+             WHERE (?1 IS NULL OR customer = ?1) AND (?2 IS NULL OR product = ?2) \
+               AND (?3 IS NULL OR status = ?3) \
+             ORDER BY id"
+        ))
+        .map_err(|e| db.err(e))?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.customer,
+                filter.product,
+                filter.status.map(InstanceStatus::as_str)
+            ],
+            instance_row,
+        )
+        .map_err(|e| db.err(e))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(|e| corrupt_or(db, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::{migrate, MIGRATIONS};
+    use rusqlite::Connection;
+
+    #[test]
+    fn a_v2_database_gains_an_empty_installed_base_keeping_its_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ordo.db");
+        let mut conn = Connection::open(&path).unwrap();
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.sql == super::MIGRATION)
+            .unwrap();
+        migrate(&mut conn, &path, &MIGRATIONS[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+             VALUES ('O-1', 1, 'completed', 't', 't', 'h', '{}', '{}'); \
+             INSERT INTO items (order_id, version, item_id, idx, product, action, attributes) \
+             VALUES ('O-1', 1, '1', 0, 'Line', 'add', '{}');",
+        )
+        .unwrap();
+        migrate(&mut conn, &path, MIGRATIONS).unwrap();
+        let instances: i64 = conn
+            .query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(instances, 0);
+        let (item, instance): (String, Option<String>) = conn
+            .query_row("SELECT item_id, instance FROM items", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((item.as_str(), instance), ("1", None));
+    }
+}

@@ -1,0 +1,250 @@
+//! The installed base through the real binary (SPEC §8.1): what completed
+//! orders leave behind, what `ordo inventory` shows, and that orders which
+//! do not complete leave it as it was.
+
+mod durable_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CATALOG: &str = r#"
+catalog "Inventory fixtures" version "1"
+
+action net.activate(speed: string) -> (circuit: string)
+action net.change(circuit: string, speed: string) -> (ref: string)
+action net.cease(circuit: string)
+action bill.start(plan: string) -> (subscription: string)
+
+product Line {
+  attr address: string
+  attr speed: string = "500M"
+  attr note?: string
+
+  on add {
+    task activate: net.activate(speed: speed)
+    task billing: bill.start(plan: speed)
+  }
+}
+"#;
+
+/// A project folder: `catalog/`, the state folder, orders and bindings.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("catalog")).unwrap();
+        std::fs::write(dir.path().join("catalog/catalog.ordo"), CATALOG).unwrap();
+        Project { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn ordo(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("ORDO_CATALOG")
+            .env_remove("ORDO_STATE")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the ordo binary runs")
+    }
+
+    /// `ordo run ORDER --quiet [--bindings FILE]`, its exit code.
+    fn run(&self, order: &Path, bindings: Option<&Path>) -> Option<i32> {
+        let mut args = vec!["run", order.to_str().unwrap(), "--quiet"];
+        if let Some(b) = bindings {
+            args.extend(["--bindings", b.to_str().unwrap()]);
+        }
+        let out = self.ordo(&args);
+        out.status.code()
+    }
+
+    /// `ordo inventory ARGS --format json`'s stdout.
+    fn inventory(&self, args: &[&str]) -> String {
+        let mut all = vec!["inventory"];
+        all.extend(args);
+        all.extend(["--format", "json"]);
+        let out = self.ordo(&all);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn add_order(id: &str, customer: &str, attrs: &str) -> String {
+    format!(
+        "id: {id}\ncustomer: {{ id: {customer} }}\nitems:\n  - id: \"1\"\n    action: add\n    product: Line\n    attributes: {attrs}\n"
+    )
+}
+
+#[test]
+fn a_completed_add_leaves_an_active_instance_with_attributes_defaults_and_outputs() {
+    let p = Project::new();
+    let order = p.write(
+        "a.yaml",
+        &add_order("ORD-1", "C-1", "{ address: \"1 Main St\" }"),
+    );
+    assert_eq!(p.run(&order, None), Some(0));
+
+    let one: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
+    assert_eq!(one["id"], "ORD-1/1");
+    assert_eq!(one["product"], "Line");
+    assert_eq!(one["customer"], "C-1");
+    assert_eq!(one["status"], "active");
+    assert_eq!(one["parent"], Value::Null);
+    assert_eq!(
+        one["attributes"],
+        serde_json::json!({ "address": "1 Main St", "speed": "500M", "note": null })
+    );
+    assert_eq!(
+        one["outputs"],
+        serde_json::json!({
+            "activate": { "circuit": "1/activate.circuit" },
+            "billing": { "subscription": "1/billing.subscription" },
+        })
+    );
+    assert_eq!(one["created_by"], "ORD-1");
+    assert_eq!(one["updated_by"], "ORD-1");
+    // The keys in the order of SPEC §8.1.
+    let keys: Vec<&str> = one
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "product",
+            "customer",
+            "status",
+            "parent",
+            "attributes",
+            "outputs",
+            "created_by",
+            "updated_by",
+            "created_at",
+            "updated_at"
+        ]
+    );
+
+    let list: Value = serde_json::from_str(&p.inventory(&[])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0], one);
+
+    let text = p.ordo(&["inventory"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("ORD-1/1") && text.contains("active"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inventory_filters_by_customer_product_and_status() {
+    let p = Project::new();
+    for (id, customer) in [("ORD-1", "C-1"), ("ORD-2", "C-2")] {
+        let order = p.write(
+            &format!("{id}.yaml"),
+            &add_order(id, customer, "{ address: \"x\" }"),
+        );
+        assert_eq!(p.run(&order, None), Some(0));
+    }
+    let ids = |args: &[&str]| -> Vec<String> {
+        let list: Value = serde_json::from_str(&p.inventory(args)).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&[]), ["ORD-1/1", "ORD-2/1"]);
+    assert_eq!(ids(&["--customer", "C-2"]), ["ORD-2/1"]);
+    assert_eq!(ids(&["--product", "Line"]).len(), 2);
+    assert_eq!(ids(&["--product", "Other"]), Vec::<String>::new());
+    assert_eq!(ids(&["--status", "active"]).len(), 2);
+    assert_eq!(ids(&["--status", "terminated"]), Vec::<String>::new());
+    let bad = p.ordo(&["inventory", "--status", "gone"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    let unknown = p.ordo(&["inventory", "ORD-9/1"]);
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+}
+
+#[test]
+fn inventory_of_a_folder_never_written_is_empty_and_creates_nothing() {
+    let p = Project::new();
+    assert_eq!(p.inventory(&[]), "[]\n");
+    assert!(!p.path(".ordo").exists());
+}
+
+#[test]
+fn a_failed_order_leaves_the_inventory_byte_identical() {
+    let p = Project::new();
+    let first = p.write(
+        "a.yaml",
+        &add_order("ORD-1", "C-1", "{ address: \"1 Main St\" }"),
+    );
+    assert_eq!(p.run(&first, None), Some(0));
+    let before = p.inventory(&[]);
+
+    let failing = p.write(
+        "fail.yaml",
+        "actions:\n  \"bill.start\": { simulate: { fail_permanently: true } }\n  \"*\": { simulate: {} }\n",
+    );
+    let second = p.write(
+        "b.yaml",
+        &add_order("ORD-2", "C-1", "{ address: \"2 Main St\" }"),
+    );
+    assert_eq!(p.run(&second, Some(&failing)), Some(1));
+    let status = p.ordo(&["status", "ORD-2", "--format", "json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "failed", "{status:#}");
+    assert_eq!(p.inventory(&[]), before);
+}
+
+#[test]
+fn a_cancelled_order_leaves_the_inventory_byte_identical() {
+    use durable_support::Lab;
+    let lab = Lab::new();
+    let inventory = || {
+        let out = lab.ordo("inventory", &["inventory", "--format", "json"]);
+        assert_eq!(out.code, Some(0), "{}", out.show());
+        out.stdout
+    };
+    let first = lab.line_order("ORD-A", 0);
+    let out = lab.start(lab.command("a", &lab.run_args(&first))).finish();
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    let before = inventory();
+    assert!(before.contains("ORD-A/1"), "{before}");
+
+    // d is held at the plugin until the cancel is in.
+    lab.hold("1/d");
+    let second = lab.line_order("ORD-B", 0);
+    let run = lab.spawn_run("b", &second);
+    lab.wait_for("1/d to start", |calls| {
+        calls
+            .iter()
+            .any(|c| c.key.starts_with("ORD-B/") && c.task == "1/d" && c.is_start())
+    });
+    let cancel = lab.ordo("cancel", &["cancel", "ORD-B"]);
+    assert_eq!(cancel.code, Some(0), "{}", cancel.show());
+    lab.release("1/d");
+    let out = run.finish();
+    assert_eq!(out.code, Some(1), "{}", out.show());
+    assert_eq!(lab.status("ORD-B")["state"], "cancelled");
+    assert_eq!(inventory(), before);
+}
