@@ -37,6 +37,7 @@ pub enum Code {
     OrderCycle,
     /// An item whose product has no rules for its action (a warning).
     OrderNoRules,
+    OrderInstance,
     /// A bindings file that cannot be used (added code).
     Bindings,
     /// A catalog test file (`ordo test`) that is not of the test shape
@@ -80,6 +81,7 @@ impl Code {
             Code::OrderDuplicateItem => "ordo::order::duplicate_item",
             Code::OrderCycle => "ordo::order::cycle",
             Code::OrderNoRules => "ordo::order::no_rules",
+            Code::OrderInstance => "ordo::order::instance",
             Code::Bindings => "ordo::bindings",
             Code::Test => "ordo::test",
             Code::UnusedAction => "ordo::unused_action",
@@ -90,7 +92,7 @@ impl Code {
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -115,6 +117,7 @@ impl Code {
         Code::OrderDuplicateItem,
         Code::OrderCycle,
         Code::OrderNoRules,
+        Code::OrderInstance,
         Code::Bindings,
         Code::Test,
         Code::UnusedAction,

@@ -26,6 +26,27 @@ product Line {
     task activate: net.activate(speed: speed)
     task billing: bill.start(plan: speed)
   }
+
+  on modify {
+    task change: net.change(circuit: "c", speed: speed) {
+      point of no return
+    }
+    task billing: bill.start(plan: speed) {
+      after change
+    }
+  }
+
+  on delete {
+    task cease: net.cease(circuit: "c")
+  }
+}
+
+product Phone {
+  attr number: string = "1"
+
+  on add {
+    task port: bill.start(plan: number)
+  }
 }
 "#;
 
@@ -247,4 +268,183 @@ fn a_cancelled_order_leaves_the_inventory_byte_identical() {
     assert_eq!(out.code, Some(1), "{}", out.show());
     assert_eq!(lab.status("ORD-B")["state"], "cancelled");
     assert_eq!(inventory(), before);
+}
+
+fn change_order(id: &str, customer: &str, action: &str, extra: &str) -> String {
+    format!(
+        "id: {id}\ncustomer: {{ id: {customer} }}\nitems:\n  - id: \"1\"\n    action: {action}\n{extra}"
+    )
+}
+
+/// `ordo plan ORDER`'s exit code and stderr.
+fn plan(p: &Project, order: &Path) -> (Option<i32>, String) {
+    let out = p.ordo(&["plan", order.to_str().unwrap()]);
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn a_modify_with_a_partial_delta_keeps_the_other_values_and_a_delete_terminates() {
+    let p = Project::new();
+    let add = p.write(
+        "a.yaml",
+        &add_order("ORD-1", "C-1", "{ address: \"1 Main St\", note: \"gate\" }"),
+    );
+    assert_eq!(p.run(&add, None), Some(0));
+    let created: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
+
+    let modify = p.write(
+        "m.yaml",
+        &change_order(
+            "ORD-2",
+            "C-1",
+            "modify",
+            "    instance: ORD-1/1\n    attributes: { speed: \"1G\" }\n",
+        ),
+    );
+    assert_eq!(p.run(&modify, None), Some(0));
+    let changed: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
+    assert_eq!(
+        changed["attributes"],
+        serde_json::json!({ "address": "1 Main St", "speed": "1G", "note": "gate" })
+    );
+    assert_eq!(changed["status"], "active");
+    assert_eq!(changed["created_by"], "ORD-1");
+    assert_eq!(changed["updated_by"], "ORD-2");
+    assert_eq!(changed["created_at"], created["created_at"]);
+    // The add's outputs stay; the modify's tasks' are added or replaced.
+    assert_eq!(
+        changed["outputs"]["activate"],
+        created["outputs"]["activate"]
+    );
+    assert_eq!(
+        changed["outputs"]["change"],
+        serde_json::json!({ "ref": "1/change.ref" })
+    );
+    assert_eq!(
+        changed["outputs"]["billing"],
+        serde_json::json!({ "subscription": "1/billing.subscription" })
+    );
+
+    // A delete needs no attributes, nor the product.
+    let delete = p.write(
+        "d.yaml",
+        &change_order("ORD-3", "C-1", "delete", "    instance: ORD-1/1\n"),
+    );
+    assert_eq!(p.run(&delete, None), Some(0));
+    let gone: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
+    assert_eq!(gone["status"], "terminated");
+    assert_eq!(gone["updated_by"], "ORD-3");
+    assert_eq!(gone["attributes"], changed["attributes"]);
+    assert_eq!(p.inventory(&["--status", "active"]), "[]\n");
+}
+
+#[test]
+fn every_order_instance_error_points_at_the_order_line() {
+    let p = Project::new();
+    for (id, customer) in [("ORD-1", "C-1"), ("ORD-2", "C-1")] {
+        let order = p.write(
+            &format!("{id}.yaml"),
+            &add_order(id, customer, "{ address: \"x\" }"),
+        );
+        assert_eq!(p.run(&order, None), Some(0));
+    }
+    let cease = p.write(
+        "c.yaml",
+        &change_order("ORD-3", "C-1", "delete", "    instance: ORD-2/1\n"),
+    );
+    assert_eq!(p.run(&cease, None), Some(0));
+
+    let cases = [
+        (
+            "unknown",
+            "C-1",
+            "modify",
+            "    instance: ORD-9/1\n",
+            "there is no instance `ORD-9/1`",
+        ),
+        (
+            "customer",
+            "C-2",
+            "modify",
+            "    instance: ORD-1/1\n",
+            "belongs to customer C-1, not to C-2",
+        ),
+        (
+            "product",
+            "C-1",
+            "modify",
+            "    product: Phone\n    instance: ORD-1/1\n",
+            "instance `ORD-1/1` is a Line, not a Phone",
+        ),
+        (
+            "terminated",
+            "C-1",
+            "delete",
+            "    instance: ORD-2/1\n",
+            "was terminated by order ORD-3",
+        ),
+        (
+            "add",
+            "C-1",
+            "add",
+            "    product: Line\n    instance: ORD-1/1\n    attributes: { address: x }\n",
+            "an add item creates its instance",
+        ),
+    ];
+    for (name, customer, action, extra, message) in cases {
+        let order = p.write(
+            &format!("{name}.yaml"),
+            &change_order(&format!("ORD-{name}"), customer, action, extra),
+        );
+        let (code, stderr) = plan(&p, &order);
+        assert_eq!(code, Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("ordo::order::instance"), "{name}: {stderr}");
+        assert!(stderr.contains(message), "{name}: {stderr}");
+        let line = if name == "product" {
+            6
+        } else {
+            6 + usize::from(name == "add")
+        };
+        assert!(
+            stderr.contains(&format!("{name}.yaml:{line}:")),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_instance_another_order_in_flight_is_changing_is_refused_naming_that_order() {
+    let p = Project::new();
+    let add = p.write("a.yaml", &add_order("ORD-1", "C-1", "{ address: \"x\" }"));
+    assert_eq!(p.run(&add, None), Some(0));
+    // ORD-2 passes its point of no return, then fails: it is held, in flight.
+    let failing = p.write(
+        "fail.yaml",
+        "actions:\n  \"bill.start\": { simulate: { fail_permanently: true } }\n  \"*\": { simulate: {} }\n",
+    );
+    let first = p.write(
+        "m1.yaml",
+        &change_order(
+            "ORD-2",
+            "C-1",
+            "modify",
+            "    instance: ORD-1/1\n    attributes: { speed: \"1G\" }\n",
+        ),
+    );
+    assert_eq!(p.run(&first, Some(&failing)), Some(1));
+    let status = p.ordo(&["status", "ORD-2", "--format", "json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "held", "{status:#}");
+    let before = p.inventory(&[]);
+
+    let second = p.write(
+        "m2.yaml",
+        &change_order("ORD-3", "C-1", "delete", "    instance: ORD-1/1\n"),
+    );
+    let (code, stderr) = plan(&p, &second);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("ordo::order::instance"), "{stderr}");
+    assert!(stderr.contains("being changed by order ORD-2"), "{stderr}");
+    assert_eq!(p.run(&second, None), Some(1));
+    assert_eq!(p.inventory(&[]), before, "a held order changes no instance");
 }

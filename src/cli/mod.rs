@@ -189,6 +189,9 @@ pub struct PlanArgs {
     /// The order file (YAML or JSON).
     #[arg(value_name = "ORDER")]
     pub order: PathBuf,
+    /// The state folder whose installed base `instance:` items name.
+    #[command(flatten)]
+    pub state: StateDir,
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
 }
@@ -210,6 +213,9 @@ pub struct QuoteArgs {
     /// The order file (YAML or JSON).
     #[arg(value_name = "ORDER")]
     pub order: PathBuf,
+    /// The state folder whose installed base `instance:` items name.
+    #[command(flatten)]
+    pub state: StateDir,
     #[arg(long, value_enum, default_value_t)]
     pub format: QuoteFormat,
 }

@@ -2,28 +2,34 @@
 
 use std::path::Path;
 
+use super::state::store_error;
 use super::{load_catalog, print_diagnostics, Exit};
 use crate::compile::compile;
 use crate::diagnostic::Diagnostics;
+use crate::inventory::InstalledBase;
 use crate::order::read_order;
-use crate::plan::{decompose, Plan};
+use crate::order::OrderDoc;
+use crate::plan::{decompose_on, Plan};
 use crate::render::Format;
 use crate::source::{SourceFile, Sources};
+use crate::store::SqliteStore;
 
 /// Compiles the catalog, reads the order and decomposes it. Diagnostics that
 /// stop it are printed (JSON on stdout when `json`); warnings are printed too.
 pub(crate) fn plan_order(
     catalog: &Path,
     order: &Path,
+    state: &Path,
     json: bool,
 ) -> Result<(Plan, Sources), Exit> {
-    plan_order_file(catalog, order, json).map(|(plan, sources, _)| (plan, sources))
+    plan_order_file(catalog, order, state, json).map(|(plan, sources, _)| (plan, sources))
 }
 
 /// [`plan_order`], also giving the order file's id in the sources.
 pub(crate) fn plan_order_file(
     catalog: &Path,
     order: &Path,
+    state: &Path,
     json: bool,
 ) -> Result<(Plan, Sources, crate::span::FileId), Exit> {
     let format = if json { Format::Json } else { Format::Human };
@@ -42,7 +48,10 @@ pub(crate) fn plan_order_file(
     };
     let file = sources.add(SourceFile::new(order, text));
     let mut all = diags;
-    let result = read_order(file, sources.get(file)).and_then(|doc| decompose(&catalog, &doc));
+    let result = match read_order(file, sources.get(file)) {
+        Ok(doc) => decompose_on(&catalog, &doc, &installed_base(state, &doc)?),
+        Err(e) => Err(e),
+    };
     match result {
         Ok((plan, warnings)) => {
             all.extend(warnings);
@@ -59,4 +68,18 @@ pub(crate) fn plan_order_file(
             Err(Exit::Failure)
         }
     }
+}
+
+/// The instances the order names, from the state folder read-only (none
+/// when nothing was ever stored there).
+fn installed_base(state: &Path, order: &OrderDoc) -> Result<InstalledBase, Exit> {
+    if order.items.iter().all(|i| i.instance.is_none()) {
+        return Ok(InstalledBase::default());
+    }
+    let store = match SqliteStore::open_read_only(state) {
+        Ok(Some(store)) => store,
+        Ok(None) => return Ok(InstalledBase::default()),
+        Err(e) => return Err(store_error(e)),
+    };
+    InstalledBase::for_order(&store, order).map_err(store_error)
 }

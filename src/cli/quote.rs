@@ -8,6 +8,7 @@ pub(crate) fn quote(args: &QuoteArgs) -> Exit {
     let (plan, _) = match plan_order(
         &args.catalog.path,
         &args.order,
+        &args.state.path,
         args.format == QuoteFormat::Json,
     ) {
         Ok(p) => p,

@@ -7,10 +7,11 @@ use super::{Exit, RunArgs};
 use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
-    let (plan, sources, file) = match plan_order_file(&args.catalog.path, &args.order, false) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
+    let (plan, sources, file) =
+        match plan_order_file(&args.catalog.path, &args.order, &args.state.path, false) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        };
     let bindings = match load_bindings(args.bindings.as_deref()) {
         Ok(b) => b,
         Err(exit) => return exit,

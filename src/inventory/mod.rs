@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::{TaskRecord, TaskState};
+use crate::order::OrderDoc;
 use crate::plan::Plan;
+use crate::store::{Store, StoreError};
 use crate::value::Value;
 
 /// A task's outputs by name.
@@ -113,4 +115,30 @@ pub fn outputs_by_item<'p>(
         }
     }
     by_item
+}
+
+/// What an order is planned against: the instances its items name, and the
+/// orders in flight that are changing them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstalledBase {
+    pub instances: BTreeMap<String, Instance>,
+    /// Instance id → the order in flight (not yet ended) changing it.
+    pub changing: BTreeMap<String, String>,
+}
+
+impl InstalledBase {
+    /// The instances `order` names, read from `store`, and which other
+    /// orders in flight change them.
+    pub fn for_order(store: &dyn Store, order: &OrderDoc) -> Result<InstalledBase, StoreError> {
+        let mut base = InstalledBase::default();
+        for (id, _) in order.items.iter().filter_map(|i| i.instance.as_ref()) {
+            if let Some(instance) = store.instance(id)? {
+                base.instances.insert(id.clone(), instance);
+            }
+            if let Some(other) = store.changing(id)?.filter(|o| *o != order.id) {
+                base.changing.insert(id.clone(), other);
+            }
+        }
+        Ok(base)
+    }
 }

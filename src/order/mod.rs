@@ -32,8 +32,13 @@ pub struct ItemDoc {
     pub id: String,
     pub id_span: Span,
     pub action: OrderAction,
+    /// Empty when the item leaves it out (a `modify` or `delete` item may:
+    /// its instance names it).
     pub product: String,
     pub product_span: Span,
+    /// The installed instance a `modify` or `delete` item changes
+    /// (`instance: ORD-1001/1/Broadband`, SPEC §8.1).
+    pub instance: Option<(String, Span)>,
     pub attributes: Vec<(String, Span, Node)>,
     pub relies_on: Vec<(String, Span)>,
     pub span: Span,
@@ -114,7 +119,14 @@ pub fn item_id_fault(id: &str) -> Option<ItemIdFault> {
     }
 }
 
-const ITEM_KEYS: [&str; 5] = ["id", "action", "product", "attributes", "relies_on"];
+const ITEM_KEYS: [&str; 6] = [
+    "id",
+    "action",
+    "product",
+    "instance",
+    "attributes",
+    "relies_on",
+];
 
 /// Reads an order document's shape; every shape error is reported, not only
 /// the first.
@@ -220,7 +232,14 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         }
     };
     let id = field("id", "id: \"1\"", diags);
-    let product = field("product", "product: Broadband", diags);
+    let instance = node
+        .get("instance")
+        .map(|n| scalar(n, &format!("{path}.instance"), diags));
+    // With an instance, the product is the instance's.
+    let product = match (node.get("product"), &instance) {
+        (None, Some(_)) => Some((String::new(), node.span)),
+        _ => field("product", "product: Broadband", diags),
+    };
     let action = field("action", "action: add", diags);
     if !ok {
         return None;
@@ -290,6 +309,7 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         action,
         product,
         product_span,
+        instance,
         attributes,
         relies_on,
         span: node.span,

@@ -14,7 +14,8 @@ use crate::value::{Money, Value};
 use crate::yaml::{Node, NodeKind};
 use rust_decimal::Decimal;
 
-use super::Price;
+use super::{instance, Price};
+use crate::inventory::{InstalledBase, Instance};
 
 /// An item of the plan: an order item, or a child of a bundle item.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ pub(super) struct Checked<'c> {
 pub(super) fn check_items<'c>(
     catalog: &'c Catalog,
     order: &OrderDoc,
+    base: &InstalledBase,
     diags: &mut Diagnostics,
 ) -> Checked<'c> {
     let currency = catalog
@@ -75,7 +77,11 @@ pub(super) fn check_items<'c>(
             continue;
         }
         seen.insert(&doc.id, doc.id_span);
-        let Some(product) = catalog.products.get(&doc.product) else {
+        let Ok(installed) = instance::resolve(doc, order, base, diags) else {
+            continue;
+        };
+        let name = installed.map_or(doc.product.as_str(), |i| i.product.as_str());
+        let Some(product) = catalog.products.get(name) else {
             let mut d = Diagnostic::error(
                 Code::OrderUnknownProduct,
                 format!("{}.product: unknown product `{}`", doc.path(), doc.product),
@@ -89,7 +95,7 @@ pub(super) fn check_items<'c>(
             diags.push(d);
             continue;
         };
-        let Some(attrs) = item_attributes(catalog, product, doc, diags) else {
+        let Some(attrs) = item_attributes(catalog, product, doc, installed, diags) else {
             continue;
         };
         if !check_requires(catalog, product, doc, &attrs, diags) {
@@ -102,7 +108,7 @@ pub(super) fn check_items<'c>(
             action: doc.action,
             parent: None,
             doc: doc.index,
-            instance: None,
+            instance: installed.map(|i| i.id.clone()),
             price: item_price(product, doc.action, &attrs, &zero),
             sla: item_sla(product, &attrs),
             attrs,
@@ -262,6 +268,7 @@ fn item_attributes(
     catalog: &Catalog,
     product: &Product,
     doc: &ItemDoc,
+    installed: Option<&Instance>,
     diags: &mut Diagnostics,
 ) -> Option<BTreeMap<String, Value>> {
     let given: Vec<(&str, Span, &Node)> = doc
@@ -270,7 +277,15 @@ fn item_attributes(
         .map(|(k, s, v)| (k.as_str(), *s, v))
         .collect();
     let path = format!("{}.attributes", doc.path());
-    check_values(catalog, &product.attrs, &given, &path, doc.id_span, diags)
+    let on_instance;
+    let decls = match installed {
+        Some(instance) => {
+            on_instance = instance::on_instance(&product.attrs, instance);
+            &on_instance
+        }
+        None => &product.attrs,
+    };
+    check_values(catalog, decls, &given, &path, doc.id_span, diags)
 }
 
 fn attr_lookup(attrs: &BTreeMap<String, Value>) -> impl FnMut(&Ref) -> Option<Value> + '_ {
@@ -443,7 +458,10 @@ fn expand_bundle<'c>(
             action: doc.action,
             parent: Some(bundle),
             doc: doc.index,
-            instance: None,
+            instance: items[bundle]
+                .instance
+                .as_ref()
+                .map(|i| format!("{i}/{}", inc.name)),
             sla: item_sla(child, &attrs),
             attrs,
             price,

@@ -113,18 +113,30 @@ impl Plan {
 }
 
 mod build;
+mod instance;
 mod items;
 pub mod render;
 
 use crate::diagnostic::Diagnostics;
+use crate::inventory::InstalledBase;
 use crate::model::Catalog;
 use crate::order::OrderDoc;
 
 /// Decomposes an order into its plan. On success, returns the plan and any
 /// warnings; otherwise every error found.
 pub fn decompose(catalog: &Catalog, order: &OrderDoc) -> Result<(Plan, Diagnostics), Diagnostics> {
+    decompose_on(catalog, order, &InstalledBase::default())
+}
+
+/// [`decompose`] against an installed base: the instances the order's
+/// `modify` and `delete` items name (SPEC §8.1).
+pub fn decompose_on(
+    catalog: &Catalog,
+    order: &OrderDoc,
+    base: &InstalledBase,
+) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::new();
-    let checked = items::check_items(catalog, order, &mut diags);
+    let checked = items::check_items(catalog, order, base, &mut diags);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);

@@ -191,6 +191,19 @@ fn instance_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
     })
 }
 
+/// The order in flight (its latest version not ended) with an item that
+/// changes `instance`.
+pub(crate) fn changing(conn: &Connection, instance: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT o.id FROM items i JOIN orders o ON o.id = i.order_id AND o.version = i.version \
+         WHERE i.instance = ?1 AND o.state NOT IN ('completed', 'failed', 'cancelled') \
+           AND o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
+         ORDER BY o.created_at LIMIT 1",
+    )?
+    .query_row([instance], |r| r.get(0))
+    .optional()
+}
+
 /// One instance by id.
 pub(crate) fn instance(db: &Db, id: &str) -> Result<Option<Instance>, StoreError> {
     let conn = db.reader();

@@ -97,4 +97,8 @@ pub trait Store: Send + Sync {
 
     /// The instances that match `filter`, by id.
     fn instances(&self, filter: &InstanceFilter) -> Result<Vec<Instance>, StoreError>;
+
+    /// The order in flight (not yet ended) with an item that changes the
+    /// instance, if any.
+    fn changing(&self, instance: &str) -> Result<Option<String>, StoreError>;
 }

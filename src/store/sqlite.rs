@@ -430,6 +430,11 @@ impl Store for SqliteStore {
     fn instances(&self, filter: &InstanceFilter) -> Result<Vec<Instance>, StoreError> {
         instances::list(&self.db, filter)
     }
+
+    fn changing(&self, instance: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.db.reader();
+        instances::changing(&conn, instance).map_err(|e| self.db.err(e))
+    }
 }
 
 /// Now, as every timestamp in the store is written: RFC 3339, UTC,
