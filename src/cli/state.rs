@@ -24,7 +24,8 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
         StoreError::PastPointOfNoReturn { .. }
         | StoreError::OutcomeUnknown { .. }
         | StoreError::AlreadyFinal { .. }
-        | StoreError::LostLock { .. } => Exit::Failure,
+        | StoreError::LostLock { .. }
+        | StoreError::InstanceUnavailable { .. } => Exit::Failure,
         _ => Exit::Error,
     }
 }

@@ -156,6 +156,17 @@ pub enum StoreError {
     #[diagnostic(code(ordo::store::wrong_order))]
     WrongOrder { expected: String, got: String },
 
+    #[error(
+        "order {order} cannot be stored: instance {instance} {why}; `ordo inventory {instance}` \
+         shows it"
+    )]
+    #[diagnostic(code(ordo::order::instance))]
+    InstanceUnavailable {
+        order: String,
+        instance: String,
+        why: String,
+    },
+
     #[error("the transaction holding this event failed to commit: {detail}")]
     #[diagnostic(code(ordo::store::commit))]
     Commit { detail: String },

@@ -204,6 +204,39 @@ pub(crate) fn changing(conn: &Connection, instance: &str) -> rusqlite::Result<Op
     .optional()
 }
 
+/// Refuses, inside the transaction that stores a new order, an instance of
+/// its plan that has since been terminated or that another order in flight
+/// now changes: two orders planned at once cannot both take one instance.
+pub(crate) fn check_available(
+    db: &Db,
+    tx: &Transaction<'_>,
+    plan: &Plan,
+) -> Result<(), StoreError> {
+    for id in plan.items.iter().filter_map(|i| i.instance.as_ref()) {
+        let unavailable = |why: String| StoreError::InstanceUnavailable {
+            order: plan.order.clone(),
+            instance: id.clone(),
+            why,
+        };
+        if let Some(other) = changing(tx, id).map_err(|e| db.err(e))? {
+            return Err(unavailable(format!(
+                "is being changed by order {other}, still in flight"
+            )));
+        }
+        match get(tx, id).map_err(|e| corrupt_or(db, e))? {
+            None => return Err(unavailable("is not in the installed base".into())),
+            Some(i) if i.status == InstanceStatus::Terminated => {
+                return Err(unavailable(format!(
+                    "was terminated by order {}",
+                    i.updated_by
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// One instance by id.
 pub(crate) fn instance(db: &Db, id: &str) -> Result<Option<Instance>, StoreError> {
     let conn = db.reader();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::sqlite::{now, Db};
-use super::{runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
+use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
 use super::{ItemStatus, JournalEntry, RunnerStatus};
 use crate::exec::{Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
@@ -27,6 +27,7 @@ pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Resu
             order: plan.order.clone(),
         });
     }
+    instances::check_available(db, &tx, plan)?;
     tx.execute(
         "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
          VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",

@@ -1,0 +1,120 @@
+//! The installed base in the SQLite store: written with the completion of an
+//! order, and taken by one order in flight at a time.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use ordo::exec::{Event, OrderState};
+use ordo::inventory::{InstanceFilter, InstanceStatus};
+use ordo::store::{SqliteStore, Store, StoreError};
+use ordo::syntax::ast::OrderAction;
+use ordo::value::Value;
+
+fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join(".ordo")).unwrap();
+    (dir, store)
+}
+
+/// Runs `plan`'s tasks to success and records the order's `end` state.
+fn finish(store: &SqliteStore, plan: &ordo::plan::Plan, end: OrderState) {
+    store
+        .create_order(plan, &support::document(&plan.order))
+        .unwrap();
+    let lock = store.acquire_runner(&plan.order).unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    let mut events = Vec::new();
+    for task in 0..plan.tasks.len() {
+        events.push(Event::Started {
+            task,
+            attempt: 1,
+            undo: false,
+        });
+        events.push(Event::Succeeded {
+            task,
+            attempt: 1,
+            undo: false,
+            outputs: BTreeMap::from([(
+                "ref".to_string(),
+                Value::String(format!("{}:{task}", plan.order)),
+            )]),
+        });
+    }
+    events.push(Event::Order {
+        state: end,
+        reason: None,
+    });
+    journal.record_all(&plan.order, &events).unwrap();
+}
+
+fn change(order: &str, action: OrderAction, instance: &str) -> ordo::plan::Plan {
+    let mut plan = support::broadband(order);
+    plan.items[0].action = action;
+    plan.items[0].instance = Some(instance.to_string());
+    plan
+}
+
+#[test]
+fn the_completion_event_writes_the_instance_and_nothing_else_does() {
+    let (_dir, store) = store();
+    finish(&store, &support::broadband("ORD-F"), OrderState::Failed);
+    assert_eq!(store.instances(&InstanceFilter::default()).unwrap(), []);
+
+    finish(&store, &support::broadband("ORD-1"), OrderState::Completed);
+    let i = store.instance("ORD-1/1").unwrap().unwrap();
+    assert_eq!(i.status, InstanceStatus::Active);
+    assert_eq!(i.customer, "C-42");
+    // Every task of the item that ran, by task name; order-level tasks are
+    // no item's.
+    let tasks: Vec<&str> = i.outputs.keys().map(String::as_str).collect();
+    assert_eq!(tasks, ["activate", "reserve_port", "ship_cpe"]);
+    assert_eq!(
+        i.outputs["activate"]["ref"],
+        Value::String("ORD-1:3".into())
+    );
+
+    finish(
+        &store,
+        &change("ORD-2", OrderAction::Delete, "ORD-1/1"),
+        OrderState::Completed,
+    );
+    let i = store.instance("ORD-1/1").unwrap().unwrap();
+    assert_eq!(i.status, InstanceStatus::Terminated);
+    assert_eq!(
+        (i.created_by.as_str(), i.updated_by.as_str()),
+        ("ORD-1", "ORD-2")
+    );
+    assert_eq!(
+        i.outputs["activate"]["ref"],
+        Value::String("ORD-2:3".into())
+    );
+}
+
+#[test]
+fn a_second_order_on_an_instance_in_flight_is_refused_when_stored() {
+    let (_dir, store) = store();
+    finish(&store, &support::broadband("ORD-1"), OrderState::Completed);
+    store
+        .create_order(
+            &change("ORD-2", OrderAction::Modify, "ORD-1/1"),
+            &support::document("ORD-2"),
+        )
+        .unwrap();
+    assert_eq!(store.changing("ORD-1/1").unwrap().as_deref(), Some("ORD-2"));
+    let err = store
+        .create_order(
+            &change("ORD-3", OrderAction::Delete, "ORD-1/1"),
+            &support::document("ORD-3"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::InstanceUnavailable { instance, .. } if instance == "ORD-1/1"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("order ORD-2"), "{err}");
+    assert!(matches!(
+        store.load("ORD-3"),
+        Err(StoreError::NoSuchOrder { .. })
+    ));
+}
