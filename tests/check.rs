@@ -32,6 +32,16 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("include_alias", "ordo::duplicate", 7, 25),
     ("sla_conflict", "ordo::type_mismatch", 4, 15),
     ("ambiguous_relies", "ordo::invalid", 21, 11),
+    ("installed_outside", "ordo::invalid", 7, 44),
+    (
+        "installed_unknown_attribute",
+        "ordo::unknown_attribute",
+        10,
+        63,
+    ),
+    ("installed_unknown_task", "ordo::unknown_task", 10, 50),
+    ("installed_unknown_output", "ordo::unknown_output", 10, 59),
+    ("installed_may_be_absent", "ordo::type_mismatch", 10, 40),
 ];
 
 /// Fixture, expected warning code, line, column: warnings of a catalog that

@@ -13,7 +13,7 @@ const CATALOG: &str = r#"
 catalog "Inventory fixtures" version "1"
 
 action net.activate(speed: string) -> (circuit: string)
-action net.change(circuit: string, speed: string) -> (ref: string)
+action net.change(circuit: string, from: string, speed: string) -> (ref: string)
 action net.cease(circuit: string)
 action bill.start(plan: string) -> (subscription: string)
 
@@ -28,7 +28,11 @@ product Line {
   }
 
   on modify {
-    task change: net.change(circuit: "c", speed: speed) {
+    task change: net.change(
+      circuit: installed.activate.circuit ?? "unknown",
+      from: installed.speed,
+      speed: speed,
+    ) {
       point of no return
     }
     task billing: bill.start(plan: speed) {
@@ -37,7 +41,7 @@ product Line {
   }
 
   on delete {
-    task cease: net.cease(circuit: "c")
+    task cease: net.cease(circuit: installed.activate.circuit ?? "unknown")
   }
 }
 
@@ -301,7 +305,16 @@ fn a_modify_with_a_partial_delta_keeps_the_other_values_and_a_delete_terminates(
             "    instance: ORD-1/1\n    attributes: { speed: \"1G\" }\n",
         ),
     );
-    assert_eq!(p.run(&modify, None), Some(0));
+    // A plugin answers net.change with the inputs it was sent.
+    p.write(
+        "echo.py",
+        "import json, sys\nreq = json.loads(sys.stdin.readline())\nprint(json.dumps({\"outputs\": {\"ref\": json.dumps(req[\"inputs\"], sort_keys=True)}}))\n",
+    );
+    let echo = p.write(
+        "echo.yaml",
+        "actions:\n  \"net.change\": { exec: [\"python3\", \"./echo.py\"] }\n  \"*\": { simulate: {} }\n",
+    );
+    assert_eq!(p.run(&modify, Some(&echo)), Some(0));
     let changed: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
     assert_eq!(
         changed["attributes"],
@@ -316,9 +329,12 @@ fn a_modify_with_a_partial_delta_keeps_the_other_values_and_a_delete_terminates(
         changed["outputs"]["activate"],
         created["outputs"]["activate"]
     );
+    // The modify's task read the instance as it was.
+    let sent: Value =
+        serde_json::from_str(changed["outputs"]["change"]["ref"].as_str().unwrap()).unwrap();
     assert_eq!(
-        changed["outputs"]["change"],
-        serde_json::json!({ "ref": "1/change.ref" })
+        sent,
+        serde_json::json!({ "circuit": "1/activate.circuit", "from": "500M", "speed": "1G" })
     );
     assert_eq!(
         changed["outputs"]["billing"],

@@ -133,6 +133,16 @@ impl InstalledBase {
         let mut base = InstalledBase::default();
         for (id, _) in order.items.iter().filter_map(|i| i.instance.as_ref()) {
             if let Some(instance) = store.instance(id)? {
+                // A bundle's children, which its modify or delete changes too.
+                let children = InstanceFilter {
+                    customer: Some(instance.customer.clone()),
+                    ..InstanceFilter::default()
+                };
+                for child in store.instances(&children)? {
+                    if child.parent.as_deref() == Some(id) {
+                        base.instances.insert(child.id.clone(), child);
+                    }
+                }
                 base.instances.insert(id.clone(), instance);
             }
             if let Some(other) = store.changing(id)?.filter(|o| *o != order.id) {

@@ -61,6 +61,17 @@ pub enum Ref {
     ItemPrice {
         kind: PriceKind,
     },
+    /// `installed.NAME`: the attribute of the instance a modify or delete
+    /// item changes, before the change (SPEC §8.1).
+    Installed {
+        name: String,
+    },
+    /// `installed.TASK.OUTPUT`: an output recorded on that instance; null
+    /// when it holds none.
+    InstalledOutput {
+        task: String,
+        output: String,
+    },
     /// A plan task's output, by task id: the only reference left in a plan.
     TaskOutput {
         task: String,
@@ -394,6 +405,8 @@ pub fn describe_ref(r: &Ref) -> String {
         Ref::ItemId => "item.id".into(),
         Ref::ItemPrice { kind } => format!("price.{}", kind.as_str()),
         Ref::TaskOutput { task, output } => format!("{task}.{output}"),
+        Ref::Installed { name } => format!("installed.{name}"),
+        Ref::InstalledOutput { task, output } => format!("installed.{task}.{output}"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the check that they form a DAG, a stage-respecting topological order and
 //! the critical path. Nothing here recurses: plans of 100,000 tasks are normal.
 
+use crate::inventory::{InstalledBase, Instance};
 use std::collections::HashMap;
 
 use super::items::{Checked, Item};
@@ -34,6 +35,7 @@ pub(super) fn build_tasks(
     catalog: &Catalog,
     order: &OrderDoc,
     checked: &Checked<'_>,
+    base: &InstalledBase,
     diags: &mut Diagnostics,
 ) -> Option<Built> {
     let outputs = catalog
@@ -53,6 +55,7 @@ pub(super) fn build_tasks(
         outputs,
         order,
         checked,
+        base,
     };
     let mut protos: Vec<Proto<'_>> = Vec::new();
     for t in &catalog.order_tasks {
@@ -164,6 +167,8 @@ struct Cx<'a, 'c> {
     outputs: HashMap<&'a str, Outputs>,
     order: &'a OrderDoc,
     checked: &'a Checked<'c>,
+    /// The instances modify and delete items change.
+    base: &'a InstalledBase,
 }
 
 impl<'c> Cx<'_, 'c> {
@@ -204,8 +209,22 @@ impl<'c> Cx<'_, 'c> {
                 PriceKind::Once => price.once.clone(),
                 PriceKind::Monthly => price.monthly.clone(),
             }),
+            Ref::Installed { name } => self
+                .installed(item)
+                .and_then(|i| i.attributes.get(name).cloned())
+                .unwrap_or(Value::Null),
+            Ref::InstalledOutput { task, output } => self
+                .installed(item)
+                .and_then(|i| i.outputs.get(task)?.get(output).cloned())
+                .unwrap_or(Value::Null),
             Ref::Output { .. } | Ref::TaskOutput { .. } => return None,
         })
+    }
+
+    /// The instance the item changes, if it names one.
+    fn installed(&self, item: Option<usize>) -> Option<&Instance> {
+        let id = self.item(item?).instance.as_ref()?;
+        self.base.instances.get(id)
     }
 
     /// Whether a plan-time `when` (on attributes and order fields) keeps the

@@ -141,7 +141,7 @@ pub fn decompose_on(
         diags.sort();
         return Err(diags);
     }
-    let built = build::build_tasks(catalog, order, &checked, &mut diags);
+    let built = build::build_tasks(catalog, order, &checked, base, &mut diags);
     diags.sort();
     let Some(built) = built.filter(|_| !diags.has_errors()) else {
         return Err(diags);

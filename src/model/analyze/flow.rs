@@ -59,6 +59,9 @@ impl Nullability<'_> {
                 .customer
                 .is_some_and(|c| c.iter().any(|f| f.name == *field && f.optional)),
             Ref::Output { task, .. } => self.conditional(task),
+            Ref::Installed { name } => self.attrs.iter().any(|a| a.name == *name && a.optional),
+            // The instance may not hold it (the task did not run).
+            Ref::InstalledOutput { .. } => true,
             _ => false,
         }
     }

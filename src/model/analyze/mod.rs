@@ -11,6 +11,7 @@ mod by_action;
 mod collect;
 mod flow;
 mod graph;
+mod installed;
 mod nulls;
 mod products;
 mod scope;

@@ -343,6 +343,7 @@ impl<'s, 'a> Scope<'s, 'a> {
         };
         match names.as_slice() {
             ["order", rest @ ..] if self.order_refs => self.order_path(parts, rest, span, diags),
+            ["installed", ..] => self.installed(parts, span, diags),
             ["item", "id"] if self.product.is_some() => r(Ref::ItemId, Type::String),
             ["price", kind @ ("once" | "monthly")] if self.product.is_some() => r(
                 Ref::ItemPrice {
