@@ -16,6 +16,7 @@ action net.activate(speed: string) -> (circuit: string)
 action net.change(circuit: string, from: string, speed: string) -> (ref: string)
 action net.cease(circuit: string)
 action bill.start(plan: string) -> (subscription: string)
+action tv.start(circuit: string) -> (ref: string)
 
 product Line {
   attr address: string
@@ -43,6 +44,18 @@ product Line {
   on delete {
     task cease: net.cease(circuit: installed.activate.circuit ?? "unknown")
   }
+}
+
+product Tv {
+  relies on Line
+
+  on add {
+    task start: tv.start(circuit: Line.activate.circuit) {
+      after Line.billing
+    }
+  }
+
+  on delete {}
 }
 
 product Phone {
@@ -274,6 +287,19 @@ fn a_cancelled_order_leaves_the_inventory_byte_identical() {
     assert_eq!(inventory(), before);
 }
 
+/// Bindings where a plugin answers `action` with the inputs it was sent (as
+/// JSON in its `ref` output), every other action simulated.
+fn echo(p: &Project, action: &str) -> PathBuf {
+    p.write(
+        "echo.py",
+        "import json, sys\nreq = json.loads(sys.stdin.readline())\nprint(json.dumps({\"outputs\": {\"ref\": json.dumps(req[\"inputs\"], sort_keys=True)}}))\n",
+    );
+    p.write(
+        "echo.yaml",
+        &format!("actions:\n  \"{action}\": {{ exec: [\"python3\", \"./echo.py\"] }}\n  \"*\": {{ simulate: {{}} }}\n"),
+    )
+}
+
 fn change_order(id: &str, customer: &str, action: &str, extra: &str) -> String {
     format!(
         "id: {id}\ncustomer: {{ id: {customer} }}\nitems:\n  - id: \"1\"\n    action: {action}\n{extra}"
@@ -305,15 +331,7 @@ fn a_modify_with_a_partial_delta_keeps_the_other_values_and_a_delete_terminates(
             "    instance: ORD-1/1\n    attributes: { speed: \"1G\" }\n",
         ),
     );
-    // A plugin answers net.change with the inputs it was sent.
-    p.write(
-        "echo.py",
-        "import json, sys\nreq = json.loads(sys.stdin.readline())\nprint(json.dumps({\"outputs\": {\"ref\": json.dumps(req[\"inputs\"], sort_keys=True)}}))\n",
-    );
-    let echo = p.write(
-        "echo.yaml",
-        "actions:\n  \"net.change\": { exec: [\"python3\", \"./echo.py\"] }\n  \"*\": { simulate: {} }\n",
-    );
+    let echo = echo(&p, "net.change");
     assert_eq!(p.run(&modify, Some(&echo)), Some(0));
     let changed: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
     assert_eq!(
@@ -463,4 +481,55 @@ fn an_instance_another_order_in_flight_is_changing_is_refused_naming_that_order(
     assert!(stderr.contains("being changed by order ORD-2"), "{stderr}");
     assert_eq!(p.run(&second, None), Some(1));
     assert_eq!(p.inventory(&[]), before, "a held order changes no instance");
+}
+
+#[test]
+fn relies_on_is_met_by_the_customers_active_instance() {
+    let p = Project::new();
+    let line = p.write("a.yaml", &add_order("ORD-1", "C-1", "{ address: \"x\" }"));
+    assert_eq!(p.run(&line, None), Some(0));
+    let tv = p.write(
+        "tv.yaml",
+        &change_order("ORD-2", "C-1", "add", "    product: Tv\n"),
+    );
+    // No Line in the order: the instance meets `relies on Line`, and
+    // `after Line.billing` is already satisfied.
+    let planned = p.ordo(&["plan", tv.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(planned.status.code(), Some(0), "{planned:?}");
+    let planned: Value = serde_json::from_slice(&planned.stdout).unwrap();
+    assert_eq!(planned["tasks"][0]["id"], "1/start");
+    assert_eq!(planned["tasks"][0]["after"], serde_json::json!([]));
+    assert_eq!(p.run(&tv, Some(&echo(&p, "tv.start"))), Some(0));
+    let installed: Value = serde_json::from_str(&p.inventory(&["ORD-2/1"])).unwrap();
+    let sent: Value =
+        serde_json::from_str(installed["outputs"]["start"]["ref"].as_str().unwrap()).unwrap();
+    assert_eq!(sent, serde_json::json!({ "circuit": "1/activate.circuit" }));
+
+    // Another customer has no Line to rely on.
+    let other = p.write(
+        "other.yaml",
+        &change_order("ORD-3", "C-2", "add", "    product: Tv\n"),
+    );
+    let (code, stderr) = plan(&p, &other);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("ordo::order::relies_on"), "{stderr}");
+
+    // With two Lines, the item names the one it relies on.
+    let second = p.write("b.yaml", &add_order("ORD-4", "C-1", "{ address: \"y\" }"));
+    assert_eq!(p.run(&second, None), Some(0));
+    let (code, stderr) = plan(&p, &tv_again(&p, ""));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ordo::order::instance") && stderr.contains("ORD-1/1, ORD-4/1"),
+        "{stderr}"
+    );
+    let (code, stderr) = plan(&p, &tv_again(&p, "    relies_on: [\"ORD-4/1\"]\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+fn tv_again(p: &Project, extra: &str) -> PathBuf {
+    p.write(
+        "tv2.yaml",
+        &change_order("ORD-5", "C-1", "add", &format!("    product: Tv\n{extra}")),
+    )
 }

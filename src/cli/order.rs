@@ -73,9 +73,6 @@ pub(crate) fn plan_order_file(
 /// The instances the order names, from the state folder read-only (none
 /// when nothing was ever stored there).
 fn installed_base(state: &Path, order: &OrderDoc) -> Result<InstalledBase, Exit> {
-    if order.items.iter().all(|i| i.instance.is_none()) {
-        return Ok(InstalledBase::default());
-    }
     let store = match SqliteStore::open_read_only(state) {
         Ok(Some(store)) => store,
         Ok(None) => return Ok(InstalledBase::default()),

@@ -131,6 +131,15 @@ impl InstalledBase {
     /// orders in flight change them.
     pub fn for_order(store: &dyn Store, order: &OrderDoc) -> Result<InstalledBase, StoreError> {
         let mut base = InstalledBase::default();
+        // The customer's active instances, which `relies on` may rely on.
+        let active = InstanceFilter {
+            customer: Some(order.customer_id()),
+            status: Some(InstanceStatus::Active),
+            ..InstanceFilter::default()
+        };
+        for instance in store.instances(&active)? {
+            base.instances.insert(instance.id.clone(), instance);
+        }
         for (id, _) in order.items.iter().filter_map(|i| i.instance.as_ref()) {
             if let Some(instance) = store.instance(id)? {
                 // A bundle's children, which its modify or delete changes too.

@@ -44,6 +44,18 @@ pub struct ItemDoc {
     pub span: Span,
 }
 
+impl OrderDoc {
+    /// The customer's id (`customer.id`), as instances record it; empty
+    /// when the order gives none.
+    pub fn customer_id(&self) -> String {
+        self.customer
+            .iter()
+            .find(|(k, _, _)| k == "id")
+            .and_then(|(_, _, n)| n.scalar_text())
+            .unwrap_or_default()
+    }
+}
+
 impl ItemDoc {
     pub fn path(&self) -> String {
         format!("items[{}]", self.index)

@@ -217,6 +217,18 @@ impl<'c> Cx<'_, 'c> {
                 .installed(item)
                 .and_then(|i| i.outputs.get(task)?.get(output).cloned())
                 .unwrap_or(Value::Null),
+            // A relied-on product met by an instance: its recorded output.
+            Ref::Output {
+                task: TaskRef::Relied { product, task },
+                output,
+            } => {
+                let id = self.item(item?).relied_instances.get(product)?;
+                self.base
+                    .instances
+                    .get(id)
+                    .and_then(|i| i.outputs.get(task)?.get(output).cloned())
+                    .unwrap_or(Value::Null)
+            }
             Ref::Output { .. } | Ref::TaskOutput { .. } => return None,
         })
     }

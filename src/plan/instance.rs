@@ -42,7 +42,7 @@ pub(super) fn resolve<'b>(
             "`ordo inventory --customer ID` lists a customer's instances".into(),
         );
     };
-    let customer = order_customer(order);
+    let customer = order.customer_id();
     if instance.customer != customer {
         return fail(
             format!(
@@ -109,12 +109,66 @@ pub(super) fn on_instance(decls: &[AttrDef], instance: &Instance) -> Vec<AttrDef
         .collect()
 }
 
-/// The order's customer id (`customer.id`), as instances record it.
-pub(super) fn order_customer(order: &OrderDoc) -> String {
-    order
-        .customer
-        .iter()
-        .find(|(k, _, _)| k == "id")
-        .and_then(|(_, _, n)| n.scalar_text())
-        .unwrap_or_default()
+/// The instance that meets item `doc`'s `relies on target` when the order
+/// holds no `target` item: one named in its `relies_on`, or else the
+/// customer's only active `target` instance. `Ok(None)` when there is none;
+/// an error when the named one cannot be relied on or there are several.
+pub(super) fn relied<'b>(
+    doc: &ItemDoc,
+    target: &str,
+    order: &OrderDoc,
+    base: &'b InstalledBase,
+    deleted: &[&str],
+) -> Result<Option<&'b Instance>, Diagnostic> {
+    let customer = order.customer_id();
+    let usable = |i: &Instance| {
+        i.product == target
+            && i.customer == customer
+            && i.status == InstanceStatus::Active
+            && !deleted.contains(&i.id.as_str())
+    };
+    for (id, span) in &doc.relies_on {
+        let Some(i) = base.instances.get(id) else {
+            continue;
+        };
+        if i.product != target {
+            continue;
+        }
+        if !usable(i) {
+            return Err(Diagnostic::error(
+                Code::OrderInstance,
+                format!(
+                    "{}.relies_on: instance `{id}` cannot be relied on",
+                    doc.path()
+                ),
+            )
+            .at(*span, "not an active instance of this customer")
+            .with_help(format!(
+                "a {target} relied on must be active, the customer's, and not deleted by this order"
+            )));
+        }
+        return Ok(Some(i));
+    }
+    let found: Vec<&Instance> = base.instances.values().filter(|i| usable(i)).collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        many => Err(Diagnostic::error(
+            Code::OrderInstance,
+            format!(
+                "{}: the customer has {} active {target} instances: {}",
+                doc.path(),
+                many.len(),
+                many.iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .at(doc.id_span, "which one?")
+        .with_help(format!(
+            "name it in the item: `relies_on: [\"{}\"]`",
+            many[0].id
+        ))),
+    }
 }

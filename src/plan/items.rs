@@ -37,6 +37,9 @@ pub(super) struct Item<'c> {
     pub sla: Vec<(String, Value)>,
     /// Relied-on product → index of the item that satisfies it.
     pub relied: BTreeMap<String, usize>,
+    /// Relied-on product → the installed instance that satisfies it, when
+    /// the order holds no item of it.
+    pub relied_instances: BTreeMap<String, String>,
 }
 
 pub(super) struct Checked<'c> {
@@ -114,12 +117,13 @@ pub(super) fn check_items<'c>(
             attrs,
             priced: true,
             relied: BTreeMap::new(),
+            relied_instances: BTreeMap::new(),
         });
         if product.kind == ProductKind::Bundle {
             expand_bundle(catalog, bundle, doc, &zero, &mut items, diags);
         }
     }
-    resolve_relies(order, &mut items, diags);
+    resolve_relies(order, &mut items, base, diags);
     let mut total = Price {
         once: zero.clone(),
         monthly: zero,
@@ -467,6 +471,7 @@ fn expand_bundle<'c>(
             price,
             priced: false,
             relied: BTreeMap::new(),
+            relied_instances: BTreeMap::new(),
         });
     }
     if own_price {
@@ -480,9 +485,18 @@ fn expand_bundle<'c>(
 /// Which item satisfies each `relies on` of each item (SPEC §3.3): the one
 /// named in `relies_on`, else the sibling in the same bundle, else the only
 /// item of that product in the order.
-fn resolve_relies(order: &OrderDoc, items: &mut [Item<'_>], diags: &mut Diagnostics) {
-    for (i, product, j) in relies_links(order, items, diags) {
+fn resolve_relies(
+    order: &OrderDoc,
+    items: &mut [Item<'_>],
+    base: &InstalledBase,
+    diags: &mut Diagnostics,
+) {
+    let mut on_instances = Vec::new();
+    for (i, product, j) in relies_links(order, items, base, &mut on_instances, diags) {
         items[i].relied.insert(product, j);
+    }
+    for (i, product, instance) in on_instances {
+        items[i].relied_instances.insert(product, instance);
     }
 }
 
@@ -491,8 +505,15 @@ fn resolve_relies(order: &OrderDoc, items: &mut [Item<'_>], diags: &mut Diagnost
 fn relies_links(
     order: &OrderDoc,
     items: &[Item<'_>],
+    base: &InstalledBase,
+    on_instances: &mut Vec<(usize, String, String)>,
     diags: &mut Diagnostics,
 ) -> Vec<(usize, String, usize)> {
+    let deleted: Vec<&str> = items
+        .iter()
+        .filter(|i| i.action == OrderAction::Delete)
+        .filter_map(|i| i.instance.as_deref())
+        .collect();
     // Indexes, so resolving every item's relies-on stays linear in the order.
     let mut by_product: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_id: HashMap<&str, usize> = HashMap::new();
@@ -559,6 +580,19 @@ fn relies_links(
                     .filter(is_p)
                     .collect()
             };
+            if chosen.is_empty() && !deleting {
+                match instance::relied(doc, target, order, base, &deleted) {
+                    Ok(Some(instance)) => {
+                        on_instances.push((i, target.clone(), instance.id.clone()));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                }
+            }
             match chosen.as_slice() {
                 [j] => links.push((i, target.clone(), *j)),
                 _ if deleting => {}
@@ -614,7 +648,9 @@ fn relies_links(
             }
         }
         for (id, span) in &doc.relies_on {
-            let exists = doc_ids.contains(id.as_str()) || by_id.contains_key(id.as_str());
+            let exists = doc_ids.contains(id.as_str())
+                || by_id.contains_key(id.as_str())
+                || base.instances.contains_key(id);
             if !exists && items[i].parent.is_none() {
                 diags.push(
                     Diagnostic::error(
