@@ -525,6 +525,28 @@ fn relies_on_is_met_by_the_customers_active_instance() {
     );
     let (code, stderr) = plan(&p, &tv_again(&p, "    relies_on: [\"ORD-4/1\"]\n"));
     assert_eq!(code, Some(0), "{stderr}");
+
+    // The delete guard: the Line the Tv relies on goes only with the Tv.
+    let alone = p.write(
+        "cease-line.yaml",
+        &change_order("ORD-6", "C-1", "delete", "    instance: ORD-1/1\n"),
+    );
+    let (code, stderr) = plan(&p, &alone);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ordo::order::instance")
+            && stderr.contains("Tv ORD-2/1 relies on `ORD-1/1`")
+            && stderr.contains("cease-line.yaml:6:"),
+        "{stderr}"
+    );
+    let both = p.write(
+        "cease-both.yaml",
+        "id: ORD-7\ncustomer: { id: C-1 }\nitems:\n  - id: \"1\"\n    action: delete\n    instance: ORD-1/1\n  - id: \"2\"\n    action: delete\n    instance: ORD-2/1\n",
+    );
+    assert_eq!(p.run(&both, None), Some(0));
+    let active: Value = serde_json::from_str(&p.inventory(&["--status", "active"])).unwrap();
+    assert_eq!(active[0]["id"], "ORD-4/1");
+    assert_eq!(active.as_array().unwrap().len(), 1);
 }
 
 fn tv_again(p: &Project, extra: &str) -> PathBuf {

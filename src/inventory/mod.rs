@@ -30,6 +30,9 @@ pub struct Instance {
     pub attributes: BTreeMap<String, Value>,
     /// The outputs of every task of the item that ran, by task name.
     pub outputs: BTreeMap<String, TaskOutputs>,
+    /// The instances this one relies on (`relies on`), by id: what a delete
+    /// of one of them must not leave behind. Not part of the public shape.
+    pub relies_on: Vec<String>,
     pub created_by: String,
     pub updated_by: String,
     pub created_at: String,

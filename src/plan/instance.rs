@@ -172,3 +172,48 @@ pub(super) fn relied<'b>(
         ))),
     }
 }
+
+/// A `delete` of an instance that another active instance of the customer
+/// relies on is refused unless the order deletes that one too: the delete
+/// guard of `relies on`. `deleted[k]` is the instance the `k`-th order item
+/// deletes (`None` for others); a bundle's children go with it.
+pub(super) fn check_delete_guard(
+    order: &OrderDoc,
+    deleted: &[Option<&str>],
+    base: &InstalledBase,
+    diags: &mut Diagnostics,
+) {
+    let goes = |id: &str| deleted.iter().flatten().any(|d| goes_with(id, d));
+    for (doc, target) in order.items.iter().zip(deleted) {
+        let Some(target) = target else { continue };
+        let reliant = base.instances.values().find(|i| {
+            i.status == InstanceStatus::Active
+                && !goes(&i.id)
+                && i.relies_on.iter().any(|r| goes_with(r, target))
+        });
+        if let Some(reliant) = reliant {
+            let span = doc.instance.as_ref().map_or(doc.id_span, |(_, s)| *s);
+            diags.push(
+                Diagnostic::error(
+                    Code::OrderInstance,
+                    format!(
+                        "{}.instance: {} {} relies on `{target}`, which this order deletes",
+                        doc.path(),
+                        reliant.product,
+                        reliant.id
+                    ),
+                )
+                .at(span, format!("{} relies on it", reliant.id))
+                .with_help(format!(
+                    "delete {} in the same order (`instance: {}`), or keep `{target}`",
+                    reliant.id, reliant.id
+                )),
+            );
+        }
+    }
+}
+
+/// Whether `id` is `target` or one of its bundle children.
+fn goes_with(id: &str, target: &str) -> bool {
+    id == target || id.strip_prefix(target).is_some_and(|r| r.starts_with('/'))
+}

@@ -123,6 +123,15 @@ pub(super) fn check_items<'c>(
             expand_bundle(catalog, bundle, doc, &zero, &mut items, diags);
         }
     }
+    let deleted: Vec<Option<&str>> = order
+        .items
+        .iter()
+        .map(|d| match (&d.instance, d.action) {
+            (Some((id, _)), OrderAction::Delete) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    instance::check_delete_guard(order, &deleted, base, diags);
     resolve_relies(order, &mut items, base, diags);
     let mut total = Price {
         once: zero.clone(),

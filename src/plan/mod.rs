@@ -55,6 +55,10 @@ pub struct PlanItem {
     /// The instance a `modify` or `delete` item changes (SPEC §8.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// The instances an `add` item relies on: those of the items of this
+    /// order it relies on (`ORDER/ITEM`), or installed ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relies_on: Vec<String>,
     pub attributes: BTreeMap<String, Value>,
     /// The item's own price (a bundle's replaces its children's).
     pub price: Price,
@@ -155,6 +159,7 @@ pub fn decompose_on(
             action: i.action,
             parent: i.parent.map(|p| checked.items[p].id.clone()),
             instance: i.instance.clone(),
+            relies_on: relied_instances(order, &checked.items, i),
             attributes: i.attrs.clone(),
             price: i.price.clone(),
             priced: i.priced,
@@ -173,6 +178,27 @@ pub fn decompose_on(
         enums,
     };
     Ok((plan, diags))
+}
+
+/// The instances `item` relies on, by id: an item of the order stands for
+/// the instance it changes or will become.
+fn relied_instances(
+    order: &OrderDoc,
+    items: &[items::Item<'_>],
+    item: &items::Item<'_>,
+) -> Vec<String> {
+    let of_items = item.relied.values().map(|&j| {
+        items[j]
+            .instance
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", order.id, items[j].id))
+    });
+    let mut ids: Vec<String> = of_items
+        .chain(item.relied_instances.values().cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// The values of the enums that task and undo outputs are declared with.

@@ -28,7 +28,8 @@ CREATE TABLE instances (
     created_by TEXT NOT NULL,
     updated_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    relies_on  TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX instances_by_customer ON instances (customer, product);
 ALTER TABLE items ADD COLUMN instance TEXT;
@@ -36,7 +37,7 @@ CREATE INDEX items_by_instance ON items (instance) WHERE instance IS NOT NULL;
 "#;
 
 const COLUMNS: &str = "id, product, customer, status, parent, attributes, outputs, \
-                       created_by, updated_by, created_at, updated_at";
+                       created_by, updated_by, created_at, updated_at, relies_on";
 
 /// Applies a completed order to the installed base, inside the transaction
 /// that records its completion: each `add` item becomes an active instance,
@@ -79,6 +80,7 @@ pub(crate) fn apply_completed(
                     parent: item.parent.as_ref().map(|p| format!("{order}/{p}")),
                     attributes: item.attributes.clone(),
                     outputs: ran,
+                    relies_on: item.relies_on.clone(),
                     created_by: order.to_string(),
                     updated_by: order.to_string(),
                     created_at: at.to_string(),
@@ -128,7 +130,7 @@ fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
 
 fn insert(tx: &Transaction<'_>, i: &Instance) -> rusqlite::Result<()> {
     tx.prepare_cached(&format!(
-        "INSERT INTO instances ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO instances ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         i.id,
@@ -141,7 +143,8 @@ fn insert(tx: &Transaction<'_>, i: &Instance) -> rusqlite::Result<()> {
         i.created_by,
         i.updated_by,
         i.created_at,
-        i.updated_at
+        i.updated_at,
+        json(&i.relies_on)?
     ])?;
     Ok(())
 }
@@ -176,6 +179,7 @@ fn instance_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
     let attributes: BTreeMap<String, Value> =
         serde_json::from_str(&parse(5)?).map_err(|e| typed(5, e.to_string()))?;
     let outputs = serde_json::from_str(&parse(6)?).map_err(|e| typed(6, e.to_string()))?;
+    let relies_on = serde_json::from_str(&parse(11)?).map_err(|e| typed(11, e.to_string()))?;
     Ok(Instance {
         id: r.get(0)?,
         product: r.get(1)?,
@@ -188,6 +192,7 @@ fn instance_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
         updated_by: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
+        relies_on,
     })
 }
 

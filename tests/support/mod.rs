@@ -52,6 +52,7 @@ pub fn plan(order: &str, tasks: Vec<PlanTask>) -> Plan {
             action: OrderAction::Add,
             parent: None,
             instance: None,
+            relies_on: Vec::new(),
             attributes: BTreeMap::new(),
             price: Price {
                 once: euros(),
