@@ -555,3 +555,59 @@ fn tv_again(p: &Project, extra: &str) -> PathBuf {
         &change_order("ORD-5", "C-1", "add", &format!("    product: Tv\n{extra}")),
     )
 }
+
+/// The README's tour: the shipped catalog's triple play added, changed and
+/// ceased through its installed instances.
+#[test]
+fn the_tour_adds_modifies_and_ceases_the_triple_play() {
+    let p = Project::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = root.join("catalog");
+    let run = |example: &str| {
+        let order = root.join("examples").join(example);
+        let out = p.ordo(&[
+            "run",
+            "--catalog",
+            catalog.to_str().unwrap(),
+            order.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{example}: {out:?}");
+    };
+    let instance = |id: &str| -> Value { serde_json::from_str(&p.inventory(&[id])).unwrap() };
+
+    run("triple-play.yaml");
+    let list: Value = serde_json::from_str(&p.inventory(&["--customer", "C-42"])).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "ORD-1001/1",
+            "ORD-1001/1/Broadband",
+            "ORD-1001/1/IPTV",
+            "ORD-1001/1/VoIP"
+        ]
+    );
+    assert_eq!(instance("ORD-1001/1/Broadband")["parent"], "ORD-1001/1");
+    assert_eq!(
+        instance("ORD-1001/1/Broadband")["attributes"]["speed"],
+        "1G"
+    );
+
+    run("triple-play-upgrade.yaml");
+    let line = instance("ORD-1001/1/Broadband");
+    assert_eq!(line["attributes"]["speed"], "500M");
+    assert_eq!(line["attributes"]["address"], "1 Main St, Springfield");
+    assert_eq!(line["updated_by"], "ORD-1011");
+    assert_eq!(instance("ORD-1001/1")["attributes"]["tv"], "family");
+
+    run("triple-play-cease.yaml");
+    let list: Value = serde_json::from_str(&p.inventory(&["--status", "terminated"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 4, "{list:#}");
+    assert_eq!(p.inventory(&["--status", "active"]), "[]\n");
+}

@@ -15,9 +15,10 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::inventory::InstalledBase;
 use crate::model::Catalog;
 use crate::order::{order_from_node, read_order, OrderDoc};
-use crate::plan::{decompose, render};
+use crate::plan::{decompose_on, render};
 use crate::source::{SourceFile, Sources};
 use crate::span::Span;
 use crate::yaml;
@@ -167,7 +168,11 @@ impl<'c> TestRunner<'c> {
         let dir = path.parent().unwrap_or_else(|| Path::new(""));
         let (order, order_span) = self.order(&test, dir)?;
         let order_line = Some(self.line_of(order_span));
-        let planned = order.and_then(|doc| decompose(self.catalog, &doc));
+        let base = match &test.installed {
+            Some(node) => InstalledBase::from_node(self.catalog, node)?,
+            None => InstalledBase::default(),
+        };
+        let planned = order.and_then(|doc| decompose_on(self.catalog, &doc, &base));
         let (plan, _warnings) = match planned {
             Ok(planned) => planned,
             Err(errors) => {

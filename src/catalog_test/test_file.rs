@@ -15,6 +15,9 @@ use crate::yaml::{Node, NodeKind};
 pub(crate) struct TestFile {
     pub order: OrderRef,
     pub expect: Expect,
+    /// The installed base the order is planned against (`installed:`, a
+    /// list of instances in the shape of SPEC §8.1), read with the catalog.
+    pub installed: Option<Node>,
 }
 
 /// Where the order of a test is.
@@ -47,7 +50,7 @@ pub(crate) struct Expect {
     pub plan: Option<(PathBuf, Span)>,
 }
 
-const KEYS: [&str; 2] = ["order", "expect"];
+const KEYS: [&str; 3] = ["order", "expect", "installed"];
 const EXPECT_KEYS: [&str; 6] = ["tasks", "no_tasks", "before", "price", "error", "plan"];
 const PRICE_KEYS: [&str; 2] = ["once", "monthly"];
 
@@ -91,7 +94,11 @@ pub(crate) fn read(root: &Node) -> Result<TestFile, Diagnostics> {
         }
     };
     match (order, expect) {
-        (Some(order), Some(expect)) if !diags.has_errors() => Ok(TestFile { order, expect }),
+        (Some(order), Some(expect)) if !diags.has_errors() => Ok(TestFile {
+            order,
+            expect,
+            installed: root.get("installed").cloned(),
+        }),
         _ => {
             diags.sort();
             Err(diags)

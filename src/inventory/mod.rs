@@ -3,6 +3,8 @@
 //! keeps them (`crate::store`); this module says what they are, how a
 //! completed order changes them, and their public JSON shape.
 
+mod inline;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
