@@ -12,7 +12,7 @@ use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::render::Format;
 use crate::source::{SourceFile, Sources};
-use crate::store::SqliteStore;
+use crate::store::{SqliteStore, StoreError};
 
 /// Compiles the catalog, reads the order and decomposes it. Diagnostics that
 /// stop it are printed (JSON on stdout when `json`); warnings are printed too.
@@ -75,7 +75,9 @@ pub(crate) fn plan_order_file(
 fn installed_base(state: &Path, order: &OrderDoc) -> Result<InstalledBase, Exit> {
     let store = match SqliteStore::open_read_only(state) {
         Ok(Some(store)) => store,
-        Ok(None) => return Ok(InstalledBase::default()),
+        // Nothing stored, or a schema from before the installed base (which
+        // `ordo run` upgrades when it opens the folder to write): no instances.
+        Ok(None) | Err(StoreError::NeedsUpgrade { .. }) => return Ok(InstalledBase::default()),
         Err(e) => return Err(store_error(e)),
     };
     InstalledBase::for_order(&store, order).map_err(store_error)
