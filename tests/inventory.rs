@@ -122,6 +122,14 @@ impl Project {
     }
 }
 
+/// Bindings where `bill.start` fails for good, everything else simulated.
+fn failing_billing(p: &Project) -> PathBuf {
+    p.write(
+        "fail.yaml",
+        "actions:\n  \"bill.start\": { simulate: { fail_permanently: true } }\n  \"*\": { simulate: {} }\n",
+    )
+}
+
 fn add_order(id: &str, customer: &str, attrs: &str) -> String {
     format!(
         "id: {id}\ncustomer: {{ id: {customer} }}\nitems:\n  - id: \"1\"\n    action: add\n    product: Line\n    attributes: {attrs}\n"
@@ -239,10 +247,7 @@ fn a_failed_order_leaves_the_inventory_byte_identical() {
     assert_eq!(p.run(&first, None), Some(0));
     let before = p.inventory(&[]);
 
-    let failing = p.write(
-        "fail.yaml",
-        "actions:\n  \"bill.start\": { simulate: { fail_permanently: true } }\n  \"*\": { simulate: {} }\n",
-    );
+    let failing = failing_billing(&p);
     let second = p.write(
         "b.yaml",
         &add_order("ORD-2", "C-1", "{ address: \"2 Main St\" }"),
@@ -452,10 +457,7 @@ fn an_instance_another_order_in_flight_is_changing_is_refused_naming_that_order(
     let add = p.write("a.yaml", &add_order("ORD-1", "C-1", "{ address: \"x\" }"));
     assert_eq!(p.run(&add, None), Some(0));
     // ORD-2 passes its point of no return, then fails: it is held, in flight.
-    let failing = p.write(
-        "fail.yaml",
-        "actions:\n  \"bill.start\": { simulate: { fail_permanently: true } }\n  \"*\": { simulate: {} }\n",
-    );
+    let failing = failing_billing(&p);
     let first = p.write(
         "m1.yaml",
         &change_order(

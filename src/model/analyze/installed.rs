@@ -3,7 +3,7 @@
 //! was before the change. Values known at plan time; an output the instance
 //! does not hold reads as null.
 
-use super::scope::Scope;
+use super::scope::{action_output, Scope};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Expr, ExprKind, Ref};
 use crate::span::Span;
@@ -87,22 +87,7 @@ impl Scope<'_, '_> {
                     return None;
                 };
                 let action = self.cx.actions.get(&sig.action)?;
-                let Some(param) = action.output(&out.name) else {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::UnknownOutput,
-                            format!("action `{}` has no output `{}`", action.name, out.name),
-                        )
-                        .at(out.span, "no such output")
-                        .with_related(action.span, "action declared here")
-                        .suggest_or_list(
-                            &out.name,
-                            "output",
-                            action.outputs.iter().map(|o| o.name.as_str()),
-                        ),
-                    );
-                    return None;
-                };
+                let param = action_output(action, out, diags)?;
                 r(
                     Ref::InstalledOutput {
                         task: task.name.clone(),

@@ -9,7 +9,7 @@ use super::values::value_fits;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Expr, ExprKind, Ref, TaskRef};
 use crate::model::types::a as an;
-use crate::model::{AttrDef, Type};
+use crate::model::{ActionDef, AttrDef, ParamDef, Type};
 use crate::span::Span;
 use crate::syntax::ast::{self, BinOp, OrderAction, PriceKind, UnOp};
 use crate::value::Value;
@@ -710,22 +710,7 @@ impl<'s, 'a> Scope<'s, 'a> {
         }
         let sig = self.lookup(&tref, task, diags)?;
         let action = self.cx.actions.get(&sig.action)?;
-        let Some(param) = action.output(&out.name) else {
-            diags.push(
-                Diagnostic::error(
-                    Code::UnknownOutput,
-                    format!("action `{}` has no output `{}`", action.name, out.name),
-                )
-                .at(out.span, "no such output")
-                .with_related(action.span, "action declared here")
-                .suggest_or_list(
-                    &out.name,
-                    "output",
-                    action.outputs.iter().map(|o| o.name.as_str()),
-                ),
-            );
-            return None;
-        };
+        let param = action_output(action, out, diags)?;
         if !self.check_dependency(&tref, sig, span, diags) {
             return None;
         }
@@ -738,6 +723,31 @@ impl<'s, 'a> Scope<'s, 'a> {
             span,
         })
     }
+}
+
+/// The output `out` of `action`, or an `ordo::unknown_output` error.
+pub(super) fn action_output<'x>(
+    action: &'x ActionDef,
+    out: &ast::Ident,
+    diags: &mut Diagnostics,
+) -> Option<&'x ParamDef> {
+    let param = action.output(&out.name);
+    if param.is_none() {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownOutput,
+                format!("action `{}` has no output `{}`", action.name, out.name),
+            )
+            .at(out.span, "no such output")
+            .with_related(action.span, "action declared here")
+            .suggest_or_list(
+                &out.name,
+                "output",
+                action.outputs.iter().map(|o| o.name.as_str()),
+            ),
+        );
+    }
+    param
 }
 
 fn price_kind(kind: &str) -> PriceKind {
