@@ -118,3 +118,34 @@ fn a_second_order_on_an_instance_in_flight_is_refused_when_stored() {
         Err(StoreError::NoSuchOrder { .. })
     ));
 }
+
+#[test]
+fn a_completion_whose_instances_cannot_be_written_is_not_recorded_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(".ordo");
+    let store = SqliteStore::open(&state).unwrap();
+    // Every write of an instance fails, as a crash in the middle would stop it.
+    let db = rusqlite::Connection::open(store.path()).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_instances BEFORE INSERT ON instances \
+         BEGIN SELECT RAISE(ABORT, 'no room for instances'); END;",
+    )
+    .unwrap();
+    drop(db);
+    let plan = support::broadband("ORD-1");
+    store
+        .create_order(&plan, &support::document("ORD-1"))
+        .unwrap();
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    let completed = Event::Order {
+        state: OrderState::Completed,
+        reason: None,
+    };
+    assert!(journal.record("ORD-1", &completed).is_err());
+    // Neither half: the order is not completed, and no instance exists.
+    assert_eq!(store.load("ORD-1").unwrap().state, OrderState::Acknowledged);
+    assert_eq!(store.instances(&InstanceFilter::default()).unwrap(), []);
+    let events = store.events("ORD-1").unwrap();
+    assert_eq!(events.len(), 1, "only the creation: {events:?}");
+}
