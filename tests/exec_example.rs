@@ -5,11 +5,18 @@ use std::path::Path;
 
 use ordo::compile::compile;
 use ordo::exec::{summary, Bindings, ExecOptions, Executor, MemoryJournal, OrderState, TaskState};
+use ordo::inventory::InstalledBase;
 use ordo::order::read_order;
-use ordo::plan::{decompose, Plan};
+use ordo::plan::{decompose_on, Plan};
 use ordo::source::{SourceFile, Sources};
+use ordo::store::{SqliteStore, Store};
 
 fn plan_of(order: &str) -> Plan {
+    plan_on(order, None)
+}
+
+/// The order's plan against the installed base of `store`, if given.
+fn plan_on(order: &str, store: Option<&SqliteStore>) -> Plan {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Sources::load_catalog(&root.join("catalog")).unwrap();
     let (catalog, diags) = compile(&sources);
@@ -17,8 +24,11 @@ fn plan_of(order: &str) -> Plan {
     let text = std::fs::read_to_string(root.join(order)).unwrap();
     let f = sources.add(SourceFile::new(order, text));
     let doc = read_order(f, sources.get(f)).unwrap_or_else(|d| panic!("{d:?}"));
-    decompose(&catalog, &doc)
-        .unwrap_or_else(|d| panic!("{d:?}"))
+    let base = store.map_or_else(InstalledBase::default, |s| {
+        InstalledBase::for_order(s, &doc).unwrap()
+    });
+    decompose_on(&catalog, &doc, &base)
+        .unwrap_or_else(|d| panic!("{order}: {d:?}"))
         .0
 }
 
@@ -47,18 +57,24 @@ fn the_example_bindings_fulfil_an_order_through_the_plugin() {
     }
 
     // Every example order completes with the example bindings (simulation
-    // alone would fail the credit check: a simulated score is 0).
+    // alone would fail the credit check: a simulated score is 0), in the
+    // order that the modify and delete examples find what they change.
+    let store = SqliteStore::open(&state.path().join(".ordo")).unwrap();
     for order in [
         "examples/triple-play.yaml",
+        "examples/triple-play-upgrade.yaml",
+        "examples/triple-play-cease.yaml",
         "examples/voip-on-broadband.yaml",
+        "examples/broadband.yaml",
         "examples/modify-speed.yaml",
         "examples/disconnect.yaml",
     ] {
-        let plan = plan_of(order);
+        let plan = plan_on(order, Some(&store));
+        store.create_order(&plan, &document(order)).unwrap();
+        let lock = store.acquire_runner(&plan.order).unwrap();
+        let mut journal = store.journal(&lock).unwrap();
         let executor = Executor::new(&plan, &bindings, ExecOptions::default()).unwrap();
-        let outcome = executor
-            .run(Vec::new(), &mut MemoryJournal::new(), &mut |_| {})
-            .unwrap();
+        let outcome = executor.run(Vec::new(), &mut journal, &mut |_| {}).unwrap();
         assert_eq!(
             outcome.state,
             OrderState::Completed,
@@ -66,4 +82,13 @@ fn the_example_bindings_fulfil_an_order_through_the_plugin() {
             summary(&plan, &outcome)
         );
     }
+}
+
+/// An example order's document as JSON, as `ordo run` stores it.
+fn document(order: &str) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = Sources::new();
+    let text = std::fs::read_to_string(root.join(order)).unwrap();
+    let f = sources.add(SourceFile::new(order, text));
+    ordo::yaml::parse(f, sources.get(f)).unwrap().to_json()
 }

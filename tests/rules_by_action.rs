@@ -78,7 +78,31 @@ fn pair(once: &str, monthly: &str) -> (String, String) {
 /// activation fee again.
 #[test]
 fn a_modify_is_not_charged_the_activation_fee() {
-    let q = json("quote", "catalog", "examples/modify-speed.yaml");
+    // The line the modify changes is installed first.
+    let state = tempfile::tempdir().expect("a temporary folder");
+    let state = state.path().to_str().unwrap();
+    let run = ordo(&[
+        "run",
+        "--catalog",
+        "catalog",
+        "examples/broadband.yaml",
+        "--state",
+        state,
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let out = ordo(&[
+        "quote",
+        "--catalog",
+        "catalog",
+        "examples/modify-speed.yaml",
+        "--state",
+        state,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let q: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(total(&q), pair("0.00 EUR", "54.99 EUR"));
 }
 
