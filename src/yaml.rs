@@ -38,23 +38,95 @@ pub struct YamlError {
     pub span: Span,
 }
 
-/// Aliases can multiply a document; past this many nodes it is refused.
-const MAX_NODES: usize = 1_000_000;
+/// The most one document may hold, so that no file, however written, can
+/// take more memory or stack than these allow. Orders, bindings files and
+/// catalog test files all share them; `docs/limits.md` states them. Each can
+/// be set by an environment variable, read on every parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of the file in bytes (`ORDO_LIMIT_BYTES`).
+    pub bytes: usize,
+    /// Values (scalars, lists, mappings, each alias counting all it repeats)
+    /// (`ORDO_LIMIT_VALUES`).
+    pub values: usize,
+    /// How deep lists and mappings nest (`ORDO_LIMIT_DEPTH`, at most
+    /// [`Limits::MAX_DEPTH`]): values are walked recursively later.
+    pub depth: usize,
+    /// Bytes of text the document expands to: every scalar, and again every
+    /// time an alias repeats it (`ORDO_LIMIT_EXPANDED`). A one-megabyte
+    /// string aliased two thousand times is two gigabytes.
+    pub expanded: usize,
+}
 
-/// Lists and mappings nest at most this deep: values are walked recursively
-/// later, and no order nests more than a few levels.
-const MAX_DEPTH: usize = 64;
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        bytes: 64 << 20,
+        values: 1_000_000,
+        depth: 64,
+        expanded: 256 << 20,
+    };
 
-/// Parses one YAML or JSON document.
+    /// The ceiling of `ORDO_LIMIT_DEPTH`: deeper, a recursive walk of the
+    /// values could overflow the stack.
+    pub const MAX_DEPTH: usize = 100;
+
+    /// The limits, with any set in the environment.
+    pub fn from_env() -> Result<Limits, String> {
+        let read = |name: &str, default: usize| match std::env::var(name) {
+            Err(_) => Ok(default),
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("{name} is `{v}`, not a positive whole number")),
+            },
+        };
+        let d = Limits::DEFAULT;
+        Ok(Limits {
+            bytes: read("ORDO_LIMIT_BYTES", d.bytes)?,
+            values: read("ORDO_LIMIT_VALUES", d.values)?,
+            depth: read("ORDO_LIMIT_DEPTH", d.depth)?.min(Limits::MAX_DEPTH),
+            expanded: read("ORDO_LIMIT_EXPANDED", d.expanded)?,
+        })
+    }
+}
+
+/// Parses one YAML document, or one strict JSON document when the file's
+/// name ends in `.json`, within the [`Limits`] set in the environment.
 pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
+    let limits = Limits::from_env().map_err(|message| YamlError {
+        message,
+        span: Span::new(file, 0, 0),
+    })?;
+    parse_within(file, source, &limits)
+}
+
+/// [`parse`] with the given limits.
+pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Result<Node, YamlError> {
+    if source.text.len() > limits.bytes {
+        return Err(YamlError {
+            message: format!(
+                "the file is {} bytes, more than the limit of {} (set ORDO_LIMIT_BYTES to change it)",
+                source.text.len(),
+                limits.bytes
+            ),
+            span: Span::new(file, 0, 0),
+        });
+    }
+    let json = source
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if json {
+        strict_json(file, source, limits)?;
+    }
     let mut builder = Builder {
         file,
         source,
+        limits,
         stack: Vec::new(),
         anchors: Vec::new(),
         root: None,
         documents: 0,
-        nodes: 0,
+        size: Size::default(),
         error: None,
     };
     let mut parser = Parser::new_from_str(&source.text);
@@ -71,6 +143,63 @@ pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
     builder.root.ok_or_else(|| YamlError {
         message: "the file is empty".into(),
         span: Span::new(file, 0, 0),
+    })
+}
+
+/// What is wrong at byte `at`, in words for the things YAML allows and JSON
+/// does not; serde_json's own message (without its position) otherwise.
+fn json_problem(e: &serde_json::Error, text: &str, at: usize) -> String {
+    let rest = &text[at..];
+    let before = text[..at].trim_end();
+    if before.ends_with(',') && (rest.starts_with('}') || rest.starts_with(']')) {
+        return "a trailing comma".into();
+    }
+    if rest.starts_with('\'') {
+        return "a string in single quotes: JSON strings and keys are in double quotes".into();
+    }
+    if rest.starts_with("//") || rest.starts_with("/*") || rest.starts_with('#') {
+        return "a comment: JSON has none".into();
+    }
+    let key_expected = e.to_string().starts_with("key must be a string");
+    if key_expected && rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return "a key without double quotes".into();
+    }
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_string(),
+        None => text,
+    }
+}
+
+/// Refuses what YAML would take but JSON does not (single quotes, trailing
+/// commas, comments, unquoted keys), with serde_json's message at its
+/// position. The tree itself is still built by the YAML reader, which
+/// knows where every value is.
+fn strict_json(file: FileId, source: &SourceFile, limits: &Limits) -> Result<(), YamlError> {
+    let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&source.text) else {
+        return Ok(());
+    };
+    let (start, end) = source.line_range(e.line().saturating_sub(1));
+    // serde_json counts columns in bytes, from 1.
+    let mut at = (start + e.column().saturating_sub(1)).min(end.max(start));
+    while !source.text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let message = if e.to_string().starts_with("recursion limit exceeded") {
+        format!(
+            "lists and mappings nest more than {} levels deep, the limit (set ORDO_LIMIT_DEPTH to change it)",
+            limits.depth
+        )
+    } else {
+        format!(
+            "{} (a `.json` file is read as strict JSON)",
+            json_problem(&e, &source.text, at)
+        )
+    };
+    let next = source.text[at..].chars().next().map_or(0, char::len_utf8);
+    Err(YamlError {
+        message,
+        span: Span::new(file, at, at + next),
     })
 }
 
@@ -144,25 +273,39 @@ enum Frame {
     Map(Node, usize, Option<Node>),
 }
 
+/// What a node costs against the [`Limits`]: its values, and the bytes of
+/// its scalars.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    values: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.values += other.values;
+        self.bytes += other.bytes;
+    }
+}
+
 struct Builder<'s> {
     file: FileId,
     source: &'s SourceFile,
+    limits: &'s Limits,
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    anchors: Vec<(usize, Node, Size)>,
     root: Option<Node>,
     documents: usize,
-    nodes: usize,
+    /// The document so far, counting every copy an alias or anchor makes.
+    size: Size,
     error: Option<YamlError>,
 }
 
 impl Builder<'_> {
     fn span_at(&self, mark: &Marker, len: usize) -> Span {
-        // The parser counts characters: line from 1, column from 0.
-        let start = self.source.offset_of(mark.line(), mark.col() + 1);
-        let end = self.source.text[start..]
-            .char_indices()
-            .nth(len)
-            .map_or(self.source.text.len(), |(i, _)| start + i);
+        // The parser's index counts characters from the start of the text.
+        let start = self.source.offset_of_char(mark.index());
+        let end = self.source.offset_of_char(mark.index() + len);
         Span::new(self.file, start, end)
     }
 
@@ -175,20 +318,48 @@ impl Builder<'_> {
         }
     }
 
-    /// Adds a finished node to its parent. `added` is how many values it
-    /// brings that were not counted yet: one for a scalar, its whole size for
-    /// an alias, none for a collection (its values were counted as they came).
-    fn push_value(&mut self, node: Node, anchor: usize, added: usize) {
-        self.nodes += added;
-        if self.nodes > MAX_NODES {
+    /// Counts what a node adds against the limits; false (and the error
+    /// set) once past one.
+    fn within_limits(&mut self, added: Size, span: Span) -> bool {
+        self.size.add(added);
+        let limits = self.limits;
+        if self.size.values > limits.values {
             self.fail(
-                "the document expands to too many values (aliases nested too deeply?)",
-                node.span,
+                format!(
+                    "the document holds more than {} values, the limit (aliases count every value they repeat; set ORDO_LIMIT_VALUES to change it)",
+                    limits.values
+                ),
+                span,
             );
+            return false;
+        }
+        if self.size.bytes > limits.expanded {
+            self.fail(
+                format!(
+                    "the document expands to more than {} bytes of text, the limit (aliases count every value they repeat; set ORDO_LIMIT_EXPANDED to change it)",
+                    limits.expanded
+                ),
+                span,
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Adds a finished node to its parent. `added` is what it brings that
+    /// was not counted yet: a scalar itself, an alias all it repeats, a
+    /// collection only itself (its values were counted as they came).
+    fn push_value(&mut self, node: Node, anchor: usize, added: Size) {
+        if !self.within_limits(added, node.span) {
             return;
         }
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            // The anchor keeps a copy, which counts as much as an alias's.
+            let size = count(&node);
+            if !self.within_limits(Size { values: 0, ..size }, node.span) {
+                return;
+            }
+            self.anchors.push((anchor, node.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -225,17 +396,21 @@ impl Builder<'_> {
     }
 }
 
-fn count(node: &Node) -> usize {
+fn count(node: &Node) -> Size {
+    let mut size = Size {
+        values: 1,
+        bytes: 0,
+    };
     match &node.kind {
-        NodeKind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        NodeKind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count(k) + count(v))
-                .sum::<usize>()
-        }
-        _ => 1,
+        NodeKind::Seq(items) => items.iter().for_each(|i| size.add(count(i))),
+        NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+            size.add(count(k));
+            size.add(count(v));
+        }),
+        NodeKind::String(s) | NodeKind::Number(s) => size.bytes = s.len(),
+        NodeKind::Null | NodeKind::Bool(_) => {}
     }
+    size
 }
 
 fn scalar(value: String, style: TScalarStyle) -> NodeKind {
@@ -277,19 +452,26 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::Scalar(value, style, anchor, _) => {
                 let quoted = usize::from(style != TScalarStyle::Plain) * 2;
                 let span = self.span_at(&mark, value.chars().count() + quoted);
+                let size = Size {
+                    values: 1,
+                    bytes: value.len(),
+                };
                 self.push_value(
                     Node {
                         kind: scalar(value, style),
                         span,
                     },
                     anchor,
-                    1,
+                    size,
                 );
             }
-            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+            Event::SequenceStart(..) | Event::MappingStart(..)
+                if self.stack.len() >= self.limits.depth =>
+            {
                 let span = self.span_at(&mark, 1);
+                let depth = self.limits.depth;
                 self.fail(
-                    format!("lists and mappings nest more than {MAX_DEPTH} levels deep"),
+                    format!("lists and mappings nest more than {depth} levels deep, the limit (set ORDO_LIMIT_DEPTH to change it)"),
                     span,
                 );
             }
@@ -318,22 +500,25 @@ impl MarkedEventReceiver for Builder<'_> {
                 if let Some(Frame::Seq(node, anchor) | Frame::Map(node, anchor, _)) =
                     self.stack.pop()
                 {
-                    self.push_value(node, anchor, 1);
+                    let size = Size {
+                        values: 1,
+                        bytes: 0,
+                    };
+                    self.push_value(node, anchor, size);
                 }
             }
             Event::Alias(id) => {
-                let found = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone());
+                let found = self.anchors.iter().rposition(|(a, ..)| *a == id);
                 let span = self.span_at(&mark, 1);
                 match found {
-                    Some(mut node) => {
-                        node.span = span;
-                        let size = count(&node);
-                        self.push_value(node, 0, size);
+                    // Counted before the copy is made: the copy is the cost.
+                    Some(at) => {
+                        let size = self.anchors[at].2;
+                        if self.within_limits(Size { values: 0, ..size }, span) {
+                            let mut node = self.anchors[at].1.clone();
+                            node.span = span;
+                            self.push_value(node, 0, Size { bytes: 0, ..size });
+                        }
                     }
                     None => self.fail("unknown alias", span),
                 }
@@ -348,7 +533,19 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Node, YamlError> {
-        parse(FileId(0), &SourceFile::new("t.yaml", text))
+        parse_within(
+            FileId(0),
+            &SourceFile::new("t.yaml", text),
+            &Limits::DEFAULT,
+        )
+    }
+
+    fn parse_json(text: &str) -> Result<Node, YamlError> {
+        parse_within(
+            FileId(0),
+            &SourceFile::new("t.json", text),
+            &Limits::DEFAULT,
+        )
     }
 
     #[test]
@@ -393,5 +590,125 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
         }
         assert!(parse_str(&text).is_err());
+    }
+
+    #[test]
+    fn an_alias_of_a_long_string_counts_its_bytes_every_time() {
+        // 2,000 aliases of a 100 KB string: 200 MB expanded, past a 10 MB limit.
+        let big = "x".repeat(100_000);
+        let mut text = format!("a: &s \"{big}\"\nb: [");
+        text.push_str(&vec!["*s"; 2_000].join(", "));
+        text.push_str("]\n");
+        let limits = Limits {
+            expanded: 10 << 20,
+            ..Limits::DEFAULT
+        };
+        let e = parse_within(
+            FileId(0),
+            &SourceFile::new("t.yaml", text.as_str()),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("more than 10485760 bytes"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("ORDO_LIMIT_EXPANDED"), "{}", e.message);
+        // The error is at the alias that went past the limit.
+        assert_eq!(&text[e.span.range()], "*");
+    }
+
+    #[test]
+    fn every_limit_is_named_in_its_error() {
+        let file = SourceFile::new("t.yaml", "a: [[1, 2], [3]]\n");
+        let cases = [
+            (
+                Limits {
+                    bytes: 5,
+                    ..Limits::DEFAULT
+                },
+                "ORDO_LIMIT_BYTES",
+            ),
+            (
+                Limits {
+                    values: 3,
+                    ..Limits::DEFAULT
+                },
+                "ORDO_LIMIT_VALUES",
+            ),
+            (
+                Limits {
+                    depth: 1,
+                    ..Limits::DEFAULT
+                },
+                "ORDO_LIMIT_DEPTH",
+            ),
+            (
+                Limits {
+                    expanded: 1,
+                    ..Limits::DEFAULT
+                },
+                "ORDO_LIMIT_EXPANDED",
+            ),
+        ];
+        for (limits, name) in cases {
+            let e = parse_within(FileId(0), &file, &limits).unwrap_err();
+            assert!(e.message.contains(name), "{name}: {}", e.message);
+        }
+        assert!(parse_within(FileId(0), &file, &Limits::DEFAULT).is_ok());
+    }
+
+    #[test]
+    fn json_files_are_strict_json_with_positions() {
+        let cases = [
+            ("{'id': 1}", 1, "single quotes"),
+            ("{\"id\": 1,}", 9, "trailing comma"),
+            ("{\"a\": [1, 2,]}", 12, "trailing comma"),
+            ("// note\n{\"id\": 1}", 0, "a comment"),
+            ("{\"id\": 1 # note\n}", 9, "a comment"),
+            ("{id: 1}", 1, "a key without double quotes"),
+            ("{\"id\": 1} x", 10, "trailing characters"),
+        ];
+        for (text, at, message) in cases {
+            let e = parse_json(text).unwrap_err();
+            assert!(e.message.contains(message), "{text}: {}", e.message);
+            assert!(e.message.contains("strict JSON"), "{text}: {}", e.message);
+            assert!(!e.message.contains("line"), "{text}: {}", e.message);
+            assert_eq!(e.span.start as usize, at, "{text}: {}", e.message);
+        }
+        // The same text is YAML when the file says so.
+        assert!(parse_str("{'id': 1}").is_ok());
+        let root = parse_json("{\"id\": \"é\", \"n\": [1]}").unwrap();
+        assert_eq!(root.get("id").unwrap().span.start, 7);
+    }
+
+    #[test]
+    fn json_nested_past_serde_json_s_own_limit_names_ours() {
+        let text = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let e = parse_json(&text).unwrap_err();
+        assert!(e.message.contains("ORDO_LIMIT_DEPTH"), "{}", e.message);
+    }
+
+    #[test]
+    fn positions_in_one_long_line_are_found_without_walking_it() {
+        let items: Vec<String> = (0..5_000)
+            .map(|i| format!("{{\"id\": \"{i}\", \"é\": [1, 2.5, \"x\"]}}"))
+            .collect();
+        let text = format!("{{\"items\": [{}]}}", items.join(","));
+        let source = SourceFile::new("t.json", text.as_str());
+        let root = parse_within(FileId(0), &source, &Limits::DEFAULT).unwrap();
+        let NodeKind::Seq(list) = &root.get("items").unwrap().kind else {
+            panic!("a list");
+        };
+        let last = list[4_999].get("id").unwrap();
+        assert_eq!(&text[last.span.range()], "\"4999\"");
+        // At most a block per lookup, two lookups per value: linear.
+        let values = 5_000 * 6 + 2;
+        assert!(
+            source.bytes_walked() <= values * 2 * 260,
+            "{}",
+            source.bytes_walked()
+        );
     }
 }
