@@ -11,7 +11,7 @@ mod json;
 mod sanitize;
 mod snippet;
 
-pub use sanitize::sanitize;
+pub use sanitize::{sanitize, sanitize_line};
 
 use crate::diagnostic::Diagnostics;
 use crate::source::Sources;

@@ -14,12 +14,22 @@ use std::borrow::Cow;
 /// and the bidirectional overrides that reorder what is shown
 /// ("Trojan Source"). Text without any comes back as it is.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    escape(text, is_unsafe)
+}
+
+/// [`sanitize`] for text shown on one line, such as a table cell: line
+/// feeds and tabs are escaped too, so a value cannot break the row.
+pub fn sanitize_line(text: &str) -> Cow<'_, str> {
+    escape(text, |c| is_unsafe(c) || c == '\n' || c == '\t')
+}
+
+fn escape(text: &str, unsafe_here: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_here) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe(c) {
+        if unsafe_here(c) {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -64,6 +74,10 @@ mod tests {
             "red \\u{1b}[31mX\\u{1b}[0m\\u{7} \\u{9b}2J \\u{d}\\u{202e}"
         );
         assert!(matches!(sanitize("plain, é\ttab\nline"), Cow::Borrowed(_)));
+        assert_eq!(
+            sanitize_line("two\nlines\tand \x1b"),
+            "two\\u{a}lines\\u{9}and \\u{1b}"
+        );
     }
 
     #[test]
