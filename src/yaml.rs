@@ -63,7 +63,7 @@ impl Limits {
         bytes: 64 << 20,
         values: 1_000_000,
         depth: 64,
-        expanded: 256 << 20,
+        expanded: 64 << 20,
     };
 
     /// The ceiling of `ORDO_LIMIT_DEPTH`: deeper, a recursive walk of the
