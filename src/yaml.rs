@@ -690,25 +690,46 @@ mod tests {
         assert!(e.message.contains("ORDO_LIMIT_DEPTH"), "{}", e.message);
     }
 
-    #[test]
-    fn positions_in_one_long_line_are_found_without_walking_it() {
-        let items: Vec<String> = (0..5_000)
-            .map(|i| format!("{{\"id\": \"{i}\", \"é\": [1, 2.5, \"x\"]}}"))
+    /// Bytes walked to find every position of one order of `n` items, laid
+    /// out minified (one line) or pretty.
+    fn walked(n: usize, pretty: bool) -> usize {
+        let items: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"id": i.to_string(), "é": [1, 2.5, "x"]}))
             .collect();
-        let text = format!("{{\"items\": [{}]}}", items.join(","));
+        let order = serde_json::json!({ "items": items });
+        let text = if pretty {
+            serde_json::to_string_pretty(&order).unwrap()
+        } else {
+            serde_json::to_string(&order).unwrap()
+        };
         let source = SourceFile::new("t.json", text.as_str());
         let root = parse_within(FileId(0), &source, &Limits::DEFAULT).unwrap();
         let NodeKind::Seq(list) = &root.get("items").unwrap().kind else {
             panic!("a list");
         };
-        let last = list[4_999].get("id").unwrap();
-        assert_eq!(&text[last.span.range()], "\"4999\"");
-        // At most a block per lookup, two lookups per value: linear.
-        let values = 5_000 * 6 + 2;
+        let last = list[n - 1].get("id").unwrap();
+        assert_eq!(&text[last.span.range()], format!("\"{}\"", n - 1));
+        source.bytes_walked()
+    }
+
+    #[test]
+    fn positions_cost_the_same_minified_or_pretty_and_grow_linearly() {
+        let (minified, pretty) = (walked(2_000, false), walked(2_000, true));
+        let (minified_4x, pretty_4x) = (walked(8_000, false), walked(8_000, true));
+        // Walking from the start of the line for every value made minified
+        // JSON quadratic: 2,000 items walked about 2,000 times more.
         assert!(
-            source.bytes_walked() <= values * 2 * 260,
-            "{}",
-            source.bytes_walked()
+            minified <= 2 * pretty,
+            "minified {minified}, pretty {pretty}"
         );
+        assert!(
+            minified_4x <= 2 * pretty_4x,
+            "minified {minified_4x}, pretty {pretty_4x}"
+        );
+        // Four times the items, about four times the walk (not sixteen).
+        assert!(minified_4x <= 5 * minified, "{minified} then {minified_4x}");
+        assert!(pretty_4x <= 5 * pretty, "{pretty} then {pretty_4x}");
+        // At most a block per lookup, two lookups per value of 7 per item.
+        assert!(minified_4x <= 8_000 * 7 * 2 * 256, "{minified_4x}");
     }
 }
