@@ -257,3 +257,50 @@ fn escapes_from_a_plugin_are_shown_not_sent_in_summary_and_status() {
         "{status}"
     );
 }
+
+/// A small YAML file whose aliases repeat a 1 KB string a billion times,
+/// under `key`.
+fn alias_bomb(key: &str) -> String {
+    let mut text = format!("a0: &a0 \"{}\"\n", "x".repeat(1_000));
+    for i in 1..10 {
+        let prev = vec![format!("*a{}", i - 1); 10].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{prev}]\n"));
+    }
+    text.push_str(&format!("{key}: *a9\n"));
+    text
+}
+
+#[test]
+fn bindings_and_test_files_are_held_to_the_same_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tests")).unwrap();
+    write(d, "cat.ordo", PLUGIN_CATALOG);
+    write(d, "bomb.yaml", &alias_bomb("actions"));
+    write(d, "tests/bomb.yaml", &alias_bomb("order"));
+    write(
+        d,
+        "o.yaml",
+        "id: ORD-B\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - { id: \"1\", action: add, product: P }\n",
+    );
+    let runs = [
+        &[
+            "run",
+            "--catalog",
+            "cat.ordo",
+            "o.yaml",
+            "--bindings",
+            "bomb.yaml",
+            "--state",
+            "st",
+        ][..],
+        &["test", "--catalog", "."],
+    ];
+    for args in runs {
+        let out = ordo_with(d, args, &[]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
+        assert!(matches!(out.status.code(), Some(1 | 2)), "{args:?}: {text}");
+        assert!(text.contains("ORDO_LIMIT_EXPANDED"), "{args:?}: {text}");
+    }
+}

@@ -50,10 +50,7 @@ pub(super) fn strict_json(
         at -= 1;
     }
     let message = if e.to_string().starts_with("recursion limit exceeded") {
-        format!(
-            "lists and mappings nest more than {} levels deep, the limit (set ORDO_LIMIT_DEPTH to change it)",
-            limits.depth
-        )
+        limits.too_deep()
     } else {
         format!(
             "{} (a `.json` file is read as strict JSON)",

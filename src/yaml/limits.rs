@@ -49,4 +49,33 @@ impl Limits {
             expanded: read("ORDO_LIMIT_EXPANDED", d.expanded)?,
         })
     }
+
+    /// The errors, each naming its limit and the variable that sets it.
+    pub(super) fn too_many_bytes(&self, bytes: usize) -> String {
+        format!(
+            "the file is {bytes} bytes, more than the limit of {} (set ORDO_LIMIT_BYTES to change it)",
+            self.bytes
+        )
+    }
+
+    pub(super) fn too_many_values(&self) -> String {
+        format!(
+            "the document holds more than {} values, the limit (aliases count every value they repeat; set ORDO_LIMIT_VALUES to change it)",
+            self.values
+        )
+    }
+
+    pub(super) fn too_deep(&self) -> String {
+        format!(
+            "lists and mappings nest more than {} levels deep, the limit (set ORDO_LIMIT_DEPTH to change it)",
+            self.depth
+        )
+    }
+
+    pub(super) fn expands_too_far(&self) -> String {
+        format!(
+            "the document expands to more than {} bytes of text, the limit (aliases count every value they repeat; set ORDO_LIMIT_EXPANDED to change it)",
+            self.expanded
+        )
+    }
 }

@@ -59,11 +59,7 @@ pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
 pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Result<Node, YamlError> {
     if source.text.len() > limits.bytes {
         return Err(YamlError {
-            message: format!(
-                "the file is {} bytes, more than the limit of {} (set ORDO_LIMIT_BYTES to change it)",
-                source.text.len(),
-                limits.bytes
-            ),
+            message: limits.too_many_bytes(source.text.len()),
             span: Span::new(file, 0, 0),
         });
     }
@@ -223,23 +219,11 @@ impl Builder<'_> {
         self.size.add(added);
         let limits = self.limits;
         if self.size.values > limits.values {
-            self.fail(
-                format!(
-                    "the document holds more than {} values, the limit (aliases count every value they repeat; set ORDO_LIMIT_VALUES to change it)",
-                    limits.values
-                ),
-                span,
-            );
+            self.fail(limits.too_many_values(), span);
             return false;
         }
         if self.size.bytes > limits.expanded {
-            self.fail(
-                format!(
-                    "the document expands to more than {} bytes of text, the limit (aliases count every value they repeat; set ORDO_LIMIT_EXPANDED to change it)",
-                    limits.expanded
-                ),
-                span,
-            );
+            self.fail(limits.expands_too_far(), span);
             return false;
         }
         true
@@ -368,11 +352,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 if self.stack.len() >= self.limits.depth =>
             {
                 let span = self.span_at(&mark, 1);
-                let depth = self.limits.depth;
-                self.fail(
-                    format!("lists and mappings nest more than {depth} levels deep, the limit (set ORDO_LIMIT_DEPTH to change it)"),
-                    span,
-                );
+                self.fail(self.limits.too_deep(), span);
             }
             Event::SequenceStart(anchor, _) => {
                 let span = self.span_at(&mark, 1);
