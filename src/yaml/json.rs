@@ -40,12 +40,22 @@ pub(super) fn strict_json(
     source: &SourceFile,
     limits: &Limits,
 ) -> Result<(), YamlError> {
-    let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&source.text) else {
+    // RFC 8259 lets a reader ignore a byte order mark; editors write one.
+    let text = source.text.strip_prefix('\u{feff}');
+    let bom = if text.is_some() {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let text = text.unwrap_or(&source.text);
+    let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) else {
         return Ok(());
     };
-    let (start, end) = source.line_range(e.line().saturating_sub(1));
-    // serde_json counts columns in bytes, from 1.
-    let mut at = (start + e.column().saturating_sub(1)).min(end.max(start));
+    let line = e.line().saturating_sub(1);
+    let (start, end) = source.line_range(line);
+    // serde_json counts columns in bytes, from 1, in the text after the mark.
+    let column = e.column().saturating_sub(1) + if line == 0 { bom } else { 0 };
+    let mut at = (start + column).min(end.max(start));
     while !source.text.is_char_boundary(at) {
         at -= 1;
     }

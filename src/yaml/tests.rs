@@ -147,6 +147,12 @@ fn json_files_are_strict_json_with_positions() {
         assert!(!e.message.contains("line"), "{text}: {}", e.message);
         assert_eq!(e.span.start as usize, at, "{text}: {}", e.message);
     }
+    // A byte order mark is not an error, and positions after it hold.
+    assert!(parse_json("\u{feff}{\"id\": 1}").is_ok());
+    assert_eq!(
+        parse_json("\u{feff}{\"id\": 1,}").unwrap_err().span.start,
+        12
+    );
     // The same text is YAML when the file says so.
     assert!(parse_str("{'id': 1}").is_ok());
     let root = parse_json("{\"id\": \"é\", \"n\": [1]}").unwrap();
