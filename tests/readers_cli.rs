@@ -79,6 +79,31 @@ fn a_diagnostic_past_column_65535_is_reported_not_a_panic() {
 }
 
 #[test]
+fn thousands_of_diagnostics_on_one_line_cost_what_each_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<String> = (0..2_000).map(|i| item(i, "9G")).collect();
+    let order = format!(
+        r#"{{"id":"ORD-1",{CUSTOMER},"items":[{}]}}"#,
+        items.join(",")
+    );
+    write(dir.path(), "order.json", &order);
+    let (code, stderr) = plan(dir.path(), "order.json", &[]);
+    assert_eq!(code, Some(1), "{}", &stderr[..stderr.len().min(2_000)]);
+    assert!(
+        stderr.contains("error: 2000 errors"),
+        "{}",
+        &stderr[stderr.len().saturating_sub(500)..]
+    );
+    // Each shows a window of the 200 KB line, not the line.
+    assert!(
+        stderr.len() < 2_000 * 1_500,
+        "{} bytes of stderr for a {} byte order",
+        stderr.len(),
+        order.len()
+    );
+}
+
+#[test]
 fn an_alias_repeating_a_long_string_is_refused_at_the_expansion_limit() {
     let dir = tempfile::tempdir().unwrap();
     let big = "x".repeat(1 << 20);
