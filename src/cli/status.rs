@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
+use crate::render::sanitize_line;
 use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
@@ -63,8 +64,14 @@ fn json(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// Columns padded to their widest cell; the last is not padded.
+/// Columns padded to their widest cell; the last is not padded. Cells are
+/// made safe to print first: ids, errors and notes come from orders and
+/// plugins.
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| sanitize_line(c).into_owned()).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -76,7 +83,7 @@ fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 == row.len() {
@@ -116,9 +123,9 @@ fn list_text(list: &[OrderSummary]) -> String {
 }
 
 fn order_text(s: &OrderStatus) -> String {
-    let mut out = format!("order {}: {}", s.order, s.state.as_str());
+    let mut out = format!("order {}: {}", sanitize_line(&s.order), s.state.as_str());
     if let Some(r) = &s.reason {
-        let _ = write!(out, " — {r}");
+        let _ = write!(out, " — {}", sanitize_line(r));
     }
     out.push('\n');
     let counts = s
@@ -138,7 +145,8 @@ fn order_text(s: &OrderStatus) -> String {
         let _ = writeln!(
             out,
             "runner: pid {} on {} ({live})",
-            r.holder.pid, r.holder.host
+            r.holder.pid,
+            sanitize_line(&r.holder.host)
         );
     }
     if s.cancel_requested && !s.state.is_final() {

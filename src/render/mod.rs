@@ -8,6 +8,10 @@
 mod github;
 mod human;
 mod json;
+mod sanitize;
+mod snippet;
+
+pub use sanitize::{sanitize, sanitize_line};
 
 use crate::diagnostic::Diagnostics;
 use crate::source::Sources;
