@@ -33,21 +33,27 @@ fn name(path: &Path) -> String {
         .to_string()
 }
 
-/// The page's lines outside fenced code blocks, with their numbers, inline
-/// code removed (a link or a citation shown as code is an example).
-fn prose(text: &str) -> Vec<(usize, String)> {
+/// The page's lines outside fenced code blocks, with their numbers.
+fn outside_fences(text: &str) -> Vec<(usize, &str)> {
     let mut fenced = false;
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim_start().starts_with("```") {
             fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            lines.push((i + 1, without_code_spans(line)));
+        } else if !fenced {
+            lines.push((i + 1, line));
         }
     }
     lines
+}
+
+/// The page's prose: its lines outside fenced code blocks, inline code
+/// removed (a link or a citation shown as code is an example).
+fn prose(text: &str) -> Vec<(usize, String)> {
+    outside_fences(text)
+        .into_iter()
+        .map(|(n, line)| (n, without_code_spans(line)))
+        .collect()
 }
 
 fn without_code_spans(line: &str) -> String {
@@ -72,16 +78,11 @@ fn anchor(heading: &str) -> String {
 }
 
 fn anchors(text: &str) -> BTreeSet<String> {
-    let mut fenced = false;
-    let mut found = BTreeSet::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-        } else if !fenced && line.starts_with('#') {
-            found.insert(anchor(line.trim_start_matches('#')));
-        }
-    }
-    found
+    outside_fences(text)
+        .into_iter()
+        .filter(|(_, line)| line.starts_with('#'))
+        .map(|(_, line)| anchor(line.trim_start_matches('#')))
+        .collect()
 }
 
 /// The targets of the `[text](target)` links of a line.
