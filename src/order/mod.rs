@@ -126,7 +126,7 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
                 format!("the order is not valid YAML or JSON: {}", e.message),
             )
             .at(e.span, "here")
-            .with_help("an order is a mapping with `id`, `customer` and `items` (see docs/orders.md)"),
+            .with_help("an order is a mapping with `id`, `customer` and `items` (docs/orders.md)"),
         )
     })?;
     order_from_node(&root)
