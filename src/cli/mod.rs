@@ -231,6 +231,10 @@ pub struct RunArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -265,6 +269,10 @@ pub struct ResumeArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,

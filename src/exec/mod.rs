@@ -32,7 +32,9 @@ mod run;
 pub mod state;
 
 pub use action::{Action, ActionError, Outputs, ProcessLog, Request};
-pub use bindings::{Binding, Bindings, BindingsError, Implementation, Pattern, PluginEnv};
+pub use bindings::{
+    Binding, Bindings, BindingsError, BindingsRecord, Implementation, Pattern, PluginEnv, Written,
+};
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
