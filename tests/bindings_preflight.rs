@@ -1,5 +1,5 @@
 //! Bindings checked before anything runs, and kept in the store, through the
-//! real binary (`docs/bindings.md`, `docs/state.md`). Each refused run must
+//! real binary (`docs/execution.md, "Checked before anything runs"`, `docs/state.md`). Each refused run must
 //! leave no trace: no plugin call, no order stored.
 
 mod durable_support;

@@ -24,7 +24,7 @@ pub(crate) fn read_bindings(path: Option<&Path>) -> Result<BindingsRecord, Exit>
 }
 
 /// The bindings of `record`, checked against `plan` before anything runs
-/// (`docs/bindings.md`): every mistake in them, and every reason they
+/// (`docs/execution.md`, "Checked before anything runs"): every mistake in them, and every reason they
 /// cannot run this plan, is printed in `format` (exit 1).
 pub(crate) fn checked_bindings(
     record: &BindingsRecord,
