@@ -1,6 +1,7 @@
 //! Bindings checked before anything runs, and kept in the store, through the
-//! real binary (`docs/execution.md, "Checked before anything runs"`, `docs/state.md`). Each refused run must
-//! leave no trace: no plugin call, no order stored.
+//! real binary (`docs/execution.md`, "Checked before anything runs";
+//! `docs/state.md`). Each refused run must leave no trace: no plugin call,
+//! no order stored.
 
 mod durable_support;
 

@@ -24,8 +24,9 @@ pub(crate) fn read_bindings(path: Option<&Path>) -> Result<BindingsRecord, Exit>
 }
 
 /// The bindings of `record`, checked against `plan` before anything runs
-/// (`docs/execution.md`, "Checked before anything runs"): every mistake in them, and every reason they
-/// cannot run this plan, is printed in `format` (exit 1).
+/// (`docs/execution.md`, "Checked before anything runs"): every mistake in
+/// them, and every reason they cannot run this plan, is printed in `format`
+/// (exit 1).
 pub(crate) fn checked_bindings(
     record: &BindingsRecord,
     plan: &Plan,
