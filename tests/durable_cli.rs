@@ -707,6 +707,7 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "finished_at",
             "duration_ms",
             "error",
+            "next_attempt_at",
             "outputs",
             "process"
         ]

@@ -176,6 +176,7 @@ fn order_text(s: &OrderStatus) -> String {
         "STARTED",
         "DURATION",
         "LAST ERROR",
+        "OUTPUTS",
     ]
     .map(String::from)
     .to_vec()];
@@ -185,18 +186,36 @@ fn order_text(s: &OrderStatus) -> String {
         } else {
             t.attempts.to_string()
         };
+        // A task waiting for a retry says when it tries again.
+        let state = match &t.next_attempt_at {
+            Some(at) => format!("{}, next attempt {at}", t.state.as_str()),
+            None => t.state.as_str().into(),
+        };
         rows.push(vec![
             t.id.clone(),
-            t.state.as_str().into(),
+            state,
             attempts,
             t.started_at.clone().unwrap_or_else(|| "-".into()),
             t.duration_ms
                 .map_or_else(|| "-".into(), |ms| format!("{ms}ms")),
             t.error.clone().unwrap_or_default(),
+            outputs_text(&t.outputs),
         ]);
     }
     out.push_str(&indent(&table(&rows)));
     out
+}
+
+/// `circuit=C-1, port=7`: strings as they are, other values as JSON.
+fn outputs_text(outputs: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    outputs
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn indent(text: &str) -> String {

@@ -245,6 +245,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
             started_at: row.started_at,
             finished_at: row.finished_at,
             error: row.record.error,
+            next_attempt_at: row.next_attempt_at,
             process: row.record.process,
             outputs: row
                 .record
@@ -314,12 +315,15 @@ pub(crate) struct TaskRow {
     pub record: TaskRecord,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// When the next attempt of a task waiting for a retry starts.
+    pub next_attempt_at: Option<String>,
 }
 
 /// The columns [`task_row`] reads, in its order (a macro, for `concat!`).
 macro_rules! task_columns {
     () => {
-        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process"
+        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process, \
+         next_attempt_at"
     };
 }
 pub(crate) use task_columns;
@@ -350,6 +354,7 @@ pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
         },
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
+        next_attempt_at: r.get(9)?,
     })
 }
 

@@ -42,9 +42,11 @@ pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 3: the bindings an order runs with (a `BindingsRecord` as JSON:
 /// the file's text and folder), kept with the order instead of as a path in
-/// `runs/ORDER.json`. Null for an order stored before: its runs file, if
-/// any, is read instead.
-const V3: &str = "ALTER TABLE orders ADD COLUMN bindings TEXT;";
+/// `runs/ORDER.json` (null for an order stored before: its runs file, if
+/// any, is read instead); and when a task waiting for a retry makes its
+/// next attempt.
+const V3: &str = "ALTER TABLE orders ADD COLUMN bindings TEXT;
+ALTER TABLE tasks ADD COLUMN next_attempt_at TEXT;";
 
 /// Version 2: the process of a task's attempt under way (an exec plugin's
 /// process group, as JSON), recorded before the plugin is sent its request,

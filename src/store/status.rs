@@ -117,6 +117,9 @@ pub struct TaskStatus {
     pub duration_ms: Option<u64>,
     /// The last attempt's error; cleared when the task succeeds.
     pub error: Option<String>,
+    /// When a task waiting for a retry makes its next attempt; null otherwise.
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
     /// Outputs as plain JSON (exact numbers as strings), as actions see them.
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// The process of the attempt under way (an exec plugin's process group).
