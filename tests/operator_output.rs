@@ -111,3 +111,30 @@ fn a_task_waiting_for_a_retry_says_when_it_tries_again() {
     );
     run.kill9();
 }
+
+#[test]
+fn failures_lists_only_the_tasks_that_need_a_look() {
+    let lab = Lab::new();
+    let mut args = lab.run_args(&fixtures().join("device.yaml"));
+    args.push("--failures".into());
+    let out = lab.ordo("run", &args);
+    assert_eq!(out.code, Some(1), "held: {}", out.show());
+    let tasks: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(tasks, ["1/activate"], "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(2 of 3 tasks not shown"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("order ORD-DEVICE: held"),
+        "{}",
+        out.stdout
+    );
+}

@@ -52,6 +52,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         bindings: &bindings,
         jobs: crate::exec::ExecOptions::default().jobs,
         quiet: args.quiet,
+        failures: args.failures,
     });
     // The cancel succeeded if the order ended cancelled.
     match store.load(&args.order_id) {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use super::state::{events_log, store_error};
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{
-    summary, Bindings, BindingsError, BindingsRecord, ExecOptions, Executor, Journal, LogSink,
-    OrderState, Progress, TaskRecord, Tee,
+    failures_summary, summary, Bindings, BindingsError, BindingsRecord, ExecOptions, Executor,
+    Journal, LogSink, OrderState, Progress, TaskRecord, Tee,
 };
 use crate::plan::Plan;
 use crate::render::Format;
@@ -79,6 +79,8 @@ pub(crate) struct Run<'a> {
     pub bindings: &'a Bindings,
     pub jobs: usize,
     pub quiet: bool,
+    /// Only the tasks that need a look in the summary (`--failures`).
+    pub failures: bool,
     pub log: LogSink,
     pub initial: Vec<TaskRecord>,
 }
@@ -94,6 +96,7 @@ pub(crate) struct Durable<'a> {
     pub bindings: &'a Bindings,
     pub jobs: usize,
     pub quiet: bool,
+    pub failures: bool,
 }
 
 /// Executes an order whose runner lock is held, recording every transition
@@ -117,6 +120,7 @@ pub(crate) fn execute_durable(d: Durable<'_>) -> Exit {
         bindings: d.bindings,
         jobs: d.jobs,
         quiet: d.quiet,
+        failures: d.failures,
         log,
         initial: d.initial,
     };
@@ -139,6 +143,7 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
         }
     };
     let mut progress = Progress::new(run.plan, run.quiet);
+    progress.resuming(&run.initial);
     let outcome = match executor.run(run.initial, journal, &mut |event| progress.observe(event)) {
         Ok(o) => o,
         Err(e) => {
@@ -146,7 +151,11 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
             return Exit::Error;
         }
     };
-    write_stdout(&summary(run.plan, &outcome));
+    write_stdout(&if run.failures {
+        failures_summary(run.plan, &outcome)
+    } else {
+        summary(run.plan, &outcome)
+    });
     if outcome.state == OrderState::Completed {
         Exit::Success
     } else {

@@ -235,6 +235,10 @@ pub struct RunArgs {
     /// bindings): human on stderr; json and github on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -273,6 +277,10 @@ pub struct ResumeArgs {
     /// bindings): human on stderr; json and github on stdout.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -288,6 +296,10 @@ pub struct CancelArgs {
     pub bindings: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDir,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,

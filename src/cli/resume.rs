@@ -55,6 +55,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,
+        failures: args.failures,
     })
 }
 

@@ -47,5 +47,6 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,
+        failures: args.failures,
     })
 }

@@ -39,5 +39,5 @@ pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
 pub use plugin::{LogSink, EXIT_RETRYABLE};
-pub use report::{summary, Progress};
+pub use report::{failures_summary, summary, Progress};
 pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};
