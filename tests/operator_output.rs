@@ -138,3 +138,58 @@ fn failures_lists_only_the_tasks_that_need_a_look() {
         out.stdout
     );
 }
+
+/// `cmd` run on a terminal (`script` gives it one), its output as the
+/// terminal showed it.
+fn on_a_terminal(lab: &Lab, cmd: &str, no_color: bool) -> String {
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", cmd, "/dev/null"])
+        .current_dir(&lab.root)
+        .env_remove("NO_COLOR")
+        .env_remove("ORDO_STATE")
+        .env_remove("ORDO_CATALOG")
+        .env("DURABLE_LOG", &lab.log)
+        .env("DURABLE_TAG", "terminal")
+        .env("DURABLE_GATE", &lab.gate)
+        .stdin(std::process::Stdio::null());
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script.output().expect("script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn states_are_coloured_on_a_terminal_and_readable_without_colour() {
+    let lab = Lab::new();
+    let ordo = env!("CARGO_BIN_EXE_ordo");
+    let state = lab.state.display();
+    let run = format!(
+        "{ordo} run --catalog {} {} --bindings {} --quiet --state {state}",
+        lab.catalog.display(),
+        fixtures().join("device.yaml").display(),
+        lab.bindings.display()
+    );
+    let summary = on_a_terminal(&lab, &run, false);
+    assert!(summary.contains("\x1b[31mfailed\x1b[0m"), "{summary:?}");
+    assert!(summary.contains("\x1b[32mdone\x1b[0m"), "{summary:?}");
+    assert!(summary.contains("ORD-DEVICE: \x1b[33mheld"), "{summary:?}");
+
+    let status = format!("{ordo} status {DEVICE} --state {state}");
+    let coloured = on_a_terminal(&lab, &status, false);
+    assert!(coloured.contains("\x1b[31mfailed\x1b[0m"), "{coloured:?}");
+    assert!(coloured.contains("\x1b[33mheld\x1b[0m"), "{coloured:?}");
+    let list = on_a_terminal(&lab, &format!("{ordo} status --state {state}"), false);
+    assert!(list.contains("\x1b[33mheld\x1b[0m"), "{list:?}");
+
+    // NO_COLOR, and a pipe, get the same words without colour.
+    let plain = on_a_terminal(&lab, &status, true);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.contains("failed") && plain.contains("held"),
+        "{plain}"
+    );
+    let piped = lab.ordo("status", &["status", DEVICE]);
+    assert!(!piped.stdout.contains('\x1b'), "{}", piped.stdout);
+}

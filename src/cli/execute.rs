@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use super::state::{events_log, store_error};
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{
-    failures_summary, summary, Bindings, BindingsError, BindingsRecord, ExecOptions, Executor,
-    Journal, LogSink, OrderState, Progress, TaskRecord, Tee,
+    summary_with, Bindings, BindingsError, BindingsRecord, ExecOptions, Executor, Journal, LogSink,
+    OrderState, Progress, SummaryOptions, TaskRecord, Tee,
 };
 use crate::plan::Plan;
 use crate::render::Format;
@@ -151,11 +151,11 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
             return Exit::Error;
         }
     };
-    write_stdout(&if run.failures {
-        failures_summary(run.plan, &outcome)
-    } else {
-        summary(run.plan, &outcome)
-    });
+    let options = SummaryOptions {
+        failures: run.failures,
+        color: super::render_options(&std::io::stdout()).color,
+    };
+    write_stdout(&summary_with(run.plan, &outcome, &options));
     if outcome.state == OrderState::Completed {
         Exit::Success
     } else {

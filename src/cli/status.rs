@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
+use crate::exec::paint_state;
 use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
@@ -23,7 +24,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             Ok(list) => {
                 write_stdout(&match args.format {
                     StatusFormat::Json => json(&list),
-                    StatusFormat::Text => list_text(&list),
+                    StatusFormat::Text => list_text(&list, colored()),
                 });
                 Exit::Success
             }
@@ -33,7 +34,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             Ok(status) => {
                 write_stdout(&match args.format {
                     StatusFormat::Json => json(&status),
-                    StatusFormat::Text => order_text(&status),
+                    StatusFormat::Text => order_text(&status, colored()),
                 });
                 Exit::Success
             }
@@ -63,8 +64,17 @@ fn json(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// Columns padded to their widest cell; the last is not padded.
-fn table(rows: &[Vec<String>]) -> String {
+/// States in colour only on a terminal and never under `NO_COLOR`.
+fn colored() -> bool {
+    super::render_options(&std::io::stdout()).color
+}
+
+/// Columns padded to their widest cell; the last is not padded. The cells of
+/// a `STATE` column are coloured by their first word, with `color`.
+fn table(rows: &[Vec<String>], color: bool) -> String {
+    let state_column = rows
+        .first()
+        .and_then(|header| header.iter().position(|h| h == "STATE"));
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -76,13 +86,19 @@ fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for (r, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
+            let padded = if c + 1 == row.len() {
+                cell.clone()
             } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+                format!("{cell:<w$}  ", w = widths[c])
+            };
+            if r > 0 && Some(c) == state_column {
+                let state = cell.split(',').next().unwrap_or_default();
+                line.push_str(&paint_state(state, &padded, color));
+            } else {
+                line.push_str(&padded);
             }
         }
         out.push_str(line.trim_end());
@@ -91,7 +107,7 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn list_text(list: &[OrderSummary]) -> String {
+fn list_text(list: &[OrderSummary], color: bool) -> String {
     if list.is_empty() {
         return "no orders\n".into();
     }
@@ -112,11 +128,12 @@ fn list_text(list: &[OrderSummary]) -> String {
             note,
         ]);
     }
-    table(&rows)
+    table(&rows, color)
 }
 
-fn order_text(s: &OrderStatus) -> String {
-    let mut out = format!("order {}: {}", s.order, s.state.as_str());
+fn order_text(s: &OrderStatus, color: bool) -> String {
+    let state = s.state.as_str();
+    let mut out = format!("order {}: {}", s.order, paint_state(state, state, color));
     if let Some(r) = &s.reason {
         let _ = write!(out, " — {r}");
     }
@@ -167,7 +184,7 @@ fn order_text(s: &OrderStatus) -> String {
             counts,
         ]);
     }
-    out.push_str(&indent(&table(&rows)));
+    out.push_str(&indent(&table(&rows, color)));
     out.push_str("\ntasks\n");
     let mut rows = vec![[
         "TASK",
@@ -202,7 +219,7 @@ fn order_text(s: &OrderStatus) -> String {
             outputs_text(&t.outputs),
         ]);
     }
-    out.push_str(&indent(&table(&rows)));
+    out.push_str(&indent(&table(&rows, color)));
     out
 }
 

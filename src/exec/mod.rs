@@ -23,6 +23,7 @@ mod child;
 mod executor;
 mod frontier;
 pub mod journal;
+mod paint;
 mod plugin;
 pub(crate) mod pool;
 mod process;
@@ -38,6 +39,7 @@ pub use bindings::{
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
+pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
-pub use report::{failures_summary, summary, Progress};
+pub use report::{summary, summary_with, Progress, SummaryOptions};
 pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};

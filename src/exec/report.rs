@@ -8,6 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::executor::{RunOutcome, TaskOutcome};
+use super::paint::paint_state;
 use super::state::{Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
@@ -143,27 +144,45 @@ impl Drop for Progress {
 ///
 /// Attempts read `N` or, when undone, `N+U` (task attempts + undo attempts).
 pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
-    summary_of(plan, outcome, |_| true)
+    summary_with(plan, outcome, &SummaryOptions::default())
 }
 
-/// [`summary`] of the tasks that need a look only (`--failures`, for large
-/// orders): those that failed, those still running when the run ended (their
-/// outcome is not known), and those that carry an error (an undone or
-/// retried task). A last line says how many others are left out.
-pub fn failures_summary(plan: &Plan, outcome: &RunOutcome) -> String {
+/// How [`summary_with`] shows a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SummaryOptions {
+    /// Only the tasks that need a look (`--failures`, for large orders):
+    /// those that failed, those still running when the run ended (their
+    /// outcome is not known), and those that carry an error (an undone or
+    /// retried task). A last line says how many others are left out.
+    pub failures: bool,
+    /// States in colour ([`paint_state`]), for a terminal.
+    pub color: bool,
+}
+
+/// [`summary`], as `options` say.
+pub fn summary_with(plan: &Plan, outcome: &RunOutcome, options: &SummaryOptions) -> String {
     let needs_a_look = |t: &TaskOutcome| {
-        matches!(t.record.state, TaskState::Failed | TaskState::Running) || t.record.error.is_some()
+        !options.failures
+            || matches!(t.record.state, TaskState::Failed | TaskState::Running)
+            || t.record.error.is_some()
     };
-    let mut out = summary_of(plan, outcome, needs_a_look);
-    let others = outcome.tasks.iter().filter(|t| !needs_a_look(t)).count();
-    out.push_str(&format!(
-        "({others} of {} tasks not shown: they finished without an error)\n",
-        outcome.tasks.len()
-    ));
+    let mut out = summary_of(plan, outcome, needs_a_look, options.color);
+    if options.failures {
+        let others = outcome.tasks.iter().filter(|t| !needs_a_look(t)).count();
+        out.push_str(&format!(
+            "({others} of {} tasks not shown: they finished without an error)\n",
+            outcome.tasks.len()
+        ));
+    }
     out
 }
 
-fn summary_of(plan: &Plan, outcome: &RunOutcome, shown: impl Fn(&TaskOutcome) -> bool) -> String {
+fn summary_of(
+    plan: &Plan,
+    outcome: &RunOutcome,
+    shown: impl Fn(&TaskOutcome) -> bool,
+    color: bool,
+) -> String {
     let mut rows = vec![[
         "TASK".to_string(),
         "STATE".to_string(),
@@ -195,17 +214,23 @@ fn summary_of(plan: &Plan, outcome: &RunOutcome, shown: impl Fn(&TaskOutcome) ->
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
-        for (cell, w) in row.iter().zip(widths) {
-            line.push_str(&format!("{cell:<w$}  "));
+        for (c, (cell, w)) in row.iter().zip(widths).enumerate() {
+            let padded = format!("{cell:<w$}  ");
+            line.push_str(&if c == 1 {
+                paint_state(cell, &padded, color)
+            } else {
+                padded
+            });
         }
         line.push_str(&row[4]);
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    let state = outcome.state.as_str();
     out.push_str(&format!(
         "\norder {}: {}",
         plan.order,
-        outcome.state.as_str()
+        paint_state(state, state, color)
     ));
     if let Some(reason) = &outcome.reason {
         out.push_str(&format!(" — {reason}"));
