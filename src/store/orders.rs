@@ -154,11 +154,7 @@ pub(crate) fn set_bindings(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
-    let Some(version) = latest_version(&tx, order).map_err(err)? else {
-        return Err(StoreError::NoSuchOrder {
-            order: order.to_string(),
-        });
-    };
+    let version = existing_version(db, &tx, order)?;
     tx.execute(
         "UPDATE orders SET bindings = ?1 WHERE id = ?2 AND version = ?3",
         params![json, order, version],
@@ -416,6 +412,15 @@ fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     .ok_or_else(|| StoreError::NoSuchOrder {
         order: order.to_string(),
     })
+}
+
+/// The latest version of an order that must exist.
+pub(crate) fn existing_version(db: &Db, conn: &Connection, order: &str) -> Result<u32, StoreError> {
+    latest_version(conn, order)
+        .map_err(|e| db.err(e))?
+        .ok_or_else(|| StoreError::NoSuchOrder {
+            order: order.to_string(),
+        })
 }
 
 pub(crate) fn latest_version(conn: &Connection, order: &str) -> rusqlite::Result<Option<u32>> {
