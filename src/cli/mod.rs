@@ -231,6 +231,14 @@ pub struct RunArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -265,6 +273,14 @@ pub struct ResumeArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -280,6 +296,10 @@ pub struct CancelArgs {
     pub bindings: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDir,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
