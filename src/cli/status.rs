@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
-use crate::render::sanitize_line;
 use crate::exec::paint_state;
+use crate::render::sanitize_line;
 use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
@@ -140,7 +140,11 @@ fn list_text(list: &[OrderSummary], color: bool) -> String {
 
 fn order_text(s: &OrderStatus, color: bool) -> String {
     let state = s.state.as_str();
-    let mut out = format!("order {}: {}", sanitize_line(&s.order), paint_state(state, state, color));
+    let mut out = format!(
+        "order {}: {}",
+        sanitize_line(&s.order),
+        paint_state(state, state, color)
+    );
     if let Some(r) = &s.reason {
         let _ = write!(out, " — {}", sanitize_line(r));
     }
