@@ -29,6 +29,12 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("include_alias", "ordo::duplicate", 7, 25),
     ("sla_conflict", "ordo::type_mismatch", 4, 15),
     ("ambiguous_relies", "ordo::invalid", 21, 11),
+    // Syntax errors name what is missing, where it is missing.
+    ("syntax_require_no_else", "ordo::syntax", 6, 41),
+    ("syntax_unclosed_string", "ordo::syntax", 3, 29),
+    ("syntax_missing_paren", "ordo::syntax", 4, 28),
+    ("syntax_missing_colon", "ordo::syntax", 3, 16),
+    ("syntax_misplaced_clause", "ordo::syntax", 4, 3),
 ];
 
 /// Fixture, expected warning code, line, column: warnings of a catalog that
@@ -212,6 +218,90 @@ fn three_unrelated_errors_are_reported_in_one_run() {
         ["ordo::type_mismatch", "ordo::unknown_type", "ordo::stage"]
     );
     assert_eq!(json["errors"], 3);
+}
+
+#[test]
+fn every_broken_declaration_of_a_file_is_reported() {
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/syntax_three_broken.ordo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = json_of(&out);
+    let found: Vec<(u64, &str)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["code"], "ordo::syntax");
+            (d["line"].as_u64().unwrap(), d["message"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (6, "expected `:`, found `Speed`"),
+            (10, "expected `else`, found end of line"),
+            (
+                16,
+                "this string is not closed: expected `\"` before the end of the line"
+            ),
+        ]
+    );
+    assert_eq!(json["errors"], 3);
+}
+
+#[test]
+fn keywords_glued_to_the_next_word_are_syntax_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (glued, spaced) in [
+        ("stagecommit", "stage commit"),
+        ("onadd {", "on add {"),
+        ("relieson Line", "relies on Line"),
+        ("pointofnoreturn", "point of no return"),
+    ] {
+        let catalog = |text: &str| {
+            format!(
+                "stages feasibility -> commit (default)\naction a.b()\n\
+                 product Line {{ on add {{ task t: a.b() }} on delete {{ task u: a.b() }} }}\n\
+                 product P {{\n  {}\n}}\n",
+                match text {
+                    t if t.starts_with("relies") => t.to_string(),
+                    t if t.starts_with("on") =>
+                        format!("{t} task t: a.b() }} on delete {{ task u: a.b() }}"),
+                    t => format!(
+                        "on add {{ task t: a.b() {{ {t} }} }} on delete {{ task u: a.b() }}"
+                    ),
+                }
+            )
+        };
+        let path = dir.path().join("c.ordo");
+        let path = path.to_str().unwrap();
+        std::fs::write(path, catalog(spaced)).unwrap();
+        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{spaced}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        std::fs::write(path, catalog(glued)).unwrap();
+        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{glued} is refused");
+        let json = json_of(&out);
+        assert_eq!(json["diagnostics"][0]["code"], "ordo::syntax", "{glued}");
+        let word = glued.split(' ').next().unwrap();
+        assert!(
+            json["diagnostics"][0]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("found `{word}`")),
+            "{glued}: {json}"
+        );
+    }
 }
 
 #[test]

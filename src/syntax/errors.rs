@@ -1,57 +1,331 @@
 //! pest's errors, in words. One function converts them, so every syntax error
 //! reads the same.
+//!
+//! pest's own report names the rules that failed farthest into the text, but
+//! not the literal tokens (`)`, `:`, the closing `"`), and those are most
+//! often what is missing; its farthest *rule* can even lie before the real
+//! place (a missing `else` was reported at the `!=` of the condition). So a
+//! text that failed is parsed once more with pest's error detail on, which
+//! also records the tokens tried at the farthest position. The message names
+//! what is required there ahead of what could merely have followed (an
+//! operator, `?`), and when the line ended before it, points at the line's
+//! end rather than at the correct code on the next line.
+
+use std::ops::Range;
+use std::sync::Mutex;
 
 use pest::error::{ErrorVariant, InputLocation};
 
-use super::Rule;
+use super::{OrdoParser, Rule};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{FileId, Span};
 
-pub(crate) fn syntax_error(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match err.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
+/// Words that start a declaration, a member or a clause: a line starting
+/// with one of them is the next construct, not the rest of a broken one.
+const CONSTRUCT_KEYWORDS: &[&str] = &[
+    "catalog",
+    "stages",
+    "enum",
+    "customer",
+    "action",
+    "product",
+    "bundle",
+    "order",
+    "description",
+    "attr",
+    "relies",
+    "price",
+    "sla",
+    "require",
+    "include",
+    "on",
+    "task",
+    "after",
+    "when",
+    "stage",
+    "retry",
+    "timeout",
+    "undo",
+    "point",
+];
+
+const CURRENCY: &str = "a 3-letter currency code like `EUR`";
+
+/// The top-level ones.
+pub(crate) const DECLARATION_KEYWORDS: &[&str] = &[
+    "catalog", "stages", "enum", "customer", "action", "product", "bundle", "order",
+];
+
+/// The syntax error of `whole[range]` parsed as `rule`, with spans into
+/// `whole`. Call it only for a text that does not parse.
+pub(crate) fn syntax_error(
+    file: FileId,
+    whole: &str,
+    range: Range<usize>,
+    rule: Rule,
+) -> Diagnostic {
+    let text = &whole[range.clone()];
+    let Some(err) = parse_with_detail(rule, text) else {
+        return Diagnostic::error(Code::Syntax, "the text does not parse")
+            .at(Span::new(file, range.start, range.start), "here");
     };
-    let span = token_span(file, text, start, end);
-    let found = found_text(text, start);
-    match err.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            // Where an operand may stand, "a value or a name" says it better
-            // than the list of every literal the grammar tried.
-            let operand = positives
-                .iter()
-                .any(|r| matches!(r, Rule::path | Rule::expr));
-            let mut words: Vec<&str> = positives
-                .iter()
-                .filter(|r| !(operand && is_operand(**r)))
-                .filter_map(|r| describe(*r))
-                .collect();
-            if operand {
-                words.push("a value or a name");
-            }
-            words.sort_unstable();
-            words.dedup();
-            let expected = join_alternatives(&words);
-            let message = if expected.is_empty() {
-                format!("unexpected {found}")
-            } else {
-                format!("expected {expected}, found {found}")
-            };
-            let label = if expected.is_empty() {
-                "not valid here".to_string()
-            } else {
-                format!("expected {expected}")
-            };
-            let mut d = Diagnostic::error(Code::Syntax, message).at(span, label);
-            if let Some(help) = help_for(&positives, text, start) {
-                d = d.with_help(help);
-            }
-            d
-        }
+    let at = |p: usize| range.start + p;
+    let (start, end) = match err.location {
+        InputLocation::Pos(p) => (at(p), at(p)),
+        InputLocation::Span((s, e)) => (at(s), at(e)),
+    };
+    let positives = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { message } => {
-            Diagnostic::error(Code::Syntax, message.clone()).at(span, message)
+            let span = token_span(file, whole, start, end);
+            return Diagnostic::error(Code::Syntax, message.clone()).at(span, message.clone());
+        }
+    };
+    let ctx = Context {
+        file,
+        whole,
+        floor: range.start,
+    };
+    match err.parse_attempts() {
+        Some(attempts) if at(attempts.max_position) >= start => {
+            let pos = at(attempts.max_position);
+            let rules = if pos == start {
+                positives.clone()
+            } else {
+                Vec::new()
+            };
+            let in_string = attempts.call_stacks().iter().any(|s| {
+                s.deepest.get_rule() == Some(&Rule::string_body)
+                    || s.parent == Some(Rule::string_body)
+            });
+            if in_string {
+                return ctx.unclosed_string(start, pos);
+            }
+            // pest does not export its token type; its display is the
+            // literal text.
+            let tokens: Vec<String> = attempts
+                .expected_tokens()
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            // A keyword's lookahead that matched a prefix (`relies` of
+            // `reliesonQ`) moves pest's farthest position without expecting
+            // anything there: the rules at the start say it then.
+            if pos == start || tokens.iter().any(|t| token_word(t).is_some()) {
+                ctx.expected(pos, &rules, &tokens)
+            } else {
+                ctx.expected(start, &positives, &[])
+            }
+        }
+        _ => ctx.expected(start, &positives, &[]),
+    }
+}
+
+/// pest's detail is a process-wide switch, read when a parse starts; the lock
+/// keeps one detailed parse from switching it off under another.
+static DETAIL: Mutex<()> = Mutex::new(());
+
+fn parse_with_detail(rule: Rule, text: &str) -> Option<pest::error::Error<Rule>> {
+    use pest::Parser as _;
+    let _guard = DETAIL.lock().unwrap_or_else(|e| e.into_inner());
+    pest::set_error_detail(true);
+    let err = OrdoParser::parse(rule, text).err();
+    pest::set_error_detail(false);
+    err
+}
+
+/// What could stand at the error: required words first; optional ones (an
+/// operator could continue the expression, `?` could mark an attribute
+/// optional) only when nothing is required.
+#[derive(Default)]
+struct Wanted {
+    required: Vec<&'static str>,
+    optional: Vec<&'static str>,
+}
+
+impl Wanted {
+    fn words(mut self) -> Vec<&'static str> {
+        let mut words = if self.required.is_empty() {
+            std::mem::take(&mut self.optional)
+        } else {
+            std::mem::take(&mut self.required)
+        };
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+}
+
+struct Context<'a> {
+    file: FileId,
+    whole: &'a str,
+    /// Where the parsed text starts: the search for the previous token stops
+    /// there.
+    floor: usize,
+}
+
+impl Context<'_> {
+    fn expected(&self, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnostic {
+        let mut wanted = Wanted::default();
+        // Where an operand may stand, "a value or a name" says it better
+        // than the list of every literal the grammar tried.
+        let operand = rules.iter().any(|r| matches!(r, Rule::path | Rule::expr));
+        for rule in rules {
+            if operand && is_operand(*rule) {
+                continue;
+            }
+            match describe(*rule) {
+                // What could have continued a complete construct: `1 EUR`
+                // for a number, `?` after an attribute's name.
+                Some(w @ ("an operator" | "`?`" | "`matching`" | CURRENCY)) => {
+                    wanted.optional.push(w)
+                }
+                Some(w) => wanted.required.push(w),
+                None => {}
+            }
+        }
+        if operand {
+            wanted.required.push("a value or a name");
+        }
+        for token in tokens {
+            match token_word(token) {
+                Some(Want::Required(w)) => wanted.required.push(w),
+                Some(Want::Optional(w)) => wanted.optional.push(w),
+                None => {}
+            }
+        }
+        let found_word = word_at(self.whole, pos);
+        let mut words = wanted.words();
+        // A declaration after an unclosed block: the `}` is what is missing,
+        // not one more member.
+        let next_declaration = DECLARATION_KEYWORDS.contains(&found_word);
+        let unclosed = next_declaration && words.contains(&"`}`");
+        if unclosed {
+            words = vec!["`}`"];
+        }
+        let expected = join_alternatives(&words);
+        // The next line starts a construct of its own, and what is missing
+        // ends the one before: point at the end of that line.
+        let next_construct = CONSTRUCT_KEYWORDS.contains(&found_word)
+            || self.whole[pos.min(self.whole.len())..].starts_with('}');
+        let missing_at_line_end = unclosed
+            || next_construct
+                && !words.iter().any(|w| starts_construct(w) || *w == "`}`")
+                && !expected.is_empty();
+        let (span, found) = match self.previous_line_end(pos) {
+            Some(end) if missing_at_line_end => {
+                (Span::new(self.file, end, end), "end of line".to_string())
+            }
+            _ => (
+                token_span(self.file, self.whole, pos, pos),
+                found_text(self.whole, pos),
+            ),
+        };
+        let message = if expected.is_empty() {
+            format!("unexpected {found}")
+        } else {
+            format!("expected {expected}, found {found}")
+        };
+        let label = if expected.is_empty() {
+            "not valid here".to_string()
+        } else {
+            format!("expected {expected}")
+        };
+        let mut d = Diagnostic::error(Code::Syntax, message).at(span, label);
+        if let Some(help) = help_for(rules, &words, self.whole, pos) {
+            d = d.with_help(help);
+        }
+        d
+    }
+
+    fn unclosed_string(&self, open: usize, pos: usize) -> Diagnostic {
+        Diagnostic::error(
+            Code::Syntax,
+            "this string is not closed: expected `\"` before the end of the line",
+        )
+        .at(Span::new(self.file, pos, pos), "expected the closing `\"`")
+        .with_related(Span::new(self.file, open, open + 1), "the string starts here")
+        .with_help("a string is written on one line, between double quotes; write `\\\"` for a quote inside it")
+    }
+
+    /// The end of the last token before `pos`, when a line break lies between
+    /// them.
+    fn previous_line_end(&self, pos: usize) -> Option<usize> {
+        let before = &self.whole[self.floor..pos.min(self.whole.len())];
+        let mut end = before.trim_end().len();
+        // A comment at the end of that line is not the token either.
+        let line_start = before[..end].rfind('\n').map_or(0, |i| i + 1);
+        if let Some(hash) = comment_start(&before[line_start..end]) {
+            end = before[..line_start + hash].trim_end().len();
+        }
+        before[end..]
+            .contains('\n')
+            .then_some(self.floor + end)
+            .filter(|&e| e > self.floor)
+    }
+}
+
+/// Where a `#` comment starts in a line, outside strings.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
         }
     }
+    None
+}
+
+enum Want {
+    Required(&'static str),
+    Optional(&'static str),
+}
+
+/// A literal token of the grammar, in words. Tokens of no use to a reader
+/// (whitespace, the first letters pest peeks at to skip the operators) are
+/// `None`.
+fn token_word(token: &str) -> Option<Want> {
+    use Want::*;
+    Some(match token {
+        ")" => Required("`)`"),
+        // What may follow a complete construct: `int(…)`, `in […]`, a
+        // task's `{ … }` block.
+        "(" => Optional("`(`"),
+        "]" => Required("`]`"),
+        "[" => Optional("`[`"),
+        "}" => Required("`}`"),
+        "{" => Optional("`{`"),
+        ":" => Required("`:`"),
+        "," => Required("`,`"),
+        ".." => Required("`..`"),
+        "->" => Optional("`->`"),
+        "?" => Optional("`?`"),
+        "o" | "a" | "=" | "!" | "<" | ">" | "+" | "-" | "*" | "/" | "in" => Optional("an operator"),
+        _ => return None,
+    })
+}
+
+/// Whether a word of the message names the start of a member, clause or
+/// declaration (as opposed to the rest of the construct being read).
+fn starts_construct(word: &str) -> bool {
+    let inner = word.trim_start_matches('`');
+    CONSTRUCT_KEYWORDS
+        .iter()
+        .any(|k| inner.starts_with(k) && inner[k.len()..].starts_with(['`', ' ']))
+}
+
+/// The word at `pos`, if a letter starts one there.
+fn word_at(text: &str, pos: usize) -> &str {
+    let rest = &text[pos.min(text.len())..];
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..len]
 }
 
 /// The span of the offending token, so the label underlines a word, not a point.
@@ -61,7 +335,7 @@ fn token_span(file: FileId, text: &str, start: usize, end: usize) -> Span {
     }
     let rest = &text[start.min(text.len())..];
     let len = match rest.chars().next() {
-        None => 0,
+        None | Some('\n') | Some('\r') => 0,
         Some(c) if c.is_alphanumeric() || c == '_' => rest
             .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
             .unwrap_or(rest.len()),
@@ -96,16 +370,47 @@ fn join_alternatives(words: &[&str]) -> String {
     }
 }
 
-fn help_for(positives: &[Rule], text: &str, start: usize) -> Option<String> {
+fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Option<String> {
     let rest = &text[start.min(text.len())..];
-    if positives.contains(&Rule::currency)
+    if words.contains(&CURRENCY)
         || rest.starts_with(|c: char| c.is_ascii_lowercase()) && positives.contains(&Rule::money)
     {
         return Some(
             "money is an amount and a 3-letter upper-case currency code, as in `39.99 EUR`".into(),
         );
     }
-    if positives.contains(&Rule::task_decl) && positives.len() <= 2 {
+    let found = word_at(text, start);
+    // `stagecommit`, `relieson`: a keyword glued to the next word.
+    if let Some(keyword) = words.iter().find_map(|w| {
+        let k = w.trim_matches('`').split(' ').next()?;
+        (found.len() > k.len() && found.starts_with(k)).then_some(k)
+    }) {
+        return Some(format!(
+            "a keyword is a word of its own: write `{keyword} {}`",
+            &found[keyword.len()..]
+        ));
+    }
+    if words == ["`else`"] {
+        return Some(
+            "a rule reads `require CONDITION else \"MESSAGE\"`: the message says what is wrong"
+                .into(),
+        );
+    }
+    if words == ["`:`"] {
+        return Some("a name and its type or value are separated by `:`, as in `attr roaming: bool` or `speed: \"1G\"`".into());
+    }
+    if words == ["`)`"] {
+        return Some("every `(` needs its `)`".into());
+    }
+    if found == "include" && words.contains(&"`relies on`") {
+        return Some("only a bundle includes products; a product names what it needs with `relies on PRODUCT`".into());
+    }
+    if found == "relies" && words.contains(&"`include`") {
+        return Some(
+            "a bundle holds its products with `include`; `relies on` is for products".into(),
+        );
+    }
+    if positives.contains(&Rule::kw_task) && words.len() <= 2 {
         return Some(
             "a rule block holds tasks: `task NAME: ACTION(ARG: VALUE, …) { CLAUSES }`".into(),
         );
@@ -148,52 +453,59 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::string => "a string in double quotes",
         Rule::number | Rule::number_raw => "a number",
         Rule::int => "a whole number",
-        Rule::currency => "a 3-letter currency code like `EUR`",
+        Rule::currency => CURRENCY,
         Rule::money => "an amount of money like `39.99 EUR`",
         Rule::duration => "a duration like `30s` or `2h`",
         Rule::percent => "a percentage like `99.9%`",
         Rule::date | Rule::datetime => "a date",
         Rule::boolean => "`true` or `false`",
-        Rule::catalog_decl => "`catalog`",
-        Rule::stages_decl => "`stages`",
-        Rule::enum_decl => "`enum`",
-        Rule::customer_decl => "`customer`",
-        Rule::action_decl => "`action`",
-        Rule::product_decl => "`product`",
-        Rule::bundle_decl => "`bundle`",
-        Rule::order_decl => "`order`",
+        Rule::kw_catalog => "`catalog`",
+        Rule::kw_version => "`version`",
+        Rule::kw_stages => "`stages`",
+        Rule::kw_default => "`default`",
+        Rule::kw_enum => "`enum`",
+        Rule::kw_customer => "`customer`",
+        Rule::kw_action => "`action`",
+        Rule::kw_product => "`product`",
+        Rule::kw_bundle => "`bundle`",
+        Rule::kw_order => "`order`",
+        Rule::kw_description => "`description`",
+        Rule::kw_attr => "`attr`",
+        Rule::kw_relies => "`relies on`",
+        Rule::kw_on => "`on`",
+        Rule::kw_price => "`price`",
+        Rule::kw_sla => "`sla`",
+        Rule::kw_when => "`when`",
+        Rule::kw_require => "`require`",
+        Rule::kw_else => "`else`",
+        Rule::kw_include => "`include`",
+        Rule::kw_task => "`task`",
+        Rule::kw_after => "`after`",
+        Rule::kw_stage => "`stage`",
+        Rule::kw_retry => "`retry`",
+        Rule::kw_timeout => "`timeout`",
+        Rule::kw_undo => "`undo`",
+        Rule::kw_point => "`point of no return`",
+        Rule::kw_of => "`of`",
+        Rule::kw_no => "`no`",
+        Rule::kw_return => "`return`",
+        Rule::kw_matching => "`matching`",
+        Rule::kw_string | Rule::kw_int => "a type",
         Rule::stage_item => "a stage name",
         Rule::default_mark => "`(default)`",
         Rule::outputs => "`->` and the outputs",
         Rule::param_list | Rule::param => "a parameter `name: type`",
         Rule::type_expr | Rule::range_type | Rule::matching_type => "a type",
-        Rule::description => "`description`",
-        Rule::attr_decl => "`attr`",
         Rule::optional_mark => "`?`",
-        Rule::relies_on => "`relies on`",
-        Rule::price_line => "`price`",
         Rule::price_kind => "`once` or `monthly`",
-        Rule::sla_line => "`sla`",
-        Rule::require_rule | Rule::product_require => "`require`",
         Rule::price_amount => "an amount of money like `39.99 EUR` or `-2.00 EUR`",
-        Rule::item_actions => "`on add`, `on modify` or `on delete`",
-        Rule::include => "`include`",
-        Rule::include_alias => "`as` and a name",
-        Rule::rule_block => "`on add`, `on modify` or `on delete`",
+        Rule::include_alias | Rule::as_keyword => "`as` and a name",
         Rule::order_action => "`add`, `modify` or `delete`",
-        Rule::task_decl => "`task`",
         Rule::task_body => "a `{` block of task clauses",
         Rule::call => "an action call",
         Rule::arg_list | Rule::arg => "an argument `name: value`",
-        Rule::after_clause => "`after`",
         Rule::task_ref => "a task name",
-        Rule::when_clause => "`when`",
-        Rule::stage_clause => "`stage`",
-        Rule::retry_clause => "`retry`",
         Rule::retry_kind => "`every` or `backoff`",
-        Rule::timeout_clause => "`timeout`",
-        Rule::undo_clause => "`undo`",
-        Rule::no_return_clause => "`point of no return`",
         Rule::expr => "an expression",
         Rule::or_op | Rule::and_op => "an operator",
         Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt => "an operator",
