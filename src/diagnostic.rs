@@ -48,6 +48,9 @@ pub enum Code {
     EmptyProduct,
     /// A product that can be added but has no `on delete` (a warning).
     NoDelete,
+    /// A catalog that cannot be read: no such path, no `.ordo` file in the
+    /// folder, a file that cannot be read (added code; exit status 2).
+    Load,
 }
 
 impl Code {
@@ -82,11 +85,12 @@ impl Code {
             Code::UnusedAction => "ordo::unused_action",
             Code::EmptyProduct => "ordo::empty_product",
             Code::NoDelete => "ordo::no_delete",
+            Code::Load => "ordo::load",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -116,6 +120,7 @@ impl Code {
         Code::UnusedAction,
         Code::EmptyProduct,
         Code::NoDelete,
+        Code::Load,
     ];
 
     /// The code named `ordo::…`, if there is one.

@@ -122,7 +122,8 @@ fn warnings_never_change_the_exit_status() {
         let title = code.replace(':', "%3A");
         assert!(
             stdout.starts_with(&format!(
-                "::warning file={path},line={line},col={column},title={title}::"
+                "::warning file={path},line={line},col={column},endLine={line},endColumn={},title={title}::",
+                d["endColumn"]
             )),
             "{name}: {stdout}"
         );
@@ -320,7 +321,17 @@ fn json_output_is_exactly_the_spec_shape() {
     let keys: Vec<&String> = d.keys().collect();
     assert_eq!(
         keys,
-        ["severity", "code", "message", "file", "line", "column", "help"]
+        [
+            "severity",
+            "code",
+            "message",
+            "file",
+            "line",
+            "column",
+            "endLine",
+            "endColumn",
+            "help"
+        ]
     );
     assert_eq!(
         json["diagnostics"][0]["help"],
@@ -340,7 +351,56 @@ fn github_format_prints_workflow_commands() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[1].starts_with("::error file=tests/fixtures/check/three_errors.ordo,line=7,col=14,title=ordo%3A%3Aunknown_type::"), "{}", lines[1]);
+    assert!(lines[1].starts_with("::error file=tests/fixtures/check/three_errors.ordo,line=7,col=14,endLine=7,endColumn=19,title=ordo%3A%3Aunknown_type::"), "{}", lines[1]);
+}
+
+#[test]
+fn machine_formats_carry_where_the_span_ends() {
+    let out = ordo(&[
+        "check",
+        "--catalog",
+        "tests/fixtures/check/three_errors.ordo",
+        "--format",
+        "json",
+    ]);
+    let json = json_of(&out);
+    // `strin`, line 7 from column 14: it ends before column 19.
+    let d = &json["diagnostics"][1];
+    assert_eq!(d["code"], "ordo::unknown_type");
+    let at = |key: &str| d[key].as_u64();
+    assert_eq!(
+        [at("line"), at("column"), at("endLine"), at("endColumn")],
+        [Some(7), Some(14), Some(7), Some(19)]
+    );
+}
+
+#[test]
+fn a_catalog_that_cannot_be_read_is_reported_in_the_format_asked_for() {
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().to_str().unwrap().to_string();
+    let missing = format!("{empty}/nothing-here");
+    for (path, says) in [(&empty, "no .ordo files in"), (&missing, "no catalog at")] {
+        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let json = json_of(&out);
+        let d = &json["diagnostics"][0];
+        assert_eq!(d["code"], "ordo::load", "{json}");
+        assert!(d["message"].as_str().unwrap().starts_with(says), "{json}");
+        assert_eq!((&json["errors"], &json["warnings"]), (&1.into(), &0.into()));
+
+        let out = ordo(&["check", "--catalog", path, "--format", "github"]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!("::error title=ordo%3A%3Aload::{says}")),
+            "{text}"
+        );
+
+        let out = ordo(&["check", "--catalog", path]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("error: {says}")), "{stderr}");
+    }
 }
 
 #[test]
