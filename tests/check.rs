@@ -35,6 +35,19 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("syntax_missing_paren", "ordo::syntax", 4, 28),
     ("syntax_missing_colon", "ordo::syntax", 3, 16),
     ("syntax_misplaced_clause", "ordo::syntax", 4, 3),
+    // The root cause alone, not what only follows from it.
+    ("cascade_bad_default", "ordo::type_mismatch", 10, 21),
+    ("cascade_empty_range", "ordo::invalid", 10, 15),
+    ("cascade_duplicate", "ordo::duplicate", 21, 9),
+    ("cascade_no_default_stage", "ordo::stage", 3, 1),
+    // Help that speaks of the place the error is in.
+    (
+        "help_order_in_product_require",
+        "ordo::unknown_attribute",
+        6,
+        11,
+    ),
+    ("help_item_field", "ordo::unknown_attribute", 5, 30),
 ];
 
 /// Fixture, expected warning code, line, column: warnings of a catalog that

@@ -93,6 +93,7 @@ fn resolve_product(
         .collect();
     let plan_time = Scope {
         attrs: &product.attrs,
+        item_lines: true,
         ..Scope::constant(cx)
     };
     let sla_lines: Vec<&ast::SlaLine> = p
@@ -179,6 +180,7 @@ fn resolve_product(
                     relies: &relies,
                     outputs: true,
                     order_refs: true,
+                    item_lines: false,
                     ..plan_time
                 };
                 let tasks = resolve_block(&scope, &block.tasks, diags);
@@ -297,6 +299,10 @@ fn include(
         );
         return None;
     }
+    if cx.twice.contains(inc.product.name.as_str()) {
+        // Its duplicate is the error; which of the two is meant is unknown.
+        return None;
+    }
     let child = match cx.products.get(inc.product.name.as_str()) {
         None => {
             diags.push(
@@ -374,6 +380,8 @@ fn include(
     let missing: Vec<&str> = child_attrs
         .iter()
         .filter(|c| !c.optional && c.default.is_none() && !seen.contains_key(c.name.as_str()))
+        // An attribute whose default is in error has its own diagnostic.
+        .filter(|c| !cx.broken_attrs.contains(&c.span))
         .map(|c| c.name.as_str())
         .collect();
     if !missing.is_empty() {
