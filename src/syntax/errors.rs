@@ -382,7 +382,11 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
     let found = word_at(text, start);
     // `stagecommit`, `relieson`: a keyword glued to the next word.
     if let Some(keyword) = words.iter().find_map(|w| {
-        let k = w.trim_matches('`').split(' ').next()?;
+        let k = w
+            .strip_prefix('`')?
+            .trim_end_matches('`')
+            .split(' ')
+            .next()?;
         (found.len() > k.len() && found.starts_with(k)).then_some(k)
     }) {
         return Some(format!(
@@ -398,6 +402,9 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
     }
     if words == ["`:`"] {
         return Some("a name and its type or value are separated by `:`, as in `attr roaming: bool` or `speed: \"1G\"`".into());
+    }
+    if rest.starts_with('=') && !rest.starts_with("==") {
+        return Some("compare with `==`; a single `=` gives an attribute its default".into());
     }
     if words == ["`)`"] {
         return Some("every `(` needs its `)`".into());
@@ -415,7 +422,7 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
             "a rule block holds tasks: `task NAME: ACTION(ARG: VALUE, …) { CLAUSES }`".into(),
         );
     }
-    if positives.contains(&Rule::type_expr) {
+    if positives.contains(&Rule::type_expr) || words.contains(&"a type") {
         return Some("types are string, int, decimal, bool, date, datetime, duration, money, an enum name, `int(1..4)` or `string matching \"REGEX\"`".into());
     }
     if rest.starts_with('"') && positives.contains(&Rule::ident) {
