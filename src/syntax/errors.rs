@@ -111,14 +111,47 @@ pub(crate) fn syntax_error(
             // A keyword's lookahead that matched a prefix (`relies` of
             // `reliesonQ`) moves pest's farthest position without expecting
             // anything there: the rules at the start say it then.
-            if pos == start || tokens.iter().any(|t| token_word(t).is_some()) {
-                ctx.expected(pos, &rules, &tokens)
+            let words = wanted(&rules, &tokens);
+            if pos == start || !words.is_empty() {
+                ctx.expected(pos, &rules, words)
             } else {
-                ctx.expected(start, &positives, &[])
+                ctx.expected(start, &positives, wanted(&positives, &[]))
             }
         }
-        _ => ctx.expected(start, &positives, &[]),
+        _ => ctx.expected(start, &positives, wanted(&positives, &[])),
     }
+}
+
+/// What the rules and literal tokens tried at one position stand for, in
+/// words: the required ones, or the optional ones when none is required.
+fn wanted(rules: &[Rule], tokens: &[String]) -> Vec<&'static str> {
+    let mut wanted = Wanted::default();
+    // Where an operand may stand, "a value or a name" says it better than
+    // the list of every literal the grammar tried.
+    let operand = rules.iter().any(|r| matches!(r, Rule::path | Rule::expr));
+    for rule in rules {
+        if operand && is_operand(*rule) {
+            continue;
+        }
+        match describe(*rule) {
+            // What could have continued a complete construct: `1 EUR` for a
+            // number, `?` after an attribute's name.
+            Some(w @ ("an operator" | "`?`" | "`matching`" | CURRENCY)) => wanted.optional.push(w),
+            Some(w) => wanted.required.push(w),
+            None => {}
+        }
+    }
+    if operand {
+        wanted.required.push("a value or a name");
+    }
+    for token in tokens {
+        match token_word(token) {
+            Some(Want::Required(w)) => wanted.required.push(w),
+            Some(Want::Optional(w)) => wanted.optional.push(w),
+            None => {}
+        }
+    }
+    wanted.words()
 }
 
 /// pest's detail is a process-wide switch, read when a parse starts; the lock
@@ -165,37 +198,8 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn expected(&self, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnostic {
-        let mut wanted = Wanted::default();
-        // Where an operand may stand, "a value or a name" says it better
-        // than the list of every literal the grammar tried.
-        let operand = rules.iter().any(|r| matches!(r, Rule::path | Rule::expr));
-        for rule in rules {
-            if operand && is_operand(*rule) {
-                continue;
-            }
-            match describe(*rule) {
-                // What could have continued a complete construct: `1 EUR`
-                // for a number, `?` after an attribute's name.
-                Some(w @ ("an operator" | "`?`" | "`matching`" | CURRENCY)) => {
-                    wanted.optional.push(w)
-                }
-                Some(w) => wanted.required.push(w),
-                None => {}
-            }
-        }
-        if operand {
-            wanted.required.push("a value or a name");
-        }
-        for token in tokens {
-            match token_word(token) {
-                Some(Want::Required(w)) => wanted.required.push(w),
-                Some(Want::Optional(w)) => wanted.optional.push(w),
-                None => {}
-            }
-        }
+    fn expected(&self, pos: usize, rules: &[Rule], mut words: Vec<&'static str>) -> Diagnostic {
         let found_word = word_at(self.whole, pos);
-        let mut words = wanted.words();
         // A declaration after an unclosed block: the `}` is what is missing,
         // not one more member.
         let next_declaration = DECLARATION_KEYWORDS.contains(&found_word);
@@ -232,7 +236,7 @@ impl Context<'_> {
             format!("expected {expected}")
         };
         let mut d = Diagnostic::error(Code::Syntax, message).at(span, label);
-        if let Some(help) = help_for(rules, &words, self.whole, pos) {
+        if let Some(help) = help_for(rules, &words, self.whole, span.start as usize) {
             d = d.with_help(help);
         }
         d
@@ -409,6 +413,9 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
     if words == ["`)`"] {
         return Some("every `(` needs its `)`".into());
     }
+    if let Some(help) = placement_help(found, words) {
+        return Some(help);
+    }
     if found == "include" && words.contains(&"`relies on`") {
         return Some("only a bundle includes products; a product names what it needs with `relies on PRODUCT`".into());
     }
@@ -429,6 +436,27 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
         return Some("names are written without quotes".into());
     }
     None
+}
+
+/// Where a construct keyword belongs, when it stands where it cannot.
+fn placement_help(found: &str, words: &[&str]) -> Option<String> {
+    if words
+        .iter()
+        .any(|w| w.trim_matches('`').split(' ').next() == Some(found))
+    {
+        return None;
+    }
+    let member = "a line of a product or bundle, outside its `on add { … }` blocks";
+    Some(match found {
+        "attr" => "`attr` declares an attribute of a product, a bundle or the `customer` block, outside rule blocks".into(),
+        "task" => "a task belongs in a rule block (`on add { … }`) or in the `order { … }` block".into(),
+        "after" | "when" | "stage" | "retry" | "timeout" | "undo" | "point" => format!(
+            "`{found}` is a clause of a task: write it inside the task's braces, as in `task t: a.b() {{ {found} … }}`"
+        ),
+        "description" | "price" | "sla" => format!("`{found}` is {member}"),
+        "require" => format!("`require` is {member}, or a clause inside a task's braces"),
+        _ => return None,
+    })
 }
 
 fn is_operand(rule: Rule) -> bool {
@@ -455,6 +483,8 @@ fn is_operand(rule: Rule) -> bool {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
+        // pest names the whole file when no declaration could start.
+        Rule::file => "a declaration (`product`, `bundle`, `action`, `enum`, `stages`, `customer`, `order` or `catalog`)",
         Rule::ident => "a name",
         Rule::qualified_name => "an action name like `network.activate`",
         Rule::string => "a string in double quotes",
