@@ -42,6 +42,8 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("cascade_empty_range", "ordo::invalid", 10, 15),
     ("cascade_duplicate", "ordo::duplicate", 21, 9),
     ("cascade_no_default_stage", "ordo::stage", 3, 1),
+    ("cascade_unknown_type", "ordo::unknown_type", 6, 15),
+    ("cascade_empty_enum", "ordo::invalid", 2, 6),
     // Help that speaks of the place the error is in.
     (
         "help_order_in_product_require",

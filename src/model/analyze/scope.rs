@@ -440,6 +440,10 @@ impl<'s, 'a> Scope<'s, 'a> {
 
     fn attribute(&self, ident: &ast::Ident, diags: &mut Diagnostics) -> Typed {
         if let Some(a) = self.attrs.iter().find(|a| a.name == ident.name) {
+            if a.ty == Type::Null {
+                // Its type is in error, and reported; every use would be too.
+                return None;
+            }
             let ty = if a.optional && a.default.is_none() && a.ty == Type::Bool {
                 // An absent optional bool reads as false in conditions.
                 Type::Bool
