@@ -982,6 +982,46 @@ bundle B { include P as line1() }"#;
     }
 
     #[test]
+    fn every_broken_declaration_has_its_error_and_the_rest_parse() {
+        let text = "product A { attr x int }\nenum E { \"a\" }\nproduct B {\n  require x\n}\n\
+                    product C {\n  require a and\norder.id != \"\" else \"m\"\n}\n";
+        let (module, errors) = parse_module_recovering(FileId(0), text);
+        let lines: Vec<usize> = errors
+            .iter()
+            .map(|d| text[..d.span.unwrap().start as usize].lines().count())
+            .collect();
+        assert_eq!(lines, [1, 4], "{errors:#?}");
+        // `enum E` and `product C` parse; a line starting `order.` continues
+        // C's condition, it starts no declaration.
+        assert_eq!(module.decls.len(), 2);
+        assert_eq!(
+            parse_module(FileId(0), text).unwrap_err(),
+            errors[0].clone()
+        );
+    }
+
+    #[test]
+    fn a_missing_else_is_reported_at_the_end_of_its_line() {
+        let text = "product P {\n  require a != \"\"\n  require b else \"m\"\n}";
+        let d = parse_module(FileId(0), text).unwrap_err();
+        assert_eq!(d.message, "expected `else`, found end of line");
+        let end_of_condition = text.find("\"\"\n").unwrap() + 2;
+        assert_eq!(
+            d.span,
+            Some(Span::new(FileId(0), end_of_condition, end_of_condition))
+        );
+    }
+
+    #[test]
+    fn glued_keywords_do_not_parse() {
+        for glued in ["relieson Q", "onadd {}", "attrx: int"] {
+            let text = format!("product P {{ {glued} }}");
+            assert!(parse_module(FileId(0), &text).is_err(), "{glued}");
+        }
+        assert!(parse_module(FileId(0), "product P { relies on Q on add {} }").is_ok());
+    }
+
+    #[test]
     fn long_expressions_are_refused_not_overflowed() {
         let text = format!(
             "product P {{ require {} else \"x\" }}",
