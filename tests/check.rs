@@ -104,6 +104,13 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("check --format json prints JSON")
 }
 
+/// `ordo check --format json` of a catalog with errors.
+fn check_json(catalog: &str) -> serde_json::Value {
+    let out = ordo(&["check", "--catalog", catalog, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{catalog}: exit status");
+    json_of(&out)
+}
+
 #[test]
 fn warnings_never_change_the_exit_status() {
     for (name, code, line, column) in WARNINGS {
@@ -240,15 +247,7 @@ fn three_unrelated_errors_are_reported_in_one_run() {
 
 #[test]
 fn every_broken_declaration_of_a_file_is_reported() {
-    let out = ordo(&[
-        "check",
-        "--catalog",
-        "tests/fixtures/check/syntax_three_broken.ordo",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let json = json_of(&out);
+    let json = check_json("tests/fixtures/check/syntax_three_broken.ordo");
     let found: Vec<(u64, &str)> = json["diagnostics"]
         .as_array()
         .unwrap()
@@ -307,9 +306,7 @@ fn keywords_glued_to_the_next_word_are_syntax_errors() {
             String::from_utf8_lossy(&out.stdout)
         );
         std::fs::write(path, catalog(glued)).unwrap();
-        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
-        assert_eq!(out.status.code(), Some(1), "{glued} is refused");
-        let json = json_of(&out);
+        let json = check_json(path);
         assert_eq!(json["diagnostics"][0]["code"], "ordo::syntax", "{glued}");
         let word = glued.split(' ').next().unwrap();
         assert!(
@@ -373,14 +370,7 @@ fn github_format_prints_workflow_commands() {
 
 #[test]
 fn machine_formats_carry_where_the_span_ends() {
-    let out = ordo(&[
-        "check",
-        "--catalog",
-        "tests/fixtures/check/three_errors.ordo",
-        "--format",
-        "json",
-    ]);
-    let json = json_of(&out);
+    let json = check_json("tests/fixtures/check/three_errors.ordo");
     // `strin`, line 7 from column 14: it ends before column 19.
     let d = &json["diagnostics"][1];
     assert_eq!(d["code"], "ordo::unknown_type");
