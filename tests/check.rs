@@ -386,7 +386,15 @@ fn a_catalog_that_cannot_be_read_is_reported_in_the_format_asked_for() {
     let empty = tempfile::tempdir().unwrap();
     let empty = empty.path().to_str().unwrap().to_string();
     let missing = format!("{empty}/nothing-here");
-    for (path, says) in [(&empty, "no .ordo files in"), (&missing, "no catalog at")] {
+    let binary = tempfile::tempdir().unwrap();
+    let binary = binary.path().join("catalog.ordo");
+    std::fs::write(&binary, [0xff, 0xfe, b'\n']).unwrap();
+    let binary = binary.to_str().unwrap().to_string();
+    for (path, says) in [
+        (&empty, "no .ordo files in"),
+        (&missing, "no catalog at"),
+        (&binary, "cannot read"),
+    ] {
         let out = ordo(&["check", "--catalog", path, "--format", "json"]);
         assert_eq!(out.status.code(), Some(2), "{path}");
         let json = json_of(&out);
