@@ -37,6 +37,7 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("syntax_misplaced_clause", "ordo::syntax", 4, 3),
     ("syntax_missing_type", "ordo::syntax", 3, 16),
     ("syntax_clause_outside_task", "ordo::syntax", 7, 25),
+    ("syntax_missing_comma", "ordo::syntax", 7, 32),
     // The root cause alone, not what only follows from it.
     ("cascade_bad_default", "ordo::type_mismatch", 10, 21),
     ("cascade_empty_range", "ordo::invalid", 10, 15),

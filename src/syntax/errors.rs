@@ -101,30 +101,43 @@ pub(crate) fn syntax_error(
             if in_string {
                 return ctx.unclosed_string(start, pos);
             }
-            // pest does not export its token type; its display is the
-            // literal text.
-            let tokens: Vec<String> = attempts
-                .expected_tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .collect();
-            // A keyword's lookahead that matched a prefix (`relies` of
-            // `reliesonQ`) moves pest's farthest position without expecting
-            // anything there: the rules at the start say it then.
-            let words = wanted(&rules, &tokens);
-            if pos == start || !words.is_empty() {
-                ctx.expected(pos, &rules, words)
-            } else {
-                ctx.expected(start, &positives, wanted(&positives, &[]))
+            let tokens = literal_tokens(attempts.expected_tokens());
+            let (words, required) = wanted(&rules, &tokens);
+            if required || pos == start && !words.is_empty() {
+                return ctx.expected(pos, &rules, words);
             }
+            // Only what could have continued (an operator), or nothing: a
+            // lookahead matched a prefix of the next word (the `a` of
+            // `amount` for `and`) and hid what pest tried before it. Parse
+            // the text up to that word alone: what it expects at its end is
+            // what is missing.
+            let (words, _) = match expected_at_end(rule, &text[..start - range.start]) {
+                Some(tokens) => wanted(&positives, &tokens),
+                None => wanted(&positives, &[]),
+            };
+            ctx.expected(start, &positives, words)
         }
-        _ => ctx.expected(start, &positives, wanted(&positives, &[])),
+        _ => ctx.expected(start, &positives, wanted(&positives, &[]).0),
     }
 }
 
+/// The literal tokens a parse of `text` expects at its very end, if it fails
+/// there.
+fn expected_at_end(rule: Rule, text: &str) -> Option<Vec<String>> {
+    let err = parse_with_detail(rule, text)?;
+    let attempts = err.parse_attempts()?;
+    (attempts.max_position == text.len()).then(|| literal_tokens(attempts.expected_tokens()))
+}
+
+/// pest does not export its token type; its display is the literal text.
+fn literal_tokens<T: std::fmt::Display>(tokens: Vec<T>) -> Vec<String> {
+    tokens.iter().map(T::to_string).collect()
+}
+
 /// What the rules and literal tokens tried at one position stand for, in
-/// words: the required ones, or the optional ones when none is required.
-fn wanted(rules: &[Rule], tokens: &[String]) -> Vec<&'static str> {
+/// words: the required ones, or the optional ones when none is required;
+/// and whether any is required.
+fn wanted(rules: &[Rule], tokens: &[String]) -> (Vec<&'static str>, bool) {
     let mut wanted = Wanted::default();
     // Where an operand may stand, "a value or a name" says it better than
     // the list of every literal the grammar tried.
@@ -151,7 +164,8 @@ fn wanted(rules: &[Rule], tokens: &[String]) -> Vec<&'static str> {
             None => {}
         }
     }
-    wanted.words()
+    let required = !wanted.required.is_empty();
+    (wanted.words(), required)
 }
 
 /// pest's detail is a process-wide switch, read when a parse starts; the lock
@@ -212,7 +226,15 @@ impl Context<'_> {
         // ends the one before: point at the end of that line.
         let next_construct = CONSTRUCT_KEYWORDS.contains(&found_word)
             || self.whole[pos.min(self.whole.len())..].starts_with('}');
+        // Only a separator or a closing word is missing (`,` between
+        // arguments, the `)` of a call): it belongs at the end of the line
+        // before, whatever the next line holds.
+        let closing = !words.is_empty()
+            && words
+                .iter()
+                .all(|w| matches!(*w, "`,`" | "`)`" | "`]`" | "`else`"));
         let missing_at_line_end = unclosed
+            || closing
             || next_construct
                 && !words.iter().any(|w| starts_construct(w) || *w == "`}`")
                 && !expected.is_empty();
@@ -409,6 +431,11 @@ fn help_for(positives: &[Rule], words: &[&str], text: &str, start: usize) -> Opt
     }
     if rest.starts_with('=') && !rest.starts_with("==") {
         return Some("compare with `==`; a single `=` gives an attribute its default".into());
+    }
+    if words.contains(&"`,`") {
+        return Some(
+            "the items of a list are separated by `,`, and the list closed by its bracket".into(),
+        );
     }
     if words == ["`)`"] {
         return Some("every `(` needs its `)`".into());
