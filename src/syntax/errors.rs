@@ -102,20 +102,22 @@ pub(crate) fn syntax_error(
                 return ctx.unclosed_string(start, pos);
             }
             let tokens = literal_tokens(attempts.expected_tokens());
-            let (words, required) = wanted(&rules, &tokens);
-            if required || pos == start && !words.is_empty() {
+            let (words, _) = wanted(&rules, &tokens);
+            if words.iter().any(|w| *w != "an operator") {
                 return ctx.expected(pos, &rules, words);
             }
-            // Only what could have continued (an operator), or nothing: a
-            // lookahead matched a prefix of the next word (the `a` of
-            // `amount` for `and`) and hid what pest tried before it. Parse
-            // the text up to that word alone: what it expects at its end is
-            // what is missing.
-            let (words, _) = match expected_at_end(rule, &text[..start - range.start]) {
-                Some(tokens) => wanted(&positives, &tokens),
-                None => wanted(&positives, &[]),
+            // Only an operator, or nothing: a lookahead matched a prefix of
+            // the next word (the `a` of `amount` for `and`, `relies` of
+            // `reliesonQ`) and hid what pest tried before it. Parse the text
+            // up to that word alone: what it expects at its end is what is
+            // missing.
+            let word = ctx.word_start(pos);
+            let rules = if word == start { positives } else { Vec::new() };
+            let (words, _) = match expected_at_end(rule, &text[..word - range.start]) {
+                Some(tokens) => wanted(&rules, &tokens),
+                None => wanted(&rules, &[]),
             };
-            ctx.expected(start, &positives, words)
+            ctx.expected(word, &rules, words)
         }
         _ => ctx.expected(start, &positives, wanted(&positives, &[]).0),
     }
@@ -216,7 +218,9 @@ impl Context<'_> {
         let found_word = word_at(self.whole, pos);
         // A declaration after an unclosed block: the `}` is what is missing,
         // not one more member.
-        let next_declaration = DECLARATION_KEYWORDS.contains(&found_word);
+        // `order.credit` continues an expression; `order {` starts a block.
+        let next_declaration = DECLARATION_KEYWORDS.contains(&found_word)
+            && !self.whole[pos + found_word.len()..].starts_with('.');
         let unclosed = next_declaration && words.contains(&"`}`");
         if unclosed {
             words = vec!["`}`"];
@@ -272,6 +276,17 @@ impl Context<'_> {
         .at(Span::new(self.file, pos, pos), "expected the closing `\"`")
         .with_related(Span::new(self.file, open, open + 1), "the string starts here")
         .with_help("a string is written on one line, between double quotes; write `\\\"` for a quote inside it")
+    }
+
+    /// The start of the word `pos` is in (`pos` itself between words).
+    fn word_start(&self, pos: usize) -> usize {
+        let before = &self.whole[self.floor..pos];
+        let word = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .count();
+        pos - word
     }
 
     /// The end of the last token before `pos`, when a line break lies between
@@ -384,6 +399,12 @@ fn found_text(text: &str, start: usize) -> String {
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
         return format!("`{word}`");
+    }
+    if let Some(op) = ["->", "==", "!=", "<=", ">=", ".."]
+        .into_iter()
+        .find(|op| rest.starts_with(op))
+    {
+        return format!("`{op}`");
     }
     format!("`{c}`")
 }
