@@ -59,6 +59,7 @@ fn layered(layers: usize, width: usize) -> Plan {
                 stage: l * 4 / layers,
                 after: deps,
                 inputs,
+                optional_inputs: Vec::new(),
                 when: None,
                 requires: Vec::new(),
                 retry: None,

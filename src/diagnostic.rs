@@ -48,6 +48,9 @@ pub enum Code {
     EmptyProduct,
     /// A product that can be added but has no `on delete` (a warning).
     NoDelete,
+    /// A task reads an output of a conditional task without a condition
+    /// that implies the task ran (a warning, SPEC §8.8).
+    UnguardedOutput,
     /// A catalog that cannot be read: no such path, no `.ordo` file in the
     /// folder, a file that cannot be read (added code; exit status 2).
     Load,
@@ -85,12 +88,13 @@ impl Code {
             Code::UnusedAction => "ordo::unused_action",
             Code::EmptyProduct => "ordo::empty_product",
             Code::NoDelete => "ordo::no_delete",
+            Code::UnguardedOutput => "ordo::unguarded_output",
             Code::Load => "ordo::load",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -120,6 +124,7 @@ impl Code {
         Code::UnusedAction,
         Code::EmptyProduct,
         Code::NoDelete,
+        Code::UnguardedOutput,
         Code::Load,
     ];
 

@@ -21,6 +21,9 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("missing_input", "ordo::missing_input", 7, 20),
     ("unknown_input", "ordo::unknown_input", 6, 49),
     ("type_mismatch", "ordo::type_mismatch", 6, 77),
+    ("may_be_absent", "ordo::type_mismatch", 8, 44),
+    ("may_be_absent_message", "ordo::type_mismatch", 6, 38),
+    ("if_branches", "ordo::type_mismatch", 7, 105),
     ("cycle", "ordo::cycle", 9, 13),
     ("stage_order", "ordo::stage_order", 11, 13),
     ("stage", "ordo::stage", 9, 13),
@@ -204,6 +207,25 @@ fn deny_warnings_makes_them_errors() {
         out.status.code(),
         Some(2),
         "an unknown --deny is a usage error"
+    );
+}
+
+#[test]
+fn a_read_of_an_output_that_may_be_absent_is_a_warning_that_keeps_exit_0() {
+    let path = "tests/fixtures/check/unguarded_output.ordo";
+    let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "warnings never fail `check`");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "ordo::unguarded_output");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(78))
+    );
+    assert_eq!(
+        (json["errors"].as_u64(), json["warnings"].as_u64()),
+        (Some(0), Some(1))
     );
 }
 

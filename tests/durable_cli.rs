@@ -86,7 +86,7 @@ fn crash_and_resume(k: usize) -> Crash {
     }
     run.kill9();
     let at_kill = lab.calls();
-    // The plugins outlive ordo (own process groups); let them finish.
+    // The plugins die with ordo (a parent-death signal); wait for that.
     lab.settle();
     let before = lab.status(LINE);
     let ctx = format!("killed after {k} log lines; status then: {before:#}");
@@ -707,7 +707,8 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "finished_at",
             "duration_ms",
             "error",
-            "outputs"
+            "outputs",
+            "process"
         ]
     );
     assert_eq!(

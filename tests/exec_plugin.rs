@@ -225,7 +225,8 @@ fn a_false_runtime_condition_skips_and_dependents_still_run() {
             task("deposit", "pay.deposit")
                 .when(bin(BinOp::Gt, out("score", "n", Type::Int), int(100)))
                 .output("out", Type::String),
-            task("welcome", "notify.email").input("value", out("deposit", "out", Type::String)),
+            task("welcome", "notify.email")
+                .optional_input("value", out("deposit", "out", Type::String)),
         ],
     );
     let ran = run_with(&p, &lab.bindings(""), 2, Vec::new());
@@ -294,7 +295,10 @@ fn a_timeout_kills_the_plugin_and_its_children() {
             .timeout(5000)],
     );
     let ran = run_with(&p, &lab.bindings(""), 1, Vec::new());
-    assert_eq!(ran.outcome.state, OrderState::Failed);
+    // It may have taken effect and has no retry to settle it: held, never
+    // claimed undone (docs/execution.md, "Unknown outcomes").
+    assert_eq!(ran.outcome.state, OrderState::Held);
+    assert_eq!(ran.state_of("t"), TaskState::Running);
     assert_eq!(ran.record("t").error.as_deref(), Some("timed out after 5s"));
     let pid = std::fs::read_to_string(&pid_file).expect("the plugin started its child");
     let mut gone = false;

@@ -323,8 +323,9 @@ fn simulated_latency_waits_on_a_timer_and_respects_timeouts() {
     for i in 0..50 {
         assert_eq!(ran.state_of(&format!("w{i}")), TaskState::Done);
     }
-    // A latency longer than the timeout is a timed-out attempt, not a success.
-    assert_eq!(ran.state_of("slow"), TaskState::Failed);
+    // A latency longer than the timeout is a timed-out attempt, not a
+    // success; with no retry to settle it, its outcome stays unknown.
+    assert_eq!(ran.state_of("slow"), TaskState::Running);
     assert!(
         ran.record("slow")
             .error
@@ -334,5 +335,60 @@ fn simulated_latency_waits_on_a_timer_and_respects_timeouts() {
         "{:?}",
         ran.record("slow").error
     );
-    assert_eq!(ran.outcome.state, OrderState::Failed);
+    assert_eq!(ran.outcome.state, OrderState::Held);
+}
+
+/// docs/execution.md, "Unknown outcomes": after a stop, a task whose
+/// attempt timed out is asked again to settle it (and, having succeeded,
+/// undone), while one that merely answered "retry later" is cancelled — its
+/// answer says it did nothing.
+#[test]
+fn after_a_stop_a_timed_out_task_is_settled_and_a_busy_one_cancelled() {
+    let undone = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut b = Bindings::empty();
+    b.register("bad.*", |_: &Request| -> Result<Outputs, ActionError> {
+        Err(ActionError::permanent("no"))
+    })
+    .unwrap();
+    b.register("busy.*", |_: &Request| -> Result<Outputs, ActionError> {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        Err(ActionError::retryable("busy, try later"))
+    })
+    .unwrap();
+    b.register("slow.*", |r: &Request| -> Result<Outputs, ActionError> {
+        if r.attempt == 1 {
+            // Does its work, and answers past its deadline.
+            std::thread::sleep(std::time::Duration::from_millis(80));
+        }
+        Ok(Outputs::new())
+    })
+    .unwrap();
+    let seen = Arc::clone(&undone);
+    b.register(
+        "undo.*",
+        move |r: &Request| -> Result<Outputs, ActionError> {
+            seen.lock().unwrap().push(r.task.clone());
+            Ok(Outputs::new())
+        },
+    )
+    .unwrap();
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("bad", "bad.x"),
+            task("busy", "busy.x")
+                .retry(3, 10)
+                .undo("undo.busy", vec![]),
+            task("slow", "slow.x")
+                .timeout(20)
+                .retry(2, 1)
+                .undo("undo.slow", vec![]),
+        ],
+    );
+    let ran = run_with(&p, &b, 4, Vec::new());
+    assert_eq!(ran.outcome.state, OrderState::Failed, "{:?}", ran.outcome);
+    assert_eq!(ran.state_of("slow"), TaskState::Compensated);
+    assert!(ran.record("slow").attempts >= 2);
+    assert_eq!(ran.state_of("busy"), TaskState::Cancelled);
+    assert_eq!(*undone.lock().unwrap(), ["slow"]);
 }

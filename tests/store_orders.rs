@@ -4,7 +4,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use ordo::exec::{replay, Event, OrderState, TaskRecord, TaskState};
+use ordo::exec::{replay, Event, OrderState, Process, TaskRecord, TaskState};
 use ordo::store::{SqliteStore, Store, StoreError};
 use ordo::value::Value;
 
@@ -176,8 +176,18 @@ fn records_survive_reopening_and_match_a_replay_of_the_journal() {
             state: TaskState::Skipped,
             error: None,
         },
-        // Interrupted here: task 2 stays running.
+        // Interrupted here: task 2 stays running, its plugin on record.
         started(2, 1),
+        Event::Spawned {
+            task: 2,
+            attempt: 1,
+            undo: false,
+            process: Process {
+                pgid: 4242,
+                start: Some(99),
+                boot: Some("boot".into()),
+            },
+        },
     ];
     for event in &events {
         journal.record("ORD-1", event).unwrap();
@@ -189,6 +199,11 @@ fn records_survive_reopening_and_match_a_replay_of_the_journal() {
     let expected = replay(4, &events);
     assert_eq!(stored.records, expected);
     assert_eq!(stored.records[2].state, TaskState::Running);
+    assert_eq!(
+        stored.records[2].process.as_ref().map(|p| p.pgid),
+        Some(4242)
+    );
+    assert_eq!(stored.records[1].process, None);
     assert_eq!(
         stored.records[1].outputs["ref"],
         Value::String("p-1".into())
@@ -313,7 +328,8 @@ fn the_status_json_has_the_documented_shape() {
             "finished_at",
             "duration_ms",
             "error",
-            "outputs"
+            "outputs",
+            "process"
         ]
     );
     assert_eq!(json["tasks"][2]["point_of_no_return"], true);

@@ -8,18 +8,18 @@ use crate::order::{valid_order_id, ORDER_ID_RULE};
 use crate::plan::Plan;
 use crate::store::{RunnerLock, SqliteStore, Store, StoreError, StoredOrder};
 
-/// Opens the store, or says why not (exit 2: the folder is unusable).
+/// Opens the store to write, or says why not (exit 2: the folder is unusable).
 pub(crate) fn open_store(state: &Path) -> Result<SqliteStore, Exit> {
-    SqliteStore::open(state).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Error
-    })
+    SqliteStore::open(state).map_err(store_error)
 }
 
-/// A store error as a message and an exit status: 1 when the order is not
-/// in a state to do this, 2 for everything else (usage and I/O).
+/// A store error as a message with its code and an exit status: 1 when the
+/// order is not in a state to do this, 2 for everything else (usage and I/O).
 pub(crate) fn store_error(e: StoreError) -> Exit {
-    eprintln!("error: {e}");
+    match miette::Diagnostic::code(&e) {
+        Some(code) => eprintln!("error[{code}]: {e}"),
+        None => eprintln!("error: {e}"),
+    }
     match e {
         StoreError::PastPointOfNoReturn { .. }
         | StoreError::OutcomeUnknown { .. }
@@ -29,11 +29,16 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
     }
 }
 
-/// Opens the store for an order named on the command line, refusing an id
-/// that could not have been stored.
+/// Opens the store for an order named on the command line, before writing
+/// anything to it: refuses an id that could not have been stored, and
+/// examines the order's rows as well as the database (which opening
+/// examines), so that `resume` and `cancel` find damage before their first
+/// write, not after it.
 pub(crate) fn open_for(state: &Path, order: &str) -> Result<SqliteStore, Exit> {
     check_order_id(order)?;
-    open_store(state)
+    let store = open_store(state)?;
+    store.load(order).map_err(store_error)?;
+    Ok(store)
 }
 
 /// Takes an order's runner lock and loads it: what `resume` and a `cancel`
@@ -52,20 +57,27 @@ pub(crate) fn check_order_id(id: &str) -> Result<(), Exit> {
     if valid_order_id(id) {
         Ok(())
     } else {
-        eprintln!("error: `{id}` is not an order id: {ORDER_ID_RULE}");
+        eprintln!(
+            "error: `{}` is not an order id: {ORDER_ID_RULE}",
+            id.escape_debug()
+        );
         Err(Exit::Error)
     }
 }
 
 /// The bindings file an order was run with, remembered in `STATE/runs/ORDER.json`
 /// so `resume` and `cancel` use the same actions without being told.
+///
+/// The path is made absolute as the user wrote it, symbolic links left as
+/// they are: relative plugin paths resolve beside the file as named (a link's
+/// folder, not its target's), on `run` and on `resume` alike.
 pub(crate) fn remember_bindings(
     state: &Path,
     order: &str,
     bindings: Option<&Path>,
 ) -> Result<(), Exit> {
     let dir = state.join("runs");
-    let absolute = bindings.map(|b| std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf()));
+    let absolute = bindings.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_path_buf()));
     let record = serde_json::json!({ "bindings": absolute });
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(dir.join(format!("{order}.json")), format!("{record}\n")))

@@ -2,29 +2,22 @@
 
 use std::fmt::Write;
 
-use super::state::{check_order_id, open_store, store_error};
+use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
-use crate::store::{OrderStatus, OrderSummary, Store};
+use crate::render::sanitize_line;
+use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
-    if !args.state.path.exists() {
-        // Nothing was ever run here: an empty list, not a new state folder.
-        match (&args.order_id, args.format) {
-            (None, StatusFormat::Json) => write_stdout("[]\n"),
-            (None, StatusFormat::Text) => write_stdout("no orders\n"),
-            (Some(id), _) => {
-                eprintln!(
-                    "error: no order {id}: there is no state folder at {}",
-                    args.state.path.display()
-                );
-                return Exit::Error;
-            }
+    if let Some(id) = &args.order_id {
+        if let Err(exit) = check_order_id(id) {
+            return exit;
         }
-        return Exit::Success;
     }
-    let store = match open_store(&args.state.path) {
-        Ok(s) => s,
-        Err(exit) => return exit,
+    let store = match SqliteStore::open_read_only(&args.state.path) {
+        Ok(Some(s)) => s,
+        // Nothing was ever stored here: an empty list, and nothing created.
+        Ok(None) => return nothing_stored(args),
+        Err(e) => return store_error(e),
     };
     match &args.order_id {
         None => match store.list_orders() {
@@ -37,22 +30,32 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             }
             Err(e) => store_error(e),
         },
-        Some(id) => {
-            if let Err(exit) = check_order_id(id) {
-                return exit;
+        Some(id) => match store.order_status(id) {
+            Ok(status) => {
+                write_stdout(&match args.format {
+                    StatusFormat::Json => json(&status),
+                    StatusFormat::Text => order_text(&status),
+                });
+                Exit::Success
             }
-            match store.order_status(id) {
-                Ok(status) => {
-                    write_stdout(&match args.format {
-                        StatusFormat::Json => json(&status),
-                        StatusFormat::Text => order_text(&status),
-                    });
-                    Exit::Success
-                }
-                Err(e) => store_error(e),
-            }
+            Err(e) => store_error(e),
+        },
+    }
+}
+
+fn nothing_stored(args: &StatusArgs) -> Exit {
+    match (&args.order_id, args.format) {
+        (None, StatusFormat::Json) => write_stdout("[]\n"),
+        (None, StatusFormat::Text) => write_stdout("no orders\n"),
+        (Some(id), _) => {
+            eprintln!(
+                "error: no order {id}: there is no state database in {}",
+                args.state.path.display()
+            );
+            return Exit::Error;
         }
     }
+    Exit::Success
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -61,8 +64,14 @@ fn json(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// Columns padded to their widest cell; the last is not padded.
+/// Columns padded to their widest cell; the last is not padded. Cells are
+/// made safe to print first: ids, errors and notes come from orders and
+/// plugins.
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| sanitize_line(c).into_owned()).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -74,7 +83,7 @@ fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 == row.len() {
@@ -114,9 +123,9 @@ fn list_text(list: &[OrderSummary]) -> String {
 }
 
 fn order_text(s: &OrderStatus) -> String {
-    let mut out = format!("order {}: {}", s.order, s.state.as_str());
+    let mut out = format!("order {}: {}", sanitize_line(&s.order), s.state.as_str());
     if let Some(r) = &s.reason {
-        let _ = write!(out, " — {r}");
+        let _ = write!(out, " — {}", sanitize_line(r));
     }
     out.push('\n');
     let counts = s
@@ -136,7 +145,8 @@ fn order_text(s: &OrderStatus) -> String {
         let _ = writeln!(
             out,
             "runner: pid {} on {} ({live})",
-            r.holder.pid, r.holder.host
+            r.holder.pid,
+            sanitize_line(&r.holder.host)
         );
     }
     if s.cancel_requested && !s.state.is_final() {

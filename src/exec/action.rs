@@ -12,6 +12,7 @@ use regex::Regex;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::state::Process;
 use crate::model::types::a;
 use crate::model::Type;
 use crate::value::{parse_duration, Money, Value};
@@ -75,6 +76,46 @@ pub struct Request {
     /// being killed).
     #[serde(skip)]
     pub deadline: Option<Instant>,
+    /// Where an implementation that starts a process records it before
+    /// sending it the request (not sent; set by the executor's workers).
+    #[serde(skip)]
+    pub processes: Option<ProcessLog>,
+}
+
+/// Records an attempt's process in the order's journal: [`ProcessLog::record`]
+/// returns once it is durable, so a run killed afterwards leaves a record a
+/// resume can act on.
+#[derive(Clone)]
+pub struct ProcessLog {
+    pub(crate) tx: std::sync::mpsc::Sender<crate::exec::pool::Message>,
+    pub(crate) task: crate::plan::TaskIdx,
+    pub(crate) attempt: u32,
+    pub(crate) undo: bool,
+}
+
+impl std::fmt::Debug for ProcessLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProcessLog")
+    }
+}
+
+impl ProcessLog {
+    /// Records `process` and waits until the journal has it; false if it
+    /// could not be recorded (the attempt must then not go on).
+    pub fn record(&self, process: Process) -> bool {
+        let (ack, acked) = std::sync::mpsc::channel();
+        let spawned = crate::exec::pool::Spawned {
+            task: self.task,
+            attempt: self.attempt,
+            undo: self.undo,
+            process,
+            ack,
+        };
+        self.tx
+            .send(crate::exec::pool::Message::Spawned(spawned))
+            .is_ok()
+            && acked.recv().is_ok()
+    }
 }
 
 impl Request {
@@ -313,6 +354,7 @@ mod tests {
             inputs: serde_json::Map::new(),
             outputs: Arc::from(vec![("x".to_string(), Type::Int)]),
             deadline: Some(Instant::now()),
+            processes: None,
         };
         assert_eq!(
             req.to_json_line(),

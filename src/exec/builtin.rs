@@ -117,6 +117,7 @@ mod tests {
             undo: false,
             inputs: serde_json::Map::new(),
             outputs: Arc::from(outputs),
+            processes: None,
             deadline: None,
         }
     }

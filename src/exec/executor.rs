@@ -57,6 +57,9 @@ pub enum ExecError {
     InvalidPlan(String),
     #[error("the task records do not fit the plan: {0}")]
     Records(String),
+    /// The process of an attempt a killed runner left would not go away.
+    #[error("an earlier attempt of task {task} is still running: {detail}; stop it, then resume")]
+    Orphan { task: String, detail: String },
 }
 
 /// The end of a run.
@@ -222,9 +225,10 @@ fn instantiate(
         Implementation::Noop => {
             Arc::new(Simulate::new(SimulateOptions::default(), Arc::clone(env)))
         }
-        Implementation::Exec { program, args } => Arc::new(Exec {
+        Implementation::Exec { program, args, env } => Arc::new(Exec {
             program: program.clone(),
             args: args.clone(),
+            env: env.clone(),
             log: log.clone(),
         }),
         Implementation::Custom(a) => Arc::clone(a),

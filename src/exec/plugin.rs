@@ -3,10 +3,11 @@
 //!
 //! The program runs without a shell, in a process group of its own, so that
 //! when it is done (or times out) everything it started can be killed with
-//! one signal and no orphan outlives the attempt.
+//! one signal and no orphan outlives the attempt; it dies with ordo, and its
+//! group is recorded before it is sent its request ([`super::process`]).
 
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -17,6 +18,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::action::{Action, ActionError, Outputs, Request};
+use super::bindings::PluginEnv;
+use super::process::contain;
+use super::state::Process;
 
 /// Where plugins' stderr goes: the order's log.
 pub type LogSink = Arc<Mutex<dyn Write + Send>>;
@@ -34,6 +38,7 @@ const PIPE_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct Exec {
     pub program: PathBuf,
     pub args: Vec<String>,
+    pub env: PluginEnv,
     pub log: Option<LogSink>,
 }
 
@@ -46,17 +51,32 @@ struct Reply {
 
 impl Action for Exec {
     fn invoke(&self, req: &Request) -> Result<Outputs, ActionError> {
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                ActionError::permanent(format!("cannot run {}: {e}", self.program.display()))
-            })?;
+            .stderr(Stdio::piped());
+        self.env.apply(&mut cmd);
+        contain(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| {
+            ActionError::permanent(format!("cannot run {}: {e}", self.program.display()))
+        })?;
         let pid = child.id() as libc::pid_t;
+        // Recorded before the plugin learns what to do: an attempt cannot
+        // take effect unrecorded.
+        if let Some(processes) = &req.processes {
+            if !processes.record(Process::of_leader(pid)) {
+                // SAFETY: kill has no memory-safety preconditions; the
+                // leader is not reaped, so its group id is still its own.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+                let _ = child.wait();
+                return Err(ActionError::permanent(
+                    "the plugin's process could not be recorded; it was not sent the request",
+                ));
+            }
+        }
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let line = req.to_json_line();

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
-use super::action::{outputs_from_json, Action, ActionError, Request};
+use super::action::{outputs_from_json, Action, ActionError, ProcessLog, Request};
+use super::state::Process;
 use crate::plan::TaskIdx;
 use crate::value::{format_duration, Value};
 
@@ -26,6 +27,21 @@ pub(crate) struct Job {
     pub request: Request,
 }
 
+/// What workers tell the coordinator.
+pub(crate) enum Message {
+    Done(Completion),
+    /// An attempt started a process; `ack` once it is recorded.
+    Spawned(Spawned),
+}
+
+pub(crate) struct Spawned {
+    pub task: TaskIdx,
+    pub attempt: u32,
+    pub undo: bool,
+    pub process: Process,
+    pub ack: Sender<()>,
+}
+
 pub(crate) struct Completion {
     /// Whether a worker thread ran it (rather than the timer).
     on_worker: bool,
@@ -34,6 +50,9 @@ pub(crate) struct Completion {
     pub attempt: u32,
     pub group: usize,
     pub result: Result<BTreeMap<String, Value>, ActionError>,
+    /// The answer came after the deadline, or never: the attempt may have
+    /// taken effect all the same.
+    pub timed_out: bool,
 }
 
 pub(crate) struct Pool<'scope, 'env> {
@@ -41,8 +60,8 @@ pub(crate) struct Pool<'scope, 'env> {
     enums: &'env BTreeMap<String, Vec<String>>,
     jobs: Option<Sender<Job>>,
     queue: Arc<Mutex<Receiver<Job>>>,
-    done_tx: Sender<Completion>,
-    done: Receiver<Completion>,
+    done_tx: Sender<Message>,
+    done: Receiver<Message>,
     workers: usize,
     /// Jobs handed to workers and not finished yet.
     on_workers: usize,
@@ -72,7 +91,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
 
     /// Hands a job to a worker, started when all the others are taken; or,
     /// for an action with a latency, to the timer, which calls it when due.
-    pub fn submit(&mut self, job: Job) {
+    pub fn submit(&mut self, mut job: Job) {
         let latency = job.action.latency(&job.request);
         if !latency.is_zero() {
             // Waiting past the deadline is pointless: `attempt` reports the timeout.
@@ -83,6 +102,12 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             self.timer().send((due, job)).ok();
             return;
         }
+        job.request.processes = Some(ProcessLog {
+            tx: self.done_tx.clone(),
+            task: job.task,
+            attempt: job.attempt,
+            undo: job.undo,
+        });
         self.on_workers += 1;
         if self.on_workers > self.workers {
             self.workers += 1;
@@ -107,13 +132,17 @@ impl<'scope, 'env> Pool<'scope, 'env> {
         })
     }
 
-    /// The next finished job, waiting at most `timeout`.
-    pub fn next(&mut self, timeout: Duration) -> Option<Completion> {
-        let c = self.done.recv_timeout(timeout).ok()?;
-        if c.on_worker {
+    /// The next message of a worker (a finished job, a started process),
+    /// waiting at most `timeout`.
+    pub fn next(&mut self, timeout: Duration) -> Option<Message> {
+        let m = self.done.recv_timeout(timeout).ok()?;
+        if let Message::Done(Completion {
+            on_worker: true, ..
+        }) = m
+        {
             self.on_workers -= 1;
         }
-        Some(c)
+        Some(m)
     }
 }
 
@@ -122,7 +151,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
 /// nothing is pending.
 fn timer(
     incoming: &Receiver<(Instant, Job)>,
-    done: &Sender<Completion>,
+    done: &Sender<Message>,
     enums: &BTreeMap<String, Vec<String>>,
 ) {
     let mut pending: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
@@ -138,7 +167,7 @@ fn timer(
             pending.pop();
             if let Some(job) = jobs.remove(&id) {
                 if done
-                    .send(completion(&job, attempt(&job, enums), false))
+                    .send(Message::Done(completion(&job, attempt(&job, enums), false)))
                     .is_err()
                 {
                     return;
@@ -165,11 +194,7 @@ fn timer(
     }
 }
 
-fn completion(
-    job: &Job,
-    result: Result<BTreeMap<String, Value>, ActionError>,
-    on_worker: bool,
-) -> Completion {
+fn completion(job: &Job, (result, timed_out): Attempted, on_worker: bool) -> Completion {
     Completion {
         on_worker,
         task: job.task,
@@ -177,6 +202,7 @@ fn completion(
         attempt: job.attempt,
         group: job.group,
         result,
+        timed_out,
     }
 }
 
@@ -191,7 +217,7 @@ impl Drop for Pool<'_, '_> {
 
 fn work(
     queue: &Mutex<Receiver<Job>>,
-    done: &Sender<Completion>,
+    done: &Sender<Message>,
     enums: &BTreeMap<String, Vec<String>>,
 ) {
     loop {
@@ -201,17 +227,20 @@ fn work(
         };
         let Ok(job) = job else { return };
         let result = attempt(&job, enums);
-        if done.send(completion(&job, result, true)).is_err() {
+        if done
+            .send(Message::Done(completion(&job, result, true)))
+            .is_err()
+        {
             return;
         }
     }
 }
 
+/// An attempt's result, and whether it timed out.
+type Attempted = (Result<BTreeMap<String, Value>, ActionError>, bool);
+
 /// One attempt: invoke, enforce the deadline, read the outputs.
-fn attempt(
-    job: &Job,
-    enums: &BTreeMap<String, Vec<String>>,
-) -> Result<BTreeMap<String, Value>, ActionError> {
+fn attempt(job: &Job, enums: &BTreeMap<String, Vec<String>>) -> Attempted {
     let result =
         catch_unwind(AssertUnwindSafe(|| job.action.invoke(&job.request))).unwrap_or_else(|_| {
             Err(ActionError::permanent(
@@ -222,12 +251,12 @@ fn attempt(
         // Late is failed, whatever the action said: the timeout is the
         // catalog's promise, and the idempotency key makes a retry safe.
         if Instant::now() >= deadline {
-            return Err(ActionError::retryable(format!(
-                "timed out after {}",
-                format_duration(ms)
-            )));
+            let late = ActionError::retryable(format!("timed out after {}", format_duration(ms)));
+            return (Err(late), true);
         }
     }
-    let raw = result?;
-    outputs_from_json(&job.request.outputs, enums, &raw).map_err(ActionError::permanent)
+    let read = result.and_then(|raw| {
+        outputs_from_json(&job.request.outputs, enums, &raw).map_err(ActionError::permanent)
+    });
+    (read, false)
 }

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::executor::RunOutcome;
 use super::state::{Event, OrderState, TaskState};
 use crate::plan::Plan;
+use crate::render::sanitize_line;
 
 /// A progress bar over the plan's tasks; hidden when stderr is not a
 /// terminal or when `quiet`.
@@ -57,7 +58,8 @@ impl Progress {
                 } else {
                     String::new()
                 };
-                self.bar.set_message(format!("{what} {}{again}", id(task)));
+                let task = sanitize_line(id(task));
+                self.bar.set_message(format!("{what} {task}{again}"));
             }
             Event::Succeeded { undo: false, .. }
             | Event::Task {
@@ -71,8 +73,9 @@ impl Progress {
                 ..
             } => {
                 self.bar.set_message(format!(
-                    "{} failed ({error}); retrying in {}",
-                    id(task),
+                    "{} failed ({}); retrying in {}",
+                    sanitize_line(id(task)),
+                    sanitize_line(error),
                     human(Duration::from_millis(*ms))
                 ));
             }
@@ -102,6 +105,8 @@ impl Drop for Progress {
 /// ```
 ///
 /// Attempts read `N` or, when undone, `N+U` (task attempts + undo attempts).
+/// Ids, errors and the reason are made safe to print: they come from orders
+/// and plugins.
 pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
     let mut rows = vec![[
         "TASK".to_string(),
@@ -118,11 +123,11 @@ pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
             r.attempts.to_string()
         };
         rows.push([
-            t.id.clone(),
+            sanitize_line(&t.id).into_owned(),
             r.state.as_str().to_string(),
             attempts,
             t.duration.map(human).unwrap_or_else(|| "-".into()),
-            r.error.clone().unwrap_or_default(),
+            sanitize_line(r.error.as_deref().unwrap_or_default()).into_owned(),
         ]);
     }
     let mut widths = [0usize; 4];
@@ -143,11 +148,11 @@ pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
     }
     out.push_str(&format!(
         "\norder {}: {}",
-        plan.order,
+        sanitize_line(&plan.order),
         outcome.state.as_str()
     ));
     if let Some(reason) = &outcome.reason {
-        out.push_str(&format!(" — {reason}"));
+        out.push_str(&format!(" — {}", sanitize_line(reason)));
     }
     out.push('\n');
     out

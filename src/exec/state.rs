@@ -80,6 +80,25 @@ pub struct TaskRecord {
     pub error: Option<String>,
     /// Whether the undo is running or was interrupted while running.
     pub undoing: bool,
+    /// The process of the attempt under way (an exec plugin's), recorded
+    /// before it was sent its request: a resumed run makes sure it is gone
+    /// before asking again.
+    #[serde(default)]
+    pub process: Option<Process>,
+}
+
+/// An attempt's process: an exec plugin, leader of its own process group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    /// Its process group id (the plugin's pid).
+    pub pgid: i32,
+    /// When the plugin started, in clock ticks after boot (Linux), to tell
+    /// it from a later process given the same pid.
+    #[serde(default)]
+    pub start: Option<u64>,
+    /// The boot it started in (Linux's boot id): after a reboot it is gone.
+    #[serde(default)]
+    pub boot: Option<String>,
 }
 
 impl Default for TaskRecord {
@@ -91,6 +110,7 @@ impl Default for TaskRecord {
             outputs: BTreeMap::new(),
             error: None,
             undoing: false,
+            process: None,
         }
     }
 }
@@ -123,6 +143,14 @@ pub enum Event {
         undo: bool,
         error: String,
         retry_in_ms: Option<u64>,
+    },
+    /// The attempt started a process (an exec plugin), recorded before the
+    /// process is sent its request.
+    Spawned {
+        task: TaskIdx,
+        attempt: u32,
+        undo: bool,
+        process: Process,
     },
     /// A task reached a state without an attempt (skipped, failed for good,
     /// cancelled, compensated).
@@ -177,8 +205,13 @@ impl TaskRecord {
     /// the same records back: this is the one definition of what an event
     /// means for a task's state.
     pub fn apply(&mut self, event: &Event) {
+        // An attempt's process lives from its `spawned` to its end.
+        self.process = match event {
+            Event::Spawned { process, .. } => Some(process.clone()),
+            _ => None,
+        };
         match event {
-            Event::Order { .. } => {}
+            Event::Order { .. } | Event::Spawned { .. } => {}
             Event::Started { attempt, undo, .. } => {
                 if *undo {
                     self.undoing = true;
@@ -219,6 +252,7 @@ impl Event {
             Event::Started { task, .. }
             | Event::Succeeded { task, .. }
             | Event::AttemptFailed { task, .. }
+            | Event::Spawned { task, .. }
             | Event::Task { task, .. } => Some(*task),
         }
     }

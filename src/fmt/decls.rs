@@ -223,7 +223,8 @@ fn outputs(list: &[Param]) -> String {
 }
 
 fn param(p: &Param) -> String {
-    format!("{}: {}", p.name.name, type_expr(&p.ty))
+    let mark = if p.optional { "?" } else { "" };
+    format!("{}{mark}: {}", p.name.name, type_expr(&p.ty))
 }
 
 pub(crate) fn type_expr(t: &TypeExpr) -> String {

@@ -2,7 +2,9 @@
 //! that give back the same tree.
 //!
 //! Binding strength, loosest first: `or`, `and`, `not`, comparisons and `in`,
-//! `+ -`, `* /`, unary `-`. Binary operators associate to the left, so a right
+//! `??`, `+ -`, `* /`, unary `-`. An `if … then … else …` binds loosest of
+//! all: its `else` branch reaches as far as it can, so as an operand it is
+//! always parenthesised. Binary operators associate to the left, so a right
 //! operand of equal strength keeps its parentheses (`a - (b - c)`). A
 //! comparison never takes another comparison as a bare operand: `a == b == c`
 //! parses, but nobody means it, so the formatter always writes `(a == b) == c`.
@@ -15,14 +17,16 @@ use crate::span::Span;
 use crate::syntax::ast::{BinOp, Expr, ExprKind, StringLit, UnOp};
 use crate::value::{format_duration, parse_duration, Value};
 
+const IF: u8 = 0;
 const OR: u8 = 1;
 const AND: u8 = 2;
 const NOT: u8 = 3;
 const COMPARE: u8 = 4;
-const SUM: u8 = 5;
-const PRODUCT: u8 = 6;
-const NEG: u8 = 7;
-const ATOM: u8 = 8;
+const COALESCE: u8 = 5;
+const SUM: u8 = 6;
+const PRODUCT: u8 = 7;
+const NEG: u8 = 8;
+const ATOM: u8 = 9;
 
 /// The expression on one line.
 pub(crate) fn expr(src: &str, e: &Expr) -> String {
@@ -38,6 +42,7 @@ fn strength(e: &Expr) -> u8 {
         ExprKind::Unary(UnOp::Neg, _) => NEG,
         ExprKind::In(..) => COMPARE,
         ExprKind::Binary(op, ..) => op_strength(*op),
+        ExprKind::If(..) => IF,
     }
 }
 
@@ -46,6 +51,7 @@ fn op_strength(op: BinOp) -> u8 {
         BinOp::Or => OR,
         BinOp::And => AND,
         BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => COMPARE,
+        BinOp::Coalesce => COALESCE,
         BinOp::Add | BinOp::Sub => SUM,
         BinOp::Mul | BinOp::Div => PRODUCT,
     }
@@ -66,7 +72,13 @@ fn write(src: &str, e: &Expr, out: &mut String) {
             out.push_str("not ");
             operand(src, x, strength(x) < NOT, out);
         }
-        // `-(-x)` rather than `--x`, which reads as a decrement.
+        // `- -x` rather than `--x`, which reads as a decrement, or `-(-x)`:
+        // brackets nest at most 32 deep, and a long chain of minus signs
+        // would come back as text that no longer parses.
+        ExprKind::Unary(UnOp::Neg, x) if matches!(x.kind, ExprKind::Unary(UnOp::Neg, _)) => {
+            out.push_str("- ");
+            write(src, x, out);
+        }
         ExprKind::Unary(UnOp::Neg, x) => {
             out.push('-');
             operand(src, x, strength(x) < ATOM, out);
@@ -88,6 +100,14 @@ fn write(src: &str, e: &Expr, out: &mut String) {
                 write(src, item, out);
             }
             out.push(']');
+        }
+        ExprKind::If(c, a, b) => {
+            out.push_str("if ");
+            write(src, c, out);
+            out.push_str(" then ");
+            write(src, a, out);
+            out.push_str(" else ");
+            write(src, b, out);
         }
     }
 }

@@ -21,6 +21,7 @@ fn name() -> impl Strategy<Value = String> + Clone {
     // Names that start like keywords must stay names.
     one(&[
         "a", "speed", "address", "x1", "_tmp", "android", "origin", "notify", "index", "trueish",
+        "nullable", "iffy", "thence",
     ])
 }
 
@@ -33,6 +34,8 @@ fn path() -> impl Strategy<Value = String> + Clone {
         "order.customer.id",
         "price.monthly",
         "notify.x",
+        "order.adds",
+        "nullable.x",
     ])
 }
 
@@ -59,7 +62,7 @@ fn literal() -> impl Strategy<Value = String> + Clone {
             "2026-12-01T09:00:00Z",
             "2026-12-01T09:00:00.5+02:00"
         ]),
-        one(&["true", "false"]),
+        one(&["true", "false", "null"]),
         string(),
     ]
 }
@@ -75,13 +78,22 @@ fn paren(mut t: Tokens, yes: bool) -> Tokens {
 fn expr() -> impl Strategy<Value = Tokens> + Clone {
     let leaf = prop_oneof![literal(), path()].prop_map(|t| vec![t]);
     leaf.prop_recursive(4, 24, 3, |inner| {
-        let op = one(&["or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"]);
+        let op = one(&["or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "??"]);
         prop_oneof![
             3 => (inner.clone(), op, inner.clone(), any::<bool>(), any::<bool>()).prop_map(|(l, op, r, pl, pr)| {
                 let mut t = paren(l, pl);
                 t.push(op);
                 t.extend(paren(r, pr));
                 t
+            }),
+            1 => (inner.clone(), inner.clone(), inner.clone(), any::<bool>()).prop_map(|(c, a, b, p)| {
+                let mut t = vec!["if".to_string()];
+                t.extend(c);
+                t.push("then".into());
+                t.extend(a);
+                t.push("else".into());
+                t.extend(b);
+                paren(t, p)
             }),
             1 => (one(&["not", "-"]), inner.clone(), any::<bool>()).prop_map(|(op, x, p)| {
                 let mut t = vec![op];
@@ -149,7 +161,10 @@ fn attr() -> impl Strategy<Value = Tokens> + Clone {
 }
 
 fn params() -> impl Strategy<Value = Tokens> + Clone {
-    let param = (name(), type_expr()).prop_map(|(n, ty)| [vec![n, ":".into()], ty].concat());
+    let param = (name(), any::<bool>(), type_expr()).prop_map(|(n, optional, ty)| {
+        let n = if optional { format!("{n}?") } else { n };
+        [vec![n, ":".into()], ty].concat()
+    });
     (prop::collection::vec(param, 0..4), any::<bool>()).prop_map(|(list, trailing)| {
         let mut t = vec!["(".to_string()];
         t.extend(comma_list(list, trailing));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::Type;
 use crate::span::Span;
-use crate::syntax::ast::{BinOp, PriceKind, UnOp};
+use crate::syntax::ast::{BinOp, OrderAction, PriceKind, UnOp};
 use crate::value::{Money, Value};
 
 /// A task named from a rule block.
@@ -51,6 +51,12 @@ pub enum Ref {
     OrderPrice {
         kind: PriceKind,
     },
+    /// `order.adds`, `order.modifies`, `order.deletes`: how many of the
+    /// order's items carry the action (a bundle's children count once, with
+    /// their bundle).
+    OrderCount {
+        action: OrderAction,
+    },
     ItemId,
     ItemPrice {
         kind: PriceKind,
@@ -77,6 +83,13 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     In(Box<Expr>, Vec<Expr>),
+    /// `if COND then A else B`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A presence test: `x != null` (true) or `x == null` (false). Kept apart
+    /// from `==`, which is false whenever a side is null, so that a value the
+    /// plan substitutes (an absent task's output is null) cannot turn a
+    /// comparison into a presence test.
+    Present(Box<Expr>, bool),
 }
 
 /// A `require` message: text with `{expr}` parts.
@@ -139,6 +152,8 @@ impl Expr {
                     stack.extend(list.iter().rev());
                     stack.push(x);
                 }
+                ExprKind::If(c, a, b) => stack.extend([b, a, c].map(|x| &**x)),
+                ExprKind::Present(x, _) => stack.push(x),
             }
         }
         out
@@ -162,6 +177,12 @@ impl Expr {
                 Box::new(x.substitute(f)),
                 list.iter().map(|e| e.substitute(f)).collect(),
             ),
+            ExprKind::If(c, a, b) => ExprKind::If(
+                Box::new(c.substitute(f)),
+                Box::new(a.substitute(f)),
+                Box::new(b.substitute(f)),
+            ),
+            ExprKind::Present(x, present) => ExprKind::Present(Box::new(x.substitute(f)), *present),
         };
         let e = simplify(Expr {
             kind,
@@ -195,6 +216,7 @@ impl Expr {
                 v => Err(operands("not", &v, &v)),
             },
             ExprKind::Unary(UnOp::Neg, x) => match x.eval(lookup)? {
+                Value::Null => Ok(Value::Null),
                 Value::Int(i) => i.checked_neg().map(Value::Int).ok_or(EvalError::Overflow),
                 Value::Decimal(d) => Ok(Value::Decimal(-d)),
                 Value::Money(m) => Ok(Value::Money(Money {
@@ -215,7 +237,21 @@ impl Expr {
                 }
                 Ok(Value::Bool(truthy(&b.eval(lookup)?)))
             }
+            ExprKind::Binary(BinOp::Coalesce, a, b) => match a.eval(lookup)? {
+                Value::Null => b.eval(lookup),
+                v => Ok(v),
+            },
             ExprKind::Binary(op, a, b) => binary(*op, a.eval(lookup)?, b.eval(lookup)?),
+            ExprKind::If(c, a, b) => {
+                if truthy(&c.eval(lookup)?) {
+                    a.eval(lookup)
+                } else {
+                    b.eval(lookup)
+                }
+            }
+            ExprKind::Present(x, present) => {
+                Ok(Value::Bool((x.eval(lookup)? != Value::Null) == *present))
+            }
             ExprKind::In(x, list) => {
                 let v = x.eval(lookup)?;
                 for item in list {
@@ -231,8 +267,32 @@ impl Expr {
 
 /// `x or true` is true and `x and false` false whatever `x` is; `x or false`
 /// and `x and true` are `x`. So a condition half known at plan time may be
-/// decided there.
+/// decided there. Likewise an `if` whose condition is known is its branch,
+/// and `a ?? b` is `a` when `a` is a known value, `b` when it is known null.
 fn simplify(e: Expr) -> Expr {
+    match e.kind {
+        ExprKind::If(c, a, b) => {
+            return match c.as_lit() {
+                Some(v) if truthy(v) => *a,
+                Some(_) => *b,
+                None => Expr {
+                    kind: ExprKind::If(c, a, b),
+                    ..e
+                },
+            }
+        }
+        ExprKind::Binary(BinOp::Coalesce, a, b) => {
+            return match a.as_lit() {
+                Some(Value::Null) => *b,
+                Some(_) => *a,
+                None => Expr {
+                    kind: ExprKind::Binary(BinOp::Coalesce, a, b),
+                    ..e
+                },
+            }
+        }
+        _ => {}
+    }
     let ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) = e.kind else {
         return e;
     };
@@ -257,6 +317,34 @@ fn simplify(e: Expr) -> Expr {
 pub enum Replacement {
     Value(Value),
     Ref(Ref),
+}
+
+/// What is known of a condition: decided, or left open for run time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Holds(bool),
+    Open(Expr),
+}
+
+impl Expr {
+    /// Whether a condition holds, everything known: an absent (null)
+    /// condition does not. The decision of the executor, and of plan time for
+    /// conditions on attributes.
+    pub fn holds(&self, lookup: &mut impl FnMut(&Ref) -> Option<Value>) -> Result<bool, EvalError> {
+        self.eval(lookup).map(|v| truthy(&v))
+    }
+
+    /// A condition as far as `f` knows its references (see
+    /// [`Expr::substitute`]): decided where that suffices, with the answer
+    /// [`Expr::holds`] gives, else the condition left for run time. So what
+    /// plan time decides, run time would decide alike.
+    pub fn decide(&self, f: &mut impl FnMut(&Ref) -> Option<Replacement>) -> Decision {
+        let e = self.substitute(f);
+        match e.as_lit() {
+            Some(v) => Decision::Holds(truthy(v)),
+            None => Decision::Open(e),
+        }
+    }
 }
 
 impl Message {
@@ -302,9 +390,19 @@ pub fn describe_ref(r: &Ref) -> String {
         Ref::OrderId => "order.id".into(),
         Ref::Customer { field } => format!("order.customer.{field}"),
         Ref::OrderPrice { kind } => format!("order.price.{}", kind.as_str()),
+        Ref::OrderCount { action } => format!("order.{}", count_name(*action)),
         Ref::ItemId => "item.id".into(),
         Ref::ItemPrice { kind } => format!("price.{}", kind.as_str()),
         Ref::TaskOutput { task, output } => format!("{task}.{output}"),
+    }
+}
+
+/// The name of `order.adds`, `order.modifies`, `order.deletes`.
+pub fn count_name(action: OrderAction) -> &'static str {
+    match action {
+        OrderAction::Add => "adds",
+        OrderAction::Modify => "modifies",
+        OrderAction::Delete => "deletes",
     }
 }
 
@@ -313,8 +411,10 @@ pub fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true))
 }
 
+/// Equality of two present values. A comparison with null is false, `!=`
+/// too (SPEC §8.8): presence is tested with [`ExprKind::Present`].
 fn equal(a: &Value, b: &Value) -> bool {
-    a.compare(b) == Some(std::cmp::Ordering::Equal)
+    *a != Value::Null && a.compare(b) == Some(std::cmp::Ordering::Equal)
 }
 
 fn operands(op: &'static str, a: &Value, b: &Value) -> EvalError {
@@ -336,6 +436,14 @@ fn decimal_of(v: &Value) -> Option<Decimal> {
 fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
     use std::cmp::Ordering::*;
     let cmp = |a: &Value, b: &Value| a.compare(b);
+    if a == Value::Null || b == Value::Null {
+        // Null is unequal, unordered and absorbs arithmetic: `null + 1` is
+        // null, so `credit.score + 1 > 600` is false without `credit`.
+        return Ok(match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => Value::Null,
+            _ => Value::Bool(false),
+        });
+    }
     Ok(match op {
         BinOp::Eq => Value::Bool(equal(&a, &b)),
         BinOp::Ne => Value::Bool(!equal(&a, &b)),
@@ -355,7 +463,7 @@ fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, EvalError> {
             })
         }
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arithmetic(op, a, b)?,
-        BinOp::And | BinOp::Or => {
+        BinOp::And | BinOp::Or | BinOp::Coalesce => {
             unreachable!("short-circuit operators are evaluated in Expr::eval")
         }
     })
@@ -453,6 +561,37 @@ mod tests {
     }
 
     #[test]
+    fn comparisons_with_null_are_false_and_presence_is_its_own_test() {
+        let null = || lit(Value::Null);
+        let s = |t: &str| lit(Value::String(t.into()));
+        let eval = |e: Expr| e.eval(&mut |_| None).unwrap();
+        assert_eq!(eval(bin(BinOp::Ne, null(), s(""))), Value::Bool(false));
+        assert_eq!(eval(bin(BinOp::Eq, null(), null())), Value::Bool(false));
+        assert_eq!(
+            eval(bin(BinOp::Lt, null(), lit(Value::Int(1)))),
+            Value::Bool(false)
+        );
+        let not = |e: Expr| Expr {
+            kind: ExprKind::Unary(UnOp::Not, Box::new(e)),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        assert_eq!(eval(not(bin(BinOp::Eq, null(), s("")))), Value::Bool(true));
+        let present = |e: Expr, p: bool| Expr {
+            kind: ExprKind::Present(Box::new(e), p),
+            ty: Type::Bool,
+            span: Span::default(),
+        };
+        assert_eq!(eval(present(null(), false)), Value::Bool(true));
+        assert_eq!(eval(present(s(""), true)), Value::Bool(true));
+        assert_eq!(eval(bin(BinOp::Add, null(), s("x"))), Value::Null);
+        assert_eq!(
+            eval(bin(BinOp::Coalesce, null(), s("none"))),
+            s("none").as_lit().cloned().unwrap()
+        );
+    }
+
+    #[test]
     fn division_by_zero_is_an_error_not_a_panic() {
         let e = bin(BinOp::Div, lit(Value::Int(1)), lit(Value::Int(0)));
         assert_eq!(e.eval(&mut |_| None), Err(EvalError::DivisionByZero));
@@ -471,6 +610,9 @@ impl std::fmt::Display for Expr {
 /// Binding strength, loosest first, as in the grammar.
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {
+        ExprKind::If(..) => 0,
+        ExprKind::Present(..) => 4,
+        ExprKind::Binary(BinOp::Coalesce, ..) => 5,
         ExprKind::Binary(BinOp::Or, ..) => 1,
         ExprKind::Binary(BinOp::And, ..) => 2,
         ExprKind::Unary(UnOp::Not, _) => 3,
@@ -479,10 +621,10 @@ fn precedence(e: &Expr) -> u8 {
             ..,
         )
         | ExprKind::In(..) => 4,
-        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 5,
-        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 6,
-        ExprKind::Unary(UnOp::Neg, _) => 7,
-        ExprKind::Lit(_) | ExprKind::Ref(_) => 8,
+        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 6,
+        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 7,
+        ExprKind::Unary(UnOp::Neg, _) => 8,
+        ExprKind::Lit(_) | ExprKind::Ref(_) => 9,
     }
 }
 
@@ -496,6 +638,16 @@ fn show(e: &Expr, min: u8) -> String {
         ExprKind::Unary(UnOp::Neg, x) => format!("-{}", show(x, p)),
         // Left-associative: the right operand needs parentheses at equal strength.
         ExprKind::Binary(op, a, b) => format!("{} {} {}", show(a, p), op.symbol(), show(b, p + 1)),
+        ExprKind::If(c, a, b) => {
+            format!("if {} then {} else {}", show(c, 0), show(a, 0), show(b, 0))
+        }
+        ExprKind::Present(x, present) => {
+            format!(
+                "{} {} null",
+                show(x, p + 1),
+                if *present { "!=" } else { "==" }
+            )
+        }
         ExprKind::In(x, list) => format!(
             "{} in [{}]",
             show(x, p + 1),

@@ -65,6 +65,9 @@ pub struct AttrDef {
 pub struct ParamDef {
     pub name: String,
     pub ty: Type,
+    /// An optional parameter may be left out of a call or given null.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     #[serde(skip)]
     pub span: Span,
 }

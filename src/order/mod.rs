@@ -61,6 +61,59 @@ pub fn valid_order_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
+
+/// The order id error's message: the id shown with its control characters
+/// escaped, so that it cannot break the line it is printed on.
+fn order_id_fault(id: &str) -> String {
+    if id.is_empty() {
+        "the order id is empty".into()
+    } else {
+        format!("`{}` cannot be an order id", id.escape_debug())
+    }
+}
+
+/// Why a string cannot be an item id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemIdFault {
+    pub message: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+}
+
+/// Whether `id` can name an item, and why not. Item ids are the first part
+/// of task ids (`ITEM/TASK`) and a column of summaries and `ordo status`, so
+/// an id must be visible and stay on one line.
+pub fn item_id_fault(id: &str) -> Option<ItemIdFault> {
+    let fault = |message, label, help| {
+        Some(ItemIdFault {
+            message,
+            label,
+            help,
+        })
+    };
+    if id.is_empty() {
+        fault(
+            "an item id cannot be empty",
+            "empty id",
+            "give the item an id, such as `id: \"1\"`",
+        )
+    } else if id.contains('/') {
+        fault(
+            "an item id cannot contain `/`",
+            "contains `/`",
+            "task ids are ITEM/TASK, so `/` would make them ambiguous",
+        )
+    } else if id.chars().any(char::is_control) {
+        fault(
+            "an item id cannot contain control characters (such as a newline or a tab)",
+            "contains a control character",
+            "item ids are printed in task ids, summaries and `ordo status`, one per line",
+        )
+    } else {
+        None
+    }
+}
+
 const ITEM_KEYS: [&str; 5] = ["id", "action", "product", "attributes", "relies_on"];
 
 /// Reads an order document's shape; every shape error is reported, not only
@@ -73,7 +126,7 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
                 format!("the order is not valid YAML or JSON: {}", e.message),
             )
             .at(e.span, "here")
-            .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
+            .with_help("an order is a mapping with `id`, `customer` and `items` (docs/orders.md)"),
         )
     })?;
     order_from_node(&root)
@@ -88,19 +141,23 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
     };
     unknown_keys(entries, &ORDER_KEYS, "", &mut diags);
     let (id, id_span) = match root.get("id") {
-        Some(n) => scalar(n, "id", &mut diags),
+        Some(n) => {
+            let (id, span) = scalar(n, "id", &mut diags);
+            // A value that is not a scalar has had its error already.
+            if n.scalar_text().is_some() && !valid_order_id(&id) {
+                diags.push(
+                    Diagnostic::error(Code::OrderSyntax, order_id_fault(&id))
+                        .at(span, "not a valid order id")
+                        .with_help(ORDER_ID_RULE),
+                );
+            }
+            (id, span)
+        }
         None => {
             diags.push(missing("id", "the order", root.span, "id: ORD-1001"));
             (String::new(), root.span)
         }
     };
-    if !id.is_empty() && !valid_order_id(&id) {
-        diags.push(
-            Diagnostic::error(Code::OrderSyntax, format!("`{id}` cannot be an order id"))
-                .at(id_span, "not a valid order id")
-                .with_help(ORDER_ID_RULE),
-        );
-    }
     let (customer, customer_span) = match root.get("customer") {
         Some(c) => (
             mapping(c, "`customer`", "customer", &mut diags)
@@ -170,14 +227,11 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
     }
     let ((id, id_span), (product, product_span), (action_text, action_span)) =
         (id?, product?, action?);
-    if id.contains('/') {
+    if let Some(fault) = item_id_fault(&id) {
         diags.push(
-            Diagnostic::error(
-                Code::OrderSyntax,
-                format!("{path}.id: an item id cannot contain `/`"),
-            )
-            .at(id_span, "contains `/`")
-            .with_help("task ids are ITEM/TASK, so `/` would make them ambiguous"),
+            Diagnostic::error(Code::OrderSyntax, format!("{path}.id: {}", fault.message))
+                .at(id_span, fault.label)
+                .with_help(fault.help),
         );
     }
     let action = match action_text.as_str() {
@@ -347,8 +401,27 @@ mod tests {
     fn order_ids_cannot_leave_the_state_folder() {
         assert!(valid_order_id("ORD-1001"));
         assert!(valid_order_id("2026.11:A_1"));
-        for bad in ["", "../x", "a/b", ".hidden", "a b", "é", &"x".repeat(101)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            ".hidden",
+            "a b",
+            "é",
+            "a\nb",
+            &"x".repeat(101),
+        ] {
             assert!(!valid_order_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn item_ids_are_visible_and_on_one_line() {
+        for good in ["1", "1.2", "Broadband line", "é"] {
+            assert_eq!(item_id_fault(good), None, "{good:?}");
+        }
+        for bad in ["", "a/b", "a\nb", "\t", "x\u{1b}[2J"] {
+            assert!(item_id_fault(bad).is_some(), "{bad:?}");
         }
     }
 }

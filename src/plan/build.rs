@@ -8,7 +8,7 @@ use super::items::{Checked, Item};
 use super::{Outputs, PlanCall, PlanTask, TaskIdx};
 use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::model::expr::{truthy, Replacement};
+use crate::model::expr::{Decision, Replacement};
 use crate::model::{Call, Catalog, Ref, Require, Task, TaskRef, Type};
 use crate::order::OrderDoc;
 use crate::span::Span;
@@ -94,11 +94,8 @@ pub(super) fn build_tasks(
             }
         }
     }
-    let index: Index<'_> = protos
-        .iter()
-        .enumerate()
-        .map(|(i, p)| ((p.item, p.task.name.as_str()), i))
-        .collect();
+    let protos = cx.leave_out_decided(protos);
+    let index = index_of(&protos);
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
     let mut ok = true;
     for p in &protos {
@@ -153,6 +150,14 @@ pub(super) fn build_tasks(
     })
 }
 
+fn index_of<'p>(protos: &[Proto<'p>]) -> Index<'p> {
+    protos
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.item, p.task.name.as_str()), i))
+        .collect()
+}
+
 struct Cx<'a, 'c> {
     catalog: &'a Catalog,
     /// Each action's outputs, built once.
@@ -182,6 +187,13 @@ impl<'c> Cx<'_, 'c> {
                 })
             }
             Ref::OrderId => Value::String(self.order.id.clone()),
+            Ref::OrderCount { action } => Value::Int(
+                self.checked
+                    .items
+                    .iter()
+                    .filter(|i| i.parent.is_none() && i.action == *action)
+                    .count() as i64,
+            ),
             Ref::Customer { field } => self
                 .checked
                 .customer
@@ -196,18 +208,91 @@ impl<'c> Cx<'_, 'c> {
         })
     }
 
-    /// Whether the task's `when`, as far as it is known at plan time, keeps
-    /// it. A run-time condition whose plan-time part decides it is decided
-    /// here too (`not coverage.ont_present or speed == "1G"` for a 1G item).
+    /// Whether a plan-time `when` (on attributes and order fields) keeps the
+    /// task. Run-time conditions are decided, as far as the plan knows them,
+    /// by [`Cx::leave_out_decided`].
     fn applies(&self, item: Option<usize>, t: &Task) -> bool {
-        let Some(w) = &t.when else { return true };
-        if !t.when_at_run {
-            return w
-                .eval(&mut |r| self.plan_value(item, r))
-                .is_ok_and(|v| truthy(&v));
+        match &t.when {
+            Some(w) if !t.when_at_run => {
+                w.holds(&mut |r| self.plan_value(item, r)).unwrap_or(false)
+            }
+            _ => true,
         }
-        let known = w.substitute(&mut |r| self.plan_value(item, r).map(Replacement::Value));
-        known.as_lit().is_none_or(truthy)
+    }
+
+    /// What the plan makes of a reference: a value known at plan time, a
+    /// planned task's output (by task id, from `planned`), or null for the
+    /// output of a task left out of the plan. The one substitution of plan
+    /// time, so what decides a condition is also what the plan keeps of it.
+    fn plan_ref(
+        &self,
+        item: Option<usize>,
+        r: &Ref,
+        planned: impl Fn(&TaskRef) -> Option<String>,
+    ) -> Option<Replacement> {
+        if let Some(v) = self.plan_value(item, r) {
+            return Some(Replacement::Value(v));
+        }
+        let Ref::Output { task, output } = r else {
+            return None;
+        };
+        Some(match planned(task) {
+            Some(id) => Replacement::Ref(Ref::TaskOutput {
+                task: id,
+                output: output.clone(),
+            }),
+            // A task left out of the plan has no outputs: they read as null,
+            // as a skipped task's do at run time.
+            None => Replacement::Value(Value::Null),
+        })
+    }
+
+    /// Leaves out the tasks whose run-time `when` the plan already decides
+    /// false: with plan-time values (`not coverage.ont_present or speed ==
+    /// "1G"` for a 1G item), and with the outputs of tasks left out as null
+    /// (`credit.score < 600` without `credit`), the same answer the executor
+    /// gives for a skipped task. Leaving a task out may decide its readers'
+    /// conditions in turn, so they are looked at again.
+    fn leave_out_decided<'p>(&self, protos: Vec<Proto<'p>>) -> Vec<Proto<'p>> {
+        let index = index_of(&protos);
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); protos.len()];
+        let mut queue = Vec::new();
+        for (i, p) in protos.iter().enumerate() {
+            let Some(w) = p.task.when.as_ref().filter(|_| p.task.when_at_run) else {
+                continue;
+            };
+            queue.push(i);
+            for r in w.refs() {
+                if let Ref::Output { task, .. } = r {
+                    if let Some(j) = self.target(p.item, task, &index) {
+                        readers[j].push(i);
+                    }
+                }
+            }
+        }
+        queue.reverse();
+        let mut planned = vec![true; protos.len()];
+        while let Some(i) = queue.pop() {
+            let p = &protos[i];
+            let Some(w) = p.task.when.as_ref().filter(|_| planned[i]) else {
+                continue;
+            };
+            let decision = w.decide(&mut |r| {
+                self.plan_ref(p.item, r, |t| {
+                    let j = self.target(p.item, t, &index)?;
+                    planned[j].then(|| protos[j].id.clone())
+                })
+            });
+            if decision == Decision::Holds(false) {
+                planned[i] = false;
+                queue.extend(readers[i].iter().copied());
+            }
+        }
+        protos
+            .into_iter()
+            .zip(planned)
+            .filter_map(|(p, keep)| keep.then_some(p))
+            .collect()
     }
 
     /// The plan task a reference names, if it is in the plan.
@@ -230,21 +315,10 @@ impl<'c> Cx<'_, 'c> {
         index: &Index<'_>,
         protos: &[Proto<'_>],
     ) -> PlanTask {
-        let mut subst = |r: &Ref| -> Option<Replacement> {
-            if let Some(v) = self.plan_value(p.item, r) {
-                return Some(Replacement::Value(v));
-            }
-            let Ref::Output { task, output } = r else {
-                return None;
-            };
-            match self.target(p.item, task, index) {
-                Some(j) => Some(Replacement::Ref(Ref::TaskOutput {
-                    task: protos[j].id.clone(),
-                    output: output.clone(),
-                })),
-                // A task left out of the plan has no outputs: they read as null.
-                _ => Some(Replacement::Value(Value::Null)),
-            }
+        let mut subst = |r: &Ref| {
+            self.plan_ref(p.item, r, |t| {
+                self.target(p.item, t, index).map(|j| protos[j].id.clone())
+            })
         };
         let t = p.task;
         let inputs = t
@@ -253,13 +327,16 @@ impl<'c> Cx<'_, 'c> {
             .iter()
             .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
             .collect();
-        let when = t
-            .when
-            .as_ref()
-            .filter(|_| t.when_at_run)
-            .map(|w| w.substitute(&mut subst))
-            // Decided at plan time after all: `applies` kept the task.
-            .filter(|w| w.as_lit().is_none());
+        let when =
+            t.when
+                .as_ref()
+                .filter(|_| t.when_at_run)
+                .and_then(|w| match w.decide(&mut subst) {
+                    Decision::Open(w) => Some(w),
+                    // Decided at plan time after all, and true: `leave_out_decided`
+                    // left out the tasks it decides false.
+                    Decision::Holds(_) => None,
+                });
         let requires = t
             .requires
             .iter()
@@ -276,6 +353,7 @@ impl<'c> Cx<'_, 'c> {
                 .iter()
                 .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
                 .collect(),
+            optional_inputs: self.optional_inputs(u),
             outputs: self.outputs(u),
         });
         PlanTask {
@@ -287,6 +365,7 @@ impl<'c> Cx<'_, 'c> {
             stage: t.stage,
             after,
             inputs,
+            optional_inputs: self.optional_inputs(&t.call),
             when,
             requires,
             retry: t.retry,
@@ -295,6 +374,20 @@ impl<'c> Cx<'_, 'c> {
             point_of_no_return: t.point_of_no_return,
             outputs: self.outputs(&t.call),
         }
+    }
+
+    fn optional_inputs(&self, call: &Call) -> Vec<String> {
+        self.catalog
+            .actions
+            .get(&call.action)
+            .map(|a| {
+                a.params
+                    .iter()
+                    .filter(|p| p.optional)
+                    .map(|p| p.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn outputs(&self, call: &Call) -> Outputs {

@@ -76,6 +76,10 @@ pub struct PlanTask {
     /// Inputs in the action's parameter order. The only references left are
     /// `Ref::TaskOutput`.
     pub inputs: Vec<(String, Expr)>,
+    /// The inputs the action declares optional (`note?: string`): only these
+    /// may be null when the task runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional_inputs: Vec<String>,
     /// A condition decided at run time (on outputs); plan-time conditions
     /// have already removed the task or not.
     pub when: Option<Expr>,
@@ -92,6 +96,9 @@ pub struct PlanTask {
 pub struct PlanCall {
     pub action: String,
     pub inputs: Vec<(String, Expr)>,
+    /// As [`PlanTask::optional_inputs`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional_inputs: Vec<String>,
     /// The undo action's declared outputs (for simulation).
     pub outputs: Outputs,
 }

@@ -7,7 +7,7 @@
 //! `ordo::syntax` is written `ordo%3A%3Asyntax` — written plainly, its `::`
 //! would end the command early — and GitHub shows it as `ordo::syntax`.
 
-use super::Location;
+use super::{sanitize, Location};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::source::Sources;
 
@@ -31,9 +31,10 @@ fn line(d: &Diagnostic, sources: &Sources) -> String {
         properties.push(format!("endColumn={end_column}"));
     }
     properties.push(format!("title={}", escape_property(d.code.as_str())));
-    let mut message = d.message.clone();
+    // Actions logs render terminal escapes too.
+    let mut message = sanitize(&d.message).into_owned();
     if let Some(help) = &d.help {
-        message.push_str(&format!(" (help: {help})"));
+        message.push_str(&format!(" (help: {})", sanitize(help)));
     }
     format!(
         "::{command} {}::{}",

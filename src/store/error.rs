@@ -50,11 +50,40 @@ pub enum StoreError {
     },
 
     #[error(
+        "{path} is missing or empty, but {journal} beside it holds changes to it (the orders may \
+         be in there); ordo creates no database beside it and leaves both untouched: restore \
+         {path} from a backup (with its -wal and -shm files), or, if the folder holds nothing you \
+         need, move {journal} away or pass another folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::journal_without_database))]
+    JournalWithoutDatabase { path: PathBuf, journal: PathBuf },
+
+    #[error(
+        "{path} has state schema version {found}, older than this ordo's ({current}); reading \
+         commands open the folder read-only and do not upgrade it: run `ordo resume` or \
+         `ordo run` with a writable folder once to upgrade it"
+    )]
+    #[diagnostic(code(ordo::store::needs_upgrade))]
+    NeedsUpgrade {
+        path: PathBuf,
+        found: i64,
+        current: i64,
+    },
+
+    #[error(
         "{path} is damaged ({detail}); ordo leaves it untouched: restore it from a backup, or \
          move it away and pass another folder with --state"
     )]
     #[diagnostic(code(ordo::store::corrupt))]
     Corrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "{path} cannot be put in WAL mode (it stays in {mode} mode), which ordo needs to share \
+         it between processes; the state folder must be on a local file system: pass another \
+         folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::no_wal))]
+    NoWal { path: PathBuf, mode: String },
 
     #[error(
         "the state database {path} stayed locked by another process for too long; try again \

@@ -219,12 +219,19 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             } else if after != before {
                 row.finished_at = Some(at.to_string());
             }
-            let outputs = serde_json::to_string(&row.record.outputs)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+            let json = |text: serde_json::Result<String>| {
+                text.map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+            };
             let r = &row.record;
+            let outputs = json(serde_json::to_string(&r.outputs))?;
+            let process = r
+                .process
+                .as_ref()
+                .map(|p| json(serde_json::to_string(p)))
+                .transpose()?;
             tx.prepare_cached(
                 "UPDATE tasks SET state = ?1, attempts = ?2, undo_attempts = ?3, undoing = ?4, outputs = ?5, \
-                 last_error = ?6, started_at = ?7, finished_at = ?8 \
+                 last_error = ?6, started_at = ?7, finished_at = ?8, process = ?12 \
                  WHERE order_id = ?9 AND version = ?10 AND idx = ?11",
             )?
             .execute(params![
@@ -238,7 +245,8 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 row.finished_at,
                 t.order,
                 t.version,
-                idx
+                idx,
+                process
             ])?;
         }
         (_, None) => {}

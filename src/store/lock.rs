@@ -7,10 +7,11 @@
 //! taken over (it hung past the stale threshold) fails its next write rather
 //! than acting beside the new runner.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -111,6 +112,66 @@ impl Drop for RunnerLock {
             release();
         }
     }
+}
+
+/// A lock on the state folder itself (`flock(2)` on the directory, so it
+/// needs no file and no write access). Opening a store holds it:
+/// exclusively while a process examines, creates or migrates the database,
+/// so that processes starting together on a fresh folder initialise it once
+/// and none sees it half made; shared while a read-only store examines the
+/// database, and for as long as it reads one that no process has open (see
+/// `SqliteStore::open_read_only`). Released when dropped, or when the
+/// process dies.
+#[derive(Debug)]
+pub(crate) struct FolderLock {
+    _dir: std::fs::File,
+}
+
+impl FolderLock {
+    /// Takes the lock exclusively; waits at most `wait` for other holders.
+    pub fn exclusive(dir: &Path, wait: Duration) -> Result<FolderLock, FolderLockError> {
+        FolderLock::take(dir, libc::LOCK_EX, wait)
+    }
+
+    /// Takes the lock shared with other readers; waits at most `wait` for
+    /// an exclusive holder.
+    pub fn shared(dir: &Path, wait: Duration) -> Result<FolderLock, FolderLockError> {
+        FolderLock::take(dir, libc::LOCK_SH, wait)
+    }
+
+    /// Polls without blocking, so the wait has a bound.
+    fn take(dir: &Path, kind: libc::c_int, wait: Duration) -> Result<FolderLock, FolderLockError> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(dir).map_err(FolderLockError::Io)?;
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            // SAFETY: flock(2) on a descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), kind | libc::LOCK_NB) } == 0 {
+                return Ok(FolderLock { _dir: file });
+            }
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EWOULDBLOCK) => {}
+                Some(libc::EINTR) => continue,
+                _ => return Err(FolderLockError::Io(e)),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(FolderLockError::TimedOut);
+            }
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Why a [`FolderLock`] was not taken.
+#[derive(Debug)]
+pub(crate) enum FolderLockError {
+    Io(std::io::Error),
+    /// Another process held it for the whole wait.
+    TimedOut,
 }
 
 /// This machine's name, as lock rows record it.
@@ -218,6 +279,32 @@ mod tests {
         let old = now - chrono::Duration::seconds(31);
         assert!(!is_live(&holder(me, &host, old), &host, now, stale));
         assert!(!is_live(&holder(me, "elsewhere", old), &host, now, stale));
+    }
+
+    #[test]
+    fn the_folder_lock_is_exclusive_and_its_wait_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, wait) = (dir.path(), Duration::from_millis(30));
+        let held = FolderLock::exclusive(dir, wait).unwrap();
+        assert!(matches!(
+            FolderLock::exclusive(dir, wait),
+            Err(FolderLockError::TimedOut)
+        ));
+        assert!(matches!(
+            FolderLock::shared(dir, wait),
+            Err(FolderLockError::TimedOut)
+        ));
+        drop(held);
+        let a = FolderLock::shared(dir, wait).unwrap();
+        let b = FolderLock::shared(dir, wait).unwrap();
+        assert!(FolderLock::exclusive(dir, wait).is_err());
+        drop((a, b));
+        FolderLock::exclusive(dir, wait).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir).unwrap().count(),
+            0,
+            "nothing created"
+        );
     }
 
     #[test]

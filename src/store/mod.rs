@@ -9,6 +9,11 @@
 //! PostgreSQL store shared by several workers, SPEC §8) can stand behind the
 //! same trait. `docs/state.md` describes the folder, the schema and the rules.
 //!
+//! Opening to write ([`SqliteStore::open`]) examines the folder before
+//! writing to it, and serialises processes that open it at once; reading
+//! commands open it read-only ([`SqliteStore::open_read_only`]), which writes
+//! nothing at all.
+//!
 //! A run, in calls:
 //! ```no_run
 //! # use ordo::store::{SqliteStore, Store};

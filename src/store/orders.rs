@@ -203,6 +203,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
             started_at: row.started_at,
             finished_at: row.finished_at,
             error: row.record.error,
+            process: row.record.process,
             outputs: row
                 .record
                 .outputs
@@ -276,7 +277,7 @@ pub(crate) struct TaskRow {
 /// The columns [`task_row`] reads, in its order (a macro, for `concat!`).
 macro_rules! task_columns {
     () => {
-        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at"
+        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process"
     };
 }
 pub(crate) use task_columns;
@@ -293,6 +294,17 @@ pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
                 rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
             })?,
             error: r.get(5)?,
+            process: r
+                .get::<_, Option<String>>(8)?
+                .map(|p| serde_json::from_str(&p))
+                .transpose()
+                .map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })?,
         },
         started_at: r.get(6)?,
         finished_at: r.get(7)?,

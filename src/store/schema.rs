@@ -22,13 +22,24 @@ pub(crate) struct Migration {
 }
 
 /// Every schema version, oldest first. Append; never edit a released step.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2: the process of a task's attempt under way (an exec plugin's
+/// process group, as JSON), recorded before the plugin is sent its request,
+/// so a resume can make sure it is gone before asking again.
+const V2: &str = "ALTER TABLE tasks ADD COLUMN process TEXT;";
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -236,7 +247,7 @@ pub(crate) fn migrate(
 mod tests {
     use super::*;
 
-    const V2: Migration = Migration {
+    const NEXT: Migration = Migration {
         version: 2,
         sql: "ALTER TABLE orders ADD COLUMN customer TEXT;",
     };
@@ -284,7 +295,7 @@ mod tests {
             [],
         )
         .unwrap();
-        let with_v2 = [MIGRATIONS[0], V2];
+        let with_v2 = [MIGRATIONS[0], NEXT];
         assert_eq!(migrate(&mut conn, &path, &with_v2).unwrap(), 2);
         let (id, customer): (String, Option<String>) = conn
             .query_row("SELECT id, customer FROM orders", [], |r| {
@@ -303,6 +314,28 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_v1_database_gains_the_attempts_process_column() {
+        let (_dir, path, mut conn) = temp_db();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+             VALUES ('O-1', 1, 'in_progress', 't', 't', 'h', '{}', '{}'); \
+             INSERT INTO tasks (order_id, version, task_id, idx, point_of_no_return, state) \
+             VALUES ('O-1', 1, '1/a', 0, 0, 'running');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 2);
+        let (state, process): (String, Option<String>) = conn
+            .query_row("SELECT state, process FROM tasks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        // An attempt interrupted under v1 has no process on record: a resume
+        // invokes it again as before.
+        assert_eq!((state.as_str(), process), ("running", None));
     }
 
     #[test]

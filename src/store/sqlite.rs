@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
+use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{lock, orders, runner};
+use super::{orders, runner};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
     StoredOrder,
@@ -80,6 +82,9 @@ pub(crate) struct Db {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     pub commits: GroupCommit<Pending>,
+    /// A read-only store that reads the database file as immutable holds the
+    /// folder's lock shared while it lives, so no process opens it to write.
+    _hold: Option<FolderLock>,
 }
 
 impl Db {
@@ -103,19 +108,26 @@ impl SqliteStore {
         SqliteStore::open_with(dir, StoreOptions::default())
     }
 
-    /// Opens the store in `dir`. An existing database is first inspected
-    /// without writing: a file that is not SQLite, an SQLite database that is
-    /// not ordo's, or one with a newer schema is refused and left untouched.
-    /// An older ordo schema is migrated.
+    /// Opens the store in `dir` to write. The lock on the folder is held
+    /// exclusively until the store is ready, so processes opening one folder
+    /// at once examine, create and migrate it one after the other. An
+    /// existing database is first examined without writing: a file that is
+    /// not SQLite, an SQLite database that is not ordo's, one with a newer
+    /// schema, or one that fails SQLite's integrity check is refused and left
+    /// untouched; so is a folder whose database is missing or empty beside a
+    /// write-ahead log or rollback journal. An older ordo schema is migrated.
     pub fn open_with(dir: &Path, options: StoreOptions) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join(DB_FILE);
-        if schema::inspect(&path)? == Found::Sqlite {
-            let probe = probe(&path, &options)?;
+        let _init = FolderLock::exclusive(dir, options.busy_timeout)
+            .map_err(|e| folder_lock_error(dir, &path, e))?;
+        if examine(&path)? == Found::Sqlite {
+            let (probe, _) = probe(&path, &options)?;
             schema::check(&probe, &path, SCHEMA_VERSION)?;
+            integrity(&probe, &path)?;
         }
         let err = |e| StoreError::sqlite(&path, e);
         let mut writer = connect(
@@ -127,10 +139,7 @@ impl SqliteStore {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: format!("it cannot switch to WAL mode (it stays in {mode} mode)"),
-            });
+            return Err(StoreError::NoWal { path, mode });
         }
         let sync = match options.synchronous {
             Synchronous::Normal => "NORMAL",
@@ -147,7 +156,74 @@ impl SqliteStore {
         reader
             .pragma_update(None, "query_only", true)
             .map_err(err)?;
-        Ok(SqliteStore {
+        Ok(SqliteStore::from_parts(path, options, writer, reader, None))
+    }
+
+    /// Opens the store in `dir` to read only, for `ordo status` and the like:
+    /// it creates, migrates and checkpoints nothing, writes no byte to the
+    /// folder (which may be read-only), and leaves a write-ahead log as it
+    /// found it. `None` when there is nothing to read: no folder, or no
+    /// database in it. The database is refused as [`SqliteStore::open_with`]
+    /// refuses it, and also when its schema is older than this ordo's (only
+    /// a writer upgrades it). Every write through the store fails.
+    ///
+    /// With no `-wal` file beside the database, no process has it open, and
+    /// the store reads the file as immutable: it then holds the folder's
+    /// lock shared for as long as it lives, and a store opened to write on
+    /// the same folder (in this process too) waits until it is dropped.
+    pub fn open_read_only(dir: &Path) -> Result<Option<SqliteStore>, StoreError> {
+        SqliteStore::open_read_only_with(dir, StoreOptions::default())
+    }
+
+    /// [`SqliteStore::open_read_only`] with options (only the busy timeout
+    /// matters).
+    pub fn open_read_only_with(
+        dir: &Path,
+        options: StoreOptions,
+    ) -> Result<Option<SqliteStore>, StoreError> {
+        let path = dir.join(DB_FILE);
+        if !dir.exists() {
+            return Ok(None);
+        }
+        // Shared: waits out a writer's first open, so as not to read a
+        // database being created.
+        let hold = FolderLock::shared(dir, options.busy_timeout)
+            .map_err(|e| folder_lock_error(dir, &path, e))?;
+        if examine(&path)? == Found::Nothing {
+            return Ok(None);
+        }
+        let (writer, immutable) = probe(&path, &options)?;
+        let found = schema::check(&writer, &path, SCHEMA_VERSION)?;
+        if found == 0 {
+            // An empty database, left by an interrupted first open.
+            return Ok(None);
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::NeedsUpgrade {
+                path,
+                found,
+                current: SCHEMA_VERSION,
+            });
+        }
+        let reader = read_only(&path, &options, immutable)?;
+        for conn in [&writer, &reader] {
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|e| StoreError::sqlite(&path, e))?;
+        }
+        let hold = immutable.then_some(hold);
+        Ok(Some(SqliteStore::from_parts(
+            path, options, writer, reader, hold,
+        )))
+    }
+
+    fn from_parts(
+        path: PathBuf,
+        options: StoreOptions,
+        writer: Connection,
+        reader: Connection,
+        hold: Option<FolderLock>,
+    ) -> SqliteStore {
+        SqliteStore {
             db: Arc::new(Db {
                 path,
                 host: lock::hostname(),
@@ -155,8 +231,9 @@ impl SqliteStore {
                 options,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
+                _hold: hold,
             }),
-        })
+        }
     }
 
     /// The database file.
@@ -171,14 +248,109 @@ impl SqliteStore {
     }
 }
 
-/// A read-only connection that creates nothing beside the file: with no
-/// `-wal` file (a cleanly closed database) it opens the file as immutable,
-/// which needs no `-shm` either; with one, the side files already exist and
-/// must be read.
-fn probe(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    if Path::new(&wal).exists() {
+fn folder_lock_error(dir: &Path, path: &Path, e: FolderLockError) -> StoreError {
+    match e {
+        FolderLockError::Io(source) => StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        },
+        FolderLockError::TimedOut => StoreError::Busy {
+            path: path.to_path_buf(),
+        },
+    }
+}
+
+/// A side file of the database: `ordo.db-wal`, `ordo.db-journal`.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut side = path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
+}
+
+/// What is at the database path ([`schema::inspect`]), refusing a missing or
+/// empty database beside a write-ahead log or rollback journal that holds
+/// anything: SQLite would take the database for new and delete the log, and
+/// with it every change not yet copied into the database.
+fn examine(path: &Path) -> Result<Found, StoreError> {
+    let found = schema::inspect(path)?;
+    if found == Found::Nothing {
+        for suffix in ["-wal", "-journal"] {
+            let journal = side_file(path, suffix);
+            if holds_changes(&journal, suffix == "-wal") {
+                return Err(StoreError::JournalWithoutDatabase {
+                    path: path.to_path_buf(),
+                    journal,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A write-ahead log's header, before its first frame.
+const WAL_HEADER: u64 = 32;
+/// A rollback journal's first bytes, and where its header keeps the size
+/// (in pages) the database had when the transaction began.
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+const JOURNAL_ORIGINAL_SIZE: std::ops::Range<usize> = 16..20;
+
+/// Whether a log or journal beside a missing or empty database holds
+/// anything of it. Nothing: no file, a log without frames, or the journal of
+/// a transaction that began on an empty database (as a first open killed
+/// while switching to WAL mode leaves it), whose rollback empties it again.
+fn holds_changes(journal: &Path, wal: bool) -> bool {
+    let Ok(meta) = std::fs::metadata(journal) else {
+        return false;
+    };
+    if wal {
+        return meta.len() > WAL_HEADER;
+    }
+    if meta.len() == 0 {
+        return false;
+    }
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(journal)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    let began_empty = header[..8] == JOURNAL_MAGIC && header[JOURNAL_ORIGINAL_SIZE] == [0, 0, 0, 0];
+    read.is_err() || !began_empty
+}
+
+/// SQLite's own check of the file's structure (`PRAGMA quick_check`), read
+/// only: a damaged database is refused before anything is written to it.
+fn integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sqlite)?;
+    let found: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(sqlite)?
+        .collect::<Result<_, _>>()
+        .map_err(sqlite)?;
+    if found.len() == 1 && found[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("SQLite's integrity check found: {}", found.join("; ")),
+    })
+}
+
+/// A read-only connection that creates nothing beside the file, and whether
+/// it reads the file as immutable. With no `-wal` file no process has the
+/// database open (the last connection to close deletes it) and none can
+/// open it while the caller holds the folder's lock, so the file is opened
+/// as immutable, which needs no `-wal` or `-shm` either; with one, the side
+/// files already exist and are read as SQLite reads them.
+fn probe(path: &Path, options: &StoreOptions) -> Result<(Connection, bool), StoreError> {
+    let immutable = !side_file(path, "-wal").exists();
+    Ok((read_only(path, options, immutable)?, immutable))
+}
+
+fn read_only(
+    path: &Path,
+    options: &StoreOptions,
+    immutable: bool,
+) -> Result<Connection, StoreError> {
+    if !immutable {
         return connect(path, options, OpenFlags::SQLITE_OPEN_READ_ONLY);
     }
     let mut uri = String::from("file:");
@@ -198,15 +370,22 @@ fn probe(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
+/// A connection with the busy timeout. A read-only one never checkpoints
+/// the log when it closes (it could not, but says so to SQLite too).
 fn connect(
     path: &Path,
     options: &StoreOptions,
     flags: OpenFlags,
 ) -> Result<Connection, StoreError> {
+    let sqlite = |e| StoreError::sqlite(path, e);
+    let read_only = flags.contains(OpenFlags::SQLITE_OPEN_READ_ONLY);
     let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::sqlite(path, e))?;
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| StoreError::sqlite(path, e))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+    if read_only {
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(sqlite)?;
+    }
     Ok(conn)
 }
 

@@ -116,6 +116,8 @@ pub struct TaskStatus {
     pub error: Option<String>,
     /// Outputs as plain JSON (exact numbers as strings), as actions see them.
     pub outputs: BTreeMap<String, serde_json::Value>,
+    /// The process of the attempt under way (an exec plugin's process group).
+    pub process: Option<crate::exec::Process>,
 }
 
 /// One event of an order's journal.

@@ -84,6 +84,9 @@ pub struct ActionDecl {
 pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `note?: string`: the call may leave it out, or pass a value that may
+    /// be absent.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -308,6 +311,8 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `a ?? b`: `b` when `a` is null.
+    Coalesce,
 }
 
 impl BinOp {
@@ -325,6 +330,7 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Div => "/",
+            BinOp::Coalesce => "??",
         }
     }
 }
@@ -343,4 +349,6 @@ pub enum ExprKind {
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     In(Box<Expr>, Vec<Expr>),
+    /// `if COND then A else B`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
 }

@@ -523,6 +523,9 @@ fn is_operand(rule: Rule) -> bool {
             | Rule::boolean
             | Rule::not_op
             | Rule::neg
+            | Rule::null
+            | Rule::if_expr
+            | Rule::if_kw
     )
 }
 
@@ -562,7 +565,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_sla => "`sla`",
         Rule::kw_when => "`when`",
         Rule::kw_require => "`require`",
-        Rule::kw_else => "`else`",
+        Rule::else_kw => "`else`",
+        Rule::then_kw => "`then`",
+        Rule::coalesce => "an operator",
         Rule::kw_include => "`include`",
         Rule::kw_task => "`task`",
         Rule::kw_after => "`after`",

@@ -157,6 +157,7 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
         }
         d
     };
+    let text = &quotes_unescaped(text);
     check_nesting(file, text).map_err(shift)?;
     let mut pairs = OrdoParser::parse(Rule::interpolation, text)
         .map_err(|_| shift(syntax_error(file, text, 0..text.len(), Rule::interpolation)))?;
@@ -168,6 +169,26 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
     let mut e = b.expr(expr)?;
     shift_expr(&mut e, offset as u32);
     Ok(e)
+}
+
+/// An interpolation sits inside a string literal, so a string inside it is
+/// written with escaped quotes: `"{note ?? \"none\"}"`. Each `\"` becomes
+/// a quote and a space (the space outside the inner string), so every other
+/// character keeps its offset and spans stay exact.
+fn quotes_unescaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'"') {
+            chars.next();
+            out.push_str(if in_string { "\" " } else { " \"" });
+            in_string = !in_string;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn shift_expr(e: &mut Expr, by: u32) {
@@ -187,6 +208,7 @@ fn shift_expr(e: &mut Expr, by: u32) {
                 stack.push(x);
                 stack.extend(list.iter_mut());
             }
+            ExprKind::If(c, a, b) => stack.extend([&mut **c, &mut **a, &mut **b]),
         }
     }
 }
@@ -247,6 +269,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::gt, Assoc::Left)
                 | Op::infix(Rule::ge, Assoc::Left)
                 | Op::postfix(Rule::in_list))
+            .op(Op::infix(Rule::coalesce, Assoc::Left))
             .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
             .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
             .op(Op::prefix(Rule::neg))
@@ -380,10 +403,11 @@ impl Builder {
     fn params(&self, pair: Pair<'_, Rule>) -> Vec<Param> {
         pair.into_inner()
             .map(|p| {
-                let mut it = p.into_inner();
+                let mut it = p.into_inner().peekable();
                 let name = self.ident(it.next().expect("param name"));
+                let optional = it.next_if(|p| p.as_rule() == Rule::optional_mark).is_some();
                 let ty = self.type_expr(it.next().expect("param type"));
-                Param { name, ty }
+                Param { name, ty, optional }
             })
             .collect()
     }
@@ -698,6 +722,7 @@ impl Builder {
         Ok(match pair.as_rule() {
             Rule::string => Value::String(self.string(pair).value),
             Rule::boolean => Value::Bool(pair.as_str() == "true"),
+            Rule::null => Value::Null,
             Rule::number => {
                 let text = pair.as_str();
                 if text.contains('.') {
@@ -777,6 +802,7 @@ impl Builder {
                     Rule::add => BinOp::Add,
                     Rule::sub => BinOp::Sub,
                     Rule::mul => BinOp::Mul,
+                    Rule::coalesce => BinOp::Coalesce,
                     _ => BinOp::Div,
                 };
                 let span = lhs.span.merge(rhs.span);
@@ -792,6 +818,15 @@ impl Builder {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr => self.expr(pair),
+            Rule::if_expr => {
+                let mut parts = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
+                let mut next = || self.expr(parts.next().expect("if, then and else parts"));
+                let (cond, then, other) = (next()?, next()?, next()?);
+                Ok(Expr {
+                    kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
+                    span,
+                })
+            }
             Rule::path => {
                 let mut offset = span.start as usize;
                 let parts = pair

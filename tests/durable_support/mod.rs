@@ -99,6 +99,20 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts `cmd`, its output going to the files `stdout` and `stderr`.
+    pub fn spawn(mut cmd: Command, stdout: PathBuf, stderr: PathBuf) -> Running {
+        let child = cmd
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .expect("the ordo binary starts");
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -109,7 +123,8 @@ impl Running {
     }
 
     /// Kills it with SIGKILL, as a crash would, and reaps it. Its exec
-    /// plugins live in process groups of their own and are not killed.
+    /// plugins get a parent-death signal and die with it (what they started
+    /// in their process groups is left for `ordo resume` to kill).
     pub fn kill9(&mut self) {
         // SAFETY: kill(2) on the pid of our own child, which is not reaped
         // yet (so the pid cannot have been reused).
@@ -225,20 +240,11 @@ impl Lab {
     }
 
     /// Starts a command in the background, its output going to files.
-    pub fn start(&self, mut cmd: Command) -> Running {
+    pub fn start(&self, cmd: Command) -> Running {
         let n = self.outputs.fetch_add(1, Ordering::Relaxed);
         let stdout = self.root.join(format!("out-{n}.txt"));
         let stderr = self.root.join(format!("err-{n}.txt"));
-        let child = cmd
-            .stdout(File::create(&stdout).unwrap())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .expect("the ordo binary starts");
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
+        Running::spawn(cmd, stdout, stderr)
     }
 
     /// `ordo ARGS --state STATE` to its end.
@@ -303,14 +309,15 @@ impl Lab {
     }
 
     /// After a killed run: waits until every call its plugins began has
-    /// ended (they outlive ordo in their own process groups) and the log has
-    /// been still for a moment.
+    /// ended or its plugin died (with ordo, by its parent-death signal) and
+    /// the log has been still for a moment.
     pub fn settle(&self) {
         let deadline = Instant::now() + PATIENCE;
         let mut last = (usize::MAX, Instant::now());
         loop {
             let calls = self.calls();
-            let open = open_calls(&calls);
+            let mut open = open_calls(&calls);
+            open.retain(|c| alive(c.pid));
             if calls.len() != last.0 {
                 last = (calls.len(), Instant::now());
             } else if open.is_empty() && last.1.elapsed() > Duration::from_millis(250) {
@@ -354,6 +361,17 @@ impl Lab {
         let out = self.start(cmd).finish();
         assert_eq!(out.code, Some(0), "{}", out.show());
         serde_json::from_str(&out.stdout).unwrap()
+    }
+}
+
+/// Whether a process with this pid exists and is not a zombie.
+pub fn alive(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(
+            stat.rsplit(')').next().map(str::trim_start),
+            Some(s) if s.starts_with('Z') || s.starts_with('X')
+        ),
+        Err(_) => false,
     }
 }
 

@@ -72,6 +72,7 @@ pub fn task(id: &str, action: &str) -> T {
             stage: 0,
             after: Vec::new(),
             inputs: Vec::new(),
+            optional_inputs: Vec::new(),
             when: None,
             requires: Vec::new(),
             retry: None,
@@ -96,6 +97,11 @@ impl T {
     pub fn input(mut self, name: &str, e: Expr) -> T {
         self.task.inputs.push((name.into(), e));
         self
+    }
+    /// An input of a parameter the action declares optional: it may be null.
+    pub fn optional_input(mut self, name: &str, e: Expr) -> T {
+        self.task.optional_inputs.push(name.into());
+        self.input(name, e)
     }
     pub fn output(mut self, name: &str, ty: Type) -> T {
         let mut outputs = self.task.outputs.to_vec();
@@ -137,6 +143,7 @@ impl T {
                 .into_iter()
                 .map(|(n, e)| (n.to_string(), e))
                 .collect(),
+            optional_inputs: Vec::new(),
             outputs: Vec::new().into(),
         });
         self

@@ -30,6 +30,7 @@ pub fn task(id: &str, after: &[usize], point_of_no_return: bool) -> PlanTask {
         stage: 0,
         after: after.to_vec(),
         inputs: Vec::new(),
+        optional_inputs: Vec::new(),
         when: None,
         requires: Vec::new(),
         retry: None,

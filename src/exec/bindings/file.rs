@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Binding, Implementation, Pattern};
+use super::{Binding, Implementation, Pattern, PluginEnv};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::exec::builtin::SimulateOptions;
 use crate::source::SourceFile;
@@ -34,7 +34,8 @@ pub(super) fn read(
 }
 
 const TOP_KEYS: [&str; 1] = ["actions"];
-const ENTRY_KEYS: [&str; 4] = ["simulate", "noop", "exec", "max_concurrent"];
+const ENTRY_KEYS: [&str; 5] = ["simulate", "noop", "exec", "env", "max_concurrent"];
+const ENV_KEYS: [&str; 3] = ["clear", "pass", "set"];
 const SIMULATE_KEYS: [&str; 4] = ["latency", "outputs", "fail", "fail_permanently"];
 
 fn err(span: Span, message: impl Into<String>, label: &str) -> Diagnostic {
@@ -156,8 +157,17 @@ impl Reader<'_> {
                 }
                 Implementation::Noop
             }
-            _ => self.exec(value)?,
+            _ => self.exec(value, node.get("env"))?,
         };
+        if let (Some(env), false) = (node.get("env"), kind.as_str() == Some("exec")) {
+            let d = err(
+                env.span,
+                "`env` applies to `exec` bindings only",
+                "not an exec binding",
+            );
+            self.push(d);
+            return None;
+        }
         Some(Binding {
             pattern,
             implementation,
@@ -214,24 +224,20 @@ impl Reader<'_> {
                 }
             }
         }
-        if let Some(flag) = node.get("fail_permanently") {
-            match flag.kind {
-                NodeKind::Bool(b) => options.fail_permanently = b,
-                _ => {
-                    let d = err(
-                        flag.span,
-                        "`fail_permanently` must be true or false",
-                        "not a boolean",
-                    );
-                    self.push(d);
-                    ok = false;
-                }
-            }
+        match self.flag(node, "fail_permanently") {
+            Ok(Some(b)) => options.fail_permanently = b,
+            Ok(None) => {}
+            Err(()) => ok = false,
         }
         ok.then_some(options)
     }
 
-    fn exec(&mut self, node: &Node) -> Option<Implementation> {
+    fn exec(&mut self, node: &Node, env: Option<&Node>) -> Option<Implementation> {
+        // Read first, so that its mistakes are reported with the list's.
+        let env = match env {
+            Some(env) => self.env(env),
+            None => Some(PluginEnv::default()),
+        };
         let NodeKind::Seq(items) = &node.kind else {
             let d = err(
                 node.span,
@@ -278,7 +284,118 @@ impl Reader<'_> {
         Some(Implementation::Exec {
             program,
             args: argv,
+            env: env?,
         })
+    }
+
+    /// `env: { clear: true, pass: [PATH, HOME], set: { REGION: eu-1 } }`.
+    fn env(&mut self, node: &Node) -> Option<PluginEnv> {
+        let entries = self.entries(node, "`env`")?;
+        self.unknown_keys(entries, &ENV_KEYS, "`env`");
+        let mut env = PluginEnv::default();
+        let mut ok = true;
+        match self.flag(node, "clear") {
+            Ok(Some(b)) => env.clear = b,
+            Ok(None) => {}
+            Err(()) => ok = false,
+        }
+        if let Some(pass) = node.get("pass") {
+            match &pass.kind {
+                NodeKind::Seq(items) => {
+                    for item in items {
+                        match self.variable(item) {
+                            Some(name) => env.pass.push(name),
+                            None => ok = false,
+                        }
+                    }
+                }
+                _ => {
+                    let d = err(
+                        pass.span,
+                        "`pass` must be a list of variable names",
+                        "not a list",
+                    )
+                    .with_help("for example:  pass: [PATH, HOME]");
+                    self.push(d);
+                    ok = false;
+                }
+            }
+            if ok && !env.clear {
+                let d = err(
+                    pass.span,
+                    "`pass` needs `clear: true`: without it every variable passes",
+                    "nothing to choose from",
+                )
+                .with_help("write  env: { clear: true, pass: [PATH] }");
+                self.push(d);
+                ok = false;
+            }
+        }
+        if let Some(set) = node.get("set") {
+            match self.entries(set, "`set`") {
+                Some(entries) => {
+                    for (k, v) in entries {
+                        let name = self.variable(k);
+                        let value = v.scalar_text();
+                        if value.is_none() {
+                            let d = err(
+                                v.span,
+                                format!(
+                                    "the value of a variable must be a string, not {}",
+                                    v.describe()
+                                ),
+                                "not a string",
+                            );
+                            self.push(d);
+                        }
+                        match (name, value) {
+                            (Some(name), Some(value)) => {
+                                env.set.insert(name, value);
+                            }
+                            _ => ok = false,
+                        }
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(env)
+    }
+
+    /// The boolean member `key` of `node`, if present; an error (reported)
+    /// if it is not true or false.
+    fn flag(&mut self, node: &Node, key: &str) -> Result<Option<bool>, ()> {
+        let Some(flag) = node.get(key) else {
+            return Ok(None);
+        };
+        match flag.kind {
+            NodeKind::Bool(b) => Ok(Some(b)),
+            _ => {
+                let d = err(
+                    flag.span,
+                    format!("`{key}` must be true or false"),
+                    "not a boolean",
+                );
+                self.push(d);
+                Err(())
+            }
+        }
+    }
+
+    /// An environment variable's name: not empty, no `=` and no NUL.
+    fn variable(&mut self, node: &Node) -> Option<String> {
+        match node.scalar_text() {
+            Some(name) if !name.is_empty() && !name.contains(['=', '\0']) => Some(name),
+            _ => {
+                let d = err(
+                    node.span,
+                    "an environment variable's name must be a non-empty string without `=`",
+                    "not a variable name",
+                );
+                self.push(d);
+                None
+            }
+        }
     }
 
     fn positive(&mut self, node: &Node, key: &str) -> Option<usize> {
@@ -332,7 +449,8 @@ mod tests {
     fn relative_programs_resolve_against_the_file_and_bare_names_do_not() {
         let b = parse("actions:\n  a: { exec: [\"./plugins/a.sh\", \"-v\"] }\n  b: { exec: [python3, x.py] }\n")
             .unwrap();
-        let Implementation::Exec { program, args } = &b.resolve("a").unwrap().implementation else {
+        let Implementation::Exec { program, args, .. } = &b.resolve("a").unwrap().implementation
+        else {
             panic!()
         };
         assert_eq!(program, Path::new("/etc/ordo/./plugins/a.sh"));
@@ -387,6 +505,47 @@ mod tests {
             found[5],
             (7, "`max_concurrent` must be a whole number above 0".into())
         );
+    }
+
+    #[test]
+    fn an_exec_binding_chooses_its_plugins_environment() {
+        let b = parse(
+            "actions:\n  a:\n    exec: [x]\n    env: { clear: true, pass: [PATH, HOME], set: { REGION: eu-1, N: 2 } }\n",
+        )
+        .unwrap();
+        let Implementation::Exec { env, .. } = &b.resolve("a").unwrap().implementation else {
+            panic!()
+        };
+        assert!(env.clear);
+        assert_eq!(env.pass, ["PATH", "HOME"]);
+        assert_eq!(env.set["REGION"], "eu-1");
+        assert_eq!(env.set["N"], "2");
+
+        let text = "actions:\n  a:\n    exec: [x]\n    env: { clera: true }\n  b:\n    exec: [x]\n    env: { pass: [PATH] }\n  \
+                    c:\n    noop: {}\n    env: { clear: true }\n  d:\n    exec: []\n    env: { set: { \"A=B\": x }, clear: 1 }\n";
+        let diags = parse(text).unwrap_err();
+        let found: Vec<(usize, String)> = diags
+            .list
+            .iter()
+            .map(|d| (line_of(text, d), d.message.clone()))
+            .collect();
+        assert_eq!(found.len(), 6, "{found:#?}");
+        assert_eq!(found[0], (4, "unknown key `clera` in `env`".into()));
+        assert_eq!(diags.list[0].help.as_deref(), Some("did you mean `clear`?"));
+        assert_eq!(
+            found[1],
+            (
+                7,
+                "`pass` needs `clear: true`: without it every variable passes".into()
+            )
+        );
+        assert_eq!(
+            found[2],
+            (10, "`env` applies to `exec` bindings only".into())
+        );
+        // The list and its `env` are both reported.
+        assert_eq!(found[3].0, 12);
+        assert!(found[4..].iter().all(|(line, _)| *line == 13), "{found:#?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 mod file;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,6 +90,7 @@ pub enum Implementation {
     Exec {
         program: PathBuf,
         args: Vec<String>,
+        env: PluginEnv,
     },
     /// A Rust implementation registered by a library user.
     Custom(Arc<dyn Action>),
@@ -99,13 +101,40 @@ impl fmt::Debug for Implementation {
         match self {
             Implementation::Simulate(o) => f.debug_tuple("Simulate").field(o).finish(),
             Implementation::Noop => f.write_str("Noop"),
-            Implementation::Exec { program, args } => f
+            Implementation::Exec { program, args, env } => f
                 .debug_struct("Exec")
                 .field("program", program)
                 .field("args", args)
+                .field("env", env)
                 .finish(),
             Implementation::Custom(_) => f.write_str("Custom(..)"),
         }
+    }
+}
+
+/// The environment an exec plugin runs with: ordo's own (the default), or,
+/// with `clear`, only the variables `pass` names; then `set` on top.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginEnv {
+    pub clear: bool,
+    /// With `clear`: the variables of ordo's environment that still pass.
+    pub pass: Vec<String>,
+    /// Set for the plugin, whatever ordo's environment says.
+    pub set: BTreeMap<String, String>,
+}
+
+impl PluginEnv {
+    /// Applies this environment to a command about to start.
+    pub(crate) fn apply(&self, cmd: &mut std::process::Command) {
+        if self.clear {
+            cmd.env_clear();
+            for name in &self.pass {
+                if let Some(value) = std::env::var_os(name) {
+                    cmd.env(name, value);
+                }
+            }
+        }
+        cmd.envs(&self.set);
     }
 }
 

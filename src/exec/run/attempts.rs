@@ -9,10 +9,10 @@ use super::{Phase, Run};
 use crate::exec::action::{Request, PROTOCOL};
 use crate::exec::executor::{Call, ExecError};
 use crate::exec::frontier::Frontier;
-use crate::exec::pool::{Completion, Job, Pool};
+use crate::exec::pool::{Completion, Job, Message, Pool};
 use crate::exec::retry::retry_delay;
 use crate::exec::state::Event;
-use crate::model::expr::{truthy, EvalError};
+use crate::model::expr::EvalError;
 use crate::model::{Expr, Ref};
 use crate::plan::TaskIdx;
 use crate::value::Value;
@@ -80,13 +80,26 @@ impl Run<'_, '_> {
         } else {
             record.attempts + 1
         };
-        let (action, params) = match (&task.undo, undo) {
-            (Some(u), true) => (&u.action, &u.inputs),
-            _ => (&task.action, &task.inputs),
+        let (action, params, optional) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.action, &u.inputs, &u.optional_inputs),
+            _ => (&task.action, &task.inputs, &task.optional_inputs),
         };
         let mut inputs = serde_json::Map::new();
         for (name, expr) in params {
             match self.eval(expr, None) {
+                // An absent value is never passed for a required parameter.
+                Ok(Value::Null) if !optional.contains(name) => {
+                    let what = match expr.as_lit() {
+                        Some(_) => "its value".to_string(),
+                        None => format!("`{expr}`"),
+                    };
+                    let error = format!("input `{name}` is required, but {what} is absent");
+                    return if undo {
+                        self.undo_failed(t, error, frontier, ready)
+                    } else {
+                        self.fail(t, error)
+                    };
+                }
                 Ok(v) => {
                     inputs.insert(name.clone(), v.to_json());
                 }
@@ -120,6 +133,7 @@ impl Run<'_, '_> {
             inputs,
             outputs: call.outputs.clone(),
             deadline,
+            processes: None,
         };
         let job = Job {
             task: t,
@@ -144,7 +158,30 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    pub(super) fn on_completion(
+    pub(super) fn on_message(
+        &mut self,
+        message: Message,
+        frontier: &mut Frontier<'_>,
+        ready: &mut Vec<TaskIdx>,
+    ) -> Result<(), ExecError> {
+        match message {
+            Message::Done(done) => self.on_completion(done, frontier, ready),
+            Message::Spawned(s) => {
+                // Recorded (and acknowledged) at the next flush, before the
+                // coordinator waits again.
+                self.emit(Event::Spawned {
+                    task: s.task,
+                    attempt: s.attempt,
+                    undo: s.undo,
+                    process: s.process,
+                })?;
+                self.acks.push(s.ack);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_completion(
         &mut self,
         done: Completion,
         frontier: &mut Frontier<'_>,
@@ -156,8 +193,13 @@ impl Run<'_, '_> {
             attempt,
             group,
             result,
+            timed_out,
             ..
         } = done;
+        if timed_out && !undo {
+            // A late answer, or none: the attempt may have done its work.
+            self.uncertain[t] = true;
+        }
         self.running -= 1;
         self.group_running[group] -= 1;
         if !undo {
@@ -195,8 +237,11 @@ impl Run<'_, '_> {
             self.first_attempt[t]
         };
         let retries_left = task.retry.is_some_and(|r| attempt < first + r.count);
-        // Once the run has stopped, forward tasks get no further attempts.
-        let may_retry = error.retryable && retries_left && (undo || self.stop.is_none());
+        // Once the run has stopped, forward tasks get no further attempts,
+        // except uncertain ones: they are asked again to settle them.
+        let settling = !undo && self.uncertain[t];
+        let may_retry =
+            error.retryable && retries_left && (undo || settling || self.stop.is_none());
         let delay = match (may_retry, task.retry) {
             (true, Some(retry)) => {
                 let key = format!(
@@ -221,12 +266,18 @@ impl Run<'_, '_> {
                 .push(Reverse((Instant::now() + Duration::from_millis(ms), t)));
             return Ok(());
         }
-        match (undo, self.stop.is_some() && error.retryable) {
+        match (undo, error.retryable) {
             (true, _) => self.undo_failed(t, error.message, frontier, ready),
+            // It may have taken effect and did not say: it stays running,
+            // unsettled, and the order will be held naming it.
+            (false, true) if settling => {
+                self.unknown(t);
+                Ok(())
+            }
             // A retry the stop cut short: the task did not fail, it was
             // interrupted; it ends cancelled (or pending if the order is held).
-            (false, true) => Ok(()),
-            (false, false) => self.fail(t, error.message),
+            (false, true) if self.stop.is_some() => Ok(()),
+            (false, _) => self.fail(t, error.message),
         }
     }
 
@@ -234,9 +285,9 @@ impl Run<'_, '_> {
     fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
-            match self.eval(&r.cond, own) {
-                Ok(v) if truthy(&v) => {}
-                Ok(_) => {
+            match r.cond.holds(&mut |r| self.lookup(r, own)) {
+                Ok(true) => {}
+                Ok(false) => {
                     let mut lookup = |r: &Ref| self.lookup(r, own);
                     return Some(r.message.render(&mut lookup));
                 }

@@ -25,7 +25,6 @@ use crate::exec::executor::{ExecError, Executor, RunOutcome, TaskOutcome};
 use crate::exec::frontier::Frontier;
 use crate::exec::pool::Pool;
 use crate::exec::state::{Event, Journal, OrderState, TaskRecord, TaskState};
-use crate::model::expr::truthy;
 use crate::plan::TaskIdx;
 
 #[derive(Debug, Clone)]
@@ -36,6 +35,8 @@ enum Stop {
         error: String,
     },
     Cancelled,
+    /// A task's retries ran out without learning whether it took effect.
+    Unknown(TaskIdx),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,13 @@ pub(crate) fn run(
         observer,
         first_attempt: records.iter().map(|r| r.attempts + 1).collect(),
         first_undo_attempt: records.iter().map(|r| r.undo_attempts + 1).collect(),
+        // A task recorded running was interrupted (or waited for a retry
+        // after attempts that may have been interrupted): it may have
+        // taken effect.
+        uncertain: records
+            .iter()
+            .map(|r| r.state == TaskState::Running && !r.undoing)
+            .collect(),
         records,
         began: vec![None; n],
         ended: vec![None; n],
@@ -70,10 +78,23 @@ pub(crate) fn run(
         last_poll: None,
         pending: Vec::new(),
         to_submit: Vec::new(),
+        acks: Vec::new(),
     };
+    for (t, r) in run.records.iter().enumerate() {
+        if let Some(process) = &r.process {
+            // A killed runner's attempt: gone before anything is asked again.
+            process.ensure_gone().map_err(|detail| ExecError::Orphan {
+                task: ex.plan.tasks[t].id.clone(),
+                detail,
+            })?;
+        }
+    }
     std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
-        run.execute(&mut pool)
+        let outcome = run.execute(&mut pool);
+        // Workers waiting for their process to be recorded give up.
+        run.acks.clear();
+        outcome
     })
 }
 
@@ -86,6 +107,11 @@ struct Run<'a, 'p> {
     /// retry budget counts from here.
     first_attempt: Vec<u32>,
     first_undo_attempt: Vec<u32>,
+    /// Tasks of which an attempt may have taken effect without ordo
+    /// learning its answer (it timed out, or a crash interrupted it): until
+    /// an attempt succeeds or fails permanently, such a task is neither
+    /// cancelled nor passed over by the compensation.
+    uncertain: Vec<bool>,
     began: Vec<Option<Instant>>,
     ended: Vec<Option<Instant>>,
     /// Tasks waiting for a worker, per binding (ordered by plan index).
@@ -103,6 +129,8 @@ struct Run<'a, 'p> {
     pending: Vec<Event>,
     /// Attempts to hand to workers once their `started` events are recorded.
     to_submit: Vec<crate::exec::pool::Job>,
+    /// Workers waiting until the process they started is recorded.
+    acks: Vec<std::sync::mpsc::Sender<()>>,
 }
 
 impl<'p> Run<'_, 'p> {
@@ -145,7 +173,8 @@ impl<'p> Run<'_, 'p> {
             if matches!(
                 self.records[t].state,
                 TaskState::Pending | TaskState::Running
-            ) {
+            ) && !self.unsettled(t)
+            {
                 let error = self.records[t].error.clone();
                 self.emit_task(t, TaskState::Cancelled, error)?;
             }
@@ -157,19 +186,34 @@ impl<'p> Run<'_, 'p> {
         self.drive(pool, &mut frontier, ready)?;
 
         let cause = self.describe(&stop);
-        if !self.undo_failures.is_empty() {
-            let undos: Vec<String> = self
-                .undo_failures
+        let mut problems: Vec<String> = (0..self.records.len())
+            .filter(|&t| self.unsettled(t))
+            .map(|t| {
+                format!(
+                    "task {} may have taken effect, but its outcome is unknown ({}); \
+                     the tasks before it were not undone: resume to ask it again",
+                    self.id(t),
+                    self.records[t].error.as_deref().unwrap_or("interrupted")
+                )
+            })
+            .collect();
+        problems.extend(
+            self.undo_failures
                 .iter()
-                .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t)))
-                .collect();
+                .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t))),
+        );
+        if !problems.is_empty() {
+            let after = match stop {
+                Stop::Unknown(_) => String::new(),
+                _ => format!(" (after {cause})"),
+            };
             return self.finish(
                 OrderState::Held,
-                Some(format!("{} (after {cause})", undos.join("; "))),
+                Some(format!("{}{after}", problems.join("; "))),
             );
         }
         match stop {
-            Stop::Failed { .. } => self.finish(OrderState::Failed, Some(cause)),
+            Stop::Failed { .. } | Stop::Unknown(_) => self.finish(OrderState::Failed, Some(cause)),
             Stop::Cancelled => self.finish(OrderState::Cancelled, Some(cause)),
         }
     }
@@ -193,15 +237,16 @@ impl<'p> Run<'_, 'p> {
                 error,
             }));
         }
+        // Cancelled tasks and compensated ones come only from a stop.
         let compensating = self
             .records
             .iter()
-            .any(|r| r.state == TaskState::Compensated || r.undoing);
+            .any(|r| matches!(r.state, TaskState::Compensated | TaskState::Cancelled) || r.undoing);
         if self.journal.cancel_requested(&self.ex.plan.order)? {
             return Ok(Some(Stop::Cancelled));
         }
         if compensating {
-            let error = "the compensation was interrupted".to_string();
+            let error = "an earlier run stopped the order".to_string();
             return Ok(Some(Stop::Failed { task: None, error }));
         }
         Ok(None)
@@ -253,11 +298,11 @@ impl<'p> Run<'_, 'p> {
                 std::thread::sleep(wait);
                 continue;
             }
-            if let Some(done) = pool.next(wait) {
-                self.on_completion(done, frontier, &mut ready)?;
+            if let Some(message) = pool.next(wait) {
+                self.on_message(message, frontier, &mut ready)?;
                 // Collect whatever else finished meanwhile before deciding.
-                while let Some(done) = pool.next(Duration::ZERO) {
-                    self.on_completion(done, frontier, &mut ready)?;
+                while let Some(message) = pool.next(Duration::ZERO) {
+                    self.on_message(message, frontier, &mut ready)?;
                 }
             }
         }
@@ -279,9 +324,9 @@ impl<'p> Run<'_, 'p> {
                     return Ok(());
                 }
                 if let Some(when) = &self.ex.plan.tasks[t].when {
-                    match self.eval(when, None) {
-                        Ok(v) if truthy(&v) => {}
-                        Ok(_) => {
+                    match when.holds(&mut |r| self.lookup(r, None)) {
+                        Ok(true) => {}
+                        Ok(false) => {
                             self.emit_task(t, TaskState::Skipped, None)?;
                             frontier.finish(t, ready);
                             return Ok(());
@@ -295,9 +340,12 @@ impl<'p> Run<'_, 'p> {
                 let r = &self.records[t];
                 if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() {
                     self.enqueue(t);
-                } else {
+                } else if !self.unsettled(t) {
                     frontier.finish(t, ready);
                 }
+                // An unsettled task never finishes backwards: what it
+                // depends on stays done until a resume learns its outcome,
+                // so undos still run in reverse dependency order.
             }
         }
         Ok(())
@@ -328,11 +376,29 @@ impl<'p> Run<'_, 'p> {
         Ok(())
     }
 
-    /// Stops new starts; queued tasks and due retries are dropped.
+    /// A task that may have taken effect and is still running: its outcome
+    /// is unknown.
+    pub(super) fn unsettled(&self, t: TaskIdx) -> bool {
+        self.uncertain[t] && self.records[t].state == TaskState::Running
+    }
+
+    /// Stops new starts; queued tasks and due retries are dropped, except
+    /// those of uncertain tasks, which are asked again to settle them.
     fn halt(&mut self, stop: Stop) {
         self.stop = Some(stop);
-        self.queues.iter_mut().for_each(BTreeSet::clear);
-        self.timers.clear();
+        let uncertain = &self.uncertain;
+        self.queues
+            .iter_mut()
+            .for_each(|q| q.retain(|&t| uncertain[t]));
+        self.timers.retain(|Reverse((_, t))| uncertain[*t]);
+    }
+
+    /// A task whose retries ran out without learning whether it took
+    /// effect: it stays running, and the run stops.
+    pub(super) fn unknown(&mut self, t: TaskIdx) {
+        if self.stop.is_none() {
+            self.halt(Stop::Unknown(t));
+        }
     }
 
     fn poll_cancel(&mut self) -> Result<(), ExecError> {
@@ -376,7 +442,7 @@ impl<'p> Run<'_, 'p> {
             }
         }
         let reason = match stop {
-            Stop::Failed { .. } => format!(
+            Stop::Failed { .. } | Stop::Unknown(_) => format!(
                 "{} after the point of no return {}; fix the cause and resume",
                 self.describe(&stop),
                 self.id(ponr)
@@ -397,6 +463,7 @@ impl<'p> Run<'_, 'p> {
             } => format!("task {} failed: {error}", self.id(*t)),
             Stop::Failed { task: None, error } => error.clone(),
             Stop::Cancelled => "the order was cancelled".into(),
+            Stop::Unknown(t) => format!("the outcome of task {} is unknown", self.id(*t)),
         }
     }
 
@@ -444,12 +511,16 @@ impl<'p> Run<'_, 'p> {
     }
 
     /// Records every queued event, in one batch (one transaction in the
-    /// durable store).
+    /// durable store); then the workers whose processes it recorded may
+    /// send them their requests.
     fn flush(&mut self) -> Result<(), ExecError> {
         if !self.pending.is_empty() {
             self.journal
                 .record_all(&self.ex.plan.order, &self.pending)?;
             self.pending.clear();
+        }
+        for ack in self.acks.drain(..) {
+            let _ = ack.send(());
         }
         Ok(())
     }

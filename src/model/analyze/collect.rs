@@ -317,6 +317,7 @@ impl<'a> Context<'a> {
             out.push(ParamDef {
                 name: p.name.name.clone(),
                 ty,
+                optional: p.optional,
                 span: p.name.span,
             });
         }

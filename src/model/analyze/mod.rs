@@ -9,7 +9,9 @@
 mod bundles;
 mod by_action;
 mod collect;
+mod flow;
 mod graph;
+mod nulls;
 mod products;
 mod scope;
 mod tasks;
@@ -36,6 +38,19 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
     let sigs = tasks::signatures(&cx, &decls, &mut diags);
     let (products, currency) = products::resolve_products(&cx, &decls, &attrs, &sigs, &mut diags);
     let order_tasks = tasks::resolve_order_tasks(&cx, &decls, &sigs, &mut diags);
+    let order_block = flow::Nullability {
+        attrs: &[],
+        customer: cx.customer.as_deref(),
+        sigs: &sigs,
+        block: None,
+    };
+    flow::check_tasks(
+        &order_block,
+        &cx.actions,
+        &order_tasks,
+        &flow::Facts::new(),
+        &mut diags,
+    );
     graph::check_cycles(&products, &order_tasks, &mut diags);
     diags.sort();
     if diags.has_errors() {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::collect::{duplicate, Context, Decls};
+use super::flow::{self, Facts, Nullability};
 use super::scope::{Scope, Sigs};
 use super::tasks::{require, resolve_block};
 use super::{bundles, by_action};
@@ -194,7 +195,25 @@ fn resolve_product(
         }
     }
     product.rules = rules;
+    check_nulls(cx, sigs, &product, diags);
     product
+}
+
+/// SPEC §8.8: no value that may be absent reaches a required parameter or a
+/// message unguarded.
+fn check_nulls(cx: &Context<'_>, sigs: &Sigs, product: &Product, diags: &mut Diagnostics) {
+    let mut n = Nullability {
+        attrs: &product.attrs,
+        customer: cx.customer.as_deref(),
+        sigs,
+        block: None,
+    };
+    flow::check_messages(&n, &product.requires, &Facts::new(), diags);
+    let base = flow::required(&product.requires);
+    for (action, tasks) in &product.rules {
+        n.block = Some((&product.name, *action));
+        flow::check_tasks(&n, &cx.actions, tasks, &base, diags);
+    }
 }
 
 fn relies_on(

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::collect::Context;
+use super::nulls::one_type;
 use super::values::value_fits;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Expr, ExprKind, Ref, TaskRef};
@@ -19,6 +20,8 @@ pub(super) struct TaskSig {
     pub action: String,
     pub stage: usize,
     pub span: Span,
+    /// Whether the task has a `when`, so may be absent and its outputs null.
+    pub conditional: bool,
 }
 
 /// Signatures of every task: per product and rule block, and the order block.
@@ -172,6 +175,13 @@ impl<'s, 'a> Scope<'s, 'a> {
                     span,
                 })
             }
+            ast::ExprKind::If(c, a, b) => self.if_expr(c, a, b, span, diags),
+            ast::ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), x, null)
+            | ast::ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), null, x)
+                if matches!(null.kind, ast::ExprKind::Lit(Value::Null)) =>
+            {
+                self.presence(*op == BinOp::Ne, x, span, diags)
+            }
             ast::ExprKind::Binary(op, a, b) => {
                 let (a, b) = (self.expr(a, diags), self.expr(b, diags));
                 let (a, b) = (a?, b?);
@@ -307,6 +317,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 (Type::Money, y) if y.is_numeric() => Some(Type::Money),
                 _ => None,
             },
+            BinOp::Coalesce => one_type(ta, tb),
         };
         if result.is_none() {
             diags.push(
@@ -497,6 +508,15 @@ impl<'s, 'a> Scope<'s, 'a> {
         };
         match rest {
             ["id"] => r(Ref::OrderId, Type::String),
+            [count @ ("adds" | "modifies" | "deletes")] => r(
+                Ref::OrderCount {
+                    action: [OrderAction::Add, OrderAction::Modify, OrderAction::Delete]
+                        .into_iter()
+                        .find(|a| crate::model::expr::count_name(*a) == *count)
+                        .unwrap_or(OrderAction::Add),
+                },
+                Type::Int,
+            ),
             ["price", kind @ ("once" | "monthly")] => r(
                 Ref::OrderPrice {
                     kind: price_kind(kind),
@@ -552,7 +572,9 @@ impl<'s, 'a> Scope<'s, 'a> {
                     .sigs
                     .map(|s| s.order.keys().map(String::as_str).collect::<Vec<_>>())
                     .unwrap_or_default();
-                let known = known.into_iter().chain(["id", "customer", "price"]);
+                let known = known
+                    .into_iter()
+                    .chain(["id", "customer", "price", "adds", "modifies", "deletes"]);
                 diags.push(
                     Diagnostic::error(
                         Code::UnknownTask,
@@ -570,7 +592,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 diags.push(
                     Diagnostic::error(Code::UnknownAttribute, format!("`order.{}` is not an order field", rest.join(".")))
                         .at(span, "unknown")
-                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once` and `order.price.monthly`"),
+                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once`, `order.price.monthly`, `order.adds`, `order.modifies` and `order.deletes`"),
                 );
                 None
             }
@@ -823,5 +845,6 @@ fn operator_help(op: BinOp) -> &'static str {
         BinOp::Mul => "`*` takes numbers, or money and a number",
         BinOp::Div => "`/` takes numbers, or money divided by a number",
         BinOp::And | BinOp::Or => "`and` and `or` take bools",
+        BinOp::Coalesce => "`a ?? b` gives `b` where `a` is null: both sides have one type",
     }
 }

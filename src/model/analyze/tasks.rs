@@ -7,10 +7,12 @@ use super::collect::{duplicate, Context, Decls};
 use super::scope::{Current, Scope, Sigs, TaskSig};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
+use crate::model::Type;
 use crate::model::{Call, ProductKind, Require, Retry, Task, RESERVED_ORDER_TASKS};
 use crate::span::Span;
 use crate::syntax::ast::{self, ClauseKind, Member};
 use crate::syntax::{parse_interpolation, Segment};
+use crate::value::Value;
 
 /// Signatures of every task, reporting duplicate task names per block.
 pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagnostics) -> Sigs {
@@ -62,6 +64,10 @@ fn block_sigs(
                 action: t.call.action.name.clone(),
                 stage: cx.stage_of(&t.clauses),
                 span: t.name.span,
+                conditional: t
+                    .clauses
+                    .iter()
+                    .any(|c| matches!(c.kind, ClauseKind::When(_))),
             },
         );
     }
@@ -401,12 +407,23 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
             ok = false;
             continue;
         };
-        match scope.expect(
-            &a.value,
-            &param.ty,
-            &format!("parameter `{}`", param.name),
-            diags,
-        ) {
+        // `null` fits an optional parameter; for a required one it is the
+        // "may be absent" error of `flow`, not a type error.
+        let checked = if matches!(a.value.kind, ast::ExprKind::Lit(Value::Null)) {
+            Some(crate::model::Expr::lit(
+                Value::Null,
+                Type::Null,
+                a.value.span,
+            ))
+        } else {
+            scope.expect(
+                &a.value,
+                &param.ty,
+                &format!("parameter `{}`", param.name),
+                diags,
+            )
+        };
+        match checked {
             Some(e) => {
                 given.insert(&a.name.name, (a.name.span, e));
             }
@@ -416,7 +433,7 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     let missing: Vec<&str> = action
         .params
         .iter()
-        .filter(|p| !seen.contains_key(p.name.as_str()))
+        .filter(|p| !p.optional && !seen.contains_key(p.name.as_str()))
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
