@@ -5,11 +5,12 @@
 //! not the literal tokens (`)`, `:`, the closing `"`), and those are most
 //! often what is missing; its farthest *rule* can even lie before the real
 //! place (a missing `else` was reported at the `!=` of the condition). So a
-//! text that failed is parsed once more with pest's error detail on, which
-//! also records the tokens tried at the farthest position. The message names
-//! what is required there ahead of what could merely have followed (an
-//! operator, `?`), and when the line ended before it, points at the line's
-//! end rather than at the correct code on the next line.
+//! text that failed is parsed once more with pest's error detail on (only on
+//! the error path: the detail costs time), which also records the tokens
+//! tried at the farthest position. The message names what is required there
+//! ahead of what could merely have followed (an operator, `?`), and when the
+//! line ended before it, points at the line's end rather than at the correct
+//! code on the next line.
 
 use std::ops::Range;
 use std::sync::Mutex;
@@ -102,7 +103,7 @@ pub(crate) fn syntax_error(
                 return ctx.unclosed_string(start, pos);
             }
             let tokens = literal_tokens(attempts.expected_tokens());
-            let (words, _) = wanted(&rules, &tokens);
+            let words = wanted(&rules, &tokens);
             if words.iter().any(|w| *w != "an operator") {
                 return ctx.expected(pos, &rules, words);
             }
@@ -113,13 +114,11 @@ pub(crate) fn syntax_error(
             // missing.
             let word = ctx.word_start(pos);
             let rules = if word == start { positives } else { Vec::new() };
-            let (words, _) = match expected_at_end(rule, &text[..word - range.start]) {
-                Some(tokens) => wanted(&rules, &tokens),
-                None => wanted(&rules, &[]),
-            };
+            let tokens = expected_at_end(rule, &text[..word - range.start]).unwrap_or_default();
+            let words = wanted(&rules, &tokens);
             ctx.expected(word, &rules, words)
         }
-        _ => ctx.expected(start, &positives, wanted(&positives, &[]).0),
+        _ => ctx.expected(start, &positives, wanted(&positives, &[])),
     }
 }
 
@@ -137,9 +136,8 @@ fn literal_tokens<T: std::fmt::Display>(tokens: Vec<T>) -> Vec<String> {
 }
 
 /// What the rules and literal tokens tried at one position stand for, in
-/// words: the required ones, or the optional ones when none is required;
-/// and whether any is required.
-fn wanted(rules: &[Rule], tokens: &[String]) -> (Vec<&'static str>, bool) {
+/// words: the required ones, or the optional ones when none is required.
+fn wanted(rules: &[Rule], tokens: &[String]) -> Vec<&'static str> {
     let mut wanted = Wanted::default();
     // Where an operand may stand, "a value or a name" says it better than
     // the list of every literal the grammar tried.
@@ -166,8 +164,7 @@ fn wanted(rules: &[Rule], tokens: &[String]) -> (Vec<&'static str>, bool) {
             None => {}
         }
     }
-    let required = !wanted.required.is_empty();
-    (wanted.words(), required)
+    wanted.words()
 }
 
 /// pest's detail is a process-wide switch, read when a parse starts; the lock
