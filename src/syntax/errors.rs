@@ -51,6 +51,8 @@ const CONSTRUCT_KEYWORDS: &[&str] = &[
 ];
 
 const CURRENCY: &str = "a 3-letter currency code like `EUR`";
+const OPERATOR: &str = "an operator";
+const IN_LIST: &str = "`in [...]`";
 
 /// The top-level ones.
 pub(crate) const DECLARATION_KEYWORDS: &[&str] = &[
@@ -104,7 +106,7 @@ pub(crate) fn syntax_error(
             }
             let tokens = literal_tokens(attempts.expected_tokens());
             let words = wanted(&rules, &tokens);
-            if words.iter().any(|w| *w != "an operator") {
+            if words.iter().any(|w| ![OPERATOR, IN_LIST].contains(w)) {
                 return ctx.expected(pos, &rules, words);
             }
             // Only an operator, or nothing: a lookahead matched a prefix of
@@ -149,7 +151,9 @@ fn wanted(rules: &[Rule], tokens: &[String]) -> Vec<&'static str> {
         match describe(*rule) {
             // What could have continued a complete construct: `1 EUR` for a
             // number, `?` after an attribute's name.
-            Some(w @ ("an operator" | "`?`" | "`matching`" | CURRENCY)) => wanted.optional.push(w),
+            Some(w @ (OPERATOR | IN_LIST | "`?`" | "`matching`" | CURRENCY)) => {
+                wanted.optional.push(w)
+            }
             Some(w) => wanted.required.push(w),
             None => {}
         }
@@ -343,7 +347,7 @@ fn token_word(token: &str) -> Option<Want> {
         ".." => Required("`..`"),
         "->" => Optional("`->`"),
         "?" => Optional("`?`"),
-        "o" | "a" | "=" | "!" | "<" | ">" | "+" | "-" | "*" | "/" | "in" => Optional("an operator"),
+        "o" | "a" | "=" | "!" | "<" | ">" | "+" | "-" | "*" | "/" | "in" => Optional(OPERATOR),
         _ => return None,
     })
 }
@@ -564,7 +568,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_require => "`require`",
         Rule::else_kw => "`else`",
         Rule::then_kw => "`then`",
-        Rule::coalesce => "an operator",
+        Rule::coalesce => OPERATOR,
         Rule::kw_include => "`include`",
         Rule::kw_task => "`task`",
         Rule::kw_after => "`after`",
@@ -594,12 +598,72 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::task_ref => "a task name",
         Rule::retry_kind => "`every` or `backoff`",
         Rule::expr => "an expression",
-        Rule::or_op | Rule::and_op => "an operator",
-        Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt => "an operator",
-        Rule::add | Rule::sub | Rule::mul | Rule::div => "an operator",
+        Rule::or_op | Rule::and_op => OPERATOR,
+        Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt => OPERATOR,
+        Rule::add | Rule::sub | Rule::mul | Rule::div => OPERATOR,
         Rule::not_op | Rule::neg => "an expression",
-        Rule::in_list => "`in [...]`",
+        Rule::in_list | Rule::kw_in => IN_LIST,
         Rule::path => "a name",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::span::FileId;
+    use crate::syntax::parse_module;
+
+    /// The shipped catalog with one token taken out, at every place that
+    /// token stands.
+    fn broken_catalogs() -> Vec<(String, String, String)> {
+        let texts = [
+            include_str!("../../catalog/broadband.ordo"),
+            include_str!("../../catalog/bundles.ordo"),
+            include_str!("../../catalog/actions.ordo"),
+        ];
+        let mut out = Vec::new();
+        for text in texts {
+            for token in [")", "(", ":", ",", "\"", "{", "else", "=="] {
+                for (at, _) in text.match_indices(token) {
+                    let mut broken = text.to_string();
+                    broken.replace_range(at..at + token.len(), "");
+                    out.push((token.to_string(), format!("`{token}` at {at}"), broken));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_syntax_error_always_names_what_it_expected_and_never_what_it_found() {
+        let mut checked = 0;
+        for (token, what, text) in broken_catalogs() {
+            let Err(d) = parse_module(FileId(0), &text) else {
+                continue;
+            };
+            checked += 1;
+            assert!(
+                !d.message.starts_with("unexpected"),
+                "{what}: {}",
+                d.message
+            );
+            if let Some((expected, found)) = d.message.split_once(", found ") {
+                assert!(
+                    !expected.contains(found),
+                    "{what}: expected what it found: {}",
+                    d.message
+                );
+            }
+            assert!(d.span.is_some(), "{what}: {}", d.message);
+            // What was taken out is what the message asks for.
+            if matches!(token.as_str(), "else" | ")" | ":") {
+                assert!(
+                    d.message.contains(&format!("`{token}`")),
+                    "{what}: {}",
+                    d.message
+                );
+            }
+        }
+        assert!(checked > 100, "only {checked} broken texts");
+    }
 }
