@@ -620,10 +620,14 @@ mod tests {
             include_str!("../../catalog/broadband.ordo"),
             include_str!("../../catalog/bundles.ordo"),
             include_str!("../../catalog/actions.ordo"),
+            include_str!("../../catalog/voip.ordo"),
+            include_str!("../../catalog/iptv.ordo"),
+            include_str!("../../catalog/order.ordo"),
+            include_str!("../../catalog/catalog.ordo"),
         ];
         let mut out = Vec::new();
         for text in texts {
-            for token in [")", "(", ":", ",", "\"", "{", "else", "=="] {
+            for token in [")", "(", ":", ",", "\"", "{", "}", "else", "=="] {
                 for (at, _) in text.match_indices(token) {
                     let mut broken = text.to_string();
                     broken.replace_range(at..at + token.len(), "");
@@ -655,8 +659,10 @@ mod tests {
                 );
             }
             assert!(d.span.is_some(), "{what}: {}", d.message);
-            // What was taken out is what the message asks for.
-            if matches!(token.as_str(), "else" | ")" | ":") {
+            // What was taken out is what the message asks for. (Without its
+            // `(`, a text has a `)` too many, and without an opening `"` the
+            // closing one opens a string: neither is missing where it fails.)
+            if matches!(token.as_str(), "else" | ")" | ":" | "}" | "{" | ",") {
                 assert!(
                     d.message.contains(&format!("`{token}`")),
                     "{what}: {}",
