@@ -615,7 +615,7 @@ mod tests {
 
     /// The shipped catalog with one token taken out, at every place that
     /// token stands.
-    fn broken_catalogs() -> Vec<(String, String, String)> {
+    fn broken_catalogs() -> Vec<(String, usize, String)> {
         let texts = [
             include_str!("../../catalog/broadband.ordo"),
             include_str!("../../catalog/bundles.ordo"),
@@ -631,7 +631,7 @@ mod tests {
                 for (at, _) in text.match_indices(token) {
                     let mut broken = text.to_string();
                     broken.replace_range(at..at + token.len(), "");
-                    out.push((token.to_string(), format!("`{token}` at {at}"), broken));
+                    out.push((token.to_string(), at, broken));
                 }
             }
         }
@@ -641,7 +641,8 @@ mod tests {
     #[test]
     fn a_syntax_error_always_names_what_it_expected_and_never_what_it_found() {
         let mut checked = 0;
-        for (token, what, text) in broken_catalogs() {
+        for (token, at, text) in broken_catalogs() {
+            let what = format!("`{token}` taken out at {at}");
             let Err(d) = parse_module(FileId(0), &text) else {
                 continue;
             };
@@ -666,6 +667,21 @@ mod tests {
                 assert!(
                     d.message.contains(&format!("`{token}`")),
                     "{what}: {}",
+                    d.message
+                );
+            }
+            // And it says so on the line it was taken from (or, if it
+            // started its line, the one before), not on a correct line after.
+            if matches!(token.as_str(), "else" | ":" | ",") {
+                let line = |offset: usize| text[..offset].matches('\n').count() + 1;
+                let started_line = text[..at]
+                    .rsplit('\n')
+                    .next()
+                    .is_some_and(|l| l.trim().is_empty());
+                let error_line = line(d.span.map_or(0, |s| s.start as usize));
+                assert!(
+                    error_line == line(at) || started_line && error_line + 1 == line(at),
+                    "{what}: line {error_line}: {}",
                     d.message
                 );
             }
