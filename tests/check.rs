@@ -48,6 +48,12 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("cascade_no_default_stage", "ordo::stage", 3, 1),
     ("cascade_unknown_type", "ordo::unknown_type", 6, 15),
     ("cascade_empty_enum", "ordo::invalid", 2, 6),
+    (
+        "cascade_unknown_relied_product",
+        "ordo::unknown_product",
+        6,
+        13,
+    ),
     // Help that speaks of the place the error is in.
     (
         "help_order_in_product_require",

@@ -80,10 +80,12 @@ fn resolve_product(
         span: p.name.span,
     };
     // Relies-on first: rule blocks read the relied-on products' tasks.
+    let mut unresolved = Vec::new();
     for m in &p.members {
         if let Member::ReliesOn(target) = m {
-            if let Some(r) = relies_on(cx, &product, target, diags) {
-                product.relies_on.push(r);
+            match relies_on(cx, &product, target, diags) {
+                Some(r) => product.relies_on.push(r),
+                None => unresolved.push(target.name.clone()),
             }
         }
     }
@@ -182,6 +184,7 @@ fn resolve_product(
                     outputs: true,
                     order_refs: true,
                     item_lines: false,
+                    unresolved: &unresolved,
                     ..plan_time
                 };
                 let tasks = resolve_block(&scope, &block.tasks, diags);

@@ -75,6 +75,9 @@ pub(super) struct Scope<'s, 'a> {
     /// Inside a product: `item.id`, `price.*`, and its rule block for local tasks.
     pub product: Option<(&'s str, OrderAction)>,
     pub relies: &'s [String],
+    /// Products named by a `relies on` that is in error: reading their
+    /// tasks only repeats it.
+    pub unresolved: &'s [String],
     /// In the order block, local tasks are order tasks.
     pub in_order_block: bool,
     /// Whether task outputs may be read at all.
@@ -99,6 +102,7 @@ impl<'s, 'a> Scope<'s, 'a> {
             attrs: &[],
             product: None,
             relies: &[],
+            unresolved: &[],
             in_order_block: false,
             outputs: false,
             order_refs: false,
@@ -423,6 +427,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 };
                 self.output(tref, &parts[1], &parts[2], span, diags)
             }
+            [first, _, ..] if self.unresolved.iter().any(|p| p == first) => None,
             [first, ..] if self.cx.products.contains_key(first) && self.product.is_some() => {
                 diags.push(
                     Diagnostic::error(
