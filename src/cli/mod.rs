@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::compile;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Catalog;
 use crate::render::{self, Format, RenderOptions};
 use crate::source::Sources;
@@ -340,23 +340,35 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
 
 /// Loads the catalog, or says why not on stderr (an I/O error: exit 2).
 pub(crate) fn load_catalog(path: &Path) -> Result<Sources, Exit> {
+    load_catalog_as(path, Format::Human)
+}
+
+/// [`load_catalog`], reporting a catalog that cannot be read in `format`:
+/// a machine reading `--format json` gets JSON for this error too.
+pub(crate) fn load_catalog_as(path: &Path, format: Format) -> Result<Sources, Exit> {
+    read_catalog(path).map_err(|d| {
+        match format {
+            Format::Human => eprintln!("error: {}", d.message),
+            Format::Json | Format::Github => print_diagnostics(&d.into(), &Sources::new(), format),
+        }
+        Exit::Error
+    })
+}
+
+fn read_catalog(path: &Path) -> Result<Sources, Diagnostic> {
+    let unreadable = |message: String| Diagnostic::error(Code::Load, message);
     if !path.exists() {
-        eprintln!(
-            "error: no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
+        return Err(unreadable(format!(
+            "no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
             path.display()
-        );
-        return Err(Exit::Error);
+        )));
     }
     match Sources::load_catalog(path) {
         Ok(sources) if sources.files().next().is_none() => {
-            eprintln!("error: no .ordo files in {}", path.display());
-            Err(Exit::Error)
+            Err(unreadable(format!("no .ordo files in {}", path.display())))
         }
         Ok(sources) => Ok(sources),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(Exit::Error)
-        }
+        Err(e) => Err(unreadable(e.to_string())),
     }
 }
 
