@@ -3,20 +3,19 @@
 use crate::diagnostic::Diagnostics;
 use crate::model::{analyze, Catalog};
 use crate::source::Sources;
-use crate::syntax::parse_module;
+use crate::syntax::parse_module_recovering;
 
 /// Parses every file and, when all parse, analyses them together. A file that
 /// does not parse stops analysis (its names would be missing, and every use
-/// of them would be reported as unknown), but every file's syntax error is
-/// reported.
+/// of them would be reported as unknown), but every syntax error of every
+/// file is reported: each broken declaration has its own.
 pub fn compile(sources: &Sources) -> (Option<Catalog>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut modules = Vec::new();
     for (id, file) in sources.files() {
-        match parse_module(id, &file.text) {
-            Ok(m) => modules.push((id, m)),
-            Err(d) => diags.push(d),
-        }
+        let (module, errors) = parse_module_recovering(id, &file.text);
+        diags.extend(errors);
+        modules.push((id, module));
     }
     if diags.has_errors() {
         return (None, diags);

@@ -52,6 +52,9 @@ pub enum Code {
     /// A task reads an output of a conditional task without a condition
     /// that implies the task ran (a warning, SPEC §8.8).
     UnguardedOutput,
+    /// A catalog that cannot be read: no such path, no `.ordo` file in the
+    /// folder, a file that cannot be read (added code; exit status 2).
+    Load,
 }
 
 impl Code {
@@ -88,11 +91,12 @@ impl Code {
             Code::EmptyProduct => "ordo::empty_product",
             Code::NoDelete => "ordo::no_delete",
             Code::UnguardedOutput => "ordo::unguarded_output",
+            Code::Load => "ordo::load",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -124,6 +128,7 @@ impl Code {
         Code::EmptyProduct,
         Code::NoDelete,
         Code::UnguardedOutput,
+        Code::Load,
     ];
 
     /// The code named `ordo::…`, if there is one.

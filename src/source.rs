@@ -2,17 +2,47 @@
 //! Diagnostics refer to files by [`FileId`] and are rendered against this table.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::span::{FileId, Span};
 
 /// One loaded text file.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SourceFile {
     /// The path as the user gave it (relative paths stay relative, so rendered
     /// diagnostics do not depend on where the tool runs).
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// `char_marks[k]`: how many characters start before byte `k * BLOCK`.
+    /// With it a position is found by walking at most one block, whatever
+    /// the length of its line: a minified JSON order is one line of
+    /// megabytes, and walking from the line's start for every value made
+    /// reading it quadratic.
+    char_marks: Vec<usize>,
+    /// Bytes walked by position lookups so far, so tests can check that
+    /// reading stays linear without timing anything.
+    walked: AtomicUsize,
+}
+
+/// Bytes per entry of [`SourceFile::char_marks`]: the most a lookup walks.
+const BLOCK: usize = 256;
+
+impl Clone for SourceFile {
+    fn clone(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            text: self.text.clone(),
+            line_starts: self.line_starts.clone(),
+            char_marks: self.char_marks.clone(),
+            walked: AtomicUsize::new(self.bytes_walked()),
+        }
+    }
+}
+
+/// Whether a byte begins a character (is not a UTF-8 continuation byte).
+fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
 }
 
 impl SourceFile {
@@ -21,10 +51,19 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let mut char_marks = Vec::with_capacity(text.len() / BLOCK + 1);
+        let mut chars = 0;
+        for block in text.as_bytes().chunks(BLOCK) {
+            char_marks.push(chars);
+            chars += block.iter().filter(|&&b| starts_char(b)).count();
+        }
+        char_marks.push(chars);
         SourceFile {
             path: path.into(),
             text,
             line_starts,
+            char_marks,
+            walked: AtomicUsize::new(0),
         }
     }
 
@@ -36,15 +75,9 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_index(offset);
         let start = self.line_starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = self.char_index(offset) - self.char_index(start);
         (line + 1, column + 1)
     }
 
@@ -53,10 +86,69 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return self.text.len();
         };
-        let rest = &self.text[start..];
-        rest.char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(self.text.len(), |(i, _)| start + i)
+        self.offset_of_char(self.char_index(start) + column.saturating_sub(1))
+    }
+
+    /// 0-based index of the line holding a byte offset.
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Byte offset where a 0-based line starts, and where it ends (before its
+    /// `\n`); the end of the text past the last line.
+    pub fn line_range(&self, line: usize) -> (usize, usize) {
+        let len = self.text.len();
+        let start = self.line_starts.get(line).copied().unwrap_or(len);
+        let end = self.line_starts.get(line + 1).map_or(len, |next| next - 1);
+        (start, end)
+    }
+
+    /// How many lines the text has (an empty text has one, empty, line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// How many characters start before a byte offset.
+    pub fn char_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let block = offset / BLOCK;
+        let from = block * BLOCK;
+        self.walked.fetch_add(offset - from, Ordering::Relaxed);
+        self.char_marks[block]
+            + self.text.as_bytes()[from..offset]
+                .iter()
+                .filter(|&&b| starts_char(b))
+                .count()
+    }
+
+    /// Byte offset of the character with a 0-based index; the end of the
+    /// text past the last one.
+    pub fn offset_of_char(&self, index: usize) -> usize {
+        // The last block that starts at or before the character.
+        let block = self.char_marks.partition_point(|&c| c <= index).max(1) - 1;
+        let bytes = self.text.as_bytes();
+        let mut chars = self.char_marks[block];
+        let mut at = block * BLOCK;
+        let from = at;
+        while at < bytes.len() {
+            if starts_char(bytes[at]) {
+                if chars == index {
+                    break;
+                }
+                chars += 1;
+            }
+            at += 1;
+        }
+        self.walked.fetch_add(at - from, Ordering::Relaxed);
+        at.min(bytes.len())
+    }
+
+    /// Bytes walked by position lookups since the file was loaded.
+    pub fn bytes_walked(&self) -> usize {
+        self.walked.load(Ordering::Relaxed)
     }
 }
 
@@ -165,5 +257,26 @@ mod tests {
         assert_eq!(f.line_column(8), (3, 1));
         assert_eq!(f.line_column(7), (2, 4));
         assert_eq!(f.offset_of(2, 3), 5);
+    }
+
+    #[test]
+    fn characters_and_bytes_convert_both_ways_across_blocks() {
+        let text = "aé€😀\n".repeat(200);
+        let f = SourceFile::new("a", text.as_str());
+        for (index, (offset, _)) in text.char_indices().enumerate() {
+            assert_eq!(f.char_index(offset), index);
+            assert_eq!(f.offset_of_char(index), offset);
+        }
+        assert_eq!(f.offset_of_char(text.chars().count()), text.len());
+        assert_eq!(f.offset_of_char(usize::MAX), text.len());
+        assert_eq!(f.line_column(text.len()), (201, 1));
+    }
+
+    #[test]
+    fn a_lookup_walks_at_most_one_block() {
+        let f = SourceFile::new("a", "x".repeat(1_000_000));
+        f.line_column(999_999);
+        f.offset_of(1, 999_999);
+        assert!(f.bytes_walked() <= 2 * BLOCK, "{}", f.bytes_walked());
     }
 }

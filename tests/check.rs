@@ -32,6 +32,36 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("include_alias", "ordo::duplicate", 7, 25),
     ("sla_conflict", "ordo::type_mismatch", 4, 15),
     ("ambiguous_relies", "ordo::invalid", 21, 11),
+    // Syntax errors name what is missing, where it is missing.
+    ("syntax_require_no_else", "ordo::syntax", 6, 41),
+    ("syntax_unclosed_string", "ordo::syntax", 3, 29),
+    ("syntax_missing_paren", "ordo::syntax", 4, 28),
+    ("syntax_missing_colon", "ordo::syntax", 3, 16),
+    ("syntax_misplaced_clause", "ordo::syntax", 4, 3),
+    ("syntax_missing_type", "ordo::syntax", 3, 16),
+    ("syntax_clause_outside_task", "ordo::syntax", 7, 25),
+    ("syntax_missing_comma", "ordo::syntax", 7, 32),
+    // The root cause alone, not what only follows from it.
+    ("cascade_bad_default", "ordo::type_mismatch", 10, 21),
+    ("cascade_empty_range", "ordo::invalid", 10, 15),
+    ("cascade_duplicate", "ordo::duplicate", 21, 9),
+    ("cascade_no_default_stage", "ordo::stage", 3, 1),
+    ("cascade_unknown_type", "ordo::unknown_type", 6, 15),
+    ("cascade_empty_enum", "ordo::invalid", 2, 6),
+    (
+        "cascade_unknown_relied_product",
+        "ordo::unknown_product",
+        6,
+        13,
+    ),
+    // Help that speaks of the place the error is in.
+    (
+        "help_order_in_product_require",
+        "ordo::unknown_attribute",
+        6,
+        11,
+    ),
+    ("help_item_field", "ordo::unknown_attribute", 5, 30),
     ("installed_outside", "ordo::invalid", 7, 44),
     (
         "installed_unknown_attribute",
@@ -94,6 +124,13 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("check --format json prints JSON")
 }
 
+/// `ordo check --format json` of a catalog with errors.
+fn check_json(catalog: &str) -> serde_json::Value {
+    let out = ordo(&["check", "--catalog", catalog, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{catalog}: exit status");
+    json_of(&out)
+}
+
 #[test]
 fn warnings_never_change_the_exit_status() {
     for (name, code, line, column) in WARNINGS {
@@ -129,7 +166,8 @@ fn warnings_never_change_the_exit_status() {
         let title = code.replace(':', "%3A");
         assert!(
             stdout.starts_with(&format!(
-                "::warning file={path},line={line},col={column},title={title}::"
+                "::warning file={path},line={line},col={column},endLine={line},endColumn={},title={title}::",
+                d["endColumn"]
             )),
             "{name}: {stdout}"
         );
@@ -247,6 +285,80 @@ fn three_unrelated_errors_are_reported_in_one_run() {
 }
 
 #[test]
+fn every_broken_declaration_of_a_file_is_reported() {
+    let json = check_json("tests/fixtures/check/syntax_three_broken.ordo");
+    let found: Vec<(u64, &str)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["code"], "ordo::syntax");
+            (d["line"].as_u64().unwrap(), d["message"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (6, "expected `:`, found `Speed`"),
+            (10, "expected `else`, found end of line"),
+            (
+                16,
+                "this string is not closed: expected `\"` before the end of the line"
+            ),
+        ]
+    );
+    assert_eq!(json["errors"], 3);
+}
+
+#[test]
+fn keywords_glued_to_the_next_word_are_syntax_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (glued, spaced) in [
+        ("stagecommit", "stage commit"),
+        ("onadd {", "on add {"),
+        ("relieson Line", "relies on Line"),
+        ("pointofnoreturn", "point of no return"),
+    ] {
+        let catalog = |text: &str| {
+            format!(
+                "stages feasibility -> commit (default)\naction a.b()\n\
+                 product Line {{ on add {{ task t: a.b() }} on delete {{ task u: a.b() }} }}\n\
+                 product P {{\n  {}\n}}\n",
+                match text {
+                    t if t.starts_with("relies") => t.to_string(),
+                    t if t.starts_with("on") =>
+                        format!("{t} task t: a.b() }} on delete {{ task u: a.b() }}"),
+                    t => format!(
+                        "on add {{ task t: a.b() {{ {t} }} }} on delete {{ task u: a.b() }}"
+                    ),
+                }
+            )
+        };
+        let path = dir.path().join("c.ordo");
+        let path = path.to_str().unwrap();
+        std::fs::write(path, catalog(spaced)).unwrap();
+        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{spaced}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        std::fs::write(path, catalog(glued)).unwrap();
+        let json = check_json(path);
+        assert_eq!(json["diagnostics"][0]["code"], "ordo::syntax", "{glued}");
+        let word = glued.split(' ').next().unwrap();
+        assert!(
+            json["diagnostics"][0]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("found `{word}`")),
+            "{glued}: {json}"
+        );
+    }
+}
+
+#[test]
 fn json_output_is_exactly_the_spec_shape() {
     let out = ordo(&[
         "check",
@@ -262,7 +374,17 @@ fn json_output_is_exactly_the_spec_shape() {
     let keys: Vec<&String> = d.keys().collect();
     assert_eq!(
         keys,
-        ["severity", "code", "message", "file", "line", "column", "help"]
+        [
+            "severity",
+            "code",
+            "message",
+            "file",
+            "line",
+            "column",
+            "endLine",
+            "endColumn",
+            "help"
+        ]
     );
     assert_eq!(
         json["diagnostics"][0]["help"],
@@ -282,7 +404,57 @@ fn github_format_prints_workflow_commands() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[1].starts_with("::error file=tests/fixtures/check/three_errors.ordo,line=7,col=14,title=ordo%3A%3Aunknown_type::"), "{}", lines[1]);
+    assert!(lines[1].starts_with("::error file=tests/fixtures/check/three_errors.ordo,line=7,col=14,endLine=7,endColumn=19,title=ordo%3A%3Aunknown_type::"), "{}", lines[1]);
+}
+
+#[test]
+fn machine_formats_carry_where_the_span_ends() {
+    let json = check_json("tests/fixtures/check/three_errors.ordo");
+    // `strin`, line 7 from column 14: it ends before column 19.
+    let d = &json["diagnostics"][1];
+    assert_eq!(d["code"], "ordo::unknown_type");
+    let at = |key: &str| d[key].as_u64();
+    assert_eq!(
+        [at("line"), at("column"), at("endLine"), at("endColumn")],
+        [Some(7), Some(14), Some(7), Some(19)]
+    );
+}
+
+#[test]
+fn a_catalog_that_cannot_be_read_is_reported_in_the_format_asked_for() {
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().to_str().unwrap().to_string();
+    let missing = format!("{empty}/nothing-here");
+    let binary = tempfile::tempdir().unwrap();
+    let binary = binary.path().join("catalog.ordo");
+    std::fs::write(&binary, [0xff, 0xfe, b'\n']).unwrap();
+    let binary = binary.to_str().unwrap().to_string();
+    for (path, says) in [
+        (&empty, "no .ordo files in"),
+        (&missing, "no catalog at"),
+        (&binary, "cannot read"),
+    ] {
+        let out = ordo(&["check", "--catalog", path, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let json = json_of(&out);
+        let d = &json["diagnostics"][0];
+        assert_eq!(d["code"], "ordo::load", "{json}");
+        assert!(d["message"].as_str().unwrap().starts_with(says), "{json}");
+        assert_eq!((&json["errors"], &json["warnings"]), (&1.into(), &0.into()));
+
+        let out = ordo(&["check", "--catalog", path, "--format", "github"]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!("::error title=ordo%3A%3Aload::{says}")),
+            "{text}"
+        );
+
+        let out = ordo(&["check", "--catalog", path]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("error: {says}")), "{stderr}");
+    }
 }
 
 #[test]

@@ -81,7 +81,17 @@ fn check_json_reports_a_syntax_error_at_its_line_and_column() {
     let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["severity", "code", "message", "file", "line", "column", "help"]
+        [
+            "severity",
+            "code",
+            "message",
+            "file",
+            "line",
+            "column",
+            "endLine",
+            "endColumn",
+            "help"
+        ]
     );
     assert_eq!(d["severity"], "error");
     assert_eq!(d["code"], "ordo::syntax");
@@ -104,7 +114,7 @@ fn check_github_prints_one_annotation_per_error() {
     // `::` inside a property is escaped, or the runner would end the command there.
     assert!(
         lines[0]
-            .starts_with("::error file=catalog/voip.ordo,line=2,col=22,title=ordo%3A%3Asyntax::"),
+            .starts_with("::error file=catalog/voip.ordo,line=2,col=22,endLine=2,endColumn=25,title=ordo%3A%3Asyntax::"),
         "{stdout}"
     );
 }

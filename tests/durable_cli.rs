@@ -707,6 +707,7 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "finished_at",
             "duration_ms",
             "error",
+            "next_attempt_at",
             "outputs",
             "process"
         ]
@@ -767,11 +768,10 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
 }
 
 /// docs/state.md: a consistent copy of the database is a backup. Restored
-/// alone into an empty folder, an interrupted order resumes there; nothing
-/// records the bindings it ran with, so resume asks for them instead of
-/// guessing (simulating every action would mark real work done undone).
+/// alone into an empty folder, an interrupted order resumes there with the
+/// bindings it ran with, which the database keeps.
 #[test]
-fn an_order_restored_from_a_database_backup_resumes_with_its_bindings_given() {
+fn an_order_restored_from_a_database_backup_resumes_with_the_bindings_it_ran_with() {
     let lab = Lab::new();
     let line = fixtures().join("line.yaml");
     let mut run = lab.spawn_run("run", &line);
@@ -794,14 +794,12 @@ fn an_order_restored_from_a_database_backup_resumes_with_its_bindings_given() {
             .finish()
     };
 
-    let guess = resume(&["resume", LINE]);
-    assert_eq!(guess.code, Some(2), "{}", guess.show());
-    assert!(contains(&guess.stderr, "--bindings"), "{}", guess.show());
-    assert!(lab.calls().iter().all(|c| c.tag != "resume"), "nothing ran");
-
-    let bindings = lab.bindings.display().to_string();
-    let resume = resume(&["resume", LINE, "--bindings", &bindings]);
+    let resume = resume(&["resume", LINE]);
     assert_eq!(resume.code, Some(0), "{}", resume.show());
+    assert!(
+        lab.calls().iter().any(|c| c.tag == "resume"),
+        "the plugin ran the rest"
+    );
     assert!(contains(&resume.stdout, "order ORD-LINE: completed"));
     assert!(restored.join("events").join("ORD-LINE.jsonl").is_file());
     assert!(restored.join("logs").join("ORD-LINE.log").is_file());

@@ -73,9 +73,32 @@ fn plan_json_has_the_spec_shape_and_is_deterministic() {
             "stage",
             "after",
             "when",
+            "inputs",
+            "require",
+            "retry",
+            "timeout_ms",
             "undo",
             "point_of_no_return"
         ]
+    );
+    // Inputs known at plan time are values; another task's output is the
+    // expression evaluated at run time.
+    let tasks = json["tasks"].as_array().unwrap();
+    let port = tasks
+        .iter()
+        .find(|t| t["id"] == "1/Broadband/reserve_port")
+        .unwrap();
+    assert_eq!(
+        port["inputs"]["exchange"]["expr"],
+        "1/Broadband/coverage.exchange"
+    );
+    assert_eq!(port["inputs"]["hold"]["value"], "14d");
+    let credit = tasks.iter().find(|t| t["id"] == "credit").unwrap();
+    assert_eq!(credit["retry"]["count"], 3);
+    assert_eq!(credit["timeout_ms"], 30000);
+    assert_eq!(
+        credit["require"][0]["condition"],
+        "credit.decision != \"refer\""
     );
     assert_eq!(json["price"]["once"], "49.00 EUR");
     assert_eq!(json["price"]["monthly"], "79.99 EUR");

@@ -328,6 +328,7 @@ fn the_status_json_has_the_documented_shape() {
             "finished_at",
             "duration_ms",
             "error",
+            "next_attempt_at",
             "outputs",
             "process"
         ]

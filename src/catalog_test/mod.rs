@@ -19,6 +19,7 @@ use crate::inventory::InstalledBase;
 use crate::model::Catalog;
 use crate::order::{order_from_node, read_order, OrderDoc};
 use crate::plan::{decompose_on, render};
+use crate::render::sanitize_line;
 use crate::source::{SourceFile, Sources};
 use crate::span::Span;
 use crate::yaml;
@@ -259,7 +260,8 @@ impl<'c> TestRunner<'c> {
 }
 
 /// A diagnostic on one line, as compilers print them:
-/// `FILE:LINE:COL: CODE: MESSAGE` (a message of several lines joined).
+/// `FILE:LINE:COL: CODE: MESSAGE` (a message of several lines joined),
+/// made safe to print.
 pub fn one_line(d: &Diagnostic, sources: &Sources) -> String {
     let message = d
         .message
@@ -272,12 +274,13 @@ pub fn one_line(d: &Diagnostic, sources: &Sources) -> String {
             let file = sources.get(span.file);
             let (line, column) = file.line_column(span.start as usize);
             format!(
-                "{}:{line}:{column}: {}: {message}",
-                file.display_path(),
-                d.code
+                "{}:{line}:{column}: {}: {}",
+                sanitize_line(&file.display_path()),
+                d.code,
+                sanitize_line(&message)
             )
         }
-        None => format!("{}: {message}", d.code),
+        None => format!("{}: {}", d.code, sanitize_line(&message)),
     }
 }
 

@@ -363,7 +363,7 @@ fn code(node: &Node, diags: &mut Diagnostics) -> Option<(Code, Span)> {
     let help = match did_you_mean(&text, names) {
         Some(s) => format!("did you mean `{s}`?"),
         None => {
-            "order errors are `ordo::order::…` codes, such as `ordo::order::require` (SPEC §7.1)"
+            "order errors are `ordo::order::…` codes, such as `ordo::order::require` (docs/cli.md lists them all)"
                 .to_string()
         }
     };

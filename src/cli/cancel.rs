@@ -1,10 +1,11 @@
 //! `ordo cancel`: ask the runner of an order to stop and compensate, or,
 //! when no process runs it, compensate it here and now.
 
-use super::execute::{execute_durable, load_bindings, Durable};
+use super::execute::{checked_bindings, execute_durable, Durable};
 use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{CancelArgs, Exit};
 use crate::exec::OrderState;
+use crate::render::Format;
 use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
@@ -28,8 +29,8 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Ok(taken) => taken,
         Err(exit) => return exit,
     };
-    let bindings_path = match bindings_for(&args.state.path, &stored.id, args.bindings.as_deref()) {
-        Ok(p) => p,
+    let (record, _) = match bindings_for(&args.state.path, &stored, args.bindings.as_deref()) {
+        Ok(found) => found,
         Err(exit) => {
             eprintln!(
                 "the cancel request stands: `ordo cancel {0} --bindings FILE` or `ordo resume {0} --bindings FILE` compensates the order",
@@ -38,7 +39,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
             return exit;
         }
     };
-    let bindings = match load_bindings(bindings_path.as_deref()) {
+    let bindings = match checked_bindings(&record, &stored.plan, Format::Human) {
         Ok(b) => b,
         Err(exit) => return exit,
     };
@@ -51,6 +52,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         bindings: &bindings,
         jobs: crate::exec::ExecOptions::default().jobs,
         quiet: args.quiet,
+        failures: args.failures,
     });
     // The cancel succeeded if the order ended cancelled.
     match store.load(&args.order_id) {

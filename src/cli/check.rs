@@ -1,12 +1,12 @@
 //! `ordo check`: compile the catalog and report every diagnostic.
 
-use super::{compile_catalog, load_catalog, print_diagnostics, write_stderr, write_stdout};
+use super::{compile_catalog, load_catalog_as, print_diagnostics, write_stderr, write_stdout};
 use super::{CheckArgs, Exit};
 use crate::model::{Catalog, ProductKind};
 use crate::render::Format;
 
 pub(crate) fn check(args: &CheckArgs) -> Exit {
-    let sources = match load_catalog(&args.catalog.path) {
+    let sources = match load_catalog_as(&args.catalog.path, args.format) {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };

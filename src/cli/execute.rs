@@ -6,31 +6,50 @@ use std::sync::{Arc, Mutex};
 use super::state::{events_log, store_error};
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{
-    summary, Bindings, BindingsError, ExecOptions, Executor, Journal, LogSink, OrderState,
-    Progress, TaskRecord, Tee,
+    summary_with, Bindings, BindingsError, BindingsRecord, ExecOptions, Executor, Journal, LogSink,
+    OrderState, Progress, SummaryOptions, TaskRecord, Tee,
 };
 use crate::plan::Plan;
 use crate::render::Format;
 use crate::source::Sources;
 use crate::store::{RunnerLock, SqliteStore, Store};
 
-/// The bindings file, or simulate-everything without one.
-pub(crate) fn load_bindings(path: Option<&Path>) -> Result<Bindings, Exit> {
-    let Some(path) = path else {
-        return Ok(Bindings::default());
-    };
+/// Reads the bindings file given on the command line into what the store
+/// keeps; without one, every action is simulated.
+pub(crate) fn read_bindings(path: Option<&Path>) -> Result<BindingsRecord, Exit> {
+    BindingsRecord::read_or_simulate(path).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Error
+    })
+}
+
+/// The bindings of `record`, checked against `plan` before anything runs
+/// (`docs/execution.md`, "Checked before anything runs"): every mistake in
+/// them, and every reason they cannot run this plan, is printed in `format`
+/// (exit 1).
+pub(crate) fn checked_bindings(
+    record: &BindingsRecord,
+    plan: &Plan,
+    format: Format,
+) -> Result<Bindings, Exit> {
     let mut sources = Sources::new();
-    match Bindings::load(path, &mut sources) {
-        Ok(b) => Ok(b),
+    let bindings = match Bindings::from_record(record, &mut sources) {
+        Ok(b) => b,
         Err(BindingsError::Invalid(diags)) => {
-            print_diagnostics(&diags, &sources, Format::Human);
-            Err(Exit::Failure)
+            print_diagnostics(&diags, &sources, format);
+            return Err(Exit::Failure);
         }
         Err(e) => {
             eprintln!("error: {e}");
-            Err(Exit::Error)
+            return Err(Exit::Error);
         }
+    };
+    let diags = bindings.check(plan);
+    if diags.has_errors() {
+        print_diagnostics(&diags, &sources, format);
+        return Err(Exit::Failure);
     }
+    Ok(bindings)
 }
 
 /// The log exec plugins' stderr goes to: `STATE/logs/ORDER.log`.
@@ -60,6 +79,8 @@ pub(crate) struct Run<'a> {
     pub bindings: &'a Bindings,
     pub jobs: usize,
     pub quiet: bool,
+    /// Only the tasks that need a look in the summary (`--failures`).
+    pub failures: bool,
     pub log: LogSink,
     pub initial: Vec<TaskRecord>,
 }
@@ -75,6 +96,7 @@ pub(crate) struct Durable<'a> {
     pub bindings: &'a Bindings,
     pub jobs: usize,
     pub quiet: bool,
+    pub failures: bool,
 }
 
 /// Executes an order whose runner lock is held, recording every transition
@@ -98,6 +120,7 @@ pub(crate) fn execute_durable(d: Durable<'_>) -> Exit {
         bindings: d.bindings,
         jobs: d.jobs,
         quiet: d.quiet,
+        failures: d.failures,
         log,
         initial: d.initial,
     };
@@ -120,6 +143,7 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
         }
     };
     let mut progress = Progress::new(run.plan, run.quiet);
+    progress.resuming(&run.initial);
     let outcome = match executor.run(run.initial, journal, &mut |event| progress.observe(event)) {
         Ok(o) => o,
         Err(e) => {
@@ -127,7 +151,11 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
             return Exit::Error;
         }
     };
-    write_stdout(&summary(run.plan, &outcome));
+    let options = SummaryOptions {
+        failures: run.failures,
+        color: super::render_options(&std::io::stdout()).color,
+    };
+    write_stdout(&summary_with(run.plan, &outcome, &options));
     if outcome.state == OrderState::Completed {
         Exit::Success
     } else {

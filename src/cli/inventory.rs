@@ -96,7 +96,7 @@ fn list_text(list: &[Instance]) -> String {
             i.updated_by.clone(),
         ]);
     }
-    table(&rows)
+    table(&rows, false)
 }
 
 fn instance_text(i: &Instance) -> String {

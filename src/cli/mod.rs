@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::compile;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::Catalog;
 use crate::render::{self, Format, RenderOptions};
 use crate::source::Sources;
@@ -241,6 +241,14 @@ pub struct RunArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -295,6 +303,14 @@ pub struct ResumeArgs {
     pub jobs: Jobs,
     #[command(flatten)]
     pub state: StateDir,
+    /// How to print diagnostics (of the order, the catalog and the
+    /// bindings): human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -310,6 +326,10 @@ pub struct CancelArgs {
     pub bindings: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDir,
+    /// The summary lists only the tasks that need a look: failed, still
+    /// running, or with an error.
+    #[arg(long)]
+    pub failures: bool,
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -350,23 +370,35 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
 
 /// Loads the catalog, or says why not on stderr (an I/O error: exit 2).
 pub(crate) fn load_catalog(path: &Path) -> Result<Sources, Exit> {
+    load_catalog_as(path, Format::Human)
+}
+
+/// [`load_catalog`], reporting a catalog that cannot be read in `format`:
+/// a machine reading `--format json` gets JSON for this error too.
+pub(crate) fn load_catalog_as(path: &Path, format: Format) -> Result<Sources, Exit> {
+    read_catalog(path).map_err(|d| {
+        match format {
+            Format::Human => eprintln!("error: {}", d.message),
+            Format::Json | Format::Github => print_diagnostics(&d.into(), &Sources::new(), format),
+        }
+        Exit::Error
+    })
+}
+
+fn read_catalog(path: &Path) -> Result<Sources, Diagnostic> {
+    let unreadable = |message: String| Diagnostic::error(Code::Load, message);
     if !path.exists() {
-        eprintln!(
-            "error: no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
+        return Err(unreadable(format!(
+            "no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
             path.display()
-        );
-        return Err(Exit::Error);
+        )));
     }
     match Sources::load_catalog(path) {
         Ok(sources) if sources.files().next().is_none() => {
-            eprintln!("error: no .ordo files in {}", path.display());
-            Err(Exit::Error)
+            Err(unreadable(format!("no .ordo files in {}", path.display())))
         }
         Ok(sources) => Ok(sources),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(Exit::Error)
-        }
+        Err(e) => Err(unreadable(e.to_string())),
     }
 }
 

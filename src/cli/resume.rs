@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
-use super::execute::{execute_durable, load_bindings, Durable};
-use super::state::{bindings_for, open_for, take_order};
+use super::execute::{checked_bindings, execute_durable, Durable};
+use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{Exit, ResumeArgs};
 use crate::exec::OrderState;
 use crate::source::Sources;
+use crate::store::Store;
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
     let store = match open_for(&args.state.path, &args.order_id) {
@@ -31,14 +32,20 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         };
     }
     note_catalog_change(&stored.plan.catalog_hash, &stored.id);
-    let bindings_path = match bindings_for(&args.state.path, &stored.id, args.bindings.as_deref()) {
-        Ok(p) => p,
+    let (record, fresh) = match bindings_for(&args.state.path, &stored, args.bindings.as_deref()) {
+        Ok(found) => found,
         Err(exit) => return exit,
     };
-    let bindings = match load_bindings(bindings_path.as_deref()) {
+    let bindings = match checked_bindings(&record, &stored.plan, args.format) {
         Ok(b) => b,
         Err(exit) => return exit,
     };
+    // Kept once checked: the next resume continues with these.
+    if fresh {
+        if let Err(e) = store.set_bindings(&stored.id, &record) {
+            return store_error(e);
+        }
+    }
     execute_durable(Durable {
         store: &store,
         lock: &lock,
@@ -48,6 +55,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,
+        failures: args.failures,
     })
 }
 

@@ -1,18 +1,26 @@
 //! `ordo run`: plan an order and execute it (SPEC §6).
 
-use super::execute::{execute_durable, load_bindings, Durable};
+use super::execute::{checked_bindings, execute_durable, read_bindings, Durable};
 use super::order::plan_order_file;
-use super::state::{open_store, remember_bindings, store_error};
+use super::state::{open_store, store_error};
 use super::{Exit, RunArgs};
+use crate::render::Format;
 use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
+    let json = args.format == Format::Json;
     let (plan, sources, file) =
-        match plan_order_file(&args.catalog.path, &args.order, &args.state.path, false) {
+        match plan_order_file(&args.catalog.path, &args.order, &args.state.path, json) {
             Ok(p) => p,
             Err(exit) => return exit,
         };
-    let bindings = match load_bindings(args.bindings.as_deref()) {
+    // Checked against the plan before the order is stored: a mistake found
+    // once tasks run would come after their side effects.
+    let record = match read_bindings(args.bindings.as_deref()) {
+        Ok(r) => r,
+        Err(exit) => return exit,
+    };
+    let bindings = match checked_bindings(&record, &plan, args.format) {
         Ok(b) => b,
         Err(exit) => return exit,
     };
@@ -24,11 +32,8 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
     let document = crate::yaml::parse(file, sources.get(file))
         .map(|n| n.to_json())
         .unwrap_or_default();
-    if let Err(e) = store.create_order(&plan, &document) {
+    if let Err(e) = store.create_bound_order(&plan, &document, Some(&record)) {
         return store_error(e);
-    }
-    if let Err(exit) = remember_bindings(&args.state.path, &plan.order, args.bindings.as_deref()) {
-        return exit;
     }
     let lock = match store.acquire_runner(&plan.order) {
         Ok(l) => l,
@@ -43,5 +48,6 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,
+        failures: args.failures,
     })
 }

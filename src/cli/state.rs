@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::execute::read_bindings;
 use super::Exit;
-use crate::exec::JsonLinesJournal;
+use crate::exec::{BindingsRecord, JsonLinesJournal};
 use crate::order::{valid_order_id, ORDER_ID_RULE};
 use crate::plan::Plan;
 use crate::store::{RunnerLock, SqliteStore, Store, StoreError, StoredOrder};
@@ -66,45 +67,26 @@ pub(crate) fn check_order_id(id: &str) -> Result<(), Exit> {
     }
 }
 
-/// The bindings file an order was run with, remembered in `STATE/runs/ORDER.json`
-/// so `resume` and `cancel` use the same actions without being told.
-///
-/// The path is made absolute as the user wrote it, symbolic links left as
-/// they are: relative plugin paths resolve beside the file as named (a link's
-/// folder, not its target's), on `run` and on `resume` alike.
-pub(crate) fn remember_bindings(
-    state: &Path,
-    order: &str,
-    bindings: Option<&Path>,
-) -> Result<(), Exit> {
-    let dir = state.join("runs");
-    let absolute = bindings.map(|b| std::path::absolute(b).unwrap_or_else(|_| b.to_path_buf()));
-    let record = serde_json::json!({ "bindings": absolute });
-    std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(dir.join(format!("{order}.json")), format!("{record}\n")))
-        .map_err(|e| {
-            eprintln!(
-                "error: cannot write to the state folder {}: {e}",
-                dir.display()
-            );
-            Exit::Error
-        })
-}
-
-/// The bindings to use for an order: the one given, else the one it ran with
-/// (`None`: it ran with every action simulated). Without a record (the run
-/// was killed between storing the order and writing the record, or the
-/// state folder was restored from its database alone) nothing is guessed:
-/// simulating actions that were meant to run for real would mark them done
-/// without doing them.
+/// The bindings an order continues with, and whether they are new to the
+/// store (to be kept once checked): the file `given`, else those the store
+/// keeps with the order, else, for an order stored before the store kept
+/// them (schema version 3), the file named in `STATE/runs/ORDER.json`, read
+/// once. Without any of these (a run killed between storing the order and
+/// writing that file, or a folder restored from such a database alone)
+/// nothing is guessed: simulating actions that were meant to run for real
+/// would mark them done without doing them.
 pub(crate) fn bindings_for(
     state: &Path,
-    order: &str,
+    stored: &StoredOrder,
     given: Option<&Path>,
-) -> Result<Option<PathBuf>, Exit> {
+) -> Result<(BindingsRecord, bool), Exit> {
     if let Some(g) = given {
-        return Ok(Some(g.to_path_buf()));
+        return read_bindings(Some(g)).map(|r| (r, true));
     }
+    if let Some(kept) = &stored.bindings {
+        return Ok((kept.clone(), false));
+    }
+    let order = &stored.id;
     let path = state.join("runs").join(format!("{order}.json"));
     let unknown = |why: String| {
         eprintln!(
@@ -117,8 +99,8 @@ pub(crate) fn bindings_for(
     let record: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| unknown(format!("{} is not JSON: {e}", path.display())))?;
     match record.get("bindings") {
-        Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(PathBuf::from(s))),
+        Some(serde_json::Value::Null) => Ok((BindingsRecord::Simulated, true)),
+        Some(serde_json::Value::String(s)) => read_bindings(Some(Path::new(s))).map(|r| (r, true)),
         _ => Err(unknown(format!("{} has no `bindings`", path.display()))),
     }
 }

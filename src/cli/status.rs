@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use super::state::{check_order_id, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
+use crate::exec::paint_state;
+use crate::render::sanitize_line;
 use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
@@ -23,7 +25,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             Ok(list) => {
                 write_stdout(&match args.format {
                     StatusFormat::Json => json(&list),
-                    StatusFormat::Text => list_text(&list),
+                    StatusFormat::Text => list_text(&list, colored()),
                 });
                 Exit::Success
             }
@@ -33,7 +35,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             Ok(status) => {
                 write_stdout(&match args.format {
                     StatusFormat::Json => json(&status),
-                    StatusFormat::Text => order_text(&status),
+                    StatusFormat::Text => order_text(&status, colored()),
                 });
                 Exit::Success
             }
@@ -63,8 +65,23 @@ fn json(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// Columns padded to their widest cell; the last is not padded.
-pub(crate) fn table(rows: &[Vec<String>]) -> String {
+/// States in colour only on a terminal and never under `NO_COLOR`.
+fn colored() -> bool {
+    super::render_options(&std::io::stdout()).color
+}
+
+/// Columns padded to their widest cell; the last is not padded. The cells of
+/// a `STATE` column are coloured by their first word, with `color`.
+pub(crate) fn table(rows: &[Vec<String>], color: bool) -> String {
+    // Cells are made safe to print first: ids, errors and notes come from
+    // orders and plugins.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| sanitize_line(c).into_owned()).collect())
+        .collect();
+    let state_column = rows
+        .first()
+        .and_then(|header| header.iter().position(|h| h == "STATE"));
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -76,13 +93,19 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for (r, row) in rows.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
+            let padded = if c + 1 == row.len() {
+                cell.clone()
             } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+                format!("{cell:<w$}  ", w = widths[c])
+            };
+            if r > 0 && Some(c) == state_column {
+                let state = cell.split(',').next().unwrap_or_default();
+                line.push_str(&paint_state(state, &padded, color));
+            } else {
+                line.push_str(&padded);
             }
         }
         out.push_str(line.trim_end());
@@ -91,7 +114,7 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn list_text(list: &[OrderSummary]) -> String {
+fn list_text(list: &[OrderSummary], color: bool) -> String {
     if list.is_empty() {
         return "no orders\n".into();
     }
@@ -112,13 +135,18 @@ fn list_text(list: &[OrderSummary]) -> String {
             note,
         ]);
     }
-    table(&rows)
+    table(&rows, color)
 }
 
-fn order_text(s: &OrderStatus) -> String {
-    let mut out = format!("order {}: {}", s.order, s.state.as_str());
+fn order_text(s: &OrderStatus, color: bool) -> String {
+    let state = s.state.as_str();
+    let mut out = format!(
+        "order {}: {}",
+        sanitize_line(&s.order),
+        paint_state(state, state, color)
+    );
     if let Some(r) = &s.reason {
-        let _ = write!(out, " — {r}");
+        let _ = write!(out, " — {}", sanitize_line(r));
     }
     out.push('\n');
     let counts = s
@@ -138,7 +166,8 @@ fn order_text(s: &OrderStatus) -> String {
         let _ = writeln!(
             out,
             "runner: pid {} on {} ({live})",
-            r.holder.pid, r.holder.host
+            r.holder.pid,
+            sanitize_line(&r.holder.host)
         );
     }
     if s.cancel_requested && !s.state.is_final() {
@@ -167,7 +196,7 @@ fn order_text(s: &OrderStatus) -> String {
             counts,
         ]);
     }
-    out.push_str(&indent(&table(&rows)));
+    out.push_str(&indent(&table(&rows, color)));
     out.push_str("\ntasks\n");
     let mut rows = vec![[
         "TASK",
@@ -176,6 +205,7 @@ fn order_text(s: &OrderStatus) -> String {
         "STARTED",
         "DURATION",
         "LAST ERROR",
+        "OUTPUTS",
     ]
     .map(String::from)
     .to_vec()];
@@ -185,18 +215,36 @@ fn order_text(s: &OrderStatus) -> String {
         } else {
             t.attempts.to_string()
         };
+        // A task waiting for a retry says when it tries again.
+        let state = match &t.next_attempt_at {
+            Some(at) => format!("{}, next attempt {at}", t.state.as_str()),
+            None => t.state.as_str().into(),
+        };
         rows.push(vec![
             t.id.clone(),
-            t.state.as_str().into(),
+            state,
             attempts,
             t.started_at.clone().unwrap_or_else(|| "-".into()),
             t.duration_ms
                 .map_or_else(|| "-".into(), |ms| format!("{ms}ms")),
             t.error.clone().unwrap_or_default(),
+            outputs_text(&t.outputs),
         ]);
     }
-    out.push_str(&indent(&table(&rows)));
+    out.push_str(&indent(&table(&rows, color)));
     out
+}
+
+/// `circuit=C-1, port=7`: strings as they are, other values as JSON.
+fn outputs_text(outputs: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    outputs
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn indent(text: &str) -> String {

@@ -23,6 +23,7 @@ mod child;
 mod executor;
 mod frontier;
 pub mod journal;
+mod paint;
 mod plugin;
 pub(crate) mod pool;
 mod process;
@@ -32,10 +33,13 @@ mod run;
 pub mod state;
 
 pub use action::{Action, ActionError, Outputs, ProcessLog, Request};
-pub use bindings::{Binding, Bindings, BindingsError, Implementation, Pattern, PluginEnv};
+pub use bindings::{
+    Binding, Bindings, BindingsError, BindingsRecord, Implementation, Pattern, PluginEnv, Written,
+};
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
+pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
-pub use report::{summary, Progress};
+pub use report::{summary, summary_with, Progress, SummaryOptions};
 pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};

@@ -1,20 +1,27 @@
 //! What a person sees of a run: a progress bar on stderr while it runs
 //! (driven by the executor's observer callback), and a summary table after.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::executor::RunOutcome;
-use super::state::{Event, OrderState, TaskState};
+use super::executor::{RunOutcome, TaskOutcome};
+use super::paint::paint_state;
+use super::state::{Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
+use crate::render::sanitize_line;
 
 /// A progress bar over the plan's tasks; hidden when stderr is not a
 /// terminal or when `quiet`.
 pub struct Progress {
     bar: ProgressBar,
     ids: Vec<String>,
+    /// Tasks with an attempt (or undo) under way.
+    running: BTreeSet<usize>,
+    /// What the last event said, after the running count.
+    note: String,
 }
 
 impl Progress {
@@ -27,7 +34,7 @@ impl Progress {
         };
         let bar = ProgressBar::with_draw_target(Some(plan.tasks.len() as u64), target);
         let style = ProgressStyle::with_template(
-            "{spinner} {prefix} {pos}/{len} tasks [{elapsed}] {wide_msg}",
+            "{spinner} {prefix} {pos}/{len} tasks done [{elapsed}] {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
@@ -39,13 +46,45 @@ impl Progress {
         Progress {
             bar,
             ids: plan.tasks.iter().map(|t| t.id.clone()).collect(),
+            running: BTreeSet::new(),
+            note: String::new(),
         }
+    }
+
+    /// Counts the tasks a resumed order had already finished (done or
+    /// skipped), so the bar starts where the order is, not at 0.
+    pub fn resuming(&mut self, records: &[TaskRecord]) {
+        let finished = records
+            .iter()
+            .filter(|r| matches!(r.state, TaskState::Done | TaskState::Skipped))
+            .count();
+        self.bar.set_position(finished as u64);
+    }
+
+    fn show(&mut self, note: Option<String>) {
+        if let Some(note) = note {
+            self.note = note;
+        }
+        let running = self.running.len();
+        self.bar
+            .set_message(format!("{running} running · {}", self.note));
     }
 
     /// Feed every event here (from the executor's observer).
     pub fn observe(&mut self, event: &Event) {
-        let id = |t: &usize| self.ids.get(*t).map_or("?", String::as_str);
         match event {
+            Event::Started { task, .. } => {
+                self.running.insert(*task);
+            }
+            Event::Succeeded { task, .. }
+            | Event::AttemptFailed { task, .. }
+            | Event::Task { task, .. } => {
+                self.running.remove(task);
+            }
+            _ => {}
+        }
+        let id = |t: &usize| self.ids.get(*t).map_or("?", String::as_str);
+        let note = match event {
             Event::Started {
                 task,
                 attempt,
@@ -57,30 +96,35 @@ impl Progress {
                 } else {
                     String::new()
                 };
-                self.bar.set_message(format!("{what} {}{again}", id(task)));
+                let task = sanitize_line(id(task));
+                Some(format!("{what} {task}{again}"))
             }
             Event::Succeeded { undo: false, .. }
             | Event::Task {
                 state: TaskState::Skipped,
                 ..
-            } => self.bar.inc(1),
+            } => {
+                self.bar.inc(1);
+                None
+            }
             Event::AttemptFailed {
                 task,
                 error,
                 retry_in_ms: Some(ms),
                 ..
-            } => {
-                self.bar.set_message(format!(
-                    "{} failed ({error}); retrying in {}",
-                    id(task),
-                    human(Duration::from_millis(*ms))
-                ));
-            }
+            } => Some(format!(
+                "{} failed ({}); retrying in {}",
+                sanitize_line(id(task)),
+                sanitize_line(error),
+                human(Duration::from_millis(*ms))
+            )),
             Event::Order { state, .. } if *state != OrderState::InProgress => {
                 self.bar.finish_and_clear();
+                return;
             }
-            _ => {}
-        }
+            _ => None,
+        };
+        self.show(note);
     }
 }
 
@@ -102,7 +146,48 @@ impl Drop for Progress {
 /// ```
 ///
 /// Attempts read `N` or, when undone, `N+U` (task attempts + undo attempts).
+/// Ids, errors and the reason are made safe to print: they come from orders
+/// and plugins.
 pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
+    summary_with(plan, outcome, &SummaryOptions::default())
+}
+
+/// How [`summary_with`] shows a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SummaryOptions {
+    /// Only the tasks that need a look (`--failures`, for large orders):
+    /// those that failed, those still running when the run ended (their
+    /// outcome is not known), and those that carry an error (an undone or
+    /// retried task). A last line says how many others are left out.
+    pub failures: bool,
+    /// States in colour ([`paint_state`]), for a terminal.
+    pub color: bool,
+}
+
+/// [`summary`], as `options` say.
+pub fn summary_with(plan: &Plan, outcome: &RunOutcome, options: &SummaryOptions) -> String {
+    let needs_a_look = |t: &TaskOutcome| {
+        !options.failures
+            || matches!(t.record.state, TaskState::Failed | TaskState::Running)
+            || t.record.error.is_some()
+    };
+    let mut out = summary_of(plan, outcome, needs_a_look, options.color);
+    if options.failures {
+        let others = outcome.tasks.iter().filter(|t| !needs_a_look(t)).count();
+        out.push_str(&format!(
+            "({others} of {} tasks not shown: they finished without an error)\n",
+            outcome.tasks.len()
+        ));
+    }
+    out
+}
+
+fn summary_of(
+    plan: &Plan,
+    outcome: &RunOutcome,
+    shown: impl Fn(&TaskOutcome) -> bool,
+    color: bool,
+) -> String {
     let mut rows = vec![[
         "TASK".to_string(),
         "STATE".to_string(),
@@ -110,7 +195,7 @@ pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
         "DURATION".to_string(),
         "NOTE".to_string(),
     ]];
-    for t in &outcome.tasks {
+    for t in outcome.tasks.iter().filter(|t| shown(t)) {
         let r = &t.record;
         let attempts = if r.undo_attempts > 0 {
             format!("{}+{}", r.attempts, r.undo_attempts)
@@ -118,11 +203,11 @@ pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
             r.attempts.to_string()
         };
         rows.push([
-            t.id.clone(),
+            sanitize_line(&t.id).into_owned(),
             r.state.as_str().to_string(),
             attempts,
             t.duration.map(human).unwrap_or_else(|| "-".into()),
-            r.error.clone().unwrap_or_default(),
+            sanitize_line(r.error.as_deref().unwrap_or_default()).into_owned(),
         ]);
     }
     let mut widths = [0usize; 4];
@@ -134,20 +219,26 @@ pub fn summary(plan: &Plan, outcome: &RunOutcome) -> String {
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
-        for (cell, w) in row.iter().zip(widths) {
-            line.push_str(&format!("{cell:<w$}  "));
+        for (c, (cell, w)) in row.iter().zip(widths).enumerate() {
+            let padded = format!("{cell:<w$}  ");
+            line.push_str(&if c == 1 {
+                paint_state(cell, &padded, color)
+            } else {
+                padded
+            });
         }
         line.push_str(&row[4]);
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    let state = outcome.state.as_str();
     out.push_str(&format!(
         "\norder {}: {}",
-        plan.order,
-        outcome.state.as_str()
+        sanitize_line(&plan.order),
+        paint_state(state, state, color)
     ));
     if let Some(reason) = &outcome.reason {
-        out.push_str(&format!(" — {reason}"));
+        out.push_str(&format!(" — {}", sanitize_line(reason)));
     }
     out.push('\n');
     out
@@ -168,6 +259,70 @@ fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan_of(n: usize) -> Plan {
+        let zero = serde_json::to_value(crate::value::Money {
+            amount: Default::default(),
+            currency: "EUR".into(),
+        })
+        .unwrap();
+        let task = |i: usize| {
+            serde_json::json!({
+                "id": format!("t{i}"), "item": null, "product": null, "name": format!("t{i}"),
+                "action": "a.b", "stage": 0, "after": [], "inputs": [], "when": null,
+                "requires": [], "retry": null, "timeout_ms": null, "undo": null,
+                "point_of_no_return": false, "outputs": []
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "order": "O-1", "catalog_hash": "h", "stages": ["s"], "items": [],
+            "tasks": (0..n).map(task).collect::<Vec<_>>(), "critical_path": [],
+            "price": { "once": zero, "monthly": zero }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn progress_counts_what_a_resumed_order_had_done_and_what_runs() {
+        let plan = plan_of(4);
+        let mut progress = Progress::new(&plan, true);
+        let done = TaskRecord {
+            state: TaskState::Done,
+            ..TaskRecord::default()
+        };
+        progress.resuming(&[
+            done.clone(),
+            done,
+            TaskRecord::default(),
+            TaskRecord::default(),
+        ]);
+        assert_eq!(progress.bar.position(), 2);
+        for task in [2, 3] {
+            progress.observe(&Event::Started {
+                task,
+                attempt: 1,
+                undo: false,
+            });
+        }
+        assert_eq!(progress.running.len(), 2);
+        assert!(
+            progress.bar.message().starts_with("2 running"),
+            "{}",
+            progress.bar.message()
+        );
+        progress.observe(&Event::Succeeded {
+            task: 2,
+            attempt: 1,
+            undo: false,
+            outputs: Default::default(),
+        });
+        assert_eq!(progress.bar.position(), 3);
+        assert!(
+            progress.bar.message().starts_with("1 running"),
+            "{}",
+            progress.bar.message()
+        );
+    }
 
     #[test]
     fn durations_read_at_a_glance() {

@@ -72,7 +72,13 @@ fn write(src: &str, e: &Expr, out: &mut String) {
             out.push_str("not ");
             operand(src, x, strength(x) < NOT, out);
         }
-        // `-(-x)` rather than `--x`, which reads as a decrement.
+        // `- -x` rather than `--x`, which reads as a decrement, or `-(-x)`:
+        // brackets nest at most 32 deep, and a long chain of minus signs
+        // would come back as text that no longer parses.
+        ExprKind::Unary(UnOp::Neg, x) if matches!(x.kind, ExprKind::Unary(UnOp::Neg, _)) => {
+            out.push_str("- ");
+            write(src, x, out);
+        }
         ExprKind::Unary(UnOp::Neg, x) => {
             out.push('-');
             operand(src, x, strength(x) < ATOM, out);

@@ -112,7 +112,8 @@ fn parentheses_are_the_fewest_that_keep_the_tree() {
         ("(a * b) + c", "a * b + c"),
         ("a / (b * c)", "a / (b * c)"),
         ("-(a + b)", "-(a + b)"),
-        ("- - a", "-(-a)"),
+        ("- - a", "- -a"),
+        ("-(-(-a))", "- - -a"),
         ("-(5) * 2", "-5 * 2"),
         ("((((x))))", "x"),
         ("a ?? b == c", "a ?? b == c"),
@@ -342,6 +343,29 @@ fn deep_expressions_are_refused_not_overflowed() {
     let nots = |n: usize| rule(format!("{}a", "not ".repeat(n)));
     assert!(format_source(&nots(200)).is_ok());
     assert_eq!(format_source(&nots(300)).unwrap_err().code, Code::Invalid);
+}
+
+#[test]
+fn long_chains_of_minus_signs_format_and_parse_again() {
+    let rule = |e: String| format!("product P {{\n  attr n: int = {e}\n}}\n");
+    for n in [2, 33, 100, 250] {
+        let text = rule(format!("{}1", "- ".repeat(n)));
+        let expected = rule(format!("{}-1", "- ".repeat(n - 1)));
+        assert_eq!(fmt(&text), expected, "{n} minus signs");
+    }
+    // Brackets the source did not need go; those it needs stay.
+    let nested = format!("{}(1 + 2){}", "-(".repeat(20), ")".repeat(20));
+    let expected = format!("{}-(1 + 2)", "- ".repeat(19));
+    assert_eq!(fmt(&rule(nested)), rule(expected));
+}
+
+#[test]
+fn an_internal_error_names_its_file() {
+    let module = crate::syntax::parse_module(crate::span::FileId(3), "enum E { \"a\" }\n").unwrap();
+    let d =
+        super::verify::same_meaning(crate::span::FileId(3), &module, &[], "enum {").unwrap_err();
+    assert!(d.message.starts_with("internal error"), "{}", d.message);
+    assert_eq!(d.span.map(|s| s.file), Some(crate::span::FileId(3)));
 }
 
 /// SPEC §3's examples, in canonical layout: formatting leaves them alone.

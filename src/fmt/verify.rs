@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::comments::{self, Comment};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::span::FileId;
+use crate::span::{FileId, Span};
 use crate::syntax::ast::*;
 use crate::syntax::parse_module;
 
@@ -32,11 +32,13 @@ pub(crate) fn same_meaning(
     comments: &[Comment],
     formatted: &str,
 ) -> Result<(), Diagnostic> {
+    // At the file's start, so that every rendering names the file.
     let refused = |what: &str| {
         Diagnostic::error(
             Code::Invalid,
             format!("internal error: the formatted text {what}; the file is left as it is"),
         )
+        .at(Span::new(file, 0, 0), "this file")
         .with_help("this is a bug in `ordo fmt`: please report it with the file")
     };
     let reparsed = parse_module(file, formatted).map_err(|_| refused("does not parse"))?;

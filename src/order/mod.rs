@@ -150,7 +150,7 @@ pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnos
                 format!("the order is not valid YAML or JSON: {}", e.message),
             )
             .at(e.span, "here")
-            .with_help("an order is a mapping with `id`, `customer` and `items` (SPEC §4)"),
+            .with_help("an order is a mapping with `id`, `customer` and `items` (docs/orders.md)"),
         )
     })?;
     order_from_node(&root)

@@ -1,13 +1,13 @@
 //! The GitHub format: one workflow command per diagnostic,
-//! `::error file=F,line=L,col=C,title=CODE::MESSAGE`, which GitHub Actions
-//! turns into an annotation on the file.
+//! `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=CODE::MESSAGE`,
+//! which GitHub Actions turns into an annotation on the file.
 //!
 //! Values are escaped as the Actions runner expects (and unescapes): in the
 //! message `%`, CR and LF; in properties also `:` and `,`. So the title
 //! `ordo::syntax` is written `ordo%3A%3Asyntax` — written plainly, its `::`
 //! would end the command early — and GitHub shows it as `ordo::syntax`.
 
-use super::Location;
+use super::{sanitize, Location};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::source::Sources;
 
@@ -26,11 +26,15 @@ fn line(d: &Diagnostic, sources: &Sources) -> String {
         properties.push(format!("file={}", escape_property(&loc.file)));
         properties.push(format!("line={}", loc.line));
         properties.push(format!("col={}", loc.column));
+        let (end_line, end_column) = super::json::end_of(span, sources);
+        properties.push(format!("endLine={end_line}"));
+        properties.push(format!("endColumn={end_column}"));
     }
     properties.push(format!("title={}", escape_property(d.code.as_str())));
-    let mut message = d.message.clone();
+    // Actions logs render terminal escapes too.
+    let mut message = sanitize(&d.message).into_owned();
     if let Some(help) = &d.help {
-        message.push_str(&format!(" (help: {help})"));
+        message.push_str(&format!(" (help: {})", sanitize(help)));
     }
     format!(
         "::{command} {}::{}",
@@ -74,8 +78,8 @@ mod tests {
         let out = github(vec![unknown_type(), w], &sources());
         assert_eq!(
             out,
-            "::error file=catalog/a.ordo,line=2,col=15,title=ordo%3A%3Aunknown_type::unknown type `Sped` (help: did you mean `Speed`?)\n\
-             ::warning file=catalog/b.ordo,line=1,col=1,title=ordo%3A%3Ainvalid::unused action\n"
+            "::error file=catalog/a.ordo,line=2,col=15,endLine=2,endColumn=19,title=ordo%3A%3Aunknown_type::unknown type `Sped` (help: did you mean `Speed`?)\n\
+             ::warning file=catalog/b.ordo,line=1,col=1,endLine=1,endColumn=5,title=ordo%3A%3Ainvalid::unused action\n"
         );
     }
 
@@ -107,7 +111,7 @@ mod tests {
         let out = github(vec![at_end, nowhere], &s);
         assert_eq!(
             out,
-            "::error file=cat%2Calog/x.ordo,line=1,col=12,title=ordo%3A%3Asyntax::expected `}`\n\
+            "::error file=cat%2Calog/x.ordo,line=1,col=12,endLine=1,endColumn=12,title=ordo%3A%3Asyntax::expected `}`\n\
              ::error title=ordo%3A%3Acurrency::two currencies\n"
         );
     }

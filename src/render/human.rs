@@ -1,14 +1,14 @@
 //! The human format: miette's graphical report, one per diagnostic.
 
 use std::fmt;
-use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 
+use super::sanitize::sanitize;
+use super::snippet::FileView;
 use super::{summary, Location, RenderOptions};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::source::Sources;
-use crate::span::Span;
 
 pub(super) fn render(diags: &Diagnostics, sources: &Sources, opts: &RenderOptions) -> String {
     let Some(summary) = summary(diags) else {
@@ -23,14 +23,18 @@ pub(super) fn render(diags: &Diagnostics, sources: &Sources, opts: &RenderOption
         .with_width(opts.width)
         .with_links(false)
         .without_syntax_highlighting();
-    // Each file's text is shared by every report that shows it.
-    let mut texts: Vec<Option<Arc<str>>> = vec![None; sources.files().count()];
+    // One view per file that a diagnostic points into, shared by all of them.
+    let mut views: Vec<Option<FileView>> = sources.files().map(|_| None).collect();
+    for span in diags.list.iter().filter_map(|d| d.span) {
+        views[span.file.0 as usize].get_or_insert_with(|| FileView::new(sources.get(span.file)));
+    }
     let mut out = String::new();
     for diag in &diags.list {
-        let report = Report::new(diag, sources, &mut texts);
+        let view = diag.span.and_then(|s| views[s.file.0 as usize].as_ref());
+        let report = Report::new(diag, sources, view);
         if handler.render_report(&mut out, &report).is_err() {
             // miette gives up only on a broken writer or span; say it plainly.
-            out.push_str(&format!("{}: {}\n", diag.code, diag.message));
+            out.push_str(&format!("{}: {}\n", diag.code, report.message));
         }
         out.push('\n');
     }
@@ -48,64 +52,66 @@ fn paint(summary: &str, error: bool, color: bool) -> String {
     format!("\x1b[{style}m{head}\x1b[0m:{rest}")
 }
 
-/// One [`Diagnostic`] as miette sees it. Labels in the primary span's file are
-/// drawn on its snippet; labels in other files (miette shows one source per
-/// report) become lines of the help text, such as
+/// One [`Diagnostic`] as miette sees it, its texts made safe to print.
+/// Labels in the primary span's file are drawn on its snippet; labels in
+/// other files (miette shows one source per report), and labels on a line
+/// too long to show whole, become lines of the help text, such as
 /// "first declared at catalog/a.ordo:3:9".
-#[derive(Debug)]
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
+    message: String,
+    source: Option<&'a FileView<'a>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
 }
 
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Report").field("diag", self.diag).finish()
+    }
+}
+
 impl<'a> Report<'a> {
-    fn new(diag: &'a Diagnostic, sources: &Sources, texts: &mut [Option<Arc<str>>]) -> Report<'a> {
-        let home = diag.span.map(|s| s.file);
+    fn new(diag: &'a Diagnostic, sources: &Sources, view: Option<&'a FileView<'a>>) -> Report<'a> {
         let mut labels = Vec::new();
-        let mut notes: Vec<String> = diag.help.iter().cloned().collect();
-        if let Some(span) = diag.span {
-            let text = non_empty(&diag.label);
+        let mut notes: Vec<String> = diag.help.iter().map(|h| safe(h)).collect();
+        if let (Some(span), Some(view)) = (diag.span, view) {
             labels.push(LabeledSpan::new_primary_with_span(
-                text,
-                clamp(span, sources),
+                non_empty(&diag.label),
+                view.clip(span),
             ));
         }
         for related in &diag.related {
-            if Some(related.span.file) == home {
-                let text = non_empty(&related.text);
-                labels.push(LabeledSpan::new_with_span(
-                    text,
-                    clamp(related.span, sources),
-                ));
-            } else {
-                notes.push(elsewhere(
+            let drawn = view.filter(|v| {
+                diag.span.is_some_and(|home| {
+                    home.file == related.span.file
+                        && !v.on_long_line(home)
+                        && !v.on_long_line(related.span)
+                })
+            });
+            match drawn {
+                Some(view) => labels.push(LabeledSpan::new_with_span(
+                    non_empty(&related.text),
+                    view.clip(related.span),
+                )),
+                None => notes.push(safe(&elsewhere(
                     &related.text,
                     &Location::of(related.span, sources),
-                ));
+                ))),
             }
         }
-        let source = home.map(|file| {
-            let full = &sources.get(file).text;
-            let text = if labels.iter().any(|l| l.offset() == full.len()) {
-                // miette draws no label at the very end of the text (where
-                // "found end of file" points); one trailing space gives it a
-                // place to stand and changes nothing else on screen.
-                Arc::from(format!("{full} "))
-            } else {
-                let shared = texts[file.0 as usize].get_or_insert_with(|| Arc::from(full.as_str()));
-                Arc::clone(shared)
-            };
-            NamedSource::new(sources.get(file).display_path(), text)
-        });
         Report {
             diag,
-            source,
+            message: safe(&diag.message),
+            source: view,
             labels,
             help: (!notes.is_empty()).then(|| notes.join("\n")),
         }
     }
+}
+
+fn safe(text: &str) -> String {
+    sanitize(text).into_owned()
 }
 
 /// "first declared here" in another file reads "first declared at F:L:C".
@@ -120,21 +126,12 @@ fn elsewhere(text: &str, loc: &Location) -> String {
 }
 
 fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_string())
-}
-
-/// A span cut to its file's text: miette refuses to draw a span that runs
-/// past the end, and a diagnostic should never be lost to that.
-fn clamp(span: Span, sources: &Sources) -> miette::SourceSpan {
-    let len = sources.get(span.file).text.len();
-    let start = (span.start as usize).min(len);
-    let end = span.end().clamp(start, len);
-    (start, end - start).into()
+    (!text.is_empty()).then(|| safe(text))
 }
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -159,7 +156,7 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.source.map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -332,5 +329,71 @@ error: 1 error
         let out = human(vec![d], &sources());
         assert!(out.contains("⚠ unused action"), "{out}");
         assert!(out.ends_with("\nwarning: 1 warning\n"), "{out}");
+    }
+
+    #[test]
+    fn a_label_past_column_65535_is_drawn_in_a_window_of_its_line() {
+        let line = format!("{{\"items\": [{}\"bad\"]}}", "1, ".repeat(40_000));
+        let at = line.find("\"bad\"").unwrap();
+        let mut s = Sources::new();
+        s.add(SourceFile::new("order.json", line.as_str()));
+        let d = Diagnostic::error(Code::OrderSyntax, "not a number")
+            .at(Span::new(FileId(0), at, at + 5), "this")
+            .with_related(Span::new(FileId(0), 1, 8), "the list");
+        let out = human(vec![d], &s);
+        assert!(
+            out.contains(&format!("╭─[order.json:1:{}]", at + 1)),
+            "{out}"
+        );
+        assert!(out.contains("1, 1, \"bad\"]}"), "{out}");
+        assert!(out.contains("╰── this"), "{out}");
+        // The other label is far along the same line: a note, not a 65 KB gap.
+        assert!(out.contains("help: the list (at order.json:1:2)"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn many_diagnostics_in_one_file_cost_what_each_shows() {
+        let n = 4_000;
+        let line = "x, ".repeat(n);
+        let text = format!("{line}\n{}", "y\n".repeat(n));
+        let mut s = Sources::new();
+        let f = s.add(SourceFile::new("big.yaml", text.as_str()));
+        let mut list = Vec::new();
+        for i in 0..n {
+            list.push(
+                Diagnostic::error(Code::OrderSyntax, "x").at(Span::new(f, i * 3, i * 3 + 1), "x"),
+            );
+            let y = line.len() + 1 + i * 2;
+            list.push(Diagnostic::error(Code::OrderSyntax, "y").at(Span::new(f, y, y + 1), "y"));
+        }
+        let out = human(list, &s);
+        assert!(out.ends_with("error: 8000 errors\n"));
+        // Linear: neither the text before a diagnostic nor its whole line is
+        // walked or printed for each one.
+        assert!(out.len() < 2 * n * 600, "{} bytes", out.len());
+        let walked = s.get(f).bytes_walked();
+        assert!(walked < 2 * n * 6 * 256, "{walked} bytes walked");
+    }
+
+    #[test]
+    fn terminal_escapes_in_messages_labels_help_and_source_are_shown_not_sent() {
+        let mut s = Sources::new();
+        s.add(SourceFile::new(
+            "o.yaml",
+            "name: \"\x1b]0;pwned\x07\x1b[2J\"\n",
+        ));
+        let d = Diagnostic::error(Code::OrderAttribute, "bad value `\x1b[31mred`")
+            .at(Span::new(FileId(0), 6, 20), "\x1b[1mhere")
+            .with_help("not \u{9b}this");
+        let out = human(vec![d], &s);
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{9b}'),
+            "{out:?}"
+        );
+        assert!(out.contains("bad value `\\u{1b}[31mred`"), "{out}");
+        assert!(out.contains("\\u{1b}[1mhere"), "{out}");
+        assert!(out.contains("help: not \\u{9b}this"), "{out}");
+        assert!(out.contains("name: \"?]0;pwned??[2J\""), "{out}");
     }
 }

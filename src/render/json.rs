@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Location;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::source::Sources;
+use crate::span::Span;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -22,12 +23,17 @@ struct Entry<'a> {
     file: Option<String>,
     line: Option<usize>,
     column: Option<usize>,
+    #[serde(rename = "endLine")]
+    end_line: Option<usize>,
+    #[serde(rename = "endColumn")]
+    end_column: Option<usize>,
     help: Option<&'a str>,
 }
 
 impl<'a> Entry<'a> {
     fn new(d: &'a Diagnostic, sources: &Sources) -> Entry<'a> {
         let loc = d.span.map(|s| Location::of(s, sources));
+        let end = d.span.map(|s| end_of(s, sources));
         Entry {
             severity: d.severity,
             code: d.code.as_str(),
@@ -35,9 +41,17 @@ impl<'a> Entry<'a> {
             line: loc.as_ref().map(|l| l.line),
             column: loc.as_ref().map(|l| l.column),
             file: loc.map(|l| l.file),
+            end_line: end.map(|e| e.0),
+            end_column: end.map(|e| e.1),
             help: d.help.as_deref(),
         }
     }
+}
+
+/// Line and column where a span ends: of the position just after its last
+/// character, so an empty span starts and ends at one place.
+pub(super) fn end_of(span: Span, sources: &Sources) -> (usize, usize) {
+    sources.get(span.file).line_column(span.end())
 }
 
 pub(super) fn render(diags: &Diagnostics, sources: &Sources) -> String {
@@ -82,6 +96,8 @@ mod tests {
       "file": "catalog/a.ordo",
       "line": 2,
       "column": 15,
+      "endLine": 2,
+      "endColumn": 19,
       "help": "did you mean `Speed`?"
     }
   ],
@@ -100,7 +116,7 @@ mod tests {
             v,
             json!({ "diagnostics": [ { "severity": "warning", "code": "ordo::currency",
                 "message": "two currencies\nEUR and USD", "file": null, "line": null,
-                "column": null, "help": null } ], "errors": 0, "warnings": 1 })
+                "column": null, "endLine": null, "endColumn": null, "help": null } ], "errors": 0, "warnings": 1 })
         );
     }
 
@@ -121,6 +137,10 @@ mod tests {
         assert_eq!(entry["file"], "é.ordo");
         assert_eq!(
             (entry["line"].as_u64(), entry["column"].as_u64()),
+            (Some(2), Some(15))
+        );
+        assert_eq!(
+            (entry["endLine"].as_u64(), entry["endColumn"].as_u64()),
             (Some(2), Some(15))
         );
     }

@@ -8,6 +8,10 @@
 mod github;
 mod human;
 mod json;
+mod sanitize;
+mod snippet;
+
+pub use sanitize::{sanitize, sanitize_line};
 
 use crate::diagnostic::Diagnostics;
 use crate::source::Sources;
@@ -19,7 +23,7 @@ pub enum Format {
     /// A report with source snippets, labels and help (miette's graphical report).
     #[default]
     Human,
-    /// One JSON object with every diagnostic and the counts (SPEC §7.1).
+    /// One JSON object with every diagnostic and the counts (docs/cli.md).
     Json,
     /// GitHub Actions annotations, one workflow command per line.
     Github,

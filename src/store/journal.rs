@@ -156,6 +156,17 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
             };
             outcomes.push(outcome);
         }
+        // The order's `updated_at` follows every event, not only its own.
+        let mut touched: Vec<&Arc<Target>> = Vec::new();
+        for (p, outcome) in batch.iter().zip(&outcomes) {
+            if outcome.is_ok() && !touched.iter().any(|t| Arc::ptr_eq(t, &p.target)) {
+                touched.push(&p.target);
+            }
+        }
+        for t in touched {
+            tx.prepare_cached("UPDATE orders SET updated_at = ?1 WHERE id = ?2 AND version = ?3")?
+                .execute(params![at, t.order, t.version])?;
+        }
         tx.commit()?;
         Ok(outcomes)
     })();
@@ -216,6 +227,13 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             if matches!(event, Event::Started { undo: false, .. }) && row.started_at.is_none() {
                 row.started_at = Some(at.to_string());
             }
+            row.next_attempt_at = match event {
+                Event::AttemptFailed {
+                    retry_in_ms: Some(ms),
+                    ..
+                } => Some(later(at, *ms)),
+                _ => None,
+            };
             let after = row.record.state;
             if matches!(after, TaskState::Pending | TaskState::Running) {
                 row.finished_at = None;
@@ -234,7 +252,7 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 .transpose()?;
             tx.prepare_cached(
                 "UPDATE tasks SET state = ?1, attempts = ?2, undo_attempts = ?3, undoing = ?4, outputs = ?5, \
-                 last_error = ?6, started_at = ?7, finished_at = ?8, process = ?12 \
+                 last_error = ?6, started_at = ?7, finished_at = ?8, process = ?12, next_attempt_at = ?13 \
                  WHERE order_id = ?9 AND version = ?10 AND idx = ?11",
             )?
             .execute(params![
@@ -249,7 +267,8 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 t.order,
                 t.version,
                 idx,
-                process
+                process,
+                row.next_attempt_at
             ])?;
         }
         (_, None) => {}
@@ -260,4 +279,17 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
     )?
     .execute(params![t.order, t.version, at, p.json])?;
     Ok(Ok(()))
+}
+
+/// `at` (RFC 3339, as [`now`] writes it) plus `ms` milliseconds, written the
+/// same way; `at` itself if that is past what a timestamp can hold.
+fn later(at: &str, ms: u64) -> String {
+    let next = chrono::DateTime::parse_from_rfc3339(at).ok().and_then(|t| {
+        let delay = chrono::Duration::try_milliseconds(i64::try_from(ms).ok()?)?;
+        t.with_timezone(&chrono::Utc).checked_add_signed(delay)
+    });
+    next.map_or_else(
+        || at.to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
 }

@@ -48,7 +48,7 @@ pub use status::{
     StoredOrder, TaskStatus,
 };
 
-use crate::exec::Journal;
+use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
@@ -60,7 +60,21 @@ pub trait Store: Send + Sync {
     /// Stores a new order (version 1, `acknowledged`, every task `pending`)
     /// with its plan and the order document. Refuses an order id the store
     /// already holds, pointing to `ordo resume`.
-    fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError>;
+    fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
+        self.create_bound_order(plan, document, None)
+    }
+
+    /// [`Store::create_order`], keeping with the order the bindings it runs
+    /// with (in the same transaction), so that resuming needs no file.
+    fn create_bound_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the bindings kept with an order (`ordo resume --bindings`).
+    fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError>;
 
     /// The latest version of an order: its plan, states and task records.
     fn load(&self, order: &str) -> Result<StoredOrder, StoreError>;

@@ -8,15 +8,24 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use super::sqlite::{now, Db};
 use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
 use super::{ItemStatus, JournalEntry, RunnerStatus};
-use crate::exec::{Event, OrderState, TaskRecord, TaskState};
+use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
 /// The version a new order gets; revisions will add more.
 const FIRST_VERSION: u32 = 1;
 
-pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
+pub(crate) fn create(
+    db: &Db,
+    plan: &Plan,
+    document: &serde_json::Value,
+    bindings: Option<&BindingsRecord>,
+) -> Result<(), StoreError> {
     let err = |e| db.err(e);
     let plan_json = serde_json::to_string(plan).map_err(|e| db_json(db, "plan", e))?;
+    let bindings = bindings
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| db_json(db, "bindings", e))?;
     let at = now();
     let mut conn = db.writer();
     let tx = conn
@@ -29,8 +38,8 @@ pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Resu
     }
     instances::check_available(db, &tx, plan)?;
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
         params![
             plan.order,
             FIRST_VERSION,
@@ -38,7 +47,8 @@ pub(crate) fn create(db: &Db, plan: &Plan, document: &serde_json::Value) -> Resu
             at,
             plan.catalog_hash,
             plan_json,
-            document.to_string()
+            document.to_string(),
+            bindings
         ],
     )
     .map_err(err)?;
@@ -102,6 +112,12 @@ pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
     let document =
         serde_json::from_str(&head.document).map_err(|e| db_json(db, "order document", e))?;
+    let bindings = head
+        .bindings
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| db_json(db, "bindings", e))?;
     let rows = task_rows(db, &conn, order, head.version)?;
     if rows.len() != plan.tasks.len() {
         return Err(StoreError::Corrupt {
@@ -121,10 +137,32 @@ pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
         plan,
         document,
         records: rows.into_iter().map(|r| r.record).collect(),
+        bindings,
         cancel_requested: head.cancel_requested,
         created_at: head.created_at,
         updated_at: head.updated_at,
     })
+}
+
+/// Replaces the bindings of an order's latest version.
+pub(crate) fn set_bindings(
+    db: &Db,
+    order: &str,
+    bindings: &BindingsRecord,
+) -> Result<(), StoreError> {
+    let err = |e| db.err(e);
+    let json = serde_json::to_string(bindings).map_err(|e| db_json(db, "bindings", e))?;
+    let mut conn = db.writer();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let version = existing_version(db, &tx, order)?;
+    tx.execute(
+        "UPDATE orders SET bindings = ?1 WHERE id = ?2 AND version = ?3",
+        params![json, order, version],
+    )
+    .map_err(err)?;
+    tx.commit().map_err(err)
 }
 
 pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
@@ -205,6 +243,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
             started_at: row.started_at,
             finished_at: row.finished_at,
             error: row.record.error,
+            next_attempt_at: row.next_attempt_at,
             process: row.record.process,
             outputs: row
                 .record
@@ -274,12 +313,15 @@ pub(crate) struct TaskRow {
     pub record: TaskRecord,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// When the next attempt of a task waiting for a retry starts.
+    pub next_attempt_at: Option<String>,
 }
 
 /// The columns [`task_row`] reads, in its order (a macro, for `concat!`).
 macro_rules! task_columns {
     () => {
-        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process"
+        "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process, \
+         next_attempt_at"
     };
 }
 pub(crate) use task_columns;
@@ -310,6 +352,7 @@ pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
         },
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
+        next_attempt_at: r.get(9)?,
     })
 }
 
@@ -342,13 +385,14 @@ struct Head {
     updated_at: String,
     plan: String,
     document: String,
+    bindings: Option<String>,
     cancel_requested: bool,
 }
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     conn.query_row(
         "SELECT version, state, reason, created_at, updated_at, plan, document, \
-                cancel_requested_at IS NOT NULL \
+                cancel_requested_at IS NOT NULL, bindings \
          FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
         [order],
         |r| {
@@ -361,6 +405,7 @@ fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
                 plan: r.get(5)?,
                 document: r.get(6)?,
                 cancel_requested: r.get(7)?,
+                bindings: r.get(8)?,
             })
         },
     )
@@ -369,6 +414,15 @@ fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     .ok_or_else(|| StoreError::NoSuchOrder {
         order: order.to_string(),
     })
+}
+
+/// The latest version of an order that must exist.
+pub(crate) fn existing_version(db: &Db, conn: &Connection, order: &str) -> Result<u32, StoreError> {
+    latest_version(conn, order)
+        .map_err(|e| db.err(e))?
+        .ok_or_else(|| StoreError::NoSuchOrder {
+            order: order.to_string(),
+        })
 }
 
 pub(crate) fn latest_version(conn: &Connection, order: &str) -> rusqlite::Result<Option<u32>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::lock::{self, Lease};
-use super::orders::{latest_version, parse_state};
+use super::orders::{existing_version, latest_version, parse_state};
 use super::sqlite::{now, Db};
 use super::{CancelOutcome, Holder, RunnerInfo, RunnerLock, StoreError};
 use crate::exec::{OrderState, TaskState};
@@ -132,11 +132,7 @@ pub(crate) fn request_cancel(db: &Db, order: &str) -> Result<CancelOutcome, Stor
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
-    let Some(version) = latest_version(&tx, order).map_err(err)? else {
-        return Err(StoreError::NoSuchOrder {
-            order: order.to_string(),
-        });
-    };
+    let version = existing_version(db, &tx, order)?;
     let (state, already_requested): (OrderState, bool) = tx
         .query_row(
             "SELECT state, cancel_requested_at IS NOT NULL FROM orders WHERE id = ?1 AND version = ?2",

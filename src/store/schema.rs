@@ -33,12 +33,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
+        sql: V3,
+    },
+    Migration {
+        version: 4,
         sql: super::instances::MIGRATION,
     },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// Version 3: the bindings an order runs with (a `BindingsRecord` as JSON:
+/// the file's text and folder), kept with the order instead of as a path in
+/// `runs/ORDER.json` (null for an order stored before: its runs file, if
+/// any, is read instead); and when a task waiting for a retry makes its
+/// next attempt.
+const V3: &str = "ALTER TABLE orders ADD COLUMN bindings TEXT;
+ALTER TABLE tasks ADD COLUMN next_attempt_at TEXT;";
 
 /// Version 2: the process of a task's attempt under way (an exec plugin's
 /// process group, as JSON), recorded before the plugin is sent its request,
@@ -331,7 +343,10 @@ mod tests {
              VALUES ('O-1', 1, '1/a', 0, 0, 'running');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, &path, &MIGRATIONS[..2]).unwrap(), 2);
+        assert_eq!(
+            migrate(&mut conn, &path, MIGRATIONS).unwrap(),
+            SCHEMA_VERSION
+        );
         let (state, process): (String, Option<String>) = conn
             .query_row("SELECT state, process FROM tasks", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -340,6 +355,28 @@ mod tests {
         // An attempt interrupted under v1 has no process on record: a resume
         // invokes it again as before.
         assert_eq!((state.as_str(), process), ("running", None));
+    }
+
+    #[test]
+    fn v1_and_v2_databases_gain_the_orders_bindings_column_keeping_their_rows() {
+        for from in [1, 2] {
+            let (_dir, path, mut conn) = temp_db();
+            migrate(&mut conn, &path, &MIGRATIONS[..from]).unwrap();
+            conn.execute(
+                "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document) \
+                 VALUES ('O-1', 1, 'held', 't', 't', 'h', '{}', '{}')",
+                [],
+            )
+            .unwrap();
+            assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 3);
+            let (state, bindings): (String, Option<String>) = conn
+                .query_row("SELECT state, bindings FROM orders", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            // No bindings on record: the CLI falls back to `runs/ORDER.json`.
+            assert_eq!((state.as_str(), bindings), ("held", None), "from v{from}");
+        }
     }
 
     #[test]

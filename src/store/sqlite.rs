@@ -19,7 +19,7 @@ use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
     StoredOrder,
 };
-use crate::exec::Journal;
+use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
@@ -391,8 +391,17 @@ fn connect(
 }
 
 impl Store for SqliteStore {
-    fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
-        orders::create(&self.db, plan, document)
+    fn create_bound_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+    ) -> Result<(), StoreError> {
+        orders::create(&self.db, plan, document, bindings)
+    }
+
+    fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError> {
+        orders::set_bindings(&self.db, order, bindings)
     }
 
     fn load(&self, order: &str) -> Result<StoredOrder, StoreError> {

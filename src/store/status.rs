@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{Event, OrderState, TaskRecord, TaskState};
+use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
 /// An order as stored: everything a run or a resumed run starts from.
@@ -22,6 +22,9 @@ pub struct StoredOrder {
     pub document: serde_json::Value,
     /// One per plan task, in plan order.
     pub records: Vec<TaskRecord>,
+    /// The bindings it runs with; `None` for an order stored before the
+    /// store kept them (schema version 3), or by a caller that gave none.
+    pub bindings: Option<BindingsRecord>,
     pub cancel_requested: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -114,6 +117,9 @@ pub struct TaskStatus {
     pub duration_ms: Option<u64>,
     /// The last attempt's error; cleared when the task succeeds.
     pub error: Option<String>,
+    /// When a task waiting for a retry makes its next attempt; null otherwise.
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
     /// Outputs as plain JSON (exact numbers as strings), as actions see them.
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// The process of the attempt under way (an exec plugin's process group).

@@ -5,7 +5,9 @@ pub mod ast;
 mod errors;
 mod parser;
 
-pub use parser::{parse_interpolation, parse_module, Interpolated, Segment};
+pub use parser::{
+    parse_interpolation, parse_module, parse_module_recovering, Interpolated, Segment,
+};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/ordo.pest"]

@@ -9,7 +9,7 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use super::ast::*;
-use super::errors::syntax_error;
+use super::errors::{syntax_error, DECLARATION_KEYWORDS};
 use super::{OrdoParser, Rule};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{FileId, Span};
@@ -24,20 +24,71 @@ const MAX_NESTING: usize = 32;
 /// pass walks it recursively; no real rule comes near this.
 const MAX_EXPR_TOKENS: usize = 500;
 
-/// Parses one `.ordo` file.
+/// Parses one `.ordo` file; a file that does not parse gives its first
+/// syntax error. [`parse_module_recovering`] gives all of them.
 pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
-    check_nesting(file, text)?;
-    let mut pairs = OrdoParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
-    let b = Builder { file };
-    let root = pairs.next().expect("the file rule always yields one pair");
-    let mut decls = Vec::new();
-    for pair in root.into_inner() {
-        if pair.as_rule() == Rule::EOI {
-            break;
-        }
-        decls.push(b.decl(pair)?);
+    let (module, mut errors) = parse_module_recovering(file, text);
+    if errors.is_empty() {
+        Ok(module)
+    } else {
+        Err(errors.swap_remove(0))
     }
-    Ok(Module { decls })
+}
+
+/// Parses one `.ordo` file, reporting every broken declaration: when the
+/// file does not parse, it is cut at each line that starts with a top-level
+/// keyword (`product`, `action`, …) and every piece is parsed on its own, so
+/// a broken declaration costs its own error and no more. The module holds
+/// the declarations that parsed.
+pub fn parse_module_recovering(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    if let Err(d) = check_nesting(file, text) {
+        return (Module::default(), vec![d]);
+    }
+    let b = Builder { file, offset: 0 };
+    if let Ok(module) = b.module(text) {
+        return (module, Vec::new());
+    }
+    let mut decls = Vec::new();
+    let mut errors = Vec::new();
+    for range in declaration_pieces(text) {
+        let b = Builder {
+            file,
+            offset: range.start,
+        };
+        match b.module(&text[range.clone()]) {
+            Ok(m) => decls.extend(m.decls),
+            Err(Some(d)) => errors.push(d),
+            Err(None) => errors.push(syntax_error(file, text, range, Rule::file)),
+        }
+    }
+    if errors.is_empty() {
+        // Cut apart, the pieces parse: the error lies in how they join.
+        errors.push(syntax_error(file, text, 0..text.len(), Rule::file));
+    }
+    (Module { decls }, errors)
+}
+
+/// The file cut before every line that starts (unindented) with a top-level
+/// keyword.
+fn declaration_pieces(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut starts = vec![0];
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let word = line
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("");
+        let after = line[word.len()..].chars().next();
+        if line_start > 0 && DECLARATION_KEYWORDS.contains(&word) && !matches!(after, Some('.')) {
+            starts.push(line_start);
+        }
+        line_start += line.len();
+    }
+    starts
+        .iter()
+        .zip(starts.iter().skip(1).chain([&text.len()]))
+        .map(|(&s, &e)| s..e)
+        .collect()
 }
 
 /// A string with `{expr}` interpolations, as in `require` messages.
@@ -109,8 +160,8 @@ fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Dia
     let text = &quotes_unescaped(text);
     check_nesting(file, text).map_err(shift)?;
     let mut pairs = OrdoParser::parse(Rule::interpolation, text)
-        .map_err(|e| shift(syntax_error(file, text, e)))?;
-    let b = Builder { file };
+        .map_err(|_| shift(syntax_error(file, text, 0..text.len(), Rule::interpolation)))?;
+    let b = Builder { file, offset: 0 };
     let expr = pairs
         .next()
         .and_then(|p| p.into_inner().next())
@@ -227,14 +278,31 @@ fn pratt() -> &'static PrattParser<Rule> {
 
 struct Builder {
     file: FileId,
+    /// Where the parsed text starts in the file.
+    offset: usize,
 }
 
 type R<T> = Result<T, Diagnostic>;
 
 impl Builder {
+    /// The declarations of `text`; `Err(None)` when it does not parse (the
+    /// caller words the error, knowing the whole file).
+    fn module(&self, text: &str) -> Result<Module, Option<Diagnostic>> {
+        let mut pairs = OrdoParser::parse(Rule::file, text).map_err(|_| None)?;
+        let root = pairs.next().expect("the file rule always yields one pair");
+        let mut decls = Vec::new();
+        for pair in root.into_inner() {
+            if pair.as_rule() == Rule::EOI {
+                break;
+            }
+            decls.push(self.decl(pair).map_err(Some)?);
+        }
+        Ok(Module { decls })
+    }
+
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -946,6 +1014,46 @@ bundle B { include P as line1() }"#;
         assert!(d.message.contains("currency"), "{}", d.message);
         let d = parse_module(FileId(0), "product P { attr x int }").unwrap_err();
         assert!(d.message.starts_with("expected"), "{}", d.message);
+    }
+
+    #[test]
+    fn every_broken_declaration_has_its_error_and_the_rest_parse() {
+        let text = "product A { attr x int }\nenum E { \"a\" }\nproduct B {\n  require x\n}\n\
+                    product C {\n  require a and\norder.id != \"\" else \"m\"\n}\n";
+        let (module, errors) = parse_module_recovering(FileId(0), text);
+        let lines: Vec<usize> = errors
+            .iter()
+            .map(|d| text[..d.span.unwrap().start as usize].lines().count())
+            .collect();
+        assert_eq!(lines, [1, 4], "{errors:#?}");
+        // `enum E` and `product C` parse; a line starting `order.` continues
+        // C's condition, it starts no declaration.
+        assert_eq!(module.decls.len(), 2);
+        assert_eq!(
+            parse_module(FileId(0), text).unwrap_err(),
+            errors[0].clone()
+        );
+    }
+
+    #[test]
+    fn a_missing_else_is_reported_at_the_end_of_its_line() {
+        let text = "product P {\n  require a != \"\"\n  require b else \"m\"\n}";
+        let d = parse_module(FileId(0), text).unwrap_err();
+        assert_eq!(d.message, "expected `else`, found end of line");
+        let end_of_condition = text.find("\"\"\n").unwrap() + 2;
+        assert_eq!(
+            d.span,
+            Some(Span::new(FileId(0), end_of_condition, end_of_condition))
+        );
+    }
+
+    #[test]
+    fn glued_keywords_do_not_parse() {
+        for glued in ["relieson Q", "onadd {}", "attrx: int"] {
+            let text = format!("product P {{ {glued} }}");
+            assert!(parse_module(FileId(0), &text).is_err(), "{glued}");
+        }
+        assert!(parse_module(FileId(0), "product P { relies on Q on add {} }").is_ok());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Binding, Implementation, Pattern, PluginEnv};
+use super::{Binding, Implementation, Pattern, PluginEnv, Written};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::exec::builtin::SimulateOptions;
 use crate::source::SourceFile;
@@ -115,13 +115,17 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            if let Some(binding) = self.binding(pattern, value) {
+            if let Some(binding) = self.binding(pattern, key.span, value) {
                 self.bindings.push(binding);
             }
         }
     }
 
-    fn binding(&mut self, pattern: Pattern, node: &Node) -> Option<Binding> {
+    fn binding(&mut self, pattern: Pattern, at: Span, node: &Node) -> Option<Binding> {
+        let mut written = Written {
+            pattern: Some(at),
+            ..Written::default()
+        };
         let entries = self.entries(node, &format!("the binding of `{pattern}`"))?;
         self.unknown_keys(entries, &ENTRY_KEYS, "a binding");
         let kinds: Vec<&(Node, Node)> = entries
@@ -143,7 +147,7 @@ impl Reader<'_> {
             return None;
         };
         let implementation = match kind.as_str() {
-            Some("simulate") => Implementation::Simulate(self.simulate(value)?),
+            Some("simulate") => Implementation::Simulate(self.simulate(value, &mut written)?),
             Some("noop") => {
                 let empty = match &value.kind {
                     NodeKind::Null => true,
@@ -157,7 +161,7 @@ impl Reader<'_> {
                 }
                 Implementation::Noop
             }
-            _ => self.exec(value, node.get("env"))?,
+            _ => self.exec(value, node.get("env"), &mut written)?,
         };
         if let (Some(env), false) = (node.get("env"), kind.as_str() == Some("exec")) {
             let d = err(
@@ -172,10 +176,11 @@ impl Reader<'_> {
             pattern,
             implementation,
             max_concurrent,
+            written,
         })
     }
 
-    fn simulate(&mut self, node: &Node) -> Option<SimulateOptions> {
+    fn simulate(&mut self, node: &Node, written: &mut Written) -> Option<SimulateOptions> {
         let mut options = SimulateOptions::default();
         if matches!(node.kind, NodeKind::Null) {
             return Some(options);
@@ -202,9 +207,9 @@ impl Reader<'_> {
             match self.entries(outputs, "`outputs`") {
                 Some(entries) => {
                     for (k, v) in entries {
-                        options
-                            .outputs
-                            .insert(k.scalar_text().unwrap_or_default(), v.to_json());
+                        let name = k.scalar_text().unwrap_or_default();
+                        written.outputs.insert(name.clone(), (k.span, v.span));
+                        options.outputs.insert(name, v.to_json());
                     }
                 }
                 None => ok = false,
@@ -232,7 +237,12 @@ impl Reader<'_> {
         ok.then_some(options)
     }
 
-    fn exec(&mut self, node: &Node, env: Option<&Node>) -> Option<Implementation> {
+    fn exec(
+        &mut self,
+        node: &Node,
+        env: Option<&Node>,
+        written: &mut Written,
+    ) -> Option<Implementation> {
         // Read first, so that its mistakes are reported with the list's.
         let env = match env {
             Some(env) => self.env(env),
@@ -273,6 +283,7 @@ impl Reader<'_> {
                 }
             }
         }
+        written.program = Some(items[0].span);
         let program = PathBuf::from(argv.remove(0));
         // A path with a folder in it is relative to the bindings file; a
         // bare name is looked up through PATH when the program runs.

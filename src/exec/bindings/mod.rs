@@ -9,9 +9,15 @@
 //!
 //! A pattern is an exact action name, a `PREFIX.*` namespace, or `*`; the
 //! most specific one that matches wins (exact, then the longest prefix, then
-//! `*`). Reading the file is in [`file`].
+//! `*`). Reading the file is in [`file`]; checking bindings against a plan
+//! before it runs is in [`check`]; what the store keeps of them is a
+//! [`BindingsRecord`].
 
+mod check;
 mod file;
+mod record;
+
+pub use record::BindingsRecord;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,7 +28,7 @@ use super::action::Action;
 use super::builtin::SimulateOptions;
 use crate::diagnostic::Diagnostics;
 use crate::source::{SourceFile, Sources};
-use crate::span::FileId;
+use crate::span::{FileId, Span};
 
 /// Which actions a binding covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -144,6 +150,20 @@ pub struct Binding {
     pub implementation: Implementation,
     /// At most this many attempts of the actions it covers run at once.
     pub max_concurrent: Option<usize>,
+    /// Where it was written (nothing for a binding made in code), so the
+    /// checks against a plan point into the file.
+    pub written: Written,
+}
+
+/// The places in a bindings file that the checks against a plan point at.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// The pattern, the binding's key.
+    pub pattern: Option<Span>,
+    /// An `exec` binding's program word.
+    pub program: Option<Span>,
+    /// Each `simulate.outputs` entry: its key's and its value's spans.
+    pub outputs: BTreeMap<String, (Span, Span)>,
 }
 
 /// A set of bindings. [`Bindings::default`] simulates every action, as a run
@@ -187,14 +207,20 @@ impl Bindings {
     /// Reads a bindings file, adding it to `sources` so its diagnostics can
     /// be rendered.
     pub fn load(path: &Path, sources: &mut Sources) -> Result<Bindings, BindingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BindingsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file = sources.add(SourceFile::new(path, text));
-        let folder = path.parent().unwrap_or(Path::new(""));
-        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
-        Bindings::parse(file, sources.get(file), &folder).map_err(BindingsError::Invalid)
+        Bindings::from_record(&BindingsRecord::read(path)?, sources)
+    }
+
+    /// The bindings a record holds: the default for [`BindingsRecord::Simulated`],
+    /// else its file's text parsed (added to `sources`, as by [`Bindings::load`]).
+    pub fn from_record(
+        record: &BindingsRecord,
+        sources: &mut Sources,
+    ) -> Result<Bindings, BindingsError> {
+        let BindingsRecord::File { path, folder, text } = record else {
+            return Ok(Bindings::default());
+        };
+        let file = sources.add(SourceFile::new(path, text.as_str()));
+        Bindings::parse(file, sources.get(file), folder).map_err(BindingsError::Invalid)
     }
 
     /// Parses a bindings file's text; relative program paths resolve against
@@ -219,6 +245,7 @@ impl Bindings {
             pattern,
             implementation,
             max_concurrent,
+            written: Written::default(),
         });
     }
 

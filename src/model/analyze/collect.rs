@@ -1,7 +1,7 @@
 //! First pass: every top-level name, duplicates, stages, types and action
 //! signatures — what the later passes look names up in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use regex::Regex;
 
@@ -21,6 +21,9 @@ pub(super) struct Decls<'a> {
     pub customer: Option<&'a CustomerDecl>,
     pub actions: BTreeMap<&'a str, &'a ActionDecl>,
     pub products: BTreeMap<&'a str, (ProductKind, &'a ProductDecl)>,
+    /// Products and bundles declared more than once: which declaration a
+    /// use means is unknown, so uses are not checked against either.
+    pub twice: BTreeSet<&'a str>,
     pub order: Option<&'a OrderDecl>,
 }
 
@@ -86,7 +89,8 @@ pub(super) fn collect<'a>(modules: &'a [(FileId, Module)], diags: &mut Diagnosti
                     };
                     match d.products.get(p.name.name.as_str()) {
                         Some((_, first)) => {
-                            diags.push(duplicate("product or bundle", &p.name, first.name.span))
+                            diags.push(duplicate("product or bundle", &p.name, first.name.span));
+                            d.twice.insert(&p.name.name);
                         }
                         None => {
                             d.products.insert(&p.name.name, (kind, p));
@@ -108,6 +112,14 @@ pub(super) struct Context<'a> {
     pub customer: Option<Vec<AttrDef>>,
     pub actions: BTreeMap<String, ActionDef>,
     pub products: &'a BTreeMap<&'a str, (ProductKind, &'a ProductDecl)>,
+    /// See [`Decls::twice`].
+    pub twice: &'a BTreeSet<&'a str>,
+    /// Stages are declared but none is the default: where a task without a
+    /// `stage` clause runs is unknown, so stage order is not checked.
+    pub no_default_stage: bool,
+    /// Attributes whose type or default is in error (by the span of their
+    /// name): an include does not also report them missing.
+    pub broken_attrs: BTreeSet<Span>,
 }
 
 impl<'a> Context<'a> {
@@ -120,6 +132,9 @@ impl<'a> Context<'a> {
             customer: None,
             actions: BTreeMap::new(),
             products: &decls.products,
+            twice: &decls.twice,
+            no_default_stage: false,
+            broken_attrs: BTreeSet::new(),
         };
         if let Some(s) = decls.stages {
             cx.resolve_stages(s, diags);
@@ -170,6 +185,7 @@ impl<'a> Context<'a> {
             }
             names.push(item.name.name.clone());
         }
+        self.no_default_stage = default.is_none();
         match default {
             Some((i, _)) => self.default_stage = i,
             None => diags.push(
@@ -333,6 +349,9 @@ impl<'a> Context<'a> {
                 (Some(e), Some(ty)) => const_value(self, e, ty, diags),
                 _ => None,
             };
+            if ty.is_none() || a.default.is_some() && default.is_none() {
+                self.broken_attrs.insert(a.name.span);
+            }
             if a.optional && a.default.is_some() {
                 diags.push(
                     Diagnostic::warning(

@@ -80,10 +80,12 @@ fn resolve_product(
         span: p.name.span,
     };
     // Relies-on first: rule blocks read the relied-on products' tasks.
+    let mut unresolved = Vec::new();
     for m in &p.members {
         if let Member::ReliesOn(target) = m {
-            if let Some(r) = relies_on(cx, &product, target, diags) {
-                product.relies_on.push(r);
+            match relies_on(cx, &product, target, diags) {
+                Some(r) => product.relies_on.push(r),
+                None => unresolved.push(target.name.clone()),
             }
         }
     }
@@ -94,6 +96,7 @@ fn resolve_product(
         .collect();
     let plan_time = Scope {
         attrs: &product.attrs,
+        item_lines: true,
         ..Scope::constant(cx)
     };
     let sla_lines: Vec<&ast::SlaLine> = p
@@ -180,6 +183,8 @@ fn resolve_product(
                     relies: &relies,
                     outputs: true,
                     order_refs: true,
+                    item_lines: false,
+                    unresolved: &unresolved,
                     ..plan_time
                 };
                 let tasks = resolve_block(&scope, &block.tasks, diags);
@@ -316,6 +321,10 @@ fn include(
         );
         return None;
     }
+    if cx.twice.contains(inc.product.name.as_str()) {
+        // Its duplicate is the error; which of the two is meant is unknown.
+        return None;
+    }
     let child = match cx.products.get(inc.product.name.as_str()) {
         None => {
             diags.push(
@@ -393,6 +402,8 @@ fn include(
     let missing: Vec<&str> = child_attrs
         .iter()
         .filter(|c| !c.optional && c.default.is_none() && !seen.contains_key(c.name.as_str()))
+        // An attribute whose default is in error has its own diagnostic.
+        .filter(|c| !cx.broken_attrs.contains(&c.span))
         .map(|c| c.name.as_str())
         .collect();
     if !missing.is_empty() {

@@ -75,12 +75,19 @@ pub(super) struct Scope<'s, 'a> {
     /// Inside a product: `item.id`, `price.*`, and its rule block for local tasks.
     pub product: Option<(&'s str, OrderAction)>,
     pub relies: &'s [String],
+    /// Products named by a `relies on` that is in error: reading their
+    /// tasks only repeats it.
+    pub unresolved: &'s [String],
     /// In the order block, local tasks are order tasks.
     pub in_order_block: bool,
     /// Whether task outputs may be read at all.
     pub outputs: bool,
     /// Whether `order.*` may be read.
     pub order_refs: bool,
+    /// A product's own lines (`require`, `price … when`, `sla … when`,
+    /// `include` arguments): decided when the order is planned, from the
+    /// item's attributes. Otherwise, without tasks, a default.
+    pub item_lines: bool,
     pub current: Option<Current<'s>>,
 }
 
@@ -95,9 +102,11 @@ impl<'s, 'a> Scope<'s, 'a> {
             attrs: &[],
             product: None,
             relies: &[],
+            unresolved: &[],
             in_order_block: false,
             outputs: false,
             order_refs: false,
+            item_lines: false,
             current: None,
         }
     }
@@ -352,13 +361,37 @@ impl<'s, 'a> Scope<'s, 'a> {
                 Type::Money,
             ),
             ["order", ..] => {
+                let help = if self.item_lines {
+                    "a product's `require`, `price` and `sla` lines and its `include` arguments are decided when the order is planned, from the item's own attributes; `order.…` is read by tasks"
+                } else {
+                    "a default is a constant value"
+                };
                 diags.push(
                     Diagnostic::error(
                         Code::UnknownAttribute,
                         format!("`{}` cannot be read here", names.join(".")),
                     )
                     .at(span, "not known here")
-                    .with_help("a default is a constant value"),
+                    .with_help(help),
+                );
+                None
+            }
+            ["item", field, ..] if self.local_task("item").is_none() => {
+                let (message, help) = if self.product.is_some() {
+                    (
+                        format!("the item has no field `{field}`"),
+                        "an item offers `item.id`; its attributes are read by their names alone",
+                    )
+                } else {
+                    (
+                        format!("`{}` cannot be read here", names.join(".")),
+                        "`item` is the item a product's rule block is planned for: `item.id` is known in its tasks",
+                    )
+                };
+                diags.push(
+                    Diagnostic::error(Code::UnknownAttribute, message)
+                        .at(span, "not a field of the item")
+                        .with_help(help),
                 );
                 None
             }
@@ -395,6 +428,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 };
                 self.output(tref, &parts[1], &parts[2], span, diags)
             }
+            [first, _, ..] if self.unresolved.iter().any(|p| p == first) => None,
             [first, ..] if self.cx.products.contains_key(first) && self.product.is_some() => {
                 diags.push(
                     Diagnostic::error(
@@ -423,6 +457,10 @@ impl<'s, 'a> Scope<'s, 'a> {
 
     fn attribute(&self, ident: &ast::Ident, diags: &mut Diagnostics) -> Typed {
         if let Some(a) = self.attrs.iter().find(|a| a.name == ident.name) {
+            if a.ty == Type::Null {
+                // Its type is in error, and reported; every use would be too.
+                return None;
+            }
             let ty = if a.optional && a.default.is_none() && a.ty == Type::Bool {
                 // An absent optional bool reads as false in conditions.
                 Type::Bool
@@ -620,7 +658,8 @@ impl<'s, 'a> Scope<'s, 'a> {
                 sigs.relied(product, action, task)
             }
         };
-        if found.is_none() {
+        let twice = matches!(tref, TaskRef::Relied { product, .. } if self.cx.twice.contains(product.as_str()));
+        if found.is_none() && !twice {
             let known = match tref {
                 TaskRef::Local { .. } => self.local_names(),
                 TaskRef::Order { .. } => sigs.order.keys().map(String::as_str).collect(),
@@ -670,7 +709,9 @@ impl<'s, 'a> Scope<'s, 'a> {
             );
             return false;
         }
-        if sig.stage > cur.stage {
+        // Without a default stage, the stage of a task without a `stage`
+        // clause is unknown; the missing default is the error.
+        if sig.stage > cur.stage && !self.cx.no_default_stage {
             let stages = &self.cx.stages;
             diags.push(
                 Diagnostic::error(

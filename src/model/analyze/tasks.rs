@@ -279,6 +279,7 @@ fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -
             },
             t,
         ),
+        [p, _] if scope.unresolved.contains(&p.name) => return None,
         [p, _] => {
             let d = if scope.cx.products.contains_key(p.name.as_str()) && scope.product.is_some() {
                 Diagnostic::error(
@@ -302,7 +303,7 @@ fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -
                     ),
                 )
                 .at(p.span, "neither `order` nor a relied-on product")
-                .suggest_or_list(&p.name, "prefix", known)
+                .suggest_or_list(&p.name, "name", known)
             };
             diags.push(d);
             return None;

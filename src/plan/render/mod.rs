@@ -8,19 +8,55 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Plan, PlanCall, PlanTask};
+use crate::model::{MessagePart, Require};
+use crate::syntax::ast::RetryKind;
 
 pub use graph::{dot, mermaid};
 pub use text::{count, quote_text, text};
 
 /// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
 pub(crate) fn call_text(call: &PlanCall) -> String {
-    let args = call
-        .inputs
+    format!("{}({})", call.action, inputs_text(&call.inputs))
+}
+
+/// A task's inputs as one line: `port: 1/Broadband/reserve_port.port, speed: "1G"`.
+/// Values known at plan time are substituted already; the rest (other
+/// tasks' outputs) show as the expression the task will evaluate.
+pub(crate) fn inputs_text(inputs: &[(String, crate::model::Expr)]) -> String {
+    inputs
         .iter()
         .map(|(n, e)| format!("{n}: {e}"))
         .collect::<Vec<_>>()
-        .join(", ");
-    format!("{}({args})", call.action)
+        .join(", ")
+}
+
+/// A `require` rule's message as the customer will see it: values known at
+/// plan time read as text, the rest as `{expr}`.
+pub(crate) fn message_text(r: &Require) -> String {
+    r.message
+        .parts
+        .iter()
+        .map(|p| match p {
+            MessagePart::Text(s) => s.clone(),
+            MessagePart::Expr(e) => match e.as_lit() {
+                Some(v) => v.to_string(),
+                None => format!("{{{e}}}"),
+            },
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct JsonRequire {
+    condition: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct JsonRetry {
+    count: u32,
+    kind: &'static str,
+    delay_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -33,6 +69,10 @@ struct JsonTask<'a> {
     stage: &'a str,
     after: Vec<&'a str>,
     when: Option<String>,
+    inputs: serde_json::Map<String, serde_json::Value>,
+    require: Vec<JsonRequire>,
+    retry: Option<JsonRetry>,
+    timeout_ms: Option<u64>,
     undo: Option<String>,
     point_of_no_return: bool,
 }
@@ -47,12 +87,43 @@ fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
         stage: &plan.stages[t.stage],
         after: t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect(),
         when: t.when.as_ref().map(ToString::to_string),
+        inputs: t
+            .inputs
+            .iter()
+            .map(|(n, e)| {
+                // Known at plan time: the value as actions will see it;
+                // else the expression evaluated when the task runs.
+                let input = match e.as_lit() {
+                    Some(v) => json!({ "value": v.to_json() }),
+                    None => json!({ "expr": e.to_string() }),
+                };
+                (n.clone(), input)
+            })
+            .collect(),
+        require: t
+            .requires
+            .iter()
+            .map(|r| JsonRequire {
+                condition: r.cond.to_string(),
+                message: message_text(r),
+            })
+            .collect(),
+        retry: t.retry.as_ref().map(|r| JsonRetry {
+            count: r.count,
+            kind: match r.kind {
+                RetryKind::Every => "every",
+                RetryKind::Backoff => "backoff",
+            },
+            delay_ms: r.delay_ms,
+        }),
+        timeout_ms: t.timeout_ms,
         undo: t.undo.as_ref().map(call_text),
         point_of_no_return: t.point_of_no_return,
     }
 }
 
-/// SPEC §5, exactly.
+/// The JSON plan: SPEC §5's keys, and per task its inputs, `require`,
+/// `retry` and `timeout_ms` (`docs/plans.md`, "The JSON plan").
 pub fn json(plan: &Plan) -> String {
     let value = json!({
         "order": plan.order,

@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use super::call_text;
+use super::{call_text, inputs_text, message_text};
 use crate::plan::Plan;
 use crate::value::format_duration;
 
-/// Tasks grouped by stage, with dependencies, conditions, undo and points of
-/// no return; then the critical path.
+/// Tasks grouped by stage, with their inputs, dependencies, conditions,
+/// undo and points of no return; then the critical path.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let used = plan
@@ -41,6 +41,9 @@ pub fn text(plan: &Plan) -> String {
                 ""
             };
             let _ = writeln!(out, "  {}  {}{mark}", t.id, t.action);
+            if !t.inputs.is_empty() {
+                let _ = writeln!(out, "      inputs   {}", inputs_text(&t.inputs));
+            }
             if !t.after.is_empty() {
                 let after: Vec<&str> = t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect();
                 let _ = writeln!(out, "      after    {}", after.join(", "));
@@ -49,20 +52,7 @@ pub fn text(plan: &Plan) -> String {
                 let _ = writeln!(out, "      when     {w}  (decided at run time)");
             }
             for r in &t.requires {
-                let msg = r.message.parts.iter().map(|p| match p {
-                    crate::model::MessagePart::Text(s) => s.clone(),
-                    // Values known at plan time read as text; the rest as `{expr}`.
-                    crate::model::MessagePart::Expr(e) => match e.as_lit() {
-                        Some(v) => v.to_string(),
-                        None => format!("{{{e}}}"),
-                    },
-                });
-                let _ = writeln!(
-                    out,
-                    "      require  {} else {:?}",
-                    r.cond,
-                    msg.collect::<String>()
-                );
+                let _ = writeln!(out, "      require  {} else {:?}", r.cond, message_text(r));
             }
             if let Some(r) = &t.retry {
                 let how = match r.kind {
