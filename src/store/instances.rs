@@ -279,7 +279,7 @@ mod tests {
     use rusqlite::Connection;
 
     #[test]
-    fn a_v2_database_gains_an_empty_installed_base_keeping_its_items() {
+    fn a_v3_database_gains_an_empty_installed_base_keeping_its_items() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ordo.db");
         let mut conn = Connection::open(&path).unwrap();

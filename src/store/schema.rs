@@ -368,7 +368,10 @@ mod tests {
                 [],
             )
             .unwrap();
-            assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 3);
+            assert_eq!(
+                migrate(&mut conn, &path, MIGRATIONS).unwrap(),
+                SCHEMA_VERSION
+            );
             let (state, bindings): (String, Option<String>) = conn
                 .query_row("SELECT state, bindings FROM orders", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
