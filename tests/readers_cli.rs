@@ -329,3 +329,34 @@ fn bindings_and_test_files_are_held_to_the_same_limits() {
         assert!(text.contains("ORDO_LIMIT_EXPANDED"), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn escapes_in_attribute_values_are_shown_not_sent_in_plan_and_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "cat.ordo", PLUGIN_CATALOG);
+    write(
+        d,
+        "o.yaml",
+        "id: ORD-E\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - { id: \"1\", action: add, product: P, attributes: { x: \"a\\e[2Jb\" } }\n",
+    );
+    for args in [
+        &["plan", "o.yaml"][..],
+        &["plan", "o.yaml", "--format", "dot"],
+        &["plan", "o.yaml", "--format", "mermaid"],
+        &["quote", "o.yaml"],
+    ] {
+        let mut all = vec![args[0], "--catalog", "cat.ordo"];
+        all.extend_from_slice(&args[1..]);
+        let out = ordo_with(d, &all, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {stdout}");
+        assert!(!has_escapes(&stdout), "{args:?}: {stdout:?}");
+    }
+    let out = ordo_with(d, &["plan", "--catalog", "cat.ordo", "o.yaml"], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(r"a\u{1b}[2Jb"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

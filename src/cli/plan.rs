@@ -3,6 +3,7 @@
 use super::order::plan_order;
 use super::{write_stdout, Exit, PlanArgs, PlanFormat};
 use crate::plan::render;
+use crate::render::sanitize;
 
 pub(crate) fn plan(args: &PlanArgs) -> Exit {
     let (plan, _) = match plan_order(
@@ -14,11 +15,13 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         Ok(p) => p,
         Err(exit) => return exit,
     };
+    // Attribute values reach the text formats as written in the order:
+    // shown escaped, never sent to the terminal. JSON escapes them itself.
     write_stdout(&match args.format {
-        PlanFormat::Text => render::text(&plan),
+        PlanFormat::Text => sanitize(&render::text(&plan)).into_owned(),
         PlanFormat::Json => render::json(&plan),
-        PlanFormat::Dot => render::dot(&plan),
-        PlanFormat::Mermaid => render::mermaid(&plan),
+        PlanFormat::Dot => sanitize(&render::dot(&plan)).into_owned(),
+        PlanFormat::Mermaid => sanitize(&render::mermaid(&plan)).into_owned(),
     });
     Exit::Success
 }

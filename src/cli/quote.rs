@@ -3,6 +3,7 @@
 use super::order::plan_order;
 use super::{write_stdout, Exit, QuoteArgs, QuoteFormat};
 use crate::plan::render;
+use crate::render::sanitize;
 
 pub(crate) fn quote(args: &QuoteArgs) -> Exit {
     let (plan, _) = match plan_order(
@@ -15,7 +16,7 @@ pub(crate) fn quote(args: &QuoteArgs) -> Exit {
         Err(exit) => return exit,
     };
     write_stdout(&match args.format {
-        QuoteFormat::Text => render::quote_text(&plan),
+        QuoteFormat::Text => sanitize(&render::quote_text(&plan)).into_owned(),
         QuoteFormat::Json => render::quote_json(&plan),
     });
     Exit::Success
