@@ -132,6 +132,31 @@ fn a_modify_pays_its_change_fee_and_the_monthly_price_of_its_new_state() {
     );
 }
 
+/// Issue 18: the quote of a modify showed only the new monthly price, not
+/// the change against what the instance pays today (SPEC §8.8).
+#[test]
+fn the_quote_of_a_modify_shows_the_change_against_the_instances_price() {
+    // ORD-I1/1 pays 20.00 a month for its 10 GB; 50 GB is 30.00.
+    let q = quote(&order("modify"));
+    assert_eq!(q["items"][0]["was"]["monthly"], "20.00 EUR", "{q:#}");
+    assert_eq!(q["items"][0]["change"]["monthly"], "+10.00 EUR", "{q:#}");
+    let out = on_installed("quote", &order("modify"), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("item"))
+        .unwrap_or_default();
+    assert!(header.ends_with("monthly        was      change"), "{text}");
+    assert!(text.contains("30.00 EUR  20.00 EUR  +10.00 EUR"), "{text}");
+    // An add has nothing installed to compare with: no such members.
+    let add = quote(&order("add"));
+    assert!(add["items"][0].get("was").is_none(), "{add:#}");
+    assert!(add["items"][0].get("change").is_none(), "{add:#}");
+    let out = on_installed("quote", &order("add"), &[]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("change"));
+}
+
 #[test]
 fn an_add_pays_one_off_add_lines_and_a_negative_line_is_a_discount() {
     // 25.00 connection + 10.00 SIM card; 20.00 less the 2.00 loyalty discount.
