@@ -451,6 +451,55 @@ fn every_order_instance_error_points_at_the_order_line() {
     }
 }
 
+/// A modify or delete item that names no instance was planned as before the
+/// installed base, changing nothing installed: SPEC §8.1 makes it an
+/// `ordo::order::instance` error at the item's `action`, in every command
+/// that plans an order.
+#[test]
+fn a_modify_or_delete_without_instance_is_refused_at_its_action() {
+    let p = Project::new();
+    let add = p.write("a.yaml", &add_order("ORD-1", "C-1", "{ address: \"x\" }"));
+    assert_eq!(p.run(&add, None), Some(0));
+    for action in ["modify", "delete"] {
+        let name = format!("{action}.yaml");
+        let order = p.write(
+            &name,
+            &change_order("ORD-2", "C-1", action, "    product: Line\n"),
+        );
+        let at = format!("{name}:5:13");
+        for cmd in ["plan", "quote", "run"] {
+            let out = p.ordo(&[cmd, order.to_str().unwrap()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{cmd} {action}: {stderr}");
+            assert!(stderr.contains("ordo::order::instance"), "{stderr}");
+            assert!(
+                stderr.contains(&format!("a {action} item names the instance it changes")),
+                "{stderr}"
+            );
+            assert!(stderr.contains(&at), "{cmd} {action}: {stderr}");
+        }
+        // A catalog test of it is rejected at the same place.
+        std::fs::create_dir_all(p.path("catalog/tests")).unwrap();
+        let test = p.write(
+            "catalog/tests/t.yaml",
+            &format!(
+                "order:\n  id: ORD-T\n  customer: {{ id: C-1 }}\n  items:\n    - id: \"1\"\n      action: {action}\n      product: Line\nexpect:\n  tasks: []\n"
+            ),
+        );
+        let out = p.ordo(&["test"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "test {action}: {stdout}");
+        assert!(
+            stdout.contains("catalog/tests/t.yaml:6:15: ordo::order::instance: items[0]"),
+            "test {action}: {stdout}"
+        );
+        std::fs::remove_file(test).unwrap();
+    }
+    // Nothing was changed: the line is as its add left it.
+    let line: Value = serde_json::from_str(&p.inventory(&["ORD-1/1"])).unwrap();
+    assert_eq!(line["updated_by"], "ORD-1", "{line:#}");
+}
+
 #[test]
 fn an_instance_another_order_in_flight_is_changing_is_refused_naming_that_order() {
     let p = Project::new();

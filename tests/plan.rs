@@ -4,10 +4,12 @@
 use std::process::Command;
 
 use ordo::compile::compile;
+use ordo::inventory::InstalledBase;
 use ordo::order::read_order;
-use ordo::plan::decompose;
+use ordo::plan::{decompose, decompose_on};
 use ordo::render::{render, Format, RenderOptions};
 use ordo::source::{SourceFile, Sources};
+use ordo::store::SqliteStore;
 use ordo::value::Value;
 
 fn ordo(args: &[&str]) -> std::process::Output {
@@ -159,10 +161,44 @@ const BROKEN: &[(&str, &str, &str, usize, usize)] = &[
     ),
 ];
 
+/// The state folder a broken order is planned on: empty, or holding what
+/// the `installed.yaml` beside it leaves when it completes (the instances the
+/// order modifies).
+fn state_for(order: &str, catalog: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let installed = std::path::Path::new(order).with_file_name("installed.yaml");
+    if installed.exists() {
+        let state = dir.path().to_str().unwrap();
+        let setup = installed.to_str().unwrap();
+        let run = ordo(&[
+            "run",
+            "--catalog",
+            catalog,
+            setup,
+            "--state",
+            state,
+            "--quiet",
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{run:?}");
+    }
+    dir
+}
+
 #[test]
 fn every_order_code_has_a_broken_order_at_its_place() {
     for (order, catalog, code, line, column) in BROKEN {
-        let out = ordo(&["plan", "--catalog", catalog, order, "--format", "json"]);
+        let dir = state_for(order, catalog);
+        let state = dir.path().to_str().unwrap();
+        let out = ordo(&[
+            "plan",
+            "--catalog",
+            catalog,
+            order,
+            "--state",
+            state,
+            "--format",
+            "json",
+        ]);
         assert_eq!(out.status.code(), Some(1), "{order}");
         let json: serde_json::Value =
             serde_json::from_slice(&out.stdout).expect("diagnostics JSON");
@@ -179,13 +215,18 @@ fn every_order_code_has_a_broken_order_at_its_place() {
 #[test]
 fn rendered_order_diagnostics() {
     for (order, catalog, ..) in BROKEN {
+        let dir = state_for(order, catalog);
         let mut sources = Sources::load_catalog(std::path::Path::new(catalog)).unwrap();
         let (cat, _) = compile(&sources);
         let cat = cat.unwrap();
         let text = std::fs::read_to_string(order).unwrap();
         let f = sources.add(SourceFile::new(*order, text));
+        let store = SqliteStore::open(dir.path()).unwrap();
         let diags = read_order(f, sources.get(f))
-            .and_then(|d| decompose(&cat, &d))
+            .and_then(|d| {
+                let base = InstalledBase::for_order(&store, &d).unwrap();
+                decompose_on(&cat, &d, &base)
+            })
             .unwrap_err();
         let opts = RenderOptions {
             color: false,

@@ -8,20 +8,25 @@ use std::collections::BTreeSet;
 
 use ordo::compile::compile;
 use ordo::diagnostic::Code;
+use ordo::inventory::{InstalledBase, Instance, InstanceStatus};
 use ordo::order::read_order;
-use ordo::plan::{decompose, Plan};
+use ordo::plan::{decompose_on, Plan};
 use ordo::source::{SourceFile, Sources};
 use ordo::synth::{catalog, order, CatalogShape};
 use proptest::prelude::*;
 
-fn plan_of(catalog_text: &str, order_text: &str) -> Result<Plan, ordo::diagnostic::Diagnostics> {
+fn plan_of(
+    catalog_text: &str,
+    order_text: &str,
+    base: &InstalledBase,
+) -> Result<Plan, ordo::diagnostic::Diagnostics> {
     let mut sources = Sources::new();
     sources.add(SourceFile::new("c.ordo", catalog_text));
     let (cat, diags) = compile(&sources);
     let cat = cat.unwrap_or_else(|| panic!("catalog does not compile: {diags:?}"));
     let f = sources.add(SourceFile::new("o.yaml", order_text));
     let doc = read_order(f, sources.get(f))?;
-    decompose(&cat, &doc).map(|(p, _)| p)
+    decompose_on(&cat, &doc, base).map(|(p, _)| p)
 }
 
 fn assert_well_formed(plan: &Plan) {
@@ -65,7 +70,7 @@ proptest! {
     #[test]
     fn generated_plans_are_stage_ordered_dags(products in 1usize..12, tasks in 1usize..9, items in 1usize..40, seed in 0u64..1000) {
         let shape = CatalogShape { products, tasks_per_product: tasks, seed, plain: false };
-        let plan = plan_of(&catalog(&shape), &order(&shape, items, seed)).unwrap_or_else(|d| panic!("{d:?}"));
+        let plan = plan_of(&catalog(&shape), &order(&shape, items, seed), &InstalledBase::default()).unwrap_or_else(|d| panic!("{d:?}"));
         assert_well_formed(&plan);
         // Every add rule of every item applies (the generated `when`s hold).
         prop_assert_eq!(plan.tasks.len(), items * tasks + 2);
@@ -142,10 +147,15 @@ proptest! {
             prop_assert!(diags.list.iter().all(|d| d.code == Code::Cycle), "{:?}", diags);
             return Ok(());
         }
-        let names = ["add", "modify"];
+        // A modify item names its instance: I/a, I/b.
+        let item = |id: &str, action: usize, product: &str, other: &str| match action {
+            0 => format!("  - {{ id: {id}, action: add, product: {product}, relies_on: [{other}] }}\n"),
+            _ => format!("  - {{ id: {id}, action: modify, instance: I/{id}, relies_on: [{other}] }}\n"),
+        };
         let order_text = format!(
-            "id: O\nitems:\n  - {{ id: a, action: {}, product: A, relies_on: [b] }}\n  - {{ id: b, action: {}, product: B, relies_on: [a] }}\n",
-            names[actions.0], names[actions.1]
+            "id: O\nitems:\n{}{}",
+            item("a", actions.0, "A", "b"),
+            item("b", actions.1, "B", "a")
         );
         // The dependency graph the order should have: node = (item, task).
         let act = [actions.0, actions.1];
@@ -159,7 +169,7 @@ proptest! {
             }
         }
         let cyclic = has_cycle(&edges);
-        match plan_of(&text, &order_text) {
+        match plan_of(&text, &order_text, &installed()) {
             Ok(plan) => {
                 prop_assert!(!cyclic, "a cyclic order was planned");
                 assert_well_formed(&plan);
@@ -184,6 +194,29 @@ proptest! {
             }
         }
     }
+}
+
+/// An installed A (`I/a`) and B (`I/b`) of the order's customer (none).
+fn installed() -> InstalledBase {
+    let mut base = InstalledBase::default();
+    for (id, product) in [("I/a", "A"), ("I/b", "B")] {
+        let instance = Instance {
+            id: id.into(),
+            product: product.into(),
+            customer: String::new(),
+            status: InstanceStatus::Active,
+            parent: None,
+            attributes: [("x".to_string(), ordo::value::Value::String("x".into()))].into(),
+            outputs: Default::default(),
+            relies_on: Vec::new(),
+            created_by: "I".into(),
+            updated_by: "I".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        base.instances.insert(id.into(), instance);
+    }
+    base
 }
 
 type Edges = BTreeSet<((usize, usize), (usize, usize))>;

@@ -2,7 +2,9 @@
 //! binary: one-off prices by action, monthly prices of a state, discount
 //! lines, conditional SLAs, `require` and `relies on` by action, and a bundle
 //! that holds one product twice. The catalog is
-//! `tests/fixtures/rules/catalog`; its orders are beside it.
+//! `tests/fixtures/rules/catalog`; its orders are beside it, and the
+//! instances its modify and delete orders change are installed first by
+//! running `installed.yaml` into a temporary state folder.
 
 use std::process::{Command, Output};
 
@@ -23,9 +25,31 @@ fn order(name: &str) -> String {
     format!("tests/fixtures/rules/orders/{name}.yaml")
 }
 
-/// `ordo CMD --catalog C ORDER --format json`, which must succeed.
-fn json(cmd: &str, catalog: &str, order: &str) -> Value {
-    let out = ordo(&[cmd, "--catalog", catalog, order, "--format", "json"]);
+/// `ordo CMD --catalog CATALOG ORDER ARGS --state S`, where S holds the
+/// fixture's installed base: the instances ORD-I1/1 … ORD-I1/6 that
+/// `installed.yaml` leaves when it completes.
+fn on_installed(cmd: &str, order: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let state = dir.path().to_str().unwrap_or_default();
+    let installed = self::order("installed");
+    let run = ordo(&[
+        "run",
+        "--catalog",
+        CATALOG,
+        &installed,
+        "--state",
+        state,
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let mut all = vec![cmd, "--catalog", CATALOG, order, "--state", state];
+    all.extend(args);
+    ordo(&all)
+}
+
+/// `ordo CMD ORDER --format json` on the installed base, which must succeed.
+fn json(cmd: &str, order: &str) -> Value {
+    let out = on_installed(cmd, order, &["--format", "json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -35,17 +59,9 @@ fn json(cmd: &str, catalog: &str, order: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
-/// The plan of an order, given as YAML, by the shipped catalog.
-fn shipped_plan(yaml: &str) -> Value {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("order.yaml");
-    std::fs::write(&path, yaml).expect("the order is written");
-    json("plan", "catalog", path.to_str().unwrap_or_default())
-}
-
 /// `ordo plan` of an order the fixture catalog must refuse with this code.
 fn refused(order: &str, code: &str, message: &str) {
-    let out = ordo(&["plan", "--catalog", CATALOG, order]);
+    let out = on_installed("plan", order, &[]);
     assert_eq!(out.status.code(), Some(1), "{order}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(code), "{stderr}");
@@ -62,7 +78,7 @@ fn task_ids(plan: &Value) -> Vec<&str> {
 }
 
 fn quote(order: &str) -> Value {
-    json("quote", CATALOG, order)
+    json("quote", order)
 }
 
 fn total(q: &Value) -> (String, String) {
@@ -116,6 +132,31 @@ fn a_modify_pays_its_change_fee_and_the_monthly_price_of_its_new_state() {
     );
 }
 
+/// Issue 18: the quote of a modify showed only the new monthly price, not
+/// the change against what the instance pays today (SPEC §8.8).
+#[test]
+fn the_quote_of_a_modify_shows_the_change_against_the_instances_price() {
+    // ORD-I1/1 pays 20.00 a month for its 10 GB; 50 GB is 30.00.
+    let q = quote(&order("modify"));
+    assert_eq!(q["items"][0]["was"]["monthly"], "20.00 EUR", "{q:#}");
+    assert_eq!(q["items"][0]["change"]["monthly"], "+10.00 EUR", "{q:#}");
+    let out = on_installed("quote", &order("modify"), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("item"))
+        .unwrap_or_default();
+    assert!(header.ends_with("monthly        was      change"), "{text}");
+    assert!(text.contains("30.00 EUR  20.00 EUR  +10.00 EUR"), "{text}");
+    // An add has nothing installed to compare with: no such members.
+    let add = quote(&order("add"));
+    assert!(add["items"][0].get("was").is_none(), "{add:#}");
+    assert!(add["items"][0].get("change").is_none(), "{add:#}");
+    let out = on_installed("quote", &order("add"), &[]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("change"));
+}
+
 #[test]
 fn an_add_pays_one_off_add_lines_and_a_negative_line_is_a_discount() {
     // 25.00 connection + 10.00 SIM card; 20.00 less the 2.00 loyalty discount.
@@ -144,11 +185,11 @@ fn an_sla_line_applies_when_its_condition_holds() {
 #[test]
 fn a_delete_item_is_not_held_to_the_rules_of_the_state_it_leaves() {
     // In the shipped catalog: a 100M line with a static IP (which the
-    // add-time rules refuse) can still be disconnected.
-    let yaml = "id: ORD-X\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: Broadband\n    attributes: { address: \"1 Main St\", speed: \"100M\", static_ip: true }\n";
-    shipped_plan(yaml);
-    // In the fixture: 99 GB is no plan sold today.
-    json("plan", CATALOG, &order("delete"));
+    // add-time rules refuse) can still be disconnected
+    // (`catalog/tests/disconnect-legacy-line.yaml`, run by
+    // `the_shipped_catalog_tests_pass`). In the fixture: 99 GB is no plan
+    // sold today.
+    json("plan", &order("delete"));
 }
 
 #[test]
@@ -165,10 +206,9 @@ fn a_require_on_delete_checks_delete_items() {
 #[test]
 fn relies_on_does_not_bind_a_delete_item() {
     // In the shipped catalog: the home phone ceases without a line in the
-    // order (its tasks read the installed phone: `catalog/tests/cease-phone.yaml`).
-    let yaml = "id: ORD-Y\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - id: \"1\"\n    action: delete\n    product: VoIP\n";
-    shipped_plan(yaml);
-    let plan = json("plan", CATALOG, &order("delete-wireless"));
+    // order (its tasks read the installed phone: `catalog/tests/cease-phone.yaml`,
+    // run by `the_shipped_catalog_tests_pass`).
+    let plan = json("plan", &order("delete-wireless"));
     assert_eq!(task_ids(&plan), ["1/remove"]);
 }
 
@@ -176,7 +216,7 @@ fn relies_on_does_not_bind_a_delete_item() {
 /// named by its alias.
 #[test]
 fn a_bundle_holds_a_product_twice_under_two_names() {
-    let plan = json("plan", CATALOG, &order("family"));
+    let plan = json("plan", &order("family"));
     assert_eq!(task_ids(&plan), ["1/parent/activate", "1/child/activate"]);
     let q = quote(&order("family"));
     let items: Vec<(&str, &str)> = q["items"]
@@ -207,7 +247,7 @@ fn a_bundle_holds_a_product_twice_under_two_names() {
 /// Two children of one product are told apart by their ids.
 #[test]
 fn relies_on_names_one_child_of_a_bundle_by_its_id() {
-    let plan = json("plan", CATALOG, &order("family-watch"));
+    let plan = json("plan", &order("family-watch"));
     let pair = plan["tasks"]
         .as_array()
         .into_iter()
@@ -226,13 +266,13 @@ fn relies_on_names_one_child_of_a_bundle_by_its_id() {
 /// too, its `on delete` rules wait for the relied-on item's.
 #[test]
 fn a_delete_item_is_linked_to_a_relied_on_item_the_order_deletes() {
-    let plan = json("plan", CATALOG, &order("delete-watch"));
+    let plan = json("plan", &order("delete-watch"));
     assert_eq!(task_ids(&plan), ["1/deactivate", "2/unpair"]);
     assert_eq!(
         plan["tasks"][1]["after"],
         serde_json::json!(["1/deactivate"])
     );
-    let plan = json("plan", CATALOG, &order("delete-watch-alone"));
+    let plan = json("plan", &order("delete-watch-alone"));
     assert_eq!(task_ids(&plan), ["2/unpair"]);
     assert_eq!(plan["tasks"][0]["after"], serde_json::json!([]));
 }
@@ -249,7 +289,7 @@ fn a_delete_item_satisfies_no_relies_on() {
 /// `relies on` and `P.task` find an aliased sibling by its product.
 #[test]
 fn an_aliased_child_is_relied_on_by_its_product() {
-    let plan = json("plan", CATALOG, &order("wireless-home"));
+    let plan = json("plan", &order("wireless-home"));
     assert_eq!(task_ids(&plan), ["1/site/survey", "1/radio/install"]);
     assert_eq!(
         plan["tasks"][1]["after"],
@@ -265,5 +305,19 @@ fn the_rules_catalog_checks_clean_under_deny_warnings() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The shipped catalog's own tests, among them the deletes above
+/// (`disconnect-legacy-line.yaml`, `cease-phone.yaml`), each on its inline
+/// `installed:` base.
+#[test]
+fn the_shipped_catalog_tests_pass() {
+    let out = ordo(&["test", "--catalog", "catalog"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

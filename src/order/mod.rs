@@ -32,6 +32,7 @@ pub struct ItemDoc {
     pub id: String,
     pub id_span: Span,
     pub action: OrderAction,
+    pub action_span: Span,
     /// Empty when the item leaves it out (a `modify` or `delete` item may:
     /// its instance names it).
     pub product: String,
@@ -319,6 +320,7 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         id,
         id_span,
         action,
+        action_span,
         product,
         product_span,
         instance,

@@ -7,9 +7,8 @@ use crate::model::AttrDef;
 use crate::order::{ItemDoc, OrderDoc};
 use crate::syntax::ast::OrderAction;
 
-/// The instance `doc` changes: `Ok(None)` for an item that names none (an
-/// `add`, or a `modify`/`delete` written before the installed base),
-/// `Err(())` once an `ordo::order::instance` error is reported.
+/// The instance `doc` changes: `Ok(None)` for an `add` item, which names
+/// none, `Err(())` once an `ordo::order::instance` error is reported.
 pub(super) fn resolve<'b>(
     doc: &ItemDoc,
     order: &OrderDoc,
@@ -17,7 +16,25 @@ pub(super) fn resolve<'b>(
     diags: &mut Diagnostics,
 ) -> Result<Option<&'b Instance>, ()> {
     let Some((id, span)) = &doc.instance else {
-        return Ok(None);
+        if doc.action == OrderAction::Add {
+            return Ok(None);
+        }
+        diags.push(
+            Diagnostic::error(
+                Code::OrderInstance,
+                format!(
+                    "{}: a {} item names the instance it changes",
+                    doc.path(),
+                    doc.action.as_str()
+                ),
+            )
+            .at(doc.action_span, "no `instance`")
+            .with_help(format!(
+                "add `instance: ORDER/ITEM` to the item; `ordo inventory --customer {}` lists the customer's instances",
+                order.customer_id()
+            )),
+        );
+        return Err(());
     };
     let path = format!("{}.instance", doc.path());
     let mut fail = |message: String, label: &str, help: String| {

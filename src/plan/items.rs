@@ -31,6 +31,9 @@ pub(super) struct Item<'c> {
     pub instance: Option<String>,
     pub attrs: BTreeMap<String, Value>,
     pub price: Price,
+    /// A `modify` item's instance's current monthly price, which `price`
+    /// replaces.
+    pub was: Option<Money>,
     /// Whether the price counts toward the order total.
     pub priced: bool,
     /// SLA terms and their values for this item's attributes.
@@ -113,6 +116,7 @@ pub(super) fn check_items<'c>(
             doc: doc.index,
             instance: installed.map(|i| i.id.clone()),
             price: item_price(product, doc.action, &attrs, &zero),
+            was: installed_monthly(product, doc.action, installed, &zero),
             sla: item_sla(product, &attrs),
             attrs,
             priced: true,
@@ -385,6 +389,23 @@ fn item_price(
     price
 }
 
+/// What the instance a `modify` item changes pays a month today: its
+/// product's price lines on the instance's attributes, priced as the add
+/// that installed it. `None` for other items, and for a bundle whose price
+/// is its children's (its children show none).
+fn installed_monthly(
+    product: &Product,
+    action: OrderAction,
+    installed: Option<&Instance>,
+    zero: &Money,
+) -> Option<Money> {
+    let instance = installed.filter(|_| action == OrderAction::Modify)?;
+    if product.kind == ProductKind::Bundle && product.prices.is_empty() {
+        return None;
+    }
+    Some(item_price(product, OrderAction::Add, &instance.attributes, zero).monthly)
+}
+
 /// Each SLA term with the value of its last line that applies.
 fn item_sla(product: &Product, attrs: &BTreeMap<String, Value>) -> Vec<(String, Value)> {
     let mut terms: Vec<(String, Value)> = Vec::new();
@@ -478,6 +499,7 @@ fn expand_bundle<'c>(
             sla: item_sla(child, &attrs),
             attrs,
             price,
+            was: None,
             priced: false,
             relied: BTreeMap::new(),
             relied_instances: BTreeMap::new(),

@@ -62,6 +62,10 @@ pub struct PlanItem {
     pub attributes: BTreeMap<String, Value>,
     /// The item's own price (a bundle's replaces its children's).
     pub price: Price,
+    /// A `modify` item's instance's current monthly price, which
+    /// `price.monthly` replaces (SPEC §8.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was: Option<Money>,
     /// Whether the price counts toward the order total (false for children of
     /// a bundle with its own price lines).
     pub priced: bool,
@@ -162,6 +166,7 @@ pub fn decompose_on(
             relies_on: relied_instances(order, &checked.items, i),
             attributes: i.attrs.clone(),
             price: i.price.clone(),
+            was: i.was.clone(),
             priced: i.priced,
             sla: i.sla.clone(),
         })

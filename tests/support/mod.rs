@@ -58,6 +58,7 @@ pub fn plan(order: &str, tasks: Vec<PlanTask>) -> Plan {
                 once: euros(),
                 monthly: euros(),
             },
+            was: None,
             priced: true,
             sla: Vec::new(),
         }],

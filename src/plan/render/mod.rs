@@ -7,7 +7,7 @@ mod text;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Plan, PlanCall, PlanTask};
+use super::{Plan, PlanCall, PlanItem, PlanTask};
 use crate::model::{MessagePart, Require};
 use crate::syntax::ast::RetryKind;
 
@@ -141,7 +141,7 @@ pub fn quote_json(plan: &Plan) -> String {
         .items
         .iter()
         .map(|i| {
-            json!({
+            let mut item = json!({
                 "id": i.id,
                 "product": i.product,
                 "action": i.action.as_str(),
@@ -149,7 +149,12 @@ pub fn quote_json(plan: &Plan) -> String {
                 "price": { "once": i.price.once.to_string(), "monthly": i.price.monthly.to_string() },
                 "counted": i.priced,
                 "sla": i.sla.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string()))).collect::<serde_json::Map<_, _>>(),
-            })
+            });
+            if let Some((was, change)) = monthly_change(i) {
+                item["was"] = json!({ "monthly": was });
+                item["change"] = json!({ "monthly": change });
+            }
+            item
         })
         .collect();
     let value = json!({
@@ -159,6 +164,20 @@ pub fn quote_json(plan: &Plan) -> String {
         "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
     });
     pretty(&value)
+}
+
+/// A `modify` item's instance's current monthly price and what the item
+/// changes it by, signed (`+10.00 EUR`, `-2.00 EUR`; SPEC §8.8).
+fn monthly_change(item: &PlanItem) -> Option<(String, String)> {
+    let was = item.was.as_ref()?;
+    let mut change = item.price.monthly.clone();
+    change.amount -= was.amount;
+    let sign = if change.amount > Default::default() {
+        "+"
+    } else {
+        ""
+    };
+    Some((was.to_string(), format!("{sign}{change}")))
 }
 
 fn pretty(value: &serde_json::Value) -> String {

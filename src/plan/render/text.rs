@@ -90,13 +90,15 @@ pub fn text(plan: &Plan) -> String {
 
 /// Prices per item and for the order, and SLA terms.
 pub fn quote_text(plan: &Plan) -> String {
-    let mut rows: Vec<[String; 5]> = vec![[
-        "item".into(),
-        "product".into(),
-        "action".into(),
-        "once".into(),
-        "monthly".into(),
-    ]];
+    // A modify's `was` and `change` columns, when the order has one.
+    let changes = plan.items.iter().any(|i| i.was.is_some());
+    let mut header: Vec<String> = ["item", "product", "action", "once", "monthly"]
+        .map(String::from)
+        .into();
+    if changes {
+        header.extend(["was".into(), "change".into()]);
+    }
+    let mut rows: Vec<Vec<String>> = vec![header];
     for i in &plan.items {
         let (once, monthly) = if i.priced {
             (i.price.once.to_string(), i.price.monthly.to_string())
@@ -112,43 +114,54 @@ pub fn quote_text(plan: &Plan) -> String {
         } else {
             i.id.clone()
         };
-        rows.push([
+        let mut row = vec![
             id,
             i.product.clone(),
             i.action.as_str().into(),
             once,
             monthly,
-        ]);
+        ];
+        if changes {
+            let (was, change) = super::monthly_change(i).unwrap_or_default();
+            row.extend([was, change]);
+        }
+        rows.push(row);
     }
-    rows.push([
+    let mut total = vec![
         "total".into(),
         String::new(),
         String::new(),
         plan.price.once.to_string(),
         plan.price.monthly.to_string(),
-    ]);
-    let widths: Vec<usize> = (0..5)
+    ];
+    if changes {
+        total.extend([String::new(), String::new()]);
+    }
+    rows.push(total);
+    let columns = rows[0].len();
+    let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = format!("quote for order {}\n\n", plan.order);
     for (n, r) in rows.iter().enumerate() {
         if n == rows.len() - 1 {
-            let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 8));
+            let rule = widths.iter().sum::<usize>() + 2 * (columns - 1);
+            let _ = writeln!(out, "{}", "-".repeat(rule));
         }
-        let line = format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4]
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
+        // Names to the left, amounts to the right.
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, &w))| {
+                if c < 3 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     let with_sla: Vec<_> = plan.items.iter().filter(|i| !i.sla.is_empty()).collect();
     if !with_sla.is_empty() {
