@@ -211,6 +211,11 @@ fn deny_warnings_makes_them_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ordo::no_delete"), "{stderr}");
     assert!(stderr.contains("no test was run"), "{stderr}");
+    assert!(
+        stderr.contains("`--deny warnings` makes them errors")
+            && !stderr.contains("does not compile"),
+        "{stderr}"
+    );
     // `--deny` names what it denies.
     let out = ordo(&[
         "check",

@@ -10,7 +10,8 @@ pub(crate) fn check(args: &CheckArgs) -> Exit {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };
-    let (catalog, diags) = compile_catalog(&sources, &args.deny);
+    let compiled = compile_catalog(&sources, &args.deny);
+    let (catalog, diags) = (compiled.catalog, compiled.diags);
     // A clean catalog prints nothing in the GitHub format, and the object
     // with zero counts in JSON.
     if !diags.is_empty() || args.format == Format::Json {

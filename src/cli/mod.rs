@@ -402,15 +402,32 @@ fn read_catalog(path: &Path) -> Result<Sources, Diagnostic> {
     }
 }
 
+/// A catalog compiled for a command that takes `--deny warnings`.
+pub(crate) struct Compiled {
+    /// None when it has errors, or warnings that were denied.
+    pub catalog: Option<Catalog>,
+    pub diags: Diagnostics,
+    /// The catalog compiled, and only `--deny warnings` set it aside.
+    pub only_warnings_denied: bool,
+}
+
 /// Compiles the catalog; under `--deny warnings` a warning is an error, and
 /// then there is no catalog.
-pub(crate) fn compile_catalog(sources: &Sources, deny: &Deny) -> (Option<Catalog>, Diagnostics) {
+pub(crate) fn compile_catalog(sources: &Sources, deny: &Deny) -> Compiled {
     let (catalog, mut diags) = compile(sources);
     if deny.what.contains(&Denied::Warnings) && diags.warnings() > 0 {
         diags.deny_warnings();
-        return (None, diags);
+        return Compiled {
+            only_warnings_denied: catalog.is_some(),
+            catalog: None,
+            diags,
+        };
     }
-    (catalog, diags)
+    Compiled {
+        catalog,
+        diags,
+        only_warnings_denied: false,
+    }
 }
 
 /// Prints diagnostics: the human format on stderr, machine formats on stdout.

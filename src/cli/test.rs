@@ -20,10 +20,15 @@ pub(crate) fn test(args: &TestArgs) -> Exit {
         Ok(sources) => sources,
         Err(exit) => return exit,
     };
-    let (catalog, diags) = compile_catalog(&sources, &args.deny);
-    let Some(catalog) = catalog else {
+    let compiled = compile_catalog(&sources, &args.deny);
+    let diags = compiled.diags;
+    let Some(catalog) = compiled.catalog else {
         print_diagnostics(&diags, &sources, Format::Human);
-        eprintln!("error: the catalog does not compile, so no test was run");
+        if compiled.only_warnings_denied {
+            eprintln!("error: the catalog has warnings and `--deny warnings` makes them errors, so no test was run");
+        } else {
+            eprintln!("error: the catalog does not compile, so no test was run");
+        }
         return Exit::Failure;
     };
     let dir = tests_dir(catalog_path);
