@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Expr, Require, Retry, Type};
 use crate::syntax::ast::OrderAction;
-use crate::value::{Money, Value};
+use crate::value::{format_instant, Money, Value};
 
 /// Index of a task in [`Plan::tasks`].
 pub type TaskIdx = usize;
@@ -117,18 +117,10 @@ pub struct PlanTask {
     pub wait: Option<PlanWait>,
 }
 
-/// A task's wait (`wait until EXPR`, `wait D`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanWait {
-    /// No earlier than this instant: a date or datetime expression, folded
-    /// at plan time when it can be (else evaluated at dispatch against
-    /// outputs, like inputs). Null does not wait.
-    Until(Expr),
-    /// No earlier than `ms` milliseconds after the task's dependencies are
-    /// done.
-    After { ms: u64 },
-}
+/// A task's wait (`wait until EXPR`, `wait D`), as the catalog's model
+/// holds it: in a plan, `Until`'s expression has had its plan-time
+/// references substituted (a literal when it could be folded).
+pub use crate::model::Wait as PlanWait;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanCall {
@@ -222,8 +214,8 @@ pub fn decompose_on(
         critical_path: built.critical_path,
         price: checked.price,
         enums,
-        requested_start: None,
-        requested_completion: None,
+        requested_start: order.requested_start.map(|(t, _)| format_instant(t)),
+        requested_completion: order.requested_completion.map(|(t, _)| format_instant(t)),
     };
     Ok((plan, diags))
 }
