@@ -605,3 +605,36 @@ impl HelpIfNone for Diagnostic {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::team_fault;
+    use proptest::prelude::*;
+
+    #[test]
+    fn team_names_are_lowercase_words_joined_by_dashes() {
+        for ok in ["field-ops", "noc", "back-office-2", "a", "x-"] {
+            assert_eq!(team_fault(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "Field",
+            "field ops",
+            "2nd-line",
+            "-ops",
+            "ops_team",
+            "ops/x",
+            "é",
+        ] {
+            assert!(team_fault(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_team_name_is_exactly_the_documented_form(team in "\\PC{0,12}") {
+            let form = regex::Regex::new("^[a-z][a-z0-9-]*$").unwrap();
+            prop_assert_eq!(team_fault(&team).is_none(), form.is_match(&team));
+        }
+    }
+}

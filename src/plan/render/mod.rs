@@ -160,12 +160,12 @@ fn expr_json(e: &crate::model::Expr) -> serde_json::Value {
 pub fn json(plan: &Plan) -> String {
     let value = json!({
         "order": plan.order,
-        "requested_start": plan.requested_start,
-        "requested_completion": plan.requested_completion,
         "stages": plan.stages,
         "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect::<Vec<_>>(),
         "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
+        "requested_start": plan.requested_start,
+        "requested_completion": plan.requested_completion,
     });
     pretty(&value)
 }
