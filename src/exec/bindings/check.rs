@@ -59,7 +59,9 @@ impl Bindings {
                         diags.push(program_error(binding, program, fault));
                     }
                 }
-                Implementation::Noop | Implementation::Custom(_) => {}
+                // Its URL and headers were checked when the file was read;
+                // the service itself is not called before the order runs.
+                Implementation::Noop | Implementation::Http(_) | Implementation::Custom(_) => {}
             }
         }
         diags.sort();
