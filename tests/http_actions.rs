@@ -251,9 +251,9 @@ impl Lab {
         path
     }
 
-    fn ordo(&self, args: &[&str]) -> Out {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ordo"))
-            .args(args)
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
+        cmd.args(args)
             .arg("--state")
             .arg(self.root.join("state"))
             .current_dir(&self.root)
@@ -262,7 +262,13 @@ impl Lab {
             .env("NO_COLOR", "1")
             .env("NO_PROXY", "127.0.0.1")
             .env("no_proxy", "127.0.0.1")
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn ordo(&self, args: &[&str]) -> Out {
+        let mut child = self
+            .command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -299,21 +305,35 @@ impl Lab {
 
     fn run(&self, bindings: &Path) -> Out {
         let b = bindings.display().to_string();
-        self.ordo(&[
-            "run",
-            "--catalog",
-            "catalog",
-            "order.yaml",
-            "--bindings",
-            &b,
-            "--quiet",
-        ])
+        self.ordo(&run_args(&b))
     }
 
     fn status(&self) -> Value {
         let out = self.ordo(&["status", ORDER, "--format", "json"]);
         assert_eq!(out.code, Some(0), "{}", out.show());
         serde_json::from_str(&out.stdout).unwrap()
+    }
+}
+
+fn run_args(bindings: &str) -> [&str; 7] {
+    [
+        "run",
+        "--catalog",
+        "catalog",
+        "order.yaml",
+        "--bindings",
+        bindings,
+        "--quiet",
+    ]
+}
+
+/// A background `ordo`, SIGKILLed when dropped (also when the test panics).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -350,6 +370,25 @@ fn fails_saying(server: &Server, message: &str) -> Lab {
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains(message), "{message}: {}", out.show());
     lab
+}
+
+/// A server that never answers the first activation, and answers the second.
+fn hang_then_activate() -> Server {
+    Server::start(&[(
+        "/activate",
+        vec![Answer::Hang, Answer::Reply(200, ACTIVATED)],
+    )])
+}
+
+/// The activation was asked twice, with the same key: attempts 1 and 2.
+fn assert_activated_twice_with_one_key(server: &Server) {
+    let activations = server.seen_at("/activate");
+    assert_eq!(activations.len(), 2, "{:#?}", server.seen());
+    for (n, a) in activations.iter().enumerate() {
+        assert_eq!(a.header("idempotency-key"), ACTIVATE_KEY);
+        assert_eq!(a.body["idempotency_key"], ACTIVATE_KEY);
+        assert_eq!(a.body["attempt"], n as u64 + 1);
+    }
 }
 
 #[test]
@@ -401,13 +440,7 @@ fn a_503_is_retried_with_the_same_idempotency_key() {
     let b = lab.bindings(&net_bindings(&server, "10s"));
     let out = lab.run(&b);
     assert_eq!(out.code, Some(0), "{}", out.show());
-    let activations = server.seen_at("/activate");
-    assert_eq!(activations.len(), 2);
-    for (n, a) in activations.iter().enumerate() {
-        assert_eq!(a.header("idempotency-key"), ACTIVATE_KEY);
-        assert_eq!(a.body["idempotency_key"], ACTIVATE_KEY);
-        assert_eq!(a.body["attempt"], n as u64 + 1);
-    }
+    assert_activated_twice_with_one_key(&server);
     assert_eq!(lab.status()["state"], "completed");
 }
 
@@ -441,20 +474,12 @@ fn a_400_fails_the_order_for_good_with_the_replys_error_and_the_undo_is_posted()
 
 #[test]
 fn a_timeout_is_an_unknown_outcome_asked_again_with_the_same_key() {
-    let server = Server::start(&[(
-        "/activate",
-        vec![Answer::Hang, Answer::Reply(200, ACTIVATED)],
-    )]);
+    let server = hang_then_activate();
     let lab = Lab::new();
     let b = lab.bindings(&net_bindings(&server, "300ms"));
     let out = lab.run(&b);
     assert_eq!(out.code, Some(0), "{}", out.show());
-    let activations = server.seen_at("/activate");
-    assert_eq!(activations.len(), 2, "{:#?}", server.seen());
-    assert!(activations
-        .iter()
-        .all(|a| a.header("idempotency-key") == ACTIVATE_KEY));
-    assert_eq!(activations[1].body["attempt"], 2);
+    assert_activated_twice_with_one_key(&server);
     assert_eq!(lab.status()["state"], "completed");
 }
 
@@ -542,4 +567,36 @@ fn a_bad_binding_url_is_refused_before_anything_runs_with_its_position() {
         "the order was stored: {}",
         status.show()
     );
+}
+
+#[test]
+fn a_run_killed_while_its_request_is_in_flight_resumes_asking_again_with_the_same_key() {
+    let server = hang_then_activate();
+    let lab = Lab::new();
+    let b = lab.bindings(&net_bindings(&server, "60s"));
+    let b = b.display().to_string();
+    let mut run = Killed(
+        lab.command(&run_args(&b))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the ordo binary starts"),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while server.seen_at("/activate").is_empty() {
+        assert!(Instant::now() < deadline, "the request never came");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // SIGKILL, as a crash would.
+    run.0.kill().unwrap();
+    run.0.wait().unwrap();
+    drop(run);
+    assert_eq!(task_state(&lab.status(), "1/activate"), "running");
+
+    // The bindings were stored with the order: resume needs no --bindings.
+    let out = lab.ordo(&["resume", ORDER, "--quiet"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_activated_twice_with_one_key(&server);
+    assert_eq!(server.seen_at("/configure").len(), 1);
+    assert_eq!(lab.status()["state"], "completed");
 }

@@ -281,6 +281,26 @@ mod tests {
             .contains("credentials"));
     }
 
+    proptest::proptest! {
+        /// Whatever the text, an accepted URL is http or https, has a host
+        /// and holds no credentials.
+        #[test]
+        fn accepted_urls_are_http_with_a_host(
+            scheme in "(http|https|ftp|file|javascript|HTTP)",
+            sep in "(://|:/|:|///)",
+            user in "([a-z]{1,4}(:[a-z]{0,3})?@)?",
+            host in "[a-z0-9.\\[\\]:-]{0,12}",
+            path in "[/a-z?#%=&]{0,10}",
+        ) {
+            let text = format!("{scheme}{sep}{user}{host}{path}");
+            if let Ok(url) = url_fault(&text) {
+                proptest::prop_assert!(matches!(url.scheme(), "http" | "https"), "{}", text);
+                proptest::prop_assert!(url.host_str().is_some_and(|h| !h.is_empty()), "{}", text);
+                proptest::prop_assert!(url.username().is_empty() && url.password().is_none(), "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn headers_ordo_sets_cannot_be_overridden() {
         assert!(header_name("Authorization").is_ok());

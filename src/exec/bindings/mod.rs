@@ -4,6 +4,7 @@
 //! actions:
 //!   "network.*":    { exec: ["./plugins/network.sh"], max_concurrent: 2 }
 //!   "credit.check": { simulate: { latency: 200ms, outputs: { score: 550 } } }
+//!   "billing.*":    { http: { url: "https://billing.example.com/ordo", timeout: 10s } }
 //!   "*":            { simulate: {} }
 //! ```
 //!
