@@ -134,7 +134,9 @@ impl Http {
 impl Action for Http {
     fn invoke(&self, req: &Request) -> Result<Outputs, ActionError> {
         let client = self.client()?;
-        let key = HeaderValue::from_str(&req.idempotency_key).map_err(|_| {
+        // As bytes: an order id may hold non-ASCII letters, which a header
+        // carries as UTF-8 (only control characters cannot be sent).
+        let key = HeaderValue::from_bytes(req.idempotency_key.as_bytes()).map_err(|_| {
             ActionError::permanent(format!(
                 "the idempotency key `{}` cannot be sent as an HTTP header",
                 req.idempotency_key
