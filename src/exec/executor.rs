@@ -13,6 +13,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::bindings::{Bindings, Implementation};
 use super::builtin::{SimEnv, Simulate, SimulateOptions};
+use super::http::Http;
 use super::plugin::{Exec, LogSink};
 use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
 use super::Action;
@@ -82,11 +83,13 @@ pub struct TaskOutcome {
 }
 
 /// One resolved call: the implementation, its concurrency group (the
-/// binding it came from), and its declared outputs.
+/// binding it came from), its declared outputs, and the binding's own limit
+/// on one attempt.
 pub(crate) struct Call {
     pub action: Arc<dyn Action>,
     pub group: usize,
     pub outputs: Arc<[(String, Type)]>,
+    pub timeout_ms: Option<u64>,
 }
 
 pub(crate) struct TaskCalls {
@@ -138,13 +141,15 @@ impl<'p> Executor<'p> {
                 unbound.insert(action.to_string());
                 return None;
             };
-            let implementation = built.entry(i).or_insert_with(|| {
-                instantiate(&bindings.entries()[i].implementation, &env, &options.log)
-            });
+            let binding = &bindings.entries()[i].implementation;
+            let implementation = built
+                .entry(i)
+                .or_insert_with(|| instantiate(binding, &env, &options.log));
             Some(Call {
                 action: Arc::clone(implementation),
                 group: i,
                 outputs: Arc::from(outputs.to_vec()),
+                timeout_ms: binding.timeout_ms(),
             })
         };
         let mut calls = Vec::with_capacity(plan.tasks.len());
@@ -231,6 +236,7 @@ fn instantiate(
             env: env.clone(),
             log: log.clone(),
         }),
+        Implementation::Http(o) => Arc::new(Http::new(o.clone())),
         Implementation::Custom(a) => Arc::clone(a),
     }
 }
