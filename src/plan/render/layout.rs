@@ -300,4 +300,50 @@ mod tests {
             l.pos[1]
         );
     }
+
+    proptest::proptest! {
+        /// On any plan: edges go left to right, and no two boxes (nodes or
+        /// lanes) of a column overlap, so no edge runs behind a node.
+        #[test]
+        fn nothing_overlaps_and_edges_go_right(
+            raw in proptest::collection::vec((0usize..2, proptest::collection::vec(0usize..40, 0..3)), 1..40)
+        ) {
+            let spec: Vec<(usize, Vec<usize>)> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (stage, after))| {
+                    let stage = if i < raw.len() / 2 { 0 } else { *stage };
+                    let mut after: Vec<usize> = after
+                        .iter()
+                        .filter(|&&j| j < i && (raw.len() / 2 > j || stage == 1))
+                        .copied()
+                        .collect();
+                    after.sort();
+                    after.dedup();
+                    (stage, after)
+                })
+                .collect();
+            let tasks: Vec<(usize, &[usize])> = spec.iter().map(|(s, a)| (*s, a.as_slice())).collect();
+            let plan = test_plan(&tasks);
+            let edges: Vec<(usize, usize)> = spec
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (_, a))| a.iter().map(move |&j| (j, i)))
+                .collect();
+            let l = layout(&plan, &edges);
+            let mut boxes: Vec<(f64, f64, f64)> = l.pos.iter().map(|&(x, y)| (x, y, y + NODE_H)).collect();
+            for (k, &(from, to)) in edges.iter().enumerate() {
+                proptest::prop_assert!(l.pos[from].0 < l.pos[to].0);
+                for &(left, _, y) in &l.routes[k] {
+                    proptest::prop_assert!(left > l.pos[from].0 && left < l.pos[to].0);
+                    boxes.push((left, y - LANE_H / 2.0, y + LANE_H / 2.0));
+                }
+            }
+            for (a, b) in boxes.iter().enumerate().flat_map(|(k, a)| boxes[k + 1..].iter().map(move |b| (a, b))) {
+                if a.0 == b.0 {
+                    proptest::prop_assert!(a.2 <= b.1 || b.2 <= a.1, "{a:?} overlaps {b:?}");
+                }
+            }
+        }
+    }
 }
