@@ -96,8 +96,9 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The facts a node shows under its action, shortest first: a run-time
-/// condition, a point of no return.
+/// The facts a node shows under its action: a run-time condition, a point
+/// of no return. The one place to add what else a node should say about its
+/// task (the picture, its accessible labels and the HTML table use it).
 pub(crate) fn notes(t: &PlanTask) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(w) = &t.when {
@@ -391,9 +392,11 @@ fn nodes(out: &mut String, plan: &Plan, l: &Layout, states: Option<&[Status]>) {
             ("id", clip(&t.id, ID_CHARS)),
             ("action", clip(&t.action, LINE_CHARS)),
         ];
-        if let Some(n) = notes.first() {
-            let more = if notes.len() > 1 {
-                format!(" (+{})", notes.len() - 1)
+        // Two note lines, or one above a state; the rest counted.
+        let room = if state.is_some() { 1 } else { 2 };
+        for (k, n) in notes.iter().take(room).enumerate() {
+            let more = if k + 1 == room && notes.len() > room {
+                format!(" (+{})", notes.len() - room)
             } else {
                 String::new()
             };
