@@ -202,6 +202,10 @@ pub enum PlanFormat {
     /// Graphviz.
     Dot,
     Mermaid,
+    /// A picture ordo lays out and draws itself.
+    Svg,
+    /// One self-contained page: the picture and a table of the tasks.
+    Html,
 }
 
 #[derive(Debug, Args)]

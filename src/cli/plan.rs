@@ -22,6 +22,9 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         PlanFormat::Json => render::json(&plan),
         PlanFormat::Dot => sanitize(&render::dot(&plan)).into_owned(),
         PlanFormat::Mermaid => sanitize(&render::mermaid(&plan)).into_owned(),
+        // These escape every text themselves (XML), terminal characters too.
+        PlanFormat::Svg => render::svg(&plan, None),
+        PlanFormat::Html => render::html(&plan, None),
     });
     Exit::Success
 }

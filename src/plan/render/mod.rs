@@ -1,7 +1,11 @@
 //! The plan and the quote as a person or a program reads them: text, the JSON
-//! of SPEC §5, Graphviz DOT and Mermaid. Every output is deterministic.
+//! of SPEC §5, Graphviz DOT, Mermaid, and pictures ordo draws itself (SVG,
+//! and an HTML page around it). Every output is deterministic.
 
 mod graph;
+mod html;
+mod layout;
+mod svg;
 mod text;
 
 use serde::Serialize;
@@ -13,7 +17,25 @@ use crate::syntax::ast::RetryKind;
 use crate::value::format_duration;
 
 pub use graph::{dot, mermaid};
+pub use html::html;
+pub use svg::{svg, Status};
 pub use text::{count, quote_text, text};
+
+/// How many of the plan's stages have tasks.
+pub(crate) fn used_stages(plan: &Plan) -> usize {
+    (0..plan.stages.len())
+        .filter(|&s| plan.tasks.iter().any(|t| t.stage == s))
+        .count()
+}
+
+/// Each critical-path task's step on the path, from 1.
+pub(crate) fn critical_steps(plan: &Plan) -> std::collections::BTreeMap<super::TaskIdx, usize> {
+    plan.critical_path
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (i, k + 1))
+        .collect()
+}
 
 /// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
 pub(crate) fn call_text(call: &PlanCall) -> String {

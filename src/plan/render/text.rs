@@ -10,12 +10,7 @@ use crate::value::format_duration;
 /// undo and points of no return; then the critical path.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
-    let used = plan
-        .stages
-        .iter()
-        .enumerate()
-        .filter(|(s, _)| plan.tasks.iter().any(|t| t.stage == *s))
-        .count();
+    let used = super::used_stages(plan);
     let _ = writeln!(
         out,
         "order {}: {} in {used} of {} stages",
