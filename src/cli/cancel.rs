@@ -48,7 +48,6 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         lock: &lock,
         state: &args.state.path,
         plan: &stored.plan,
-        initial: stored.records,
         bindings: &bindings,
         jobs: crate::exec::ExecOptions::default().jobs,
         quiet: args.quiet,

@@ -77,11 +77,11 @@ pub(crate) fn order_log(state: &Path, order: &str) -> Result<LogSink, Exit> {
 pub(crate) struct Run<'a> {
     pub plan: &'a Plan,
     pub bindings: &'a Bindings,
-    pub jobs: usize,
+    /// Jobs, log, version and keys.
+    pub options: ExecOptions,
     pub quiet: bool,
     /// Only the tasks that need a look in the summary (`--failures`).
     pub failures: bool,
-    pub log: LogSink,
     pub initial: Vec<TaskRecord>,
 }
 
@@ -92,7 +92,6 @@ pub(crate) struct Durable<'a> {
     pub lock: &'a RunnerLock,
     pub state: &'a Path,
     pub plan: &'a Plan,
-    pub initial: Vec<TaskRecord>,
     pub bindings: &'a Bindings,
     pub jobs: usize,
     pub quiet: bool,
@@ -101,45 +100,62 @@ pub(crate) struct Durable<'a> {
 
 /// Executes an order whose runner lock is held, recording every transition
 /// in the store (first: it is durable before the events log shows it) and
-/// in `STATE/events/ORDER.jsonl`.
+/// in `STATE/events/ORDER.jsonl`. A revision waiting, or one the run stops
+/// for at a safe point, is applied, and the order goes on in its version.
 pub(crate) fn execute_durable(d: Durable<'_>) -> Exit {
     let log = match order_log(d.state, &d.plan.order) {
         Ok(l) => l,
         Err(exit) => return exit,
     };
-    let events_log = match events_log(d.state, d.plan) {
-        Ok(j) => j,
-        Err(exit) => return exit,
-    };
-    let durable = match d.store.journal(d.lock) {
-        Ok(j) => j,
-        Err(e) => return store_error(e),
-    };
-    let run = Run {
-        plan: d.plan,
-        bindings: d.bindings,
+    let base = ExecOptions {
         jobs: d.jobs,
-        quiet: d.quiet,
-        failures: d.failures,
-        log,
-        initial: d.initial,
+        log: Some(log),
+        ..ExecOptions::default()
     };
-    execute(run, &mut Tee(durable, events_log))
+    loop {
+        if let Err(exit) = super::revise::apply_waiting(&d, &base) {
+            return exit;
+        }
+        // The latest version, as the store has it (a revision may have
+        // switched it): its plan, records, and the keys of redone tasks.
+        let stored = match d.store.load(&d.plan.order) {
+            Ok(s) => s,
+            Err(e) => return store_error(e),
+        };
+        let options = crate::lifecycle::revise::options_for(&stored, base.clone());
+        let plan = stored.plan;
+        let events_log = match events_log(d.state, &plan) {
+            Ok(j) => j,
+            Err(exit) => return exit,
+        };
+        let durable = match d.store.journal(d.lock) {
+            Ok(j) => j,
+            Err(e) => return store_error(e),
+        };
+        let run = Run {
+            plan: &plan,
+            bindings: d.bindings,
+            options,
+            quiet: d.quiet,
+            failures: d.failures,
+            initial: stored.records,
+        };
+        if let Some(exit) = execute(run, &mut Tee(durable, events_log)) {
+            // A revision the order ended before taking is refused, with why.
+            return super::revise::apply_waiting(&d, &base).map_or_else(|e| e, |()| exit);
+        }
+    }
 }
 
 /// Executes the plan through `journal`, prints the summary, and gives the
-/// exit status: 0 when the order completed, 1 otherwise.
-pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
-    let options = ExecOptions {
-        jobs: run.jobs,
-        log: Some(run.log),
-        ..ExecOptions::default()
-    };
-    let executor = match Executor::new(run.plan, run.bindings, options) {
+/// exit status: 0 when the order completed, 1 otherwise; `None` when the run
+/// stopped at a safe point for a revision.
+pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Option<Exit> {
+    let executor = match Executor::new(run.plan, run.bindings, run.options) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
-            return Exit::Failure;
+            return Some(Exit::Failure);
         }
     };
     let mut progress = Progress::new(run.plan, run.quiet);
@@ -148,17 +164,20 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
-            return Exit::Error;
+            return Some(Exit::Error);
         }
     };
+    if outcome.revising {
+        return None;
+    }
     let options = SummaryOptions {
         failures: run.failures,
         color: super::render_options(&std::io::stdout()).color,
     };
     write_stdout(&summary_with(run.plan, &outcome, &options));
-    if outcome.state == OrderState::Completed {
+    Some(if outcome.state == OrderState::Completed {
         Exit::Success
     } else {
         Exit::Failure
-    }
+    })
 }

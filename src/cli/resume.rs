@@ -51,7 +51,6 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         lock: &lock,
         state: &args.state.path,
         plan: &stored.plan,
-        initial: stored.records,
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,

@@ -44,7 +44,6 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         lock: &lock,
         state: &args.state.path,
         plan: &plan,
-        initial: Vec::new(),
         bindings: &bindings,
         jobs: args.jobs.n,
         quiet: args.quiet,

@@ -26,7 +26,12 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
         | StoreError::OutcomeUnknown { .. }
         | StoreError::AlreadyFinal { .. }
         | StoreError::LostLock { .. }
-        | StoreError::InstanceUnavailable { .. } => Exit::Failure,
+        | StoreError::InstanceUnavailable { .. }
+        | StoreError::ReviseEnded { .. }
+        | StoreError::RevisePastPointOfNoReturn { .. }
+        | StoreError::ReviseCancelling { .. }
+        | StoreError::RevisionPending { .. }
+        | StoreError::ReviseUnsettled { .. } => Exit::Failure,
         _ => Exit::Error,
     }
 }
