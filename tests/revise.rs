@@ -173,8 +173,7 @@ fn a_live_runner_applies_a_revision_at_a_safe_point() {
     // Requests carry the version.
     let version = |i: usize| {
         let line = std::fs::read_to_string(&lab.log).unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(line.lines().nth(i).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line.lines().nth(i).unwrap()).unwrap();
         v["version"].as_u64()
     };
     assert_eq!(version(redo_configure), Some(2));
@@ -371,8 +370,7 @@ fn refusals_leave_the_store_byte_identical() {
     let out = revise(&lab, "revise", &v2);
     assert_eq!(out.code, Some(1), "{}", out.show());
     assert!(
-        out.stderr
-            .contains("ordo::revise::past_point_of_no_return")
+        out.stderr.contains("ordo::revise::past_point_of_no_return")
             && out.stderr.contains("9/ship"),
         "{}",
         out.show()
@@ -407,6 +405,12 @@ fn a_revision_of_another_order_is_refused() {
     .unwrap();
     let out = revise(&lab, "revise", &other);
     assert_eq!(out.code, Some(1), "{}", out.show());
-    assert!(out.stderr.contains("ordo::revise::other_order"), "{}", out.show());
-    wait_status(&lab, "no revision", |s| s["revisions"] == serde_json::json!([]));
+    assert!(
+        out.stderr.contains("ordo::revise::other_order"),
+        "{}",
+        out.show()
+    );
+    wait_status(&lab, "no revision", |s| {
+        s["revisions"] == serde_json::json!([])
+    });
 }

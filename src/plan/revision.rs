@@ -99,9 +99,9 @@ impl Revision {
     }
 }
 
-/// The hash of a task's action, resolved inputs and undo call: equal for two
-/// versions of a task exactly when invoking either would send the same
-/// request. Spans (where a value was written) do not count.
+/// The hash of a task's action, resolved inputs, run-time condition and undo
+/// call: equal for two versions of a task exactly when either would decide
+/// and send the same. Spans (where a value was written) do not count.
 pub fn task_hash(task: &PlanTask) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -117,6 +117,11 @@ pub fn task_hash(task: &PlanTask) -> String {
         }
     };
     call(&task.action, &task.inputs);
+    let when = task
+        .when
+        .as_ref()
+        .map_or_else(|| "always".to_string(), |w| format!("when {w}"));
+    call(&when, &[]);
     match &task.undo {
         Some(u) => call(&format!("undo {}", u.action), &u.inputs),
         None => call("no undo", &[]),

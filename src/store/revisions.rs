@@ -48,15 +48,18 @@ pub struct PendingRevision {
 }
 
 /// Why an order takes no revision now, if it does not: it ended, a point of
-/// no return succeeded, a cancel is under way, another revision waits.
-/// With `settled`, also when a task runs, was interrupted, failed or was
-/// compensated (the caller applies the revision itself, at once).
+/// no return succeeded, a cancel is under way. With `settled`, also when a
+/// task runs, was interrupted, failed or was compensated (the caller applies
+/// the revision at once). Applying a begun revision (`delta`), a point of no
+/// return that succeeded while the runner made its way to the safe point
+/// refuses it only if the revision would take that task back.
 fn refusal(
     db: &Db,
     conn: &Connection,
     order: &str,
     version: u32,
     settled: bool,
+    delta: Option<&Revision>,
 ) -> Result<Option<StoreError>, StoreError> {
     let err = |e| db.err(e);
     let (state, cancel): (OrderState, bool) = conn
@@ -70,16 +73,21 @@ fn refusal(
     if state.is_final() {
         return Ok(Some(StoreError::ReviseEnded { order, state }));
     }
-    let ponr: Option<String> = conn
-        .query_row(
+    let mut stmt = conn
+        .prepare(
             "SELECT task_id FROM tasks WHERE order_id = ?1 AND version = ?2 \
-             AND point_of_no_return = 1 AND state = 'done' ORDER BY idx LIMIT 1",
-            params![order, version],
-            |r| r.get(0),
+             AND point_of_no_return = 1 AND state = 'done' ORDER BY idx",
         )
-        .optional()
         .map_err(err)?;
-    if let Some(task) = ponr {
+    let passed: Vec<String> = stmt
+        .query_map(params![order, version], |r| r.get(0))
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let taken_back = |task: &String| {
+        delta.is_none_or(|d| matches!(d.change(task), Some(Change::Redo | Change::Undo)))
+    };
+    if let Some(task) = passed.into_iter().find(taken_back) {
         return Ok(Some(StoreError::RevisePastPointOfNoReturn { order, task }));
     }
     if cancel {
@@ -119,7 +127,7 @@ pub(crate) fn request(
         .map_err(err)?;
     let order = &plan.order;
     let version = existing_version(db, &tx, order)?;
-    if let Some(refused) = refusal(db, &tx, order, version, settled)? {
+    if let Some(refused) = refusal(db, &tx, order, version, settled, None)? {
         return Err(refused);
     }
     if let Some(waiting) = open(db, &tx, order)? {
@@ -223,7 +231,7 @@ pub(crate) fn begin(db: &Db, lock: &RunnerLock, delta: &Revision) -> Result<(), 
     let order = lock.order();
     let mut conn = db.writer();
     let tx = locked(db, &mut conn, lock)?;
-    if let Some(refused) = refusal(db, &tx, order, delta.from, true)? {
+    if let Some(refused) = refusal(db, &tx, order, delta.from, true, Some(delta))? {
         tx.execute(
             "UPDATE revisions SET state = 'refused', reason = ?1 WHERE order_id = ?2 AND version = ?3",
             params![refused.to_string(), order, delta.to],
