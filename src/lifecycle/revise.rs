@@ -14,8 +14,10 @@
 //! and then applies it; without one, the caller takes the lock and applies
 //! it itself.
 
+use super::LifecycleError;
 use crate::exec::{
     Bindings, Event, ExecError, ExecOptions, Executor, Journal, OrderState, RunOutcome, TaskState,
+    Tee,
 };
 use crate::plan::revision::{delta, Revision};
 use crate::plan::Plan;
@@ -144,6 +146,27 @@ fn at_safe_point(stored: &StoredOrder) -> bool {
                 r.state,
                 TaskState::Pending | TaskState::Done | TaskState::Skipped
             )
+    })
+}
+
+/// [`apply_pending`] with the order's journal (the store, then the events
+/// log in `state`), for [`super::advance`]: what a run starts with, and
+/// what it does when it stopped for a revision.
+pub fn apply_waiting(
+    a: &Apply<'_>,
+    state: &std::path::Path,
+    observer: &mut dyn FnMut(&Event),
+) -> Result<Applied, LifecycleError> {
+    if a.store.pending_revision(a.lock.order())?.is_none() {
+        return Ok(Applied::Nothing);
+    }
+    let stored = a.store.load(a.lock.order())?;
+    let events = super::store::events_log(state, &stored.plan)?;
+    let durable = a.store.journal(a.lock)?;
+    apply_pending(a, &mut Tee(durable, events), observer).map_err(|e| match e {
+        ReviseError::Store(e) => LifecycleError::Store(e),
+        ReviseError::Exec(e) => LifecycleError::Exec(e),
+        e @ ReviseError::OtherOrder { .. } => LifecycleError::Io(e.to_string()),
     })
 }
 
