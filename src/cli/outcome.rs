@@ -96,7 +96,11 @@ pub(crate) fn execute(a: Advance<'_>, shown: &Shown) -> Exit {
     let outcome = advanced.outcome();
     // A revision switched the order to another version: its plan.
     let revised = (outcome.tasks.len() != plan.tasks.len()
-        || outcome.tasks.iter().zip(&plan.tasks).any(|(o, t)| o.id != t.id))
+        || outcome
+            .tasks
+            .iter()
+            .zip(&plan.tasks)
+            .any(|(o, t)| o.id != t.id))
     .then(|| store.load(&order).ok().map(|s| s.plan))
     .flatten();
     let plan = revised.as_ref().unwrap_or(plan);

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::store::{events_log, order_log};
 use super::revise::{apply_waiting, options_for, Applied};
+use super::store::{events_log, order_log};
 use super::LifecycleError;
 use crate::exec::{Bindings, Event, ExecOptions, Executor, RunOutcome, TaskRecord, Tee};
 use crate::plan::Plan;
@@ -80,8 +80,8 @@ pub fn advance(
         let options = options_for(&stored, base.clone());
         let events = events_log(a.state, &stored.plan)?;
         let durable = a.store.journal(a.lock)?;
-        let executor = Executor::new(&stored.plan, a.bindings, options)
-            .map_err(LifecycleError::Unrunnable)?;
+        let executor =
+            Executor::new(&stored.plan, a.bindings, options).map_err(LifecycleError::Unrunnable)?;
         let outcome = executor
             .run(stored.records, &mut Tee(durable, events), observer)
             .map_err(LifecycleError::Exec)?;
