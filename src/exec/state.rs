@@ -177,6 +177,13 @@ pub trait Journal: Send {
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         Ok(false)
     }
+
+    /// Whether a revision of the order waits to be applied (polled like
+    /// [`Journal::cancel_requested`]): the run then stops at a safe point,
+    /// starting nothing new and letting running attempts finish.
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        Ok(false)
+    }
 }
 
 /// A boxed journal (what `Store::journal` hands out) is a journal, so it can
@@ -192,6 +199,10 @@ impl<J: Journal + ?Sized> Journal for Box<J> {
 
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         (**self).cancel_requested(order)
+    }
+
+    fn revision_requested(&mut self, order: &str) -> Result<bool, JournalError> {
+        (**self).revision_requested(order)
     }
 }
 

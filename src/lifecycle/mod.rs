@@ -9,6 +9,7 @@
 
 pub mod advance;
 pub mod cancel;
+pub mod revise;
 pub mod store;
 pub mod submit;
 
@@ -106,5 +107,10 @@ pub fn store_conflict(e: &StoreError) -> bool {
             | StoreError::AlreadyFinal { .. }
             | StoreError::LostLock { .. }
             | StoreError::InstanceUnavailable { .. }
+            | StoreError::ReviseEnded { .. }
+            | StoreError::RevisePastPointOfNoReturn { .. }
+            | StoreError::ReviseCancelling { .. }
+            | StoreError::RevisionPending { .. }
+            | StoreError::ReviseUnsettled { .. }
     )
 }

@@ -172,6 +172,7 @@ mod build;
 mod instance;
 mod items;
 pub mod render;
+pub mod revision;
 
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;

@@ -119,6 +119,11 @@ impl Journal for SqliteJournal {
         runner::cancel_requested(&conn, &self.target.order, self.target.version)
             .map_err(|e| self.db.err(e).into())
     }
+
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        let conn = self.db.reader();
+        super::revisions::requested(&conn, &self.target.order).map_err(|e| self.db.err(e).into())
+    }
 }
 
 /// An event on its way to the database.
