@@ -7,12 +7,12 @@ use super::{load_catalog, print_diagnostics, Exit};
 use crate::compile::compile;
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;
-use crate::order::read_order;
 use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::render::Format;
 use crate::source::{SourceFile, Sources};
 use crate::store::{SqliteStore, StoreError};
+use crate::tmf::read_any_order;
 
 /// Compiles the catalog, reads the order and decomposes it. Diagnostics that
 /// stop it are printed (JSON on stdout when `json`); warnings are printed too.
@@ -48,7 +48,13 @@ pub(crate) fn plan_order_file(
     };
     let file = sources.add(SourceFile::new(order, text));
     let mut all = diags;
-    let result = match read_order(file, sources.get(file)) {
+    // A TMF622 ProductOrder is named after its file: the CLI assigns no ids.
+    let id = order
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| crate::order::valid_order_id(s))
+        .unwrap_or_else(|| "product-order".to_string());
+    let result = match read_any_order(&catalog, file, sources.get(file), &id) {
         Ok(doc) => decompose_on(&catalog, &doc, &installed_base(state, &doc)?),
         Err(e) => Err(e),
     };
