@@ -25,13 +25,13 @@ pub(crate) fn plan_order(
     plan_order_file(catalog, order, state, json).map(|(plan, sources, _)| (plan, sources))
 }
 
-/// [`plan_order`], also giving the order file's id in the sources.
+/// [`plan_order`], also giving the document to keep with the order.
 pub(crate) fn plan_order_file(
     catalog: &Path,
     order: &Path,
     state: &Path,
     json: bool,
-) -> Result<(Plan, Sources, crate::span::FileId), Exit> {
+) -> Result<(Plan, Sources, serde_json::Value), Exit> {
     let format = if json { Format::Json } else { Format::Human };
     let mut sources = load_catalog(catalog)?;
     let (catalog, diags) = compile(&sources);
@@ -54,8 +54,12 @@ pub(crate) fn plan_order_file(
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| crate::order::valid_order_id(s))
         .unwrap_or_else(|| "product-order".to_string());
+    let mut document = serde_json::Value::Null;
     let result = match read_any_order(&catalog, file, sources.get(file), &id) {
-        Ok(doc) => decompose_on(&catalog, &doc, &installed_base(state, &doc)?),
+        Ok((doc, kept)) => {
+            document = kept;
+            decompose_on(&catalog, &doc, &installed_base(state, &doc)?)
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -64,7 +68,7 @@ pub(crate) fn plan_order_file(
             if !all.is_empty() && !json {
                 print_diagnostics(&all, &sources, format);
             }
-            Ok((plan, sources, file))
+            Ok((plan, sources, document))
         }
         Err(errors) => {
             all.extend(errors);

@@ -9,7 +9,7 @@ use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
     let json = args.format == Format::Json;
-    let (plan, sources, file) =
+    let (plan, _, document) =
         match plan_order_file(&args.catalog.path, &args.order, &args.state.path, json) {
             Ok(p) => p,
             Err(exit) => return exit,
@@ -28,10 +28,7 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    // The order as given, kept with its plan. It parsed a moment ago.
-    let document = crate::yaml::parse(file, sources.get(file))
-        .map(|n| n.to_json())
-        .unwrap_or_default();
+    // The order as given (a ProductOrder in ordo's shape), kept with its plan.
     if let Err(e) = store.create_bound_order(&plan, &document, Some(&record)) {
         return store_error(e);
     }

@@ -72,6 +72,52 @@ impl OrderDoc {
     }
 }
 
+impl OrderDoc {
+    /// The order in ordo's own shape (SPEC §4), as JSON: what the store
+    /// keeps of an order that arrived in another shape (a TMF622
+    /// ProductOrder). A bundle's children's own attributes are `children`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value as J};
+        let members = |list: &[(String, Span, Node)]| -> J {
+            J::Object(
+                list.iter()
+                    .map(|(k, _, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            )
+        };
+        let items: Vec<J> = self
+            .items
+            .iter()
+            .map(|i| {
+                let mut item = Map::new();
+                item.insert("id".into(), json!(i.id));
+                item.insert("action".into(), json!(i.action.as_str()));
+                if !i.product.is_empty() {
+                    item.insert("product".into(), json!(i.product));
+                }
+                if let Some((instance, _)) = &i.instance {
+                    item.insert("instance".into(), json!(instance));
+                }
+                item.insert("attributes".into(), members(&i.attributes));
+                if !i.relies_on.is_empty() {
+                    let ids: Vec<&str> = i.relies_on.iter().map(|(r, _)| r.as_str()).collect();
+                    item.insert("relies_on".into(), json!(ids));
+                }
+                if !i.children.is_empty() {
+                    let children: Map<String, J> = i
+                        .children
+                        .iter()
+                        .map(|c| (c.name.clone(), members(&c.attributes)))
+                        .collect();
+                    item.insert("children".into(), J::Object(children));
+                }
+                J::Object(item)
+            })
+            .collect();
+        json!({ "id": self.id, "customer": members(&self.customer), "items": items })
+    }
+}
+
 impl ItemDoc {
     pub fn path(&self) -> String {
         self.path.clone()

@@ -5,7 +5,8 @@
 use serde_json::{json, Value as J};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::span::Span;
+use crate::source::SourceFile;
+use crate::span::{FileId, Span};
 use crate::yaml::{Node, NodeKind};
 
 /// The path of the member of `root` at `span`: the node (or the key) with
@@ -25,7 +26,7 @@ fn walk(node: &Node, span: Span, path: &mut String) {
         NodeKind::Map(entries) => {
             for (k, v) in entries {
                 let key = k.scalar_text().unwrap_or_default();
-                if k.span == span || contains(v.span, span) {
+                if k.span == span || contains(v, span) {
                     push_key(path, &key);
                     if k.span != span {
                         walk(v, span, path);
@@ -36,7 +37,7 @@ fn walk(node: &Node, span: Span, path: &mut String) {
         }
         NodeKind::Seq(list) => {
             for (i, v) in list.iter().enumerate() {
-                if contains(v.span, span) {
+                if contains(v, span) {
                     path.push_str(&format!("[{i}]"));
                     walk(v, span, path);
                     return;
@@ -47,8 +48,21 @@ fn walk(node: &Node, span: Span, path: &mut String) {
     }
 }
 
-fn contains(outer: Span, inner: Span) -> bool {
-    outer.file == inner.file && outer.start <= inner.start && inner.end() <= outer.end()
+/// Whether `inner` lies within `node` and its members. (A collection's own
+/// span is its opening bracket only.)
+fn contains(node: &Node, inner: Span) -> bool {
+    node.span.file == inner.file
+        && node.span.start <= inner.start
+        && inner.end() <= extent_end(node)
+}
+
+fn extent_end(node: &Node) -> usize {
+    let last = match &node.kind {
+        NodeKind::Map(entries) => entries.last().map(|(_, v)| v),
+        NodeKind::Seq(list) => list.last(),
+        _ => None,
+    };
+    last.map_or(node.span.end(), |n| extent_end(n).max(node.span.end()))
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -67,9 +81,11 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 /// Diagnostics as an API returns them: ordo's diagnostic objects with a
-/// `path` into the body in place of file, line and column.
-pub fn tmf_diagnostics(diags: &Diagnostics, root: Option<&Node>) -> Vec<J> {
-    diags.list.iter().map(|d| one(d, root)).collect()
+/// `path` into the request body (`file` in `source`) in place of file, line
+/// and column. Diagnostics elsewhere (in the catalog) have the path `""`.
+pub fn tmf_diagnostics(diags: &Diagnostics, file: FileId, source: &SourceFile) -> Vec<J> {
+    let root = crate::yaml::parse(file, source).ok();
+    diags.list.iter().map(|d| one(d, root.as_ref())).collect()
 }
 
 fn one(d: &Diagnostic, root: Option<&Node>) -> J {
@@ -89,8 +105,6 @@ fn one(d: &Diagnostic, root: Option<&Node>) -> J {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
-    use crate::span::FileId;
 
     fn parse(text: &str) -> Node {
         let source = SourceFile::new("body.json", text);

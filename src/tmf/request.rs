@@ -721,16 +721,21 @@ pub fn is_product_order(root: &Node) -> bool {
 /// Reads an order file of either shape: an ordo order, or a TMF622
 /// ProductOrder, which is given the order id `fallback_id` (the CLI uses
 /// the file's name; a ProductOrder's own `id` is the server's to assign).
+/// Also gives the document to keep with the order: the file as written,
+/// or a ProductOrder in ordo's shape.
 pub fn read_any_order(
     catalog: &Catalog,
     file: FileId,
     source: &SourceFile,
     fallback_id: &str,
-) -> Result<OrderDoc, Diagnostics> {
+) -> Result<(OrderDoc, serde_json::Value), Diagnostics> {
     match yaml::parse(file, source) {
         Ok(root) if is_product_order(&root) => {
-            read_product_order(catalog, file, source, fallback_id).map(|r| r.order)
+            let doc = read_product_order(catalog, file, source, fallback_id)?.order;
+            let document = doc.to_json();
+            Ok((doc, document))
         }
-        _ => crate::order::read_order(file, source),
+        Ok(root) => Ok((crate::order::order_from_node(&root)?, root.to_json())),
+        Err(_) => crate::order::read_order(file, source).map(|doc| (doc, serde_json::Value::Null)),
     }
 }
