@@ -252,3 +252,7 @@ pub fn product_from_instance(instance: &Instance, href: &str) -> J {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;
