@@ -9,10 +9,12 @@
 //! string (v4) or a list (v5).
 
 mod path;
+mod query;
 mod render;
 mod request;
 
 pub use path::{json_path, tmf_diagnostics};
+pub use query::{page, select_fields, Page};
 pub use render::{
     cancel_state, error_body, item_state, order_state, product_from_instance, product_order,
     TmfError, TmfItem, TmfOrder,
