@@ -23,6 +23,7 @@ mod child;
 mod executor;
 mod frontier;
 pub mod journal;
+mod limiter;
 mod paint;
 mod plugin;
 pub(crate) mod pool;
@@ -39,6 +40,7 @@ pub use bindings::{
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
+pub use limiter::AttemptLimiter;
 pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
 pub use report::{summary, summary_with, Progress, SummaryOptions};
