@@ -14,6 +14,7 @@ use chrono::{DateTime, FixedOffset};
 use super::bindings::{Bindings, Implementation};
 use super::builtin::{SimEnv, Simulate, SimulateOptions};
 use super::http::Http;
+use super::limiter::AttemptLimiter;
 use super::plugin::{Exec, LogSink};
 use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
 use super::Action;
@@ -37,6 +38,9 @@ pub struct ExecOptions {
     /// idempotency key (`ORDER/TASK@vN`) it carries. A task not listed
     /// carries its first key, `ORDER/TASK`.
     pub redone_at: BTreeMap<String, u32>,
+    /// A bound on attempts shared with other runs (a server's `--jobs`),
+    /// honoured together with `jobs` and each binding's `max_concurrent`.
+    pub limiter: Option<Arc<AttemptLimiter>>,
 }
 
 impl Default for ExecOptions {
@@ -51,6 +55,7 @@ impl Default for ExecOptions {
             cancel_poll: Duration::from_millis(100),
             version: 1,
             redone_at: BTreeMap::new(),
+            limiter: None,
         }
     }
 }
@@ -64,6 +69,11 @@ pub enum ExecError {
     Unbound(Vec<String>),
     #[error("the plan cannot be executed: {0}")]
     InvalidPlan(String),
+    /// The attempt limiter was closed (a server shutting down): the running
+    /// attempts finished and were recorded; the order continues when it is
+    /// next advanced.
+    #[error("stopped before the order ended: no new attempt may start")]
+    Stopped,
     #[error("the task records do not fit the plan: {0}")]
     Records(String),
     /// The process of an attempt a killed runner left would not go away.
@@ -126,6 +136,7 @@ pub struct Executor<'p> {
     /// Per task, the version its idempotency key names (see
     /// [`ExecOptions::redone_at`]).
     pub(crate) key_versions: Vec<Option<u32>>,
+    pub(crate) limiter: Option<Arc<AttemptLimiter>>,
 }
 
 impl<'p> Executor<'p> {
@@ -205,6 +216,7 @@ impl<'p> Executor<'p> {
                 .iter()
                 .map(|t| options.redone_at.get(&t.id).copied())
                 .collect(),
+            limiter: options.limiter,
         })
     }
 
