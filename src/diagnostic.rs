@@ -55,6 +55,7 @@ pub enum Code {
     /// A catalog that cannot be read: no such path, no `.ordo` file in the
     /// folder, a file that cannot be read (added code; exit status 2).
     Load,
+    WorkOutput,
 }
 
 impl Code {
@@ -92,11 +93,12 @@ impl Code {
             Code::NoDelete => "ordo::no_delete",
             Code::UnguardedOutput => "ordo::unguarded_output",
             Code::Load => "ordo::load",
+            Code::WorkOutput => "ordo::work::output",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -129,6 +131,7 @@ impl Code {
         Code::NoDelete,
         Code::UnguardedOutput,
         Code::Load,
+        Code::WorkOutput,
     ];
 
     /// The code named `ordo::…`, if there is one.

@@ -26,7 +26,11 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
         | StoreError::OutcomeUnknown { .. }
         | StoreError::AlreadyFinal { .. }
         | StoreError::LostLock { .. }
-        | StoreError::InstanceUnavailable { .. } => Exit::Failure,
+        | StoreError::InstanceUnavailable { .. }
+        | StoreError::NoSuchWorkItem { .. }
+        | StoreError::WorkItemTaken { .. }
+        | StoreError::WorkItemClosed { .. }
+        | StoreError::WorkItemNotClaimed { .. } => Exit::Failure,
         _ => Exit::Error,
     }
 }

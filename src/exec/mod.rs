@@ -42,4 +42,7 @@ pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
 pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
 pub use report::{summary, summary_with, Progress, SummaryOptions};
-pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};
+pub use state::{
+    replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState, WaitingOn,
+    WorkChange, WorkOutcome, WorkResult,
+};

@@ -27,7 +27,10 @@ impl Bindings {
         // Each action the plan calls, with its declared outputs.
         let mut actions: BTreeMap<&str, &[(String, Type)]> = BTreeMap::new();
         for t in &plan.tasks {
-            actions.insert(&t.action, &t.outputs);
+            // People do a manual task: no binding runs it.
+            if t.manual.is_none() {
+                actions.insert(&t.action, &t.outputs);
+            }
             if let Some(u) = &t.undo {
                 actions.insert(&u.action, &u.outputs);
             }
@@ -59,7 +62,7 @@ impl Bindings {
                         diags.push(program_error(binding, program, fault));
                     }
                 }
-                Implementation::Noop | Implementation::Custom(_) => {}
+                Implementation::Noop | Implementation::Custom(_) | Implementation::Manual { .. } => {}
             }
         }
         diags.sort();
