@@ -404,6 +404,8 @@ impl<'c> Cx<'_, 'c> {
             undo,
             point_of_no_return: t.point_of_no_return,
             outputs: self.outputs(&t.call),
+            manual: None,
+            wait: None,
         }
     }
 

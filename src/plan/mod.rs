@@ -36,6 +36,13 @@ pub struct Plan {
     /// outputs can be checked (and simulated) without the catalog.
     #[serde(default)]
     pub enums: BTreeMap<String, Vec<String>>,
+    /// The order's `requested_start` (RFC 3339, UTC), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_start: Option<String>,
+    /// The order's `requested_completion` (RFC 3339, UTC), when it gives
+    /// one: the order's due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_completion: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +108,26 @@ pub struct PlanTask {
     pub point_of_no_return: bool,
     /// The action's declared outputs (shared by every task of that action).
     pub outputs: Outputs,
+    /// The team whose people do the task (`manual "TEAM"`): when it is
+    /// ready it becomes a work item instead of a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<String>,
+    /// What the task waits for once its dependencies are done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<PlanWait>,
+}
+
+/// A task's wait (`wait until EXPR`, `wait D`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanWait {
+    /// No earlier than this instant: a date or datetime expression, folded
+    /// at plan time when it can be (else evaluated at dispatch against
+    /// outputs, like inputs). Null does not wait.
+    Until(Expr),
+    /// No earlier than `ms` milliseconds after the task's dependencies are
+    /// done.
+    After { ms: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +144,20 @@ pub struct PlanCall {
 impl Plan {
     pub fn task(&self, id: &str) -> Option<TaskIdx> {
         self.tasks.iter().position(|t| t.id == id)
+    }
+
+    /// The longest `sla install` of the order's items, in milliseconds: with
+    /// the order's creation time, its due date when it gives no
+    /// `requested_completion`.
+    pub fn longest_install_sla_ms(&self) -> Option<u64> {
+        self.items
+            .iter()
+            .flat_map(|i| i.sla.iter())
+            .filter_map(|(name, value)| match value {
+                Value::Duration(ms) if name == "install" => Some(*ms),
+                _ => None,
+            })
+            .max()
     }
 }
 
@@ -184,6 +225,8 @@ pub fn decompose_on(
         critical_path: built.critical_path,
         price: checked.price,
         enums,
+        requested_start: None,
+        requested_completion: None,
     };
     Ok((plan, diags))
 }
