@@ -53,6 +53,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         jobs: crate::exec::ExecOptions::default().jobs,
         quiet: args.quiet,
         failures: args.failures,
+        wait: false,
     });
     // The cancel succeeded if the order ended cancelled.
     match store.load(&args.order_id) {

@@ -83,6 +83,8 @@ pub(crate) struct Run<'a> {
     pub failures: bool,
     pub log: LogSink,
     pub initial: Vec<TaskRecord>,
+    /// Stay until the order ends instead of parking (`--wait`).
+    pub wait: bool,
 }
 
 /// What `run`, `resume` and `cancel` share once they hold the order's runner
@@ -97,6 +99,7 @@ pub(crate) struct Durable<'a> {
     pub jobs: usize,
     pub quiet: bool,
     pub failures: bool,
+    pub wait: bool,
 }
 
 /// Executes an order whose runner lock is held, recording every transition
@@ -123,6 +126,7 @@ pub(crate) fn execute_durable(d: Durable<'_>) -> Exit {
         failures: d.failures,
         log,
         initial: d.initial,
+        wait: d.wait,
     };
     execute(run, &mut Tee(durable, events_log))
 }
@@ -133,6 +137,7 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
     let options = ExecOptions {
         jobs: run.jobs,
         log: Some(run.log),
+        park: !run.wait,
         ..ExecOptions::default()
     };
     let executor = match Executor::new(run.plan, run.bindings, options) {
@@ -156,7 +161,11 @@ pub(crate) fn execute(run: Run<'_>, journal: &mut dyn Journal) -> Exit {
         color: super::render_options(&std::io::stdout()).color,
     };
     write_stdout(&summary_with(run.plan, &outcome, &options));
-    if outcome.state == OrderState::Completed {
+    // A parked order (in progress, waiting) is not a failure.
+    if matches!(
+        outcome.state,
+        OrderState::Completed | OrderState::InProgress
+    ) {
         Exit::Success
     } else {
         Exit::Failure

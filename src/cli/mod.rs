@@ -15,6 +15,8 @@ mod resume;
 mod run;
 mod state;
 mod status;
+pub mod task;
+pub mod tasks;
 mod test;
 
 use std::ffi::OsString;
@@ -64,6 +66,8 @@ where
         Command::Cancel(args) => cancel::cancel(args),
         Command::Test(args) => test::test(args),
         Command::Fmt(args) => fmt::fmt(args),
+        Command::Tasks(args) => tasks::tasks(args),
+        Command::Task(args) => task::task(args),
     }
 }
 
@@ -113,6 +117,10 @@ pub enum Command {
     Test(TestArgs),
     /// Format .ordo files in the canonical layout.
     Fmt(FmtArgs),
+    /// List work items: the manual tasks people do.
+    Tasks(tasks::TasksArgs),
+    /// Claim, release, complete or fail a work item.
+    Task(task::TaskArgs),
 }
 
 /// `--catalog DIR`.
@@ -252,6 +260,10 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +326,10 @@ pub struct ResumeArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -356,7 +372,7 @@ pub struct FmtArgs {
     pub check: bool,
 }
 
-fn default_jobs() -> usize {
+pub(crate) fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
 }
 

@@ -8,7 +8,7 @@ use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{Exit, ResumeArgs};
 use crate::exec::OrderState;
 use crate::source::Sources;
-use crate::store::Store;
+use crate::store::{RunnerLock, SqliteStore, Store, StoredOrder};
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
     let store = match open_for(&args.state.path, &args.order_id) {
@@ -19,6 +19,17 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         Ok(taken) => taken,
         Err(exit) => return exit,
     };
+    resume_taken(&store, &lock, stored, args)
+}
+
+/// Continues an order whose runner lock is held (`ordo resume`, and `ordo
+/// task complete|fail` when no runner holds the order).
+pub(crate) fn resume_taken(
+    store: &SqliteStore,
+    lock: &RunnerLock,
+    stored: StoredOrder,
+    args: &ResumeArgs,
+) -> Exit {
     if stored.state.is_final() {
         eprintln!(
             "order {} is already {}: nothing to resume",
@@ -47,8 +58,8 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         }
     }
     execute_durable(Durable {
-        store: &store,
-        lock: &lock,
+        store,
+        lock,
         state: &args.state.path,
         plan: &stored.plan,
         initial: stored.records,
@@ -56,6 +67,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         jobs: args.jobs.n,
         quiet: args.quiet,
         failures: args.failures,
+        wait: args.wait,
     })
 }
 

@@ -49,5 +49,6 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         jobs: args.jobs.n,
         quiet: args.quiet,
         failures: args.failures,
+        wait: args.wait,
     })
 }

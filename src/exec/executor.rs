@@ -146,26 +146,27 @@ impl<'p> Executor<'p> {
         let mut built: HashMap<usize, Arc<dyn Action>> = HashMap::new();
         let mut unbound = BTreeSet::new();
         let mut manual_undos = Vec::new();
-        let mut bind = |action: &str, outputs: &[(String, Type)]| -> Option<(Call, Option<String>)> {
-            let Some(i) = bindings.resolve_index(action) else {
-                unbound.insert(action.to_string());
-                return None;
+        let mut bind =
+            |action: &str, outputs: &[(String, Type)]| -> Option<(Call, Option<String>)> {
+                let Some(i) = bindings.resolve_index(action) else {
+                    unbound.insert(action.to_string());
+                    return None;
+                };
+                let implementation = &bindings.entries()[i].implementation;
+                let team = match implementation {
+                    Implementation::Manual { team } => Some(team.clone()),
+                    _ => None,
+                };
+                let action = built
+                    .entry(i)
+                    .or_insert_with(|| instantiate(implementation, &env, &options.log));
+                let call = Call {
+                    action: Arc::clone(action),
+                    group: i,
+                    outputs: Arc::from(outputs.to_vec()),
+                };
+                Some((call, team))
             };
-            let implementation = &bindings.entries()[i].implementation;
-            let team = match implementation {
-                Implementation::Manual { team } => Some(team.clone()),
-                _ => None,
-            };
-            let action = built
-                .entry(i)
-                .or_insert_with(|| instantiate(implementation, &env, &options.log));
-            let call = Call {
-                action: Arc::clone(action),
-                group: i,
-                outputs: Arc::from(outputs.to_vec()),
-            };
-            Some((call, team))
-        };
         let mut calls = Vec::with_capacity(plan.tasks.len());
         for t in &plan.tasks {
             let bound = match &t.manual {

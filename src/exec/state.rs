@@ -254,7 +254,10 @@ pub struct WorkResult {
 pub enum WorkOutcome {
     /// Completed with these outputs (already checked against their types).
     Done(BTreeMap<String, Value>),
-    Failed { reason: String, retryable: bool },
+    Failed {
+        reason: String,
+        retryable: bool,
+    },
 }
 
 /// One thing a parked order waits for.

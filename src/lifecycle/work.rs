@@ -57,7 +57,10 @@ pub enum WorkError {
     /// Nothing was recorded.
     #[error("the outputs do not fit {task}'s action: {}", .errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
     #[diagnostic(code(ordo::work::output))]
-    Outputs { task: String, errors: Vec<OutputError> },
+    Outputs {
+        task: String,
+        errors: Vec<OutputError>,
+    },
 }
 
 /// Reads `--output NAME=VALUE` arguments.
@@ -170,7 +173,10 @@ pub fn check_outputs(
         };
         errors.push(OutputError {
             output: g.name.clone(),
-            message: format!("`{}` is not an output of {}", g.name, plan.tasks[task].action),
+            message: format!(
+                "`{}` is not an output of {}",
+                g.name, plan.tasks[task].action
+            ),
             at: g.at.clone(),
             help,
         });
@@ -203,7 +209,12 @@ pub fn claim(store: &dyn Store, order: &str, task: &str, by: &str) -> Result<Wor
     Ok(store.change_work(order, task, by, &WorkRequest::Claim)?)
 }
 
-pub fn release(store: &dyn Store, order: &str, task: &str, by: &str) -> Result<WorkItem, WorkError> {
+pub fn release(
+    store: &dyn Store,
+    order: &str,
+    task: &str,
+    by: &str,
+) -> Result<WorkItem, WorkError> {
     Ok(store.change_work(order, task, by, &WorkRequest::Release)?)
 }
 

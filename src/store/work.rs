@@ -119,7 +119,10 @@ pub enum WorkRequest {
     Release,
     /// Outputs already checked against the action's declared types.
     Complete(BTreeMap<String, Value>),
-    Fail { reason: String, retryable: bool },
+    Fail {
+        reason: String,
+        retryable: bool,
+    },
 }
 
 const COLUMNS: &str = "w.order_id, w.task_id, w.team, w.state, w.assignee, w.ready_at, \
@@ -171,8 +174,8 @@ fn complete_from_plans(
     let mut items = Vec::with_capacity(rows.len());
     for mut r in rows {
         if !plans.contains_key(&r.item.order) {
-            let plan: Plan = serde_json::from_str(&r.plan)
-                .map_err(|e| StoreError::json(&db.path, "plan", e))?;
+            let plan: Plan =
+                serde_json::from_str(&r.plan).map_err(|e| StoreError::json(&db.path, "plan", e))?;
             plans.insert(r.item.order.clone(), plan);
         }
         let plan = &plans[&r.item.order];
@@ -192,7 +195,8 @@ fn complete_from_plans(
     Ok(items)
 }
 
-const FROM: &str = " FROM work_items w JOIN orders o ON o.id = w.order_id AND o.version = w.version";
+const FROM: &str =
+    " FROM work_items w JOIN orders o ON o.id = w.order_id AND o.version = w.version";
 
 pub(crate) fn list(db: &Db, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
     let conn = db.reader();
@@ -262,7 +266,10 @@ pub(crate) fn change(
             state: item.state.as_str().to_string(),
         });
     }
-    let holder = item.assignee.as_deref().filter(|_| item.state == WorkState::Claimed);
+    let holder = item
+        .assignee
+        .as_deref()
+        .filter(|_| item.state == WorkState::Claimed);
     if let Some(h) = holder.filter(|&h| h != by) {
         return Err(taken(h));
     }
@@ -288,7 +295,13 @@ pub(crate) fn change(
         ),
         _ => None,
     };
-    let retryable = matches!(request, WorkRequest::Fail { retryable: true, .. });
+    let retryable = matches!(
+        request,
+        WorkRequest::Fail {
+            retryable: true,
+            ..
+        }
+    );
     let assignee = match state {
         WorkState::Open => None,
         _ => Some(by),
@@ -415,7 +428,11 @@ pub(crate) fn results(
             WorkState::Done => {
                 let text: String = r.get::<_, Option<String>>(3)?.unwrap_or_default();
                 WorkOutcome::Done(serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+                    rusqlite::Error::FromSqlConversionFailure(
+                        3,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
                 })?)
             }
             _ => WorkOutcome::Failed {

@@ -62,7 +62,9 @@ impl Bindings {
                         diags.push(program_error(binding, program, fault));
                     }
                 }
-                Implementation::Noop | Implementation::Custom(_) | Implementation::Manual { .. } => {}
+                Implementation::Noop
+                | Implementation::Custom(_)
+                | Implementation::Manual { .. } => {}
             }
         }
         diags.sort();

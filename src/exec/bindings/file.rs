@@ -198,8 +198,12 @@ impl Reader<'_> {
         let team = match node.get("team") {
             Some(t) => t.as_str().filter(|s| !s.trim().is_empty()),
             None => {
-                let d = err(node.span, "`manual` needs the `team` whose people do the action", "no team")
-                    .with_help(help);
+                let d = err(
+                    node.span,
+                    "`manual` needs the `team` whose people do the action",
+                    "no team",
+                )
+                .with_help(help);
                 self.push(d);
                 return None;
             }

@@ -290,7 +290,11 @@ impl Run<'_, '_> {
     }
 
     /// The message of the first `require` the task's outputs break.
-    pub(super) fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
+    pub(super) fn broken_require(
+        &self,
+        t: TaskIdx,
+        outputs: &BTreeMap<String, Value>,
+    ) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
             match r.cond.holds(&mut |r| self.lookup(r, own)) {

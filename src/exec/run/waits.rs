@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::{Run, Phase};
+use super::{Phase, Run};
 use crate::exec::executor::{ExecError, RunOutcome};
 use crate::exec::frontier::Frontier;
 use crate::exec::state::{Event, OrderState, TaskState, WaitingOn, WorkOutcome};
@@ -127,9 +127,10 @@ impl Run<'_, '_> {
         let mut took = false;
         for r in results {
             let t = r.task;
-            let current = self.records.get(t).is_some_and(|rec| {
-                rec.state == TaskState::Running && rec.attempts == r.attempt
-            });
+            let current = self
+                .records
+                .get(t)
+                .is_some_and(|rec| rec.state == TaskState::Running && rec.attempts == r.attempt);
             if !current || !self.awaiting.remove(&t) || self.stop.is_some() {
                 continue;
             }
