@@ -184,6 +184,18 @@ impl Printer<'_> {
                 );
             }
             ClauseKind::NoReturn => self.text("point of no return"),
+            ClauseKind::Manual(team) => {
+                self.text("manual ");
+                self.text(&string(team));
+            }
+            ClauseKind::WaitUntil(e) => {
+                self.text("wait until ");
+                self.condition(e, 0);
+            }
+            ClauseKind::WaitFor { ms } => {
+                let d = duration(self.src, c.span, *ms);
+                self.text(&format!("wait {d}"));
+            }
         }
     }
 

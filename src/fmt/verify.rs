@@ -92,7 +92,7 @@ fn roots(module: &Module) -> Vec<&Expr> {
             out.extend(t.call.args.iter().map(|a| &a.value));
             for c in &t.clauses {
                 match &c.kind {
-                    ClauseKind::When(e) => out.push(e),
+                    ClauseKind::When(e) | ClauseKind::WaitUntil(e) => out.push(e),
                     ClauseKind::Require(r) => out.push(&r.cond),
                     ClauseKind::Undo(call) => out.extend(call.args.iter().map(|a| &a.value)),
                     _ => {}

@@ -196,6 +196,20 @@ pub struct Call {
     pub span: Span,
 }
 
+/// What a task waits for once its dependencies are done (`wait until EXPR`,
+/// `wait D`). Plans keep it as [`crate::plan::PlanWait`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// No earlier than this instant: a date or datetime expression (a date
+    /// is 00:00 UTC). Folded at plan time when it can be, else evaluated at
+    /// dispatch against outputs, like inputs. Null does not wait.
+    Until(Expr),
+    /// No earlier than `ms` milliseconds after the task's dependencies are
+    /// done.
+    After { ms: u64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub name: String,
@@ -212,6 +226,10 @@ pub struct Task {
     pub timeout_ms: Option<u64>,
     pub undo: Option<Call>,
     pub point_of_no_return: bool,
+    /// `manual "TEAM"`: the team whose people do the task.
+    pub manual: Option<String>,
+    /// `wait until EXPR` or `wait D`.
+    pub wait: Option<Wait>,
     pub span: Span,
     /// [`Task::dependencies`], computed once by analysis.
     pub deps: Vec<(TaskRef, Span)>,
@@ -253,6 +271,10 @@ impl Task {
             .iter()
             .map(|(_, e)| e)
             .chain(self.when.iter())
+            .chain(self.wait.iter().filter_map(|w| match w {
+                Wait::Until(e) => Some(e),
+                Wait::After { .. } => None,
+            }))
             .chain(
                 self.requires
                     .iter()

@@ -4,10 +4,13 @@
 
 mod values;
 
+use chrono::{DateTime, Utc};
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::SourceFile;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::OrderAction;
+use crate::value::parse_instant;
 use crate::yaml::{self, Node, NodeKind};
 
 pub(crate) use values::parse_money;
@@ -22,6 +25,10 @@ pub struct OrderDoc {
     pub customer: Vec<(String, Span, Node)>,
     pub customer_span: Span,
     pub items: Vec<ItemDoc>,
+    /// `requested_start`: no earlier than this, as the customer asks.
+    pub requested_start: Option<(DateTime<Utc>, Span)>,
+    /// `requested_completion`: the order's due date.
+    pub requested_completion: Option<(DateTime<Utc>, Span)>,
     pub span: Span,
 }
 
@@ -63,7 +70,13 @@ impl ItemDoc {
     }
 }
 
-const ORDER_KEYS: [&str; 3] = ["id", "customer", "items"];
+const ORDER_KEYS: [&str; 5] = [
+    "id",
+    "customer",
+    "items",
+    "requested_start",
+    "requested_completion",
+];
 
 /// What an order id may be, in words.
 pub const ORDER_ID_RULE: &str =
@@ -218,6 +231,8 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
             Vec::new()
         }
     };
+    let requested_start = requested(root, "requested_start", &mut diags);
+    let requested_completion = requested(root, "requested_completion", &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -227,8 +242,34 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
         customer,
         customer_span,
         items,
+        requested_start,
+        requested_completion,
         span: root.span,
     })
+}
+
+/// A requested date (`requested_start`, `requested_completion`): a datetime,
+/// or a date for its 00:00 UTC; absent or null when not asked for.
+fn requested(root: &Node, key: &str, diags: &mut Diagnostics) -> Option<(DateTime<Utc>, Span)> {
+    let node = root.get(key)?;
+    if matches!(node.kind, NodeKind::Null) {
+        return None;
+    }
+    let at = match &node.kind {
+        NodeKind::String(text) => parse_instant(text),
+        _ => None,
+    };
+    if at.is_none() {
+        diags.push(
+            Diagnostic::error(
+                Code::OrderSyntax,
+                format!("{key}: expected a date or a date and time, found {}", values::found(node)),
+            )
+            .at(node.span, "not a date or datetime")
+            .with_help(format!("write `{key}: 2026-12-05T09:00:00Z` (RFC 3339, with its offset) or `{key}: 2026-12-05` (00:00 UTC)")),
+        );
+    }
+    Some((at?, node.span))
 }
 
 fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemDoc> {

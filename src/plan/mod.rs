@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Expr, Require, Retry, Type};
 use crate::syntax::ast::OrderAction;
-use crate::value::{Money, Value};
+use crate::value::{format_instant, Money, Value};
 
 /// Index of a task in [`Plan::tasks`].
 pub type TaskIdx = usize;
@@ -117,18 +117,10 @@ pub struct PlanTask {
     pub wait: Option<PlanWait>,
 }
 
-/// A task's wait (`wait until EXPR`, `wait D`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanWait {
-    /// No earlier than this instant: a date or datetime expression, folded
-    /// at plan time when it can be (else evaluated at dispatch against
-    /// outputs, like inputs). Null does not wait.
-    Until(Expr),
-    /// No earlier than `ms` milliseconds after the task's dependencies are
-    /// done.
-    After { ms: u64 },
-}
+/// A task's wait (`wait until EXPR`, `wait D`), as the catalog's model
+/// holds it: in a plan, `Until`'s expression has had its plan-time
+/// references substituted (a literal when it could be folded).
+pub use crate::model::Wait as PlanWait;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanCall {
@@ -225,8 +217,8 @@ pub fn decompose_on(
         critical_path: built.critical_path,
         price: checked.price,
         enums,
-        requested_start: None,
-        requested_completion: None,
+        requested_start: order.requested_start.map(|(t, _)| format_instant(t)),
+        requested_completion: order.requested_completion.map(|(t, _)| format_instant(t)),
     };
     Ok((plan, diags))
 }
@@ -270,4 +262,89 @@ fn output_enums(catalog: &Catalog, tasks: &[PlanTask]) -> BTreeMap<String, Vec<S
         }
     }
     enums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Span;
+
+    /// A task as plans stored before manual tasks and waits were written.
+    fn stored_task() -> serde_json::Value {
+        serde_json::json!({
+            "id": "1/t", "item": "1", "product": "P", "name": "t",
+            "action": "a.b", "stage": 0, "after": [], "inputs": [], "when": null,
+            "requires": [], "retry": null, "timeout_ms": null, "undo": null,
+            "point_of_no_return": false, "outputs": []
+        })
+    }
+
+    fn stored_plan(sla: serde_json::Value) -> serde_json::Value {
+        let zero = serde_json::to_value(Money {
+            amount: Default::default(),
+            currency: "EUR".into(),
+        })
+        .unwrap();
+        serde_json::json!({
+            "order": "O-1", "catalog_hash": "h", "stages": ["s"],
+            "items": [{
+                "id": "1", "product": "P", "action": "add", "parent": null,
+                "attributes": {}, "price": { "once": zero, "monthly": zero },
+                "priced": true, "sla": sla
+            }],
+            "tasks": [stored_task()], "critical_path": [0],
+            "price": { "once": zero, "monthly": zero }
+        })
+    }
+
+    #[test]
+    fn plans_stored_before_waits_load_without_them() {
+        let plan: Plan = serde_json::from_value(stored_plan(serde_json::json!([]))).unwrap();
+        assert_eq!(plan.tasks[0].manual, None);
+        assert_eq!(plan.tasks[0].wait, None);
+        assert_eq!(plan.requested_start, None);
+        assert_eq!(plan.requested_completion, None);
+        // And a plan without them is written as before.
+        let written = serde_json::to_value(&plan).unwrap();
+        assert!(written["tasks"][0].get("manual").is_none());
+        assert!(written["tasks"][0].get("wait").is_none());
+        assert!(written.get("requested_start").is_none());
+    }
+
+    #[test]
+    fn teams_waits_and_requested_dates_survive_the_store() {
+        let mut plan: Plan = serde_json::from_value(stored_plan(serde_json::json!([]))).unwrap();
+        plan.requested_start = Some("2026-12-05T00:00:00Z".into());
+        plan.requested_completion = Some("2026-12-20T16:00:00Z".into());
+        plan.tasks[0].manual = Some("field-ops".into());
+        let until = Expr::lit(
+            Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
+            Type::Date,
+            Span::default(),
+        );
+        for wait in [PlanWait::Until(until), PlanWait::After { ms: 7_200_000 }] {
+            plan.tasks[0].wait = Some(wait);
+            let text = serde_json::to_string(&plan).unwrap();
+            assert_eq!(serde_json::from_str::<Plan>(&text).unwrap(), plan);
+        }
+    }
+
+    #[test]
+    fn the_longest_install_sla_is_the_due_dates_length() {
+        let day = 86_400_000u64;
+        let sla = serde_json::json!([
+            ["restore", { "type": "duration", "value": 8 * 3_600_000u64 }],
+            ["install", { "type": "duration", "value": 10 * day }],
+            ["availability", { "type": "percent", "value": "99.9" }]
+        ]);
+        let mut plan: Plan = serde_json::from_value(stored_plan(sla)).unwrap();
+        assert_eq!(plan.longest_install_sla_ms(), Some(10 * day));
+        let mut other = plan.items[0].clone();
+        other.id = "2".into();
+        other.sla = vec![("install".into(), Value::Duration(14 * day))];
+        plan.items.push(other);
+        assert_eq!(plan.longest_install_sla_ms(), Some(14 * day));
+        plan.items.iter_mut().for_each(|i| i.sla.clear());
+        assert_eq!(plan.longest_install_sla_ms(), None);
+    }
 }

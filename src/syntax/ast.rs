@@ -283,6 +283,14 @@ pub enum ClauseKind {
     },
     Undo(Call),
     NoReturn,
+    /// `manual "TEAM"`.
+    Manual(StringLit),
+    /// `wait until EXPR`.
+    WaitUntil(Expr),
+    /// `wait D`.
+    WaitFor {
+        ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

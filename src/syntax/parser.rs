@@ -678,6 +678,20 @@ impl Builder {
                 ClauseKind::Undo(self.call(pair.into_inner().next().expect("call"))?)
             }
             Rule::no_return_clause => ClauseKind::NoReturn,
+            Rule::manual_clause => {
+                ClauseKind::Manual(self.string(pair.into_inner().next().expect("team")))
+            }
+            Rule::wait_clause => {
+                let inner = pair.into_inner().next().expect("wait");
+                match inner.as_rule() {
+                    Rule::wait_until => ClauseKind::WaitUntil(
+                        self.expr(inner.into_inner().next().expect("instant"))?,
+                    ),
+                    _ => ClauseKind::WaitFor {
+                        ms: self.duration(inner)?,
+                    },
+                }
+            }
             other => unreachable!("grammar yields no {other:?} as a clause"),
         };
         Ok(Clause { kind, span })

@@ -157,12 +157,9 @@ impl Run<'_, '_> {
                     frontier.finish(t, ready);
                 }
                 WorkOutcome::Failed { reason, retryable } => {
-                    // A retryable failure opens a new work item while the
-                    // task's `retry` allows (counted over the task's life).
-                    let again = retryable
-                        && self.ex.plan.tasks[t]
-                            .retry
-                            .is_some_and(|retry| r.attempt <= retry.count);
+                    // A retryable failure gives the team a new work item:
+                    // someone tries again.
+                    let again = retryable;
                     self.emit(Event::AttemptFailed {
                         task: t,
                         attempt: r.attempt,

@@ -7,9 +7,10 @@ mod text;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Plan, PlanCall, PlanItem, PlanTask};
+use super::{Plan, PlanCall, PlanItem, PlanTask, PlanWait};
 use crate::model::{MessagePart, Require};
 use crate::syntax::ast::RetryKind;
+use crate::value::format_duration;
 
 pub use graph::{dot, mermaid};
 pub use text::{count, quote_text, text};
@@ -28,6 +29,26 @@ pub(crate) fn inputs_text(inputs: &[(String, crate::model::Expr)]) -> String {
         .map(|(n, e)| format!("{n}: {e}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A task's wait in words: `until 2026-12-05T00:00:00Z` (the instant, or the
+/// expression evaluated when the task is ready), `2h after its dependencies`.
+pub(crate) fn wait_text(w: &PlanWait) -> String {
+    match w {
+        PlanWait::Until(e) => format!("until {e}"),
+        PlanWait::After { ms } => format!("{} after its dependencies", format_duration(*ms)),
+    }
+}
+
+/// The short notes a graph node carries under its id and action: who does
+/// the task (`manual field-ops`) and what it waits for (`wait 2h`).
+pub(crate) fn node_notes(t: &PlanTask) -> Vec<String> {
+    let manual = t.manual.iter().map(|team| format!("manual {team}"));
+    let wait = t.wait.iter().map(|w| match w {
+        PlanWait::Until(e) => format!("wait until {e}"),
+        PlanWait::After { ms } => format!("wait {}", format_duration(*ms)),
+    });
+    manual.chain(wait).collect()
 }
 
 /// A `require` rule's message as the customer will see it: values known at
@@ -75,6 +96,11 @@ struct JsonTask<'a> {
     timeout_ms: Option<u64>,
     undo: Option<String>,
     point_of_no_return: bool,
+    /// The team of a manual task, else null.
+    manual: Option<&'a str>,
+    /// `{"until": {"value": …}}` or `{"until": {"expr": …}}`, or
+    /// `{"after_ms": N}`; null without a wait.
+    wait: Option<serde_json::Value>,
 }
 
 fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
@@ -90,15 +116,7 @@ fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
         inputs: t
             .inputs
             .iter()
-            .map(|(n, e)| {
-                // Known at plan time: the value as actions will see it;
-                // else the expression evaluated when the task runs.
-                let input = match e.as_lit() {
-                    Some(v) => json!({ "value": v.to_json() }),
-                    None => json!({ "expr": e.to_string() }),
-                };
-                (n.clone(), input)
-            })
+            .map(|(n, e)| (n.clone(), expr_json(e)))
             .collect(),
         require: t
             .requires
@@ -119,11 +137,26 @@ fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
         timeout_ms: t.timeout_ms,
         undo: t.undo.as_ref().map(call_text),
         point_of_no_return: t.point_of_no_return,
+        manual: t.manual.as_deref(),
+        wait: t.wait.as_ref().map(|w| match w {
+            PlanWait::Until(e) => json!({ "until": expr_json(e) }),
+            PlanWait::After { ms } => json!({ "after_ms": ms }),
+        }),
+    }
+}
+
+/// An expression of a plan task: known at plan time, the value as actions
+/// will see it; else the expression evaluated when the task is ready.
+fn expr_json(e: &crate::model::Expr) -> serde_json::Value {
+    match e.as_lit() {
+        Some(v) => json!({ "value": v.to_json() }),
+        None => json!({ "expr": e.to_string() }),
     }
 }
 
 /// The JSON plan: SPEC §5's keys, and per task its inputs, `require`,
-/// `retry` and `timeout_ms` (`docs/plans.md`, "The JSON plan").
+/// `retry`, `timeout_ms`, `manual` and `wait` (`docs/plans.md`, "The JSON
+/// plan").
 pub fn json(plan: &Plan) -> String {
     let value = json!({
         "order": plan.order,
@@ -131,6 +164,8 @@ pub fn json(plan: &Plan) -> String {
         "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect::<Vec<_>>(),
         "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
+        "requested_start": plan.requested_start,
+        "requested_completion": plan.requested_completion,
     });
     pretty(&value)
 }
