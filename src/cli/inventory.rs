@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::state::store_error;
+use super::outcome::store_error;
 use super::status::table;
 use super::{write_stdout, Exit, InventoryArgs, StatusFormat};
 use crate::inventory::{Instance, InstanceFilter, InstanceStatus};

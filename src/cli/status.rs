@@ -2,16 +2,18 @@
 
 use std::fmt::Write;
 
-use super::state::{check_order_id, store_error};
+use super::outcome::{fail, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
 use crate::exec::paint_state;
+use crate::lifecycle::check_order_id;
 use crate::render::sanitize_line;
+use crate::render::Format;
 use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
     if let Some(id) = &args.order_id {
-        if let Err(exit) = check_order_id(id) {
-            return exit;
+        if let Err(e) = check_order_id(id) {
+            return fail(e, Format::Human);
         }
     }
     let store = match SqliteStore::open_read_only(&args.state.path) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use super::resume::resume_taken;
-use super::state::{open_for, store_error};
+use super::outcome::{fail, store_error};
 use super::{Exit, Jobs, ResumeArgs, StateDir};
 use crate::exec::TaskState;
 use crate::lifecycle::work::{self, GivenOutput, OutputError, WorkError};
@@ -87,9 +87,9 @@ pub(crate) fn task(args: &TaskArgs) -> Exit {
         eprintln!("error: --as needs a user name");
         return Exit::Error;
     }
-    let store = match open_for(&item.state.path, &item.order) {
+    let store = match crate::lifecycle::open_for(&item.state.path, &item.order) {
         Ok(s) => s,
-        Err(exit) => return exit,
+        Err(e) => return fail(e, Format::Human),
     };
     let (order, id, by) = (item.order.as_str(), item.task.as_str(), item.by.as_str());
     let (changed, quiet) = match &args.command {

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::state::store_error;
+use super::outcome::store_error;
 use super::status::table;
 use super::{write_stdout, Exit, StateDir, StatusFormat};
 use crate::store::{SqliteStore, Store, WorkFilter, WorkItem};
