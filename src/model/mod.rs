@@ -210,6 +210,30 @@ pub enum Wait {
     After { ms: u64 },
 }
 
+impl Wait {
+    /// The earliest instant the task may start, its dependencies having been
+    /// done at `deps_done`: `None` when it need not wait (a `wait until` that
+    /// is null). `lookup` answers the references a plan's `Until` still
+    /// holds (other tasks' outputs), as for inputs.
+    pub fn not_before(
+        &self,
+        deps_done: chrono::DateTime<chrono::Utc>,
+        lookup: &mut impl FnMut(&Ref) -> Option<Value>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, expr::EvalError> {
+        match self {
+            Wait::Until(e) => Ok(crate::value::instant(&e.eval(lookup)?)),
+            Wait::After { ms } => Ok(Some(
+                i64::try_from(*ms)
+                    .ok()
+                    .and_then(|ms| {
+                        deps_done.checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+                    })
+                    .ok_or(expr::EvalError::Overflow)?,
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub name: String,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Expr, Require, Retry, Type};
 use crate::syntax::ast::OrderAction;
-use crate::value::{format_instant, Money, Value};
+use crate::value::{format_instant, parse_instant, Money, Value};
+use chrono::{DateTime, Utc};
 
 /// Index of a task in [`Plan::tasks`].
 pub type TaskIdx = usize;
@@ -142,6 +143,21 @@ impl Plan {
     /// the order's creation time, its due date when it gives no
     /// `requested_completion`.
     pub fn longest_install_sla_ms(&self) -> Option<u64> {
+        self.install_slas().max()
+    }
+
+    /// The order's due date, its creation time being `created`: its
+    /// `requested_completion`, else `created` plus the longest `sla install`
+    /// of its items; `None` when it has neither.
+    pub fn due_at(&self, created: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if let Some(at) = self.requested_completion.as_deref() {
+            return parse_instant(at);
+        }
+        let ms = i64::try_from(self.longest_install_sla_ms()?).ok()?;
+        created.checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+    }
+
+    fn install_slas(&self) -> impl Iterator<Item = u64> + '_ {
         self.items
             .iter()
             .flat_map(|i| i.sla.iter())
@@ -149,7 +165,6 @@ impl Plan {
                 Value::Duration(ms) if name == "install" => Some(*ms),
                 _ => None,
             })
-            .max()
     }
 }
 
@@ -344,7 +359,48 @@ mod tests {
         other.sla = vec![("install".into(), Value::Duration(14 * day))];
         plan.items.push(other);
         assert_eq!(plan.longest_install_sla_ms(), Some(14 * day));
+        let created = parse_instant("2026-12-01T10:00:00Z").unwrap();
+        let due = plan.due_at(created).map(format_instant);
+        assert_eq!(due.as_deref(), Some("2026-12-15T10:00:00Z"));
+        // The customer's date wins.
+        plan.requested_completion = Some("2026-12-20T16:00:00Z".into());
+        let due = plan.due_at(created).map(format_instant);
+        assert_eq!(due.as_deref(), Some("2026-12-20T16:00:00Z"));
+        plan.requested_completion = None;
         plan.items.iter_mut().for_each(|i| i.sla.clear());
         assert_eq!(plan.longest_install_sla_ms(), None);
+        assert_eq!(plan.due_at(created), None);
+    }
+
+    #[test]
+    fn a_wait_gives_the_earliest_start() {
+        let done = parse_instant("2026-12-01T10:00:00Z").unwrap();
+        let at = |w: PlanWait, out: Option<Value>| {
+            w.not_before(done, &mut |_| out.clone())
+                .map(|t| t.map(format_instant))
+        };
+        let after = PlanWait::After { ms: 7_200_000 };
+        assert_eq!(
+            at(after, None).unwrap().as_deref(),
+            Some("2026-12-01T12:00:00Z")
+        );
+        let read = Expr {
+            kind: crate::model::ExprKind::Ref(crate::model::Ref::TaskOutput {
+                task: "1/book".into(),
+                output: "day".into(),
+            }),
+            ty: Type::Date,
+            span: Span::default(),
+        };
+        let day = Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap());
+        let until = PlanWait::Until(read);
+        assert_eq!(
+            at(until.clone(), Some(day)).unwrap().as_deref(),
+            Some("2026-12-05T00:00:00Z")
+        );
+        // A null date does not wait; an output not yet known is an error.
+        assert_eq!(at(until.clone(), Some(Value::Null)).unwrap(), None);
+        assert!(at(until, None).is_err());
+        assert!(at(PlanWait::After { ms: u64::MAX }, None).is_err());
     }
 }
