@@ -418,3 +418,138 @@ fn a_manual_binding_needs_a_team() {
     );
     assert!(out.stderr.contains("ordo::bindings"), "{}", out.show());
 }
+
+fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
+/// `wait D` parks the order with its time; resumes before the time start
+/// nothing; the task starts no earlier than the recorded time.
+#[test]
+fn a_wait_parks_and_resumes_after_its_time_not_before() {
+    let lab = Lab::new();
+    let order = fixtures().join("timed.yaml");
+    let out = lab.ordo(&["run", order.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    let last = out.last_line().to_string();
+    let at = last
+        .strip_prefix("waiting on 1/later (at ")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{}", out.show()));
+    let until = instant(at);
+    assert_eq!(lab.task_state("ORD-TIMED", "1/later"), "pending");
+    assert_eq!(lab.status("ORD-TIMED")["tasks"][1]["not_before"], at);
+    // Resume until it completes: a resume that parks again started nothing.
+    let mut parked_again = 0;
+    lab.until("the order to complete", || {
+        let out = lab.ordo(&["resume", "ORD-TIMED", "--quiet"]);
+        assert_eq!(out.code, Some(0), "{}", out.show());
+        if out.last_line().starts_with("waiting on") {
+            assert_eq!(out.last_line(), last, "the recorded time stands");
+            assert_eq!(lab.task_state("ORD-TIMED", "1/later"), "pending");
+            parked_again += 1;
+            return false;
+        }
+        true
+    });
+    assert_eq!(lab.status("ORD-TIMED")["state"], "completed");
+    let journal = lab.journal_at("ORD-TIMED");
+    let waiting = journal
+        .iter()
+        .position(|(_, e)| e["event"] == "waiting" && e["task"] == 1)
+        .expect("a waiting event");
+    let (started_at, _) = journal
+        .iter()
+        .find(|(_, e)| e["event"] == "started" && e["task"] == 1)
+        .expect("the task started");
+    let started = journal
+        .iter()
+        .position(|(_, e)| e["event"] == "started" && e["task"] == 1)
+        .unwrap();
+    let first_done = journal
+        .iter()
+        .position(|(_, e)| e["event"] == "succeeded" && e["task"] == 0)
+        .unwrap();
+    assert!(first_done < waiting && waiting < started, "{journal:?}");
+    assert!(
+        instant(started_at) >= until,
+        "started {started_at}, not before {at}"
+    );
+    let parks = journal
+        .iter()
+        .filter(|(_, e)| e["event"] == "parked")
+        .count();
+    assert_eq!(parks, 1 + parked_again);
+}
+
+#[test]
+fn a_past_date_runs_at_once() {
+    let lab = Lab::new();
+    let order = fixtures().join("past.yaml");
+    let out = lab.ordo(&["run", order.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_eq!(
+        out.last_line(),
+        "order ORD-PAST: completed",
+        "{}",
+        out.show()
+    );
+    let journal = lab.journal("ORD-PAST");
+    assert!(journal
+        .iter()
+        .any(|e| e["event"] == "waiting" && e["until"] == "2020-01-01T09:00:00Z"));
+    assert!(!journal.iter().any(|e| e["event"] == "parked"));
+}
+
+#[test]
+fn a_future_date_parks_and_a_cancel_compensates() {
+    let lab = Lab::new();
+    let order = fixtures().join("future.yaml");
+    let out = lab.ordo(&["run", order.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_eq!(
+        out.last_line(),
+        "waiting on 1/start (at 2099-12-05T09:00:00Z)"
+    );
+    let text = lab.ordo(&["status", "ORD-FUTURE"]);
+    assert!(
+        text.stdout
+            .contains("pending, not before 2099-12-05T09:00:00Z"),
+        "{}",
+        text.show()
+    );
+    let cancel = lab.ordo(&["cancel", "ORD-FUTURE", "--quiet"]);
+    assert_eq!(cancel.code, Some(0), "{}", cancel.show());
+    assert_eq!(lab.status("ORD-FUTURE")["state"], "cancelled");
+    assert_eq!(lab.task_state("ORD-FUTURE", "1/start"), "cancelled");
+}
+
+/// `--wait` sleeps to the timer and ends with the order.
+#[test]
+fn wait_stays_until_a_timer_is_due() {
+    let lab = Lab::new();
+    let order = fixtures().join("timed.yaml");
+    let out = lab.ordo(&["run", order.to_str().unwrap(), "--quiet", "--wait"]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_eq!(
+        out.last_line(),
+        "order ORD-TIMED: completed",
+        "{}",
+        out.show()
+    );
+    let journal = lab.journal_at("ORD-TIMED");
+    let until = journal
+        .iter()
+        .find_map(|(_, e)| {
+            (e["event"] == "waiting").then(|| e["until"].as_str().unwrap().to_string())
+        })
+        .expect("a waiting event");
+    let (started_at, _) = journal
+        .iter()
+        .find(|(_, e)| e["event"] == "started" && e["task"] == 1)
+        .unwrap();
+    assert!(instant(started_at) >= instant(&until));
+    assert!(!journal.iter().any(|(_, e)| e["event"] == "parked"));
+}

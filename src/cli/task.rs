@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::resume::resume_taken;
 use super::outcome::{fail, store_error};
+use super::resume::resume_taken;
 use super::{Exit, Jobs, ResumeArgs, StateDir};
 use crate::exec::TaskState;
 use crate::lifecycle::work::{self, GivenOutput, OutputError, WorkError};

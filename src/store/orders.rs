@@ -49,7 +49,9 @@ pub(crate) fn create(
             plan_json,
             document.to_string(),
             bindings,
-            plan.due_at(&at)
+            crate::value::parse_instant(&at)
+                .and_then(|created| plan.due_at(created))
+                .map(crate::value::format_instant)
         ],
     )
     .map_err(err)?;

@@ -238,3 +238,28 @@ impl Lab {
             .count()
     }
 }
+
+impl Lab {
+    /// The order's journal with when each event was recorded: (at, event).
+    pub fn journal_at(&self, order: &str) -> Vec<(String, Value)> {
+        let db = rusqlite::Connection::open_with_flags(
+            self.state().join("ordo.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the store");
+        let mut stmt = db
+            .prepare("SELECT at, event FROM events WHERE order_id = ?1 ORDER BY seq")
+            .unwrap();
+        let rows = stmt
+            .query_map([order], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .unwrap()
+            .map(|r| {
+                let (at, e) = r.unwrap();
+                (at, serde_json::from_str(&e).unwrap())
+            })
+            .collect();
+        rows
+    }
+}

@@ -8,14 +8,14 @@
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use super::{Phase, Run};
 use crate::exec::executor::{ExecError, RunOutcome};
 use crate::exec::frontier::Frontier;
 use crate::exec::state::{Event, OrderState, TaskState, WaitingOn, WorkOutcome};
-use crate::plan::{PlanWait, TaskIdx};
-use crate::value::Value;
+use crate::plan::TaskIdx;
+use crate::value::format_instant;
 
 impl Run<'_, '_> {
     pub(super) fn is_manual(&self, t: TaskIdx) -> bool {
@@ -37,27 +37,19 @@ impl Run<'_, '_> {
                 .map(|d| Some(d.with_timezone(&Utc)))
                 .map_err(|e| format!("its recorded start time `{at}` is not a time: {e}"));
         }
-        let at = match &self.ex.plan.tasks[t].wait {
-            None => return Ok(None),
-            Some(PlanWait::After { ms }) => {
-                let ms = i64::try_from(*ms).unwrap_or(i64::MAX);
-                chrono::Duration::try_milliseconds(ms)
-                    .and_then(|d| Utc::now().checked_add_signed(d))
-                    .ok_or_else(|| format!("its wait of {ms} ms is too long"))?
-            }
-            Some(PlanWait::Until(expr)) => match self.eval(expr, None) {
-                Ok(Value::Null) => return Ok(None),
-                Ok(Value::Date(d)) => d.and_time(chrono::NaiveTime::MIN).and_utc(),
-                Ok(Value::DateTime(d)) => d.with_timezone(&Utc),
-                Ok(other) => {
-                    return Err(format!(
-                        "`wait until {expr}` is not a date or datetime: {other}"
-                    ))
-                }
-                Err(e) => return Err(format!("cannot decide `wait until {expr}`: {e}")),
-            },
+        let Some(wait) = &self.ex.plan.tasks[t].wait else {
+            return Ok(None);
         };
-        let until = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        // Its dependencies are done now: `wait D` counts from here.
+        let at = match wait.not_before(Utc::now(), &mut |r| self.lookup(r, None)) {
+            Ok(Some(at)) => at,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("cannot decide when it may start: {e}")),
+        };
+        // Recorded to the millisecond, rounded up: never earlier.
+        let ms = at.timestamp_millis() + i64::from(at.timestamp_subsec_nanos() % 1_000_000 != 0);
+        let at = DateTime::from_timestamp_millis(ms).unwrap_or(at);
+        let until = format_instant(at);
         self.emit(Event::Waiting { task: t, until })
             .map_err(|e| e.to_string())?;
         Ok(Some(at))
@@ -192,7 +184,7 @@ impl Run<'_, '_> {
             .collect();
         waiting.extend(self.sleepers.iter().map(|Reverse((at, t))| {
             let task = self.id(*t).to_string();
-            let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+            let at = format_instant(*at);
             (*t, WaitingOn::At { task, at })
         }));
         waiting.sort_by_key(|(t, _)| *t);
