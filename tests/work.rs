@@ -18,7 +18,7 @@ fn parked(lab: &Lab) {
     );
 }
 
-fn survey_outputs<'a>(ready: &'a str) -> Vec<&'a str> {
+fn survey_outputs(ready: &str) -> Vec<&str> {
     vec![
         "--output",
         ready,
