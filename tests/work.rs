@@ -553,3 +553,82 @@ fn wait_stays_until_a_timer_is_due() {
     assert!(instant(started_at) >= instant(&until));
     assert!(!journal.iter().any(|(_, e)| e["event"] == "parked"));
 }
+
+/// The README's flow, with the shipped catalog: the TriplePlay order parks on
+/// the technician's visit (the catalog's `manual "field-ops"`), and
+/// completing the visit finishes it.
+#[test]
+fn the_readme_flow_parks_on_the_visit_and_completes() {
+    let lab = Lab::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalog = root.join("catalog");
+    let order = root.join("examples/triple-play.yaml");
+    let out = lab.ordo(&[
+        "run",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        order.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_eq!(
+        out.last_line(),
+        "waiting on 1/Broadband/visit (work item, field-ops)"
+    );
+    let items = lab.tasks(&["--team", "field-ops"]);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["action"], "field.await_visit");
+    let done = lab.ordo(&[
+        "task",
+        "complete",
+        "ORD-1001",
+        "1/Broadband/visit",
+        "--as",
+        "alice",
+        "--output",
+        "ont_serial=ONT-4471",
+        "--output",
+        "closed_at=2026-12-05T11:20:00Z",
+        "--quiet",
+    ]);
+    assert_eq!(done.code, Some(0), "{}", done.show());
+    assert_eq!(
+        done.last_line(),
+        "order ORD-1001: completed",
+        "{}",
+        done.show()
+    );
+}
+
+/// A retryable failure gives the team a new work item; the order waits on it.
+#[test]
+fn a_retryable_failure_opens_a_new_work_item() {
+    let lab = Lab::new();
+    parked(&lab);
+    let out = lab.ordo(&[
+        "task",
+        "fail",
+        SITE,
+        "1/survey",
+        "--as",
+        "bob",
+        "--reason",
+        "no key",
+        "--retryable",
+        "--quiet",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.show());
+    assert_eq!(
+        out.last_line(),
+        "waiting on 1/survey (work item, field-ops)"
+    );
+    let items = lab.tasks(&[]);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["state"], "open");
+    assert!(items[0]["assignee"].is_null());
+    assert_eq!(lab.count(SITE, "work_opened", 1), 2);
+    let done = complete(&lab, "alice", &survey_outputs("ready=true"));
+    assert_eq!(done.code, Some(0), "{}", done.show());
+    assert_eq!(lab.status(SITE)["state"], "completed");
+    assert_eq!(lab.status(SITE)["tasks"][1]["attempts"], 2);
+}

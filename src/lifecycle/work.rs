@@ -282,3 +282,53 @@ fn refuse_others(item: &WorkItem, by: &str) -> Result<(), StoreError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let json = serde_json::json!({
+            "order": "O", "catalog_hash": "h", "stages": ["s"], "items": [],
+            "tasks": [{
+                "id": "t", "item": null, "product": null, "name": "t", "action": "a.b",
+                "stage": 0, "after": [], "inputs": [], "when": null, "requires": [],
+                "retry": null, "timeout_ms": null, "undo": null, "point_of_no_return": false,
+                "outputs": []
+            }],
+            "critical_path": [],
+            "price": {
+                "once": {"amount": "0", "currency": "EUR"},
+                "monthly": {"amount": "0", "currency": "EUR"}
+            }
+        });
+        let mut plan: Plan = serde_json::from_value(json).expect("a plan");
+        plan.tasks[0].outputs = std::sync::Arc::from(vec![
+            ("ok".to_string(), Type::Bool),
+            ("n".to_string(), Type::Int),
+            ("note".to_string(), Type::String),
+        ]);
+        plan
+    }
+
+    fn given(pairs: &[&str]) -> Vec<GivenOutput> {
+        let args: Vec<String> = pairs.iter().map(|s| s.to_string()).collect();
+        outputs_from_args(&args).expect("NAME=VALUE")
+    }
+
+    #[test]
+    fn text_is_read_by_the_output_type() {
+        let values = check_outputs(&plan(), 0, &given(&["ok=true", "n=4", "note=true"])).unwrap();
+        assert_eq!(values["ok"], Value::Bool(true));
+        assert_eq!(values["n"], Value::Int(4));
+        assert_eq!(values["note"], Value::String("true".into()));
+    }
+
+    #[test]
+    fn every_error_names_its_output() {
+        let errors = check_outputs(&plan(), 0, &given(&["ok=maybe", "nn=1"])).unwrap_err();
+        let named: Vec<&str> = errors.iter().map(|e| e.output.as_str()).collect();
+        assert_eq!(named, ["ok", "n", "note", "nn"]);
+        assert!(errors[3].help.contains("did you mean `n`?"));
+    }
+}
