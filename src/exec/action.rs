@@ -1,7 +1,7 @@
 //! The action interface: what the executor hands an implementation of an
 //! action (a [`Request`], the exec protocol's request of SPEC §6) and what it
-//! gets back. Built-in bindings (`simulate`, `noop`, `exec`) and Rust types a
-//! library user registers are all [`Action`]s.
+//! gets back. Built-in bindings (`simulate`, `noop`, `exec`, `http`) and
+//! Rust types a library user registers are all [`Action`]s.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::bindings::{Bindings, Implementation};
 use super::builtin::{SimEnv, Simulate, SimulateOptions};
+use super::http::Http;
 use super::plugin::{Exec, LogSink};
 use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
 use super::Action;
@@ -90,11 +91,13 @@ pub struct TaskOutcome {
 }
 
 /// One resolved call: the implementation, its concurrency group (the
-/// binding it came from), and its declared outputs.
+/// binding it came from), its declared outputs, and the binding's own limit
+/// on one attempt.
 pub(crate) struct Call {
     pub action: Arc<dyn Action>,
     pub group: usize,
     pub outputs: Arc<[(String, Type)]>,
+    pub timeout_ms: Option<u64>,
 }
 
 pub(crate) struct TaskCalls {
@@ -164,6 +167,7 @@ impl<'p> Executor<'p> {
                     action: Arc::clone(action),
                     group: i,
                     outputs: Arc::from(outputs.to_vec()),
+                    timeout_ms: implementation.timeout_ms(),
                 };
                 Some((call, team))
             };
@@ -265,6 +269,7 @@ fn instantiate(
             env: env.clone(),
             log: log.clone(),
         }),
+        Implementation::Http(o) => Arc::new(Http::new(o.clone())),
         Implementation::Custom(a) => Arc::clone(a),
         Implementation::Manual { team } => manual_action(team),
     }
@@ -277,6 +282,7 @@ fn manual_call(team: &str, outputs: &[(String, Type)]) -> Call {
         action: manual_action(team),
         group: 0,
         outputs: Arc::from(outputs.to_vec()),
+        timeout_ms: None,
     }
 }
 

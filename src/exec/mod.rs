@@ -22,6 +22,7 @@ mod builtin;
 mod child;
 mod executor;
 mod frontier;
+mod http;
 pub mod journal;
 mod paint;
 mod plugin;
@@ -38,6 +39,7 @@ pub use bindings::{
 };
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
+pub use http::{HttpOptions, IDEMPOTENCY_KEY};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
 pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};

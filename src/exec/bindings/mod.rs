@@ -4,6 +4,7 @@
 //! actions:
 //!   "network.*":    { exec: ["./plugins/network.sh"], max_concurrent: 2 }
 //!   "credit.check": { simulate: { latency: 200ms, outputs: { score: 550 } } }
+//!   "billing.*":    { http: { url: "https://billing.example.com/ordo", timeout: 10s } }
 //!   "*":            { simulate: {} }
 //! ```
 //!
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use super::action::Action;
 use super::builtin::SimulateOptions;
+use super::http::HttpOptions;
 use crate::diagnostic::Diagnostics;
 use crate::source::{SourceFile, Sources};
 use crate::span::{FileId, Span};
@@ -98,6 +100,8 @@ pub enum Implementation {
         args: Vec<String>,
         env: PluginEnv,
     },
+    /// An HTTP service, POSTed the exec protocol's request.
+    Http(HttpOptions),
     /// A Rust implementation registered by a library user.
     Custom(Arc<dyn Action>),
     /// People of `team` do the action: a ready task becomes a work item.
@@ -120,7 +124,19 @@ impl fmt::Debug for Implementation {
                 .field("args", args)
                 .field("env", env)
                 .finish(),
+            Implementation::Http(o) => f.debug_tuple("Http").field(o).finish(),
             Implementation::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl Implementation {
+    /// The implementation's own limit on one attempt, beside a task's
+    /// `timeout`: the sooner of the two ends the attempt.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            Implementation::Http(o) => Some(o.timeout_ms),
+            _ => None,
         }
     }
 }

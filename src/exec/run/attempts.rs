@@ -90,9 +90,13 @@ impl Run<'_, '_> {
             Err(error) => return self.fail(t, error),
         };
         let call = self.call(t);
-        let deadline = task
-            .timeout_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        // The task's timeout, or its binding's (an `http` binding's), the
+        // shorter: past it, the attempt's outcome is unknown either way.
+        let timeout_ms = match (task.timeout_ms, call.timeout_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
         let order = &self.ex.plan.order;
         let request = Request {
             protocol: PROTOCOL,
@@ -116,7 +120,7 @@ impl Run<'_, '_> {
             undo,
             attempt,
             group,
-            timeout_ms: task.timeout_ms,
+            timeout_ms,
             action: call.action.clone(),
             request,
         };
