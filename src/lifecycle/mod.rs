@@ -86,7 +86,9 @@ pub enum ErrorKind {
 impl LifecycleError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LifecycleError::Store(StoreError::NoSuchOrder { .. }) => ErrorKind::NotFound,
+            LifecycleError::Store(
+                StoreError::NoSuchOrder { .. } | StoreError::NoSuchWorkItem { .. },
+            ) => ErrorKind::NotFound,
             LifecycleError::Store(StoreError::OrderExists { .. } | StoreError::Locked { .. }) => {
                 ErrorKind::Conflict
             }
