@@ -38,6 +38,7 @@ mod runner;
 mod schema;
 mod sqlite;
 mod status;
+mod work;
 
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
@@ -49,6 +50,7 @@ pub use status::{
     CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RevisionState,
     RevisionStatus, RunnerInfo, RunnerStatus, StoredOrder, TaskStatus,
 };
+pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -153,4 +155,22 @@ pub trait Store: Send + Sync {
         lock: &RunnerLock,
         revision: &PendingRevision,
     ) -> Result<(), StoreError>;
+
+    /// The work items that match `filter`, oldest ready first.
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError>;
+
+    /// The work item of an order's task.
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError>;
+
+    /// A person's change to a work item, as a compare-and-set recorded (with
+    /// `by`) in the order's journal: refused when someone else holds the
+    /// item or it has ended. Completing or failing it does not move the
+    /// order: the next run of the order takes it up.
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError>;
 }

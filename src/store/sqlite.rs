@@ -14,10 +14,10 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, revisions, runner};
+use super::{instances, orders, revisions, runner, work};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
-    StoreError, StoredOrder,
+    StoreError, StoredOrder, WorkFilter, WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -472,6 +472,24 @@ impl Store for SqliteStore {
         revision: &PendingRevision,
     ) -> Result<(), StoreError> {
         revisions::switch(&self.db, lock, revision)
+    }
+
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
+        work::list(&self.db, filter)
+    }
+
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError> {
+        work::get(&self.db, order, task)
+    }
+
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError> {
+        work::change(&self.db, order, task, by, request)
     }
 }
 
