@@ -61,6 +61,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Mark(#[from] lifecycle::mark::MarkError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -71,6 +73,9 @@ pub(crate) struct App {
     pub catalog: CompiledCatalog,
     pub bindings: BindingsRecord,
     pub token: Option<Vec<u8>>,
+    /// Held while the server runs: tells other processes on the state
+    /// folder that an engine advances its orders.
+    pub _mark: lifecycle::mark::EngineMark,
 }
 
 impl App {
@@ -98,12 +103,14 @@ pub(crate) fn prepare(options: &ServeOptions) -> Result<App, ServeError> {
         }
     };
     let store: Arc<dyn Store> = Arc::new(lifecycle::open_store(&options.state)?);
+    let mark = lifecycle::mark::EngineMark::take(&options.state)?;
     let engine = Engine::new(store, options.state.clone(), options.jobs);
     Ok(App {
         engine,
         catalog,
         bindings,
         token,
+        _mark: mark,
     })
 }
 
