@@ -18,6 +18,7 @@ pub mod model;
 pub mod order;
 pub mod plan;
 pub mod render;
+pub mod server;
 pub mod source;
 pub mod span;
 pub mod store;

@@ -12,6 +12,7 @@ mod plan;
 mod quote;
 mod resume;
 mod run;
+mod serve;
 mod status;
 mod test;
 
@@ -62,6 +63,7 @@ where
         Command::Cancel(args) => cancel::cancel(args),
         Command::Test(args) => test::test(args),
         Command::Fmt(args) => fmt::fmt(args),
+        Command::Serve(args) => serve::serve(args),
     }
 }
 
@@ -111,6 +113,8 @@ pub enum Command {
     Test(TestArgs),
     /// Format .ordo files in the canonical layout.
     Fmt(FmtArgs),
+    /// Run the engine and the HTTP API over the state folder's orders.
+    Serve(ServeArgs),
 }
 
 /// `--catalog DIR`.
@@ -346,6 +350,29 @@ pub struct TestArgs {
     pub bless: bool,
     #[command(flatten)]
     pub deny: Deny,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback unless you mean otherwise).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8622")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub state: StateDir,
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// The bindings file submitted orders run with (default: simulate all).
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    /// Most attempts running at once, over every order [default: 4 per CPU].
+    #[command(flatten)]
+    pub jobs: Jobs,
+    /// A file holding the bearer token every request but /healthz needs.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds running orders get to finish after SIGTERM or SIGINT.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub grace: u64,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::outcome::{execute, fail, Shown};
 use super::{Exit, ResumeArgs};
-use crate::exec::{ExecOptions, OrderState};
+use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 use crate::source::Sources;
@@ -49,18 +49,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         }
     }
     execute(
-        Advance {
-            store: &store,
-            lock: &lock,
-            state: &args.state.path,
-            plan: &stored.plan,
-            initial: stored.records,
-            bindings: &bindings,
-            options: ExecOptions {
-                jobs: args.jobs.n,
-                ..ExecOptions::default()
-            },
-        },
+        Advance::stored(&store, &lock, &args.state.path, &stored, &bindings).jobs(args.jobs.n),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

@@ -14,6 +14,7 @@ use chrono::{DateTime, FixedOffset};
 use super::bindings::{Bindings, Implementation};
 use super::builtin::{SimEnv, Simulate, SimulateOptions};
 use super::http::Http;
+use super::limiter::AttemptLimiter;
 use super::plugin::{Exec, LogSink};
 use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
 use super::Action;
@@ -31,6 +32,9 @@ pub struct ExecOptions {
     pub started: Option<DateTime<FixedOffset>>,
     /// How often to ask the journal whether the order was cancelled.
     pub cancel_poll: Duration,
+    /// A bound on attempts shared with other runs (a server's `--jobs`),
+    /// honoured together with `jobs` and each binding's `max_concurrent`.
+    pub limiter: Option<Arc<AttemptLimiter>>,
 }
 
 impl Default for ExecOptions {
@@ -43,6 +47,7 @@ impl Default for ExecOptions {
             log: None,
             started: None,
             cancel_poll: Duration::from_millis(100),
+            limiter: None,
         }
     }
 }
@@ -56,6 +61,11 @@ pub enum ExecError {
     Unbound(Vec<String>),
     #[error("the plan cannot be executed: {0}")]
     InvalidPlan(String),
+    /// The attempt limiter was closed (a server shutting down): the running
+    /// attempts finished and were recorded; the order continues when it is
+    /// next advanced.
+    #[error("stopped before the order ended: no new attempt may start")]
+    Stopped,
     #[error("the task records do not fit the plan: {0}")]
     Records(String),
     /// The process of an attempt a killed runner left would not go away.
@@ -110,6 +120,7 @@ pub struct Executor<'p> {
     pub(crate) index: HashMap<&'p str, TaskIdx>,
     pub(crate) jobs: usize,
     pub(crate) cancel_poll: Duration,
+    pub(crate) limiter: Option<Arc<AttemptLimiter>>,
 }
 
 impl<'p> Executor<'p> {
@@ -183,6 +194,7 @@ impl<'p> Executor<'p> {
             index,
             jobs: options.jobs.max(1),
             cancel_poll: options.cancel_poll,
+            limiter: options.limiter,
         })
     }
 

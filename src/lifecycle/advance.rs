@@ -11,7 +11,7 @@ use super::store::{events_log, order_log};
 use super::LifecycleError;
 use crate::exec::{Bindings, Event, ExecOptions, Executor, RunOutcome, TaskRecord, Tee};
 use crate::plan::Plan;
-use crate::store::{RunnerLock, Store};
+use crate::store::{RunnerLock, Store, StoredOrder};
 
 /// One order to advance.
 pub struct Advance<'a> {
@@ -25,6 +25,52 @@ pub struct Advance<'a> {
     pub bindings: &'a Bindings,
     /// How to run; the plugin log is set here.
     pub options: ExecOptions,
+}
+
+impl<'a> Advance<'a> {
+    /// An advance with the default options.
+    pub fn new(
+        store: &'a dyn Store,
+        lock: &'a RunnerLock,
+        state: &'a Path,
+        plan: &'a Plan,
+        initial: Vec<TaskRecord>,
+        bindings: &'a Bindings,
+    ) -> Advance<'a> {
+        Advance {
+            store,
+            lock,
+            state,
+            plan,
+            initial,
+            bindings,
+            options: ExecOptions::default(),
+        }
+    }
+
+    /// An advance of a stored order from its task records.
+    pub fn stored(
+        store: &'a dyn Store,
+        lock: &'a RunnerLock,
+        state: &'a Path,
+        stored: &'a StoredOrder,
+        bindings: &'a Bindings,
+    ) -> Advance<'a> {
+        Advance::new(
+            store,
+            lock,
+            state,
+            &stored.plan,
+            stored.records.clone(),
+            bindings,
+        )
+    }
+
+    /// At most `jobs` attempts of this order at once.
+    pub fn jobs(mut self, jobs: usize) -> Advance<'a> {
+        self.options.jobs = jobs;
+        self
+    }
 }
 
 /// Where an advance left the order.

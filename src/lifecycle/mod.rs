@@ -9,14 +9,15 @@
 
 pub mod advance;
 pub mod cancel;
+pub mod engine;
 pub mod store;
 pub mod submit;
 
 pub use advance::{advance, Advance, Advanced};
 pub use cancel::{request_cancel, CancelRequest};
 pub use store::{
-    bindings_for, check_order_id, events_log, events_path, open_for, open_store, order_log,
-    take_order,
+    bindings_for, check_order_id, events_log, events_path, live_runner, open_for, open_store,
+    order_log, take_order,
 };
 pub use submit::{
     checked_bindings, compile_catalog, load_catalog, plan_order_file, plan_order_text,
@@ -90,7 +91,9 @@ impl LifecycleError {
                 ErrorKind::Conflict
             }
             LifecycleError::Store(e) if store_conflict(e) => ErrorKind::Conflict,
-            LifecycleError::Invalid { .. } | LifecycleError::Unrunnable(_) => ErrorKind::Invalid,
+            LifecycleError::Invalid { .. }
+            | LifecycleError::Unrunnable(_)
+            | LifecycleError::OrderId(_) => ErrorKind::Invalid,
             _ => ErrorKind::Other,
         }
     }

@@ -50,6 +50,9 @@ impl Run<'_, '_> {
             let Some((t, group)) = next else {
                 break;
             };
+            if !self.ex.limiter.as_ref().is_none_or(|l| l.try_acquire()) {
+                break;
+            }
             self.queues[group].remove(&t);
             self.start(t, group, frontier, ready)?;
         }
@@ -206,6 +209,9 @@ impl Run<'_, '_> {
         }
         self.running -= 1;
         self.group_running[group] -= 1;
+        if let Some(limiter) = &self.ex.limiter {
+            limiter.release(1);
+        }
         if !undo {
             self.ended[t] = Some(Instant::now());
         }

@@ -89,13 +89,18 @@ pub(crate) fn run(
             })?;
         }
     }
-    std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
         let outcome = run.execute(&mut pool);
         // Workers waiting for their process to be recorded give up.
         run.acks.clear();
         outcome
-    })
+    });
+    // A run that stopped on an error gives back the places of its attempts.
+    if let Some(limiter) = &ex.limiter {
+        limiter.release(run.running);
+    }
+    outcome
 }
 
 struct Run<'a, 'p> {
@@ -286,6 +291,10 @@ impl<'p> Run<'_, 'p> {
                     ));
                 }
                 return Ok(());
+            }
+            if self.running == 0 && self.ex.limiter.as_ref().is_some_and(|l| l.is_closed()) {
+                self.flush()?;
+                return Err(ExecError::Stopped);
             }
             let mut wait = self.ex.cancel_poll;
             if let Some(Reverse((due, _))) = self.timers.peek() {
