@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::store::{events_log, order_log};
 use super::LifecycleError;
-use crate::exec::{Bindings, Event, ExecOptions, Executor, RunOutcome, TaskRecord, Tee};
+use crate::exec::{
+    Bindings, Event, ExecOptions, Executor, OrderState, RunOutcome, TaskRecord, Tee, WaitingOn,
+};
 use crate::plan::Plan;
 use crate::store::{RunnerLock, Store, StoredOrder};
 
@@ -71,6 +73,13 @@ impl<'a> Advance<'a> {
         self.options.jobs = jobs;
         self
     }
+
+    /// Whether to return parked when only waits are left (see
+    /// [`ExecOptions::park`]).
+    pub fn park(mut self, park: bool) -> Advance<'a> {
+        self.options.park = park;
+        self
+    }
 }
 
 /// Where an advance left the order.
@@ -113,5 +122,18 @@ pub fn advance(
     let outcome = executor
         .run(a.initial, &mut Tee(durable, events), observer)
         .map_err(LifecycleError::Exec)?;
-    Ok(Advanced::Ended(outcome))
+    if outcome.state != OrderState::InProgress {
+        return Ok(Advanced::Ended(outcome));
+    }
+    // Parked: woken by a work item's end, or at the first timer.
+    let next_due = outcome
+        .waiting
+        .iter()
+        .filter_map(|w| match w {
+            WaitingOn::At { at, .. } => DateTime::parse_from_rfc3339(at).ok(),
+            WaitingOn::WorkItem { .. } => None,
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .min();
+    Ok(Advanced::Parked { outcome, next_due })
 }

@@ -241,7 +241,18 @@ impl Engine {
             } => {
                 tracing::info!(order = %order, task = task(t), state = state.as_str(), error = error.as_deref().unwrap_or(""), "task transition");
             }
-            Event::Spawned { .. } => {}
+            Event::WorkOpened { task: t, team, .. } => {
+                tracing::info!(order = %order, task = task(t), team = %team, "work item opened");
+            }
+            Event::Work {
+                task: t,
+                change,
+                by,
+                ..
+            } => {
+                tracing::info!(order = %order, task = task(t), change = ?change, by = %by, "work item changed");
+            }
+            Event::Spawned { .. } | Event::Waiting { .. } | Event::Parked { .. } => {}
         }
     }
 

@@ -12,6 +12,7 @@ pub mod cancel;
 pub mod engine;
 pub mod store;
 pub mod submit;
+pub mod work;
 
 pub use advance::{advance, Advance, Advanced};
 pub use cancel::{request_cancel, CancelRequest};
@@ -86,7 +87,9 @@ pub enum ErrorKind {
 impl LifecycleError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LifecycleError::Store(StoreError::NoSuchOrder { .. }) => ErrorKind::NotFound,
+            LifecycleError::Store(
+                StoreError::NoSuchOrder { .. } | StoreError::NoSuchWorkItem { .. },
+            ) => ErrorKind::NotFound,
             LifecycleError::Store(StoreError::OrderExists { .. } | StoreError::Locked { .. }) => {
                 ErrorKind::Conflict
             }
@@ -109,5 +112,9 @@ pub fn store_conflict(e: &StoreError) -> bool {
             | StoreError::AlreadyFinal { .. }
             | StoreError::LostLock { .. }
             | StoreError::InstanceUnavailable { .. }
+            | StoreError::NoSuchWorkItem { .. }
+            | StoreError::WorkItemTaken { .. }
+            | StoreError::WorkItemClosed { .. }
+            | StoreError::WorkItemNotClaimed { .. }
     )
 }

@@ -169,9 +169,12 @@ impl Plan {
 }
 
 mod build;
+mod due;
 mod instance;
 mod items;
 pub mod render;
+
+pub use due::overdue;
 
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;

@@ -14,10 +14,10 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, runner};
+use super::{instances, orders, runner, work};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
-    StoredOrder,
+    StoredOrder, WorkFilter, WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -443,6 +443,24 @@ impl Store for SqliteStore {
     fn changing(&self, instance: &str) -> Result<Option<String>, StoreError> {
         let conn = self.db.reader();
         instances::changing(&conn, instance).map_err(|e| self.db.err(e))
+    }
+
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
+        work::list(&self.db, filter)
+    }
+
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError> {
+        work::get(&self.db, order, task)
+    }
+
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError> {
+        work::change(&self.db, order, task, by, request)
     }
 }
 
