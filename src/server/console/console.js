@@ -20,6 +20,9 @@
     };
     window.setInterval(refresh, 2000);
   }
+  // A refused form: the first field in error gets the focus (and the view).
+  const invalid = document.querySelector("[aria-invalid='true']");
+  if (invalid) invalid.focus();
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();

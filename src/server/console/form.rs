@@ -209,10 +209,16 @@ pub(crate) fn fields(
     }
 }
 
-/// A string usable in an element id: letters and digits, the rest `-`.
+/// A string usable in an element id: letters, digits and `_`, the rest `-`.
 pub(crate) fn css_id(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
