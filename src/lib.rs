@@ -24,5 +24,6 @@ pub mod span;
 pub mod store;
 pub mod syntax;
 pub mod synth;
+pub mod tmf;
 pub mod value;
 pub mod yaml;

@@ -681,9 +681,11 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "runner",
             "counts",
             "items",
-            "tasks"
+            "tasks",
+            "revisions"
         ]
     );
+    assert_eq!(one["revisions"], serde_json::json!([]));
     assert_eq!(one["order"], "ORD-Q1");
     assert_eq!(one["state"], "completed");
     assert_eq!(one["runner"], Value::Null);

@@ -411,7 +411,7 @@ fn a_2xx_reply_succeeds_with_its_outputs_and_the_request_is_the_exec_protocols()
     assert_eq!(
         activate.body,
         json!({
-            "protocol": 1, "action": "net.activate", "order": ORDER, "task": "1/activate",
+            "protocol": 1, "action": "net.activate", "order": ORDER, "task": "1/activate", "version": 1,
             "attempt": 1, "idempotency_key": ACTIVATE_KEY, "undo": false,
             "inputs": { "port": "p-1" }
         })

@@ -309,9 +309,11 @@ fn the_status_json_has_the_documented_shape() {
             "runner",
             "counts",
             "items",
-            "tasks"
+            "tasks",
+            "revisions"
         ]
     );
+    assert_eq!(json["revisions"], serde_json::json!([]));
     assert_eq!(json["state"], "acknowledged");
     assert_eq!(json["counts"], serde_json::json!({ "pending": 4 }));
     assert_eq!(

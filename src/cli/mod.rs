@@ -11,6 +11,7 @@ mod outcome;
 mod plan;
 mod quote;
 mod resume;
+mod revise;
 mod run;
 mod serve;
 mod status;
@@ -63,6 +64,7 @@ where
         Command::Inventory(args) => inventory::inventory(args),
         Command::Resume(args) => resume::resume(args),
         Command::Cancel(args) => cancel::cancel(args),
+        Command::Revise(args) => revise::revise(args),
         Command::Test(args) => test::test(args),
         Command::Fmt(args) => fmt::fmt(args),
         Command::Serve(args) => serve::serve(args),
@@ -113,6 +115,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Cancel an order, compensating the tasks it has done.
     Cancel(CancelArgs),
+    /// Amend an order in flight with its revised document.
+    Revise(ReviseArgs),
     /// Run the catalog's tests (CATALOG/tests/*.yaml).
     Test(TestArgs),
     /// Format .ordo files in the canonical layout.
@@ -204,6 +208,10 @@ pub struct PlanArgs {
     pub state: StateDir,
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
+    /// Show what revising the stored order ORDER_ID with ORDER would keep,
+    /// redo, undo and add, changing nothing (text or json).
+    #[arg(long, value_name = "ORDER_ID")]
+    pub revise: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -336,6 +344,34 @@ pub struct ResumeArgs {
     /// (on work items, on dates).
     #[arg(long)]
     pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviseArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    #[arg(value_name = "ORDER_ID")]
+    pub order_id: String,
+    /// The whole order as it should now be (YAML or JSON), same id.
+    #[arg(value_name = "REVISED_ORDER")]
+    pub order: PathBuf,
+    /// The bindings file, when no process runs the order [default: the one
+    /// the order was run with].
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
+    pub state: StateDir,
+    /// How to print diagnostics: human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look.
+    #[arg(long)]
+    pub failures: bool,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

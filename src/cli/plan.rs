@@ -15,6 +15,9 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         Ok(p) => p.plan,
         Err(exit) => return exit,
     };
+    if let Some(order) = &args.revise {
+        return super::revise::plan_revision(args, order, &plan);
+    }
     // Attribute values reach the text formats as written in the order:
     // shown escaped, never sent to the terminal. JSON escapes them itself.
     write_stdout(&match args.format {

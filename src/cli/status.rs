@@ -190,6 +190,7 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
         "catalog: {}",
         &s.catalog_hash[..s.catalog_hash.len().min(12)]
     );
+    out.push_str(&revisions_text(s));
     out.push_str("\nitems\n");
     let mut rows = vec![["ITEM", "PRODUCT", "ACTION", "TASKS"]
         .map(String::from)
@@ -251,6 +252,39 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
 }
 
 /// `circuit=C-1, port=7`: strings as they are, other values as JSON.
+/// The version and each revision, for an order that was ever revised.
+fn revisions_text(s: &OrderStatus) -> String {
+    if s.revisions.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("version: {}\nrevisions:\n", s.version);
+    for r in &s.revisions {
+        let _ = write!(
+            out,
+            "  v{} (from v{}): {}, requested {}",
+            r.version,
+            r.from,
+            r.state.as_str(),
+            r.requested_at
+        );
+        if let Some(at) = &r.applied_at {
+            let _ = write!(out, ", applied {at}");
+        }
+        if let Some(c) = &r.counts {
+            let _ = write!(
+                out,
+                "; {} kept, {} redone, {} undone, {} added",
+                c.kept, c.redone, c.undone, c.added
+            );
+        }
+        if let Some(why) = &r.reason {
+            let _ = write!(out, " — {}", sanitize_line(why));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn outputs_text(outputs: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
     outputs
         .iter()

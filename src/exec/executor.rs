@@ -5,7 +5,7 @@
 //! How a run proceeds is in [`super::run`]; this module checks the plan,
 //! binds its actions, and shapes the outcome.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,12 @@ pub struct ExecOptions {
     /// How often to ask the journal whether the order was cancelled (and,
     /// while manual tasks wait, whether their work items were completed).
     pub cancel_poll: Duration,
+    /// The order's version the plan is (requests carry it).
+    pub version: u32,
+    /// Tasks whose effect a revision made anew, by task id: the version whose
+    /// idempotency key (`ORDER/TASK@vN`) it carries. A task not listed
+    /// carries its first key, `ORDER/TASK`.
+    pub redone_at: BTreeMap<String, u32>,
     /// A bound on attempts shared with other runs (a server's `--jobs`),
     /// honoured together with `jobs` and each binding's `max_concurrent`.
     pub limiter: Option<Arc<AttemptLimiter>>,
@@ -52,6 +58,8 @@ impl Default for ExecOptions {
             log: None,
             started: None,
             cancel_poll: Duration::from_millis(100),
+            version: 1,
+            redone_at: BTreeMap::new(),
             limiter: None,
             park: true,
         }
@@ -87,6 +95,10 @@ pub struct RunOutcome {
     pub reason: Option<String>,
     /// Every task, in plan order.
     pub tasks: Vec<TaskOutcome>,
+    /// The run stopped at a safe point for a revision (the order goes on in
+    /// its next version), or the undos of a revision ([`Executor::take_back`])
+    /// are all done.
+    pub revising: bool,
     /// What a parked order (`in_progress`) waits for; empty otherwise.
     pub waiting: Vec<super::WaitingOn>,
 }
@@ -131,6 +143,10 @@ pub struct Executor<'p> {
     pub(crate) index: HashMap<&'p str, TaskIdx>,
     pub(crate) jobs: usize,
     pub(crate) cancel_poll: Duration,
+    pub(crate) version: u32,
+    /// Per task, the version its idempotency key names (see
+    /// [`ExecOptions::redone_at`]).
+    pub(crate) key_versions: Vec<Option<u32>>,
     pub(crate) limiter: Option<Arc<AttemptLimiter>>,
     pub(crate) park: bool,
 }
@@ -226,6 +242,12 @@ impl<'p> Executor<'p> {
             index,
             jobs: options.jobs.max(1),
             cancel_poll: options.cancel_poll,
+            version: options.version,
+            key_versions: plan
+                .tasks
+                .iter()
+                .map(|t| options.redone_at.get(&t.id).copied())
+                .collect(),
             limiter: options.limiter,
             park: options.park,
         })
@@ -257,7 +279,36 @@ impl<'p> Executor<'p> {
                 initial.len()
             )));
         };
-        super::run::run(self, records, journal, observer)
+        super::run::run(self, records, None, journal, observer)
+    }
+
+    /// The first half of applying a revision: runs the undo of every task of
+    /// `tasks` that is done, in reverse dependency order (an undo runs only
+    /// after the undos of the listed tasks that depended on it), and nothing
+    /// else. An interrupted undo is invoked again with its key. When every
+    /// undo succeeded, the outcome is `in_progress` with
+    /// [`RunOutcome::revising`]; a failed undo holds the order.
+    pub fn take_back(
+        &self,
+        records: Vec<TaskRecord>,
+        tasks: &[TaskIdx],
+        journal: &mut dyn Journal,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<RunOutcome, ExecError> {
+        let n = self.plan.tasks.len();
+        if records.len() != n {
+            return Err(ExecError::Records(format!(
+                "{} records for a plan of {n} tasks",
+                records.len()
+            )));
+        }
+        let mut only = vec![false; n];
+        for &t in tasks {
+            if let Some(o) = only.get_mut(t) {
+                *o = true;
+            }
+        }
+        super::run::run(self, records, Some(only), journal, observer)
     }
 
     pub fn plan(&self) -> &Plan {

@@ -214,6 +214,13 @@ pub trait Journal: Send {
         Ok(false)
     }
 
+    /// Whether a revision of the order waits to be applied (polled like
+    /// [`Journal::cancel_requested`]): the run then stops at a safe point,
+    /// starting nothing new and letting running attempts finish.
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        Ok(false)
+    }
+
     /// Work items people completed or failed that the run has not taken up
     /// yet (polled while manual tasks wait).
     fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
@@ -234,6 +241,10 @@ impl<J: Journal + ?Sized> Journal for Box<J> {
 
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         (**self).cancel_requested(order)
+    }
+
+    fn revision_requested(&mut self, order: &str) -> Result<bool, JournalError> {
+        (**self).revision_requested(order)
     }
 
     fn work_results(&mut self, order: &str) -> Result<Vec<WorkResult>, JournalError> {

@@ -34,6 +34,10 @@ impl Printer<'_> {
                 self.text("description ");
                 self.text(&string(s));
             }
+            Member::Offering(o) => {
+                let names: Vec<String> = o.names.iter().map(string).collect();
+                self.text(&format!("offering {}", names.join(", ")));
+            }
             Member::Attr(a) => self.attr(a),
             Member::ReliesOn(p) => {
                 self.text("relies on ");
@@ -278,6 +282,7 @@ fn member_range(src: &str, m: &Member, prev_end: usize) -> (usize, usize) {
     let span = match m {
         Member::Description(s) => return (skip_trivia(src, prev_end), s.span.end()),
         Member::ReliesOn(p) => return (skip_trivia(src, prev_end), p.span.end()),
+        Member::Offering(o) => o.span,
         Member::Attr(a) => a.span,
         Member::Price(p) => p.span,
         Member::Sla(s) => s.span,

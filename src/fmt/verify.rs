@@ -113,7 +113,7 @@ fn roots(module: &Module) -> Vec<&Expr> {
                         Member::Include(i) => out.extend(i.args.iter().map(|a| &a.value)),
                         Member::Rule(r) => tasks(&r.tasks, &mut out),
                         Member::Sla(s) => out.extend(s.when.as_ref()),
-                        Member::Description(_) | Member::ReliesOn(_) => {}
+                        Member::Description(_) | Member::ReliesOn(_) | Member::Offering(_) => {}
                     }
                 }
             }

@@ -11,6 +11,11 @@
 //!   (takeover), and orders cancelled by `ordo cancel` in another process
 //!   while nobody ran them. A cancel of an order the engine runs needs no
 //!   wake-up: the executor polls the store's cancel flag.
+//! - A parked order ([`Advanced::Parked`]: waiting on a work item or a
+//!   timer) holds no thread and no lock; the poll advances it again once
+//!   its `next_due` has passed or its row in the store changed (its
+//!   `updated_at` or its cancel flag: a work item completed, a cancel
+//!   requested, by this process or any other).
 //! - [`Engine::shutdown`] starts nothing new and waits (up to a grace
 //!   period) for the running advances to return.
 
@@ -19,6 +24,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use super::advance::{advance, Advance, Advanced};
 use super::store::{bindings_for, live_runner, take_order};
@@ -67,6 +74,15 @@ impl Metrics {
     }
 }
 
+/// What a parked order waits for.
+#[derive(Debug, Clone)]
+struct Parked {
+    next_due: Option<DateTime<Utc>>,
+    /// The order's row when it parked (`updated_at`, cancel flag): a work
+    /// item completed or a cancel requested, by any process, changes it.
+    seen: (String, bool),
+}
+
 /// The resident run loop over the orders of one store.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -74,6 +90,9 @@ pub struct Engine {
     limiter: Arc<AttemptLimiter>,
     /// Orders with an advance under way in this process.
     active: Mutex<BTreeSet<String>>,
+    /// Orders whose last advance parked them: not advanced again until
+    /// their timer is due or their row in the store changes.
+    parked: Mutex<HashMap<String, Parked>>,
     stopping: AtomicBool,
     pub metrics: Metrics,
 }
@@ -87,6 +106,7 @@ impl Engine {
             state,
             limiter: Arc::new(AttemptLimiter::new(jobs)),
             active: Mutex::new(BTreeSet::new()),
+            parked: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             metrics: Metrics::default(),
         })
@@ -99,6 +119,10 @@ impl Engine {
     /// Orders with an advance under way here.
     pub fn active(&self) -> Vec<String> {
         self.lock_active().iter().cloned().collect()
+    }
+
+    fn lock_parked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parked>> {
+        self.parked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_active(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
@@ -152,6 +176,13 @@ impl Engine {
             if !waiting || active.contains(&summary.id) {
                 continue;
             }
+            let seen = (summary.updated_at.clone(), summary.cancel_requested);
+            if let Some(p) = self.lock_parked().get(&summary.id) {
+                let due = p.next_due.is_some_and(|d| d <= Utc::now());
+                if !due && p.seen == seen {
+                    continue;
+                }
+            }
             if live_runner(&*self.store, &summary.id)?.is_none() {
                 self.wake(&summary.id);
             }
@@ -190,12 +221,24 @@ impl Engine {
             }
             other => other?,
         };
+        self.lock_parked().remove(order);
         match advanced {
             Advanced::Ended(outcome) => {
                 tracing::info!(order = %order, state = outcome.state.as_str(), "order advanced to its end");
             }
             Advanced::Parked { next_due, .. } => {
                 tracing::info!(order = %order, next_due = ?next_due, "order parked");
+                // Released before it is recorded as parked: the row read
+                // now is the one later changes are compared with.
+                drop(lock);
+                let row = self.store.load(order)?;
+                self.lock_parked().insert(
+                    order.to_string(),
+                    Parked {
+                        next_due,
+                        seen: (row.updated_at, row.cancel_requested),
+                    },
+                );
             }
         }
         Ok(())
@@ -251,6 +294,9 @@ impl Engine {
             } => {
                 tracing::info!(order = %order, task = task(t), state = state.as_str(), error = error.as_deref().unwrap_or(""), "task transition");
             }
+            Event::Waiting { task: t, until } => {
+                tracing::info!(order = %order, task = task(t), until = %until, "task waits");
+            }
             Event::WorkOpened { task: t, team, .. } => {
                 tracing::info!(order = %order, task = task(t), team = %team, "work item opened");
             }
@@ -262,7 +308,11 @@ impl Engine {
             } => {
                 tracing::info!(order = %order, task = task(t), change = ?change, by = %by, "work item changed");
             }
-            Event::Spawned { .. } | Event::Waiting { .. } | Event::Parked { .. } => {}
+            Event::Parked { waiting } => {
+                let on: Vec<String> = waiting.iter().map(ToString::to_string).collect();
+                tracing::info!(order = %order, waiting = %on.join(", "), "order parked");
+            }
+            Event::Spawned { .. } => {}
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod advance;
 pub mod cancel;
 pub mod engine;
+pub mod revise;
 pub mod store;
 pub mod submit;
 pub mod work;
@@ -112,6 +113,11 @@ pub fn store_conflict(e: &StoreError) -> bool {
             | StoreError::AlreadyFinal { .. }
             | StoreError::LostLock { .. }
             | StoreError::InstanceUnavailable { .. }
+            | StoreError::ReviseEnded { .. }
+            | StoreError::RevisePastPointOfNoReturn { .. }
+            | StoreError::ReviseCancelling { .. }
+            | StoreError::RevisionPending { .. }
+            | StoreError::ReviseUnsettled { .. }
             | StoreError::NoSuchWorkItem { .. }
             | StoreError::WorkItemTaken { .. }
             | StoreError::WorkItemClosed { .. }

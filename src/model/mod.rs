@@ -58,6 +58,8 @@ pub struct AttrDef {
     pub ty: Type,
     pub optional: bool,
     pub default: Option<Value>,
+    /// The TMF622 characteristic name that sets it, beside its own name.
+    pub characteristic: Option<String>,
     pub span: Span,
 }
 
@@ -97,6 +99,8 @@ pub struct Product {
     pub name: String,
     pub kind: ProductKind,
     pub description: Option<String>,
+    /// TMF622 offering and specification ids and names that order it.
+    pub offerings: Vec<String>,
     pub attrs: Vec<AttrDef>,
     pub relies_on: Vec<Relies>,
     pub prices: Vec<PriceRule>,
@@ -115,6 +119,16 @@ pub struct Product {
 impl Product {
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
         self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// The attribute a TMF622 characteristic sets: the one of that name,
+    /// else the one whose `characteristic` alias it is.
+    pub fn attr_for_characteristic(&self, name: &str) -> Option<&AttrDef> {
+        self.attr(name).or_else(|| {
+            self.attrs
+                .iter()
+                .find(|a| a.characteristic.as_deref() == Some(name))
+        })
     }
 
     /// The product-level `require`s an item of this action must meet.
@@ -317,6 +331,16 @@ impl Catalog {
             .map(Vec::len)
             .sum::<usize>()
             + self.order_tasks.len()
+    }
+
+    /// The product or bundle a TMF622 offering or specification id or name
+    /// orders: the one of that name, else the one listing it in `offering`.
+    pub fn product_for_offering(&self, name: &str) -> Option<&Product> {
+        self.products.get(name).or_else(|| {
+            self.products
+                .values()
+                .find(|p| p.offerings.iter().any(|o| o == name))
+        })
     }
 
     pub fn count(&self, kind: ProductKind) -> usize {

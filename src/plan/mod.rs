@@ -173,6 +173,7 @@ mod due;
 mod instance;
 mod items;
 pub mod render;
+pub mod revision;
 
 pub use due::overdue;
 

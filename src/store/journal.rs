@@ -120,6 +120,11 @@ impl Journal for SqliteJournal {
             .map_err(|e| self.db.err(e).into())
     }
 
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        let conn = self.db.reader();
+        super::revisions::requested(&conn, &self.target.order).map_err(|e| self.db.err(e).into())
+    }
+
     fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
         let conn = self.db.reader();
         work::results(&conn, &self.target.order, self.target.version)

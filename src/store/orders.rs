@@ -55,33 +55,12 @@ pub(crate) fn create(
         ],
     )
     .map_err(err)?;
+    insert_items(db, &tx, plan, FIRST_VERSION)?;
     {
-        let mut item = tx
-            .prepare(
-                "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .map_err(err)?;
-        for (idx, it) in plan.items.iter().enumerate() {
-            let attributes =
-                serde_json::to_string(&it.attributes).map_err(|e| db_json(db, "attributes", e))?;
-            item.execute(params![
-                plan.order,
-                FIRST_VERSION,
-                it.id,
-                idx,
-                it.product,
-                it.action.as_str(),
-                it.parent,
-                attributes,
-                it.instance
-            ])
-            .map_err(err)?;
-        }
         let mut task = tx
             .prepare(
-                "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state, inputs_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(err)?;
         for (idx, t) in plan.tasks.iter().enumerate() {
@@ -92,7 +71,8 @@ pub(crate) fn create(
                 idx,
                 t.item,
                 t.point_of_no_return,
-                TaskState::Pending.as_str()
+                TaskState::Pending.as_str(),
+                crate::plan::revision::task_hash(t)
             ])
             .map_err(err)?;
         }
@@ -109,6 +89,39 @@ pub(crate) fn create(
     tx.commit().map_err(err)
 }
 
+/// The item rows of an order version.
+pub(crate) fn insert_items(
+    db: &Db,
+    tx: &rusqlite::Transaction<'_>,
+    plan: &Plan,
+    version: u32,
+) -> Result<(), StoreError> {
+    let err = |e| db.err(e);
+    let mut item = tx
+        .prepare(
+            "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(err)?;
+    for (idx, it) in plan.items.iter().enumerate() {
+        let attributes =
+            serde_json::to_string(&it.attributes).map_err(|e| db_json(db, "attributes", e))?;
+        item.execute(params![
+            plan.order,
+            version,
+            it.id,
+            idx,
+            it.product,
+            it.action.as_str(),
+            it.parent,
+            attributes,
+            it.instance
+        ])
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
@@ -122,6 +135,13 @@ pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
         .transpose()
         .map_err(|e| db_json(db, "bindings", e))?;
     let rows = task_rows(db, &conn, order, head.version)?;
+    let keys = super::revisions::key_versions(db, &conn, order, head.version)?;
+    let redone_at = plan
+        .tasks
+        .iter()
+        .zip(keys)
+        .filter_map(|(t, v)| Some((t.id.clone(), v?)))
+        .collect();
     if rows.len() != plan.tasks.len() {
         return Err(StoreError::Corrupt {
             path: db.path.clone(),
@@ -141,6 +161,7 @@ pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
         document,
         records: rows.into_iter().map(|r| r.record).collect(),
         bindings,
+        redone_at,
         cancel_requested: head.cancel_requested,
         created_at: head.created_at,
         updated_at: head.updated_at,
@@ -226,6 +247,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
         live: runner::is_live(db, &holder),
         holder,
     });
+    let revisions = super::revisions::history(db, &conn, order)?;
     drop(conn);
 
     let mut counts = BTreeMap::new();
@@ -297,6 +319,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
         counts,
         items,
         tasks,
+        revisions,
     })
 }
 

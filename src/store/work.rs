@@ -335,6 +335,13 @@ pub(crate) fn change(
         reason,
     };
     append_event(db, &tx, order, version, &at, &event)?;
+    // The order's row changes too: that is what wakes an engine holding
+    // the order parked, in this process or another (`docs/server.md`).
+    tx.execute(
+        "UPDATE orders SET updated_at = ?1 WHERE id = ?2 AND version = ?3",
+        params![at, order, version],
+    )
+    .map_err(err)?;
     tx.commit().map_err(err)?;
     drop(conn);
     get(db, order, task)

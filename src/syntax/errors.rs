@@ -561,6 +561,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_bundle => "`bundle`",
         Rule::kw_order => "`order`",
         Rule::kw_description => "`description`",
+        Rule::kw_offering => "`offering`",
+        Rule::kw_characteristic => "`characteristic`",
         Rule::kw_attr => "`attr`",
         Rule::kw_relies => "`relies on`",
         Rule::kw_on => "`on`",

@@ -101,17 +101,18 @@ impl Run<'_, '_> {
         };
         let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
         let order = &self.ex.plan.order;
+        let key = match self.ex.key_versions[t] {
+            Some(v) => format!("{order}/{}@v{v}", task.id),
+            None => format!("{order}/{}", task.id),
+        };
         let request = Request {
             protocol: PROTOCOL,
             action: action.clone(),
             order: order.clone(),
             task: task.id.clone(),
+            version: self.ex.version,
             attempt,
-            idempotency_key: if undo {
-                format!("{order}/{}/undo", task.id)
-            } else {
-                format!("{order}/{}", task.id)
-            },
+            idempotency_key: if undo { format!("{key}/undo") } else { key },
             undo,
             inputs,
             outputs: call.outputs.clone(),

@@ -40,6 +40,10 @@ enum Stop {
     Cancelled,
     /// A task's retries ran out without learning whether it took effect.
     Unknown(TaskIdx),
+    /// A revision waits: stop at a safe point (nothing new starts, running
+    /// attempts finish), or, taking a revision's tasks back, compensate
+    /// only those.
+    Revise,
 }
 
 /// How a phase's drive ended.
@@ -60,12 +64,14 @@ enum Phase {
 pub(crate) fn run(
     ex: &Executor<'_>,
     records: Vec<TaskRecord>,
+    only: Option<Vec<bool>>,
     journal: &mut dyn Journal,
     observer: &mut dyn FnMut(&Event),
 ) -> Result<RunOutcome, ExecError> {
     let n = records.len();
     let mut run = Run {
         ex,
+        only,
         journal,
         observer,
         first_attempt: records.iter().map(|r| r.attempts + 1).collect(),
@@ -123,6 +129,9 @@ pub(crate) fn run(
 
 struct Run<'a, 'p> {
     ex: &'a Executor<'p>,
+    /// Taking a revision's tasks back: the tasks whose undo runs; the run
+    /// is then compensation only.
+    only: Option<Vec<bool>>,
     journal: &'a mut dyn Journal,
     observer: &'a mut dyn FnMut(&Event),
     records: Vec<TaskRecord>,
@@ -168,9 +177,12 @@ impl<'p> Run<'_, 'p> {
             state: OrderState::InProgress,
             reason: None,
         })?;
-        let resumed_stop = self.resumed_stop()?;
         let ranks = self.ex.plan.stages.len().max(1);
         let stages: Vec<usize> = self.ex.plan.tasks.iter().map(|t| t.stage).collect();
+        if self.only.is_some() {
+            return self.take_back(pool, &stages, ranks);
+        }
+        let resumed_stop = self.resumed_stop()?;
         let (mut frontier, mut ready) =
             Frontier::new(&self.ex.deps, &self.ex.dependents, stages.clone(), ranks);
         let settled = |r: &TaskRecord| matches!(r.state, TaskState::Done | TaskState::Skipped);
@@ -193,7 +205,18 @@ impl<'p> Run<'_, 'p> {
             }
             ready.clear();
         }
-        if self.drive(pool, &mut frontier, ready)? == Drive::Parked {
+        let drove = self.drive(pool, &mut frontier, ready)?;
+        // A revision that arrived since the last poll still comes before the
+        // order's end (or its parking): the revised version may differ from
+        // what was done.
+        if self.stop.is_none() && self.journal.revision_requested(&self.ex.plan.order)? {
+            self.stop = Some(Stop::Revise);
+        }
+        if matches!(self.stop, Some(Stop::Revise)) {
+            if let Some(outcome) = self.safe_point()? {
+                return Ok(outcome);
+            }
+        } else if drove == Drive::Parked {
             return self.park();
         }
 
@@ -246,9 +269,76 @@ impl<'p> Run<'_, 'p> {
             );
         }
         match stop {
-            Stop::Failed { .. } | Stop::Unknown(_) => self.finish(OrderState::Failed, Some(cause)),
+            Stop::Failed { .. } | Stop::Unknown(_) | Stop::Revise => {
+                self.finish(OrderState::Failed, Some(cause))
+            }
             Stop::Cancelled => self.finish(OrderState::Cancelled, Some(cause)),
         }
+    }
+
+    /// Stopped for a revision, with nothing running: tasks waiting for a
+    /// retry go back to `pending` (the revised version decides about them),
+    /// and the run ends for the revision to be applied. A task that failed
+    /// for good or whose outcome is unknown meanwhile turns the stop into
+    /// an ordinary one (`None`): the revision is not applied.
+    fn safe_point(&mut self) -> Result<Option<RunOutcome>, ExecError> {
+        if let Some(t) = (0..self.records.len()).find(|&t| self.unsettled(t)) {
+            self.stop = Some(Stop::Unknown(t));
+            return Ok(None);
+        }
+        if let Some(t) =
+            (0..self.records.len()).find(|&t| self.records[t].state == TaskState::Failed)
+        {
+            let error = self.records[t].error.clone().unwrap_or_default();
+            self.stop = Some(Stop::Failed {
+                task: Some(t),
+                error,
+            });
+            return Ok(None);
+        }
+        for t in 0..self.records.len() {
+            if self.records[t].state == TaskState::Running {
+                let error = self.records[t].error.clone();
+                self.emit_task(t, TaskState::Pending, error)?;
+            }
+        }
+        self.flush()?;
+        Ok(Some(RunOutcome {
+            revising: true,
+            ..self.outcome(OrderState::InProgress, None)
+        }))
+    }
+
+    /// Compensation of the selected tasks only (a revision's undos).
+    fn take_back(
+        &mut self,
+        pool: &mut Pool<'_, '_>,
+        stages: &[usize],
+        ranks: usize,
+    ) -> Result<RunOutcome, ExecError> {
+        self.stop = Some(Stop::Revise);
+        self.phase = Phase::Compensate;
+        let backward: Vec<usize> = stages.iter().map(|s| ranks - 1 - s).collect();
+        let (mut frontier, ready) =
+            Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
+        self.drive(pool, &mut frontier, ready)?;
+        if self.undo_failures.is_empty() {
+            self.flush()?;
+            return Ok(RunOutcome {
+                revising: true,
+                ..self.outcome(OrderState::InProgress, None)
+            });
+        }
+        let problems: Vec<String> = self
+            .undo_failures
+            .iter()
+            .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t)))
+            .collect();
+        let reason = format!(
+            "{} (while revising the order; resume to try again)",
+            problems.join("; ")
+        );
+        self.finish(OrderState::Held, Some(reason))
     }
 
     /// What the records say about a stop that happened before this run:
@@ -407,7 +497,8 @@ impl<'p> Run<'_, 'p> {
             }
             Phase::Compensate => {
                 let r = &self.records[t];
-                if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() {
+                let selected = self.only.as_ref().is_none_or(|only| only[t]);
+                if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() && selected {
                     self.enqueue(t);
                 } else if !self.unsettled(t) {
                     frontier.finish(t, ready);
@@ -491,6 +582,8 @@ impl<'p> Run<'_, 'p> {
             && self.journal.cancel_requested(&self.ex.plan.order)?
         {
             self.halt(Stop::Cancelled);
+        } else if self.journal.revision_requested(&self.ex.plan.order)? {
+            self.halt(Stop::Revise);
         }
         Ok(())
     }
@@ -523,6 +616,10 @@ impl<'p> Run<'_, 'p> {
                 "a cancel was requested while {} ran; it is a point of no return and succeeded, so the order cannot be compensated",
                 self.id(ponr)
             ),
+            Stop::Revise => format!(
+                "a revision was requested while {} ran; it is a point of no return and succeeded, so the order cannot be revised",
+                self.id(ponr)
+            ),
         };
         self.finish(OrderState::Held, Some(reason))
     }
@@ -535,6 +632,7 @@ impl<'p> Run<'_, 'p> {
             } => format!("task {} failed: {error}", self.id(*t)),
             Stop::Failed { task: None, error } => error.clone(),
             Stop::Cancelled => "the order was cancelled".into(),
+            Stop::Revise => "the order is being revised".into(),
             Stop::Unknown(t) => format!("the outcome of task {} is unknown", self.id(*t)),
         }
     }
@@ -549,15 +647,12 @@ impl<'p> Run<'_, 'p> {
             reason: reason.clone(),
         })?;
         self.flush()?;
-        Ok(self.outcome(state, reason, Vec::new()))
+        Ok(self.outcome(state, reason))
     }
 
-    fn outcome(
-        &self,
-        state: OrderState,
-        reason: Option<String>,
-        waiting: Vec<crate::exec::WaitingOn>,
-    ) -> RunOutcome {
+    /// The run's end as it stands: neither parked nor revising (the callers
+    /// that park or revise set those members themselves).
+    fn outcome(&self, state: OrderState, reason: Option<String>) -> RunOutcome {
         let tasks = (0..self.records.len())
             .map(|t| TaskOutcome {
                 id: self.id(t).to_string(),
@@ -571,7 +666,8 @@ impl<'p> Run<'_, 'p> {
             state,
             reason,
             tasks,
-            waiting,
+            revising: false,
+            waiting: Vec::new(),
         }
     }
 

@@ -193,6 +193,9 @@ impl Run<'_, '_> {
             waiting: waiting.clone(),
         })?;
         self.flush()?;
-        Ok(self.outcome(OrderState::InProgress, None, waiting))
+        Ok(RunOutcome {
+            waiting,
+            ..self.outcome(OrderState::InProgress, None)
+        })
     }
 }

@@ -11,6 +11,8 @@ mod text;
 use serde::Serialize;
 use serde_json::json;
 
+use super::revision::Revision;
+
 use super::{Plan, PlanCall, PlanItem, PlanTask, PlanWait};
 use crate::model::{MessagePart, Require};
 use crate::syntax::ast::RetryKind;
@@ -182,7 +184,11 @@ fn expr_json(e: &crate::model::Expr) -> serde_json::Value {
 /// `retry`, `timeout_ms`, `manual` and `wait` (`docs/plans.md`, "The JSON
 /// plan").
 pub fn json(plan: &Plan) -> String {
-    let value = json!({
+    pretty(&json_value(plan))
+}
+
+fn json_value(plan: &Plan) -> serde_json::Value {
+    json!({
         "order": plan.order,
         "stages": plan.stages,
         "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
@@ -190,8 +196,32 @@ pub fn json(plan: &Plan) -> String {
         "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
         "requested_start": plan.requested_start,
         "requested_completion": plan.requested_completion,
-    });
+    })
+}
+
+/// The JSON plan of a revised order with its delta as the `revision`
+/// member: `{"from": 1, "to": 2, "tasks": [{"id": "…", "change": "keep"}]}`.
+pub fn json_revised(plan: &Plan, revision: &Revision) -> String {
+    let mut value = json_value(plan);
+    value["revision"] = json!(revision);
     pretty(&value)
+}
+
+/// The delta as text: one line per task, its change first, then the counts.
+pub fn revision_text(revision: &Revision) -> String {
+    let mut out = format!(
+        "revision of order version {} to version {}:\n",
+        revision.from, revision.to
+    );
+    for t in &revision.tasks {
+        out.push_str(&format!("  {:<4}  {}\n", t.change.as_str(), t.id));
+    }
+    let c = revision.counts();
+    out.push_str(&format!(
+        "{} kept, {} redone, {} undone, {} added\n",
+        c.kept, c.redone, c.undone, c.added
+    ));
+    out
 }
 
 /// The quote: prices per item and for the order, and SLA terms per item.
