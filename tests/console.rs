@@ -347,3 +347,204 @@ fn an_operator_completes_a_work_item_in_the_browser() {
     browser.wait_text("ORD-CONSOLE/1");
     browser.screenshot("inventory");
 }
+
+fn serve_console(lab: &Lab, extra: &[&str]) -> serve_support::Server {
+    lab.serve_with(
+        "console",
+        &fixtures().join("catalog"),
+        &fixtures().join("bindings.yaml"),
+        extra,
+    )
+}
+
+fn post(
+    server: &serve_support::Server,
+    path: &str,
+    user: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = client().post(server.url(path)).json(&body);
+    if let Some(u) = user {
+        request = request.header("X-Ordo-User", u);
+    }
+    let response = request.send().expect("the server answers");
+    let code = response.status().as_u16();
+    (code, response.json().unwrap_or(Value::Null))
+}
+
+/// The work routes the console's queue uses, over the API: who acts,
+/// compare-and-set claims, outputs checked with their JSON paths, and the
+/// order completing once the item is done.
+#[test]
+fn work_items_are_changed_through_the_api() {
+    let lab = Lab::new();
+    let server = serve_console(&lab, &[]);
+    let order = std::fs::read_to_string(fixtures().join("order.yaml")).expect("the order");
+    assert_eq!(submit(&server, &order).0, 201);
+    let item = wait_for("the work item", || {
+        let (_, items) = serve_support::get(&server, "/api/v1/tasks?team=field-ops");
+        items.as_array().and_then(|a| a.first().cloned())
+    });
+    assert_eq!(item["task"], "1/visit");
+    assert_eq!(item["state"], "open");
+    let at = |op: &str| format!("/api/v1/tasks/ORD-CONSOLE/1%2Fvisit/{op}");
+
+    let (code, body) = post(&server, &at("claim"), None, json!({}));
+    assert_eq!(code, 400, "no acting user: {body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("X-Ordo-User"));
+    assert_eq!(post(&server, &at("claim"), Some("bob"), json!({})).0, 200);
+    let (code, body) = post(&server, &at("claim"), Some("ada"), json!({}));
+    assert_eq!(code, 409, "bob holds it: {body}");
+    assert_eq!(post(&server, &at("release"), Some("bob"), json!({})).0, 200);
+    assert_eq!(post(&server, &at("claim"), Some("ada"), json!({})).0, 200);
+
+    let bad = json!({"outputs": {"outcome": "maybe", "floor": 99, "ont_present": true,
+        "visited_on": "2026-12-02", "serial": "ONT-1"}});
+    let (code, body) = post(&server, &at("complete"), Some("ada"), bad);
+    assert_eq!(code, 400, "{body}");
+    let diags = body["diagnostics"].as_array().expect("diagnostics");
+    let named: Vec<(&str, &str)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["output"].as_str().unwrap_or(""),
+                d["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("outcome", "$.outputs.outcome"),
+            ("floor", "$.outputs.floor")
+        ]
+    );
+    assert_eq!(diags[0]["code"], "ordo::work::output");
+    let (code, _) = post(&server, &at("complete"), Some("ada"), json!("text"));
+    assert_eq!(code, 400);
+
+    let good = json!({"outputs": {"outcome": "fitted", "floor": 2, "ont_present": false,
+        "visited_on": "2026-12-02", "serial": "ONT-1"}});
+    let (code, body) = post(&server, &at("complete"), Some("ada"), good);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["state"], "done");
+    wait_for("the order to complete", || {
+        let (_, s) = serve_support::get(&server, "/api/v1/orders/ORD-CONSOLE");
+        (s["state"] == "completed").then_some(())
+    });
+    let (code, body) = post(
+        &server,
+        "/api/v1/orders/ORD-CONSOLE/resume",
+        Some("ada"),
+        json!({}),
+    );
+    assert_eq!(code, 409, "an ended order is not resumed: {body}");
+    let (code, _) = post(
+        &server,
+        "/api/v1/orders/NOPE/resume",
+        Some("ada"),
+        json!({}),
+    );
+    assert_eq!(code, 404);
+}
+
+/// With `--token-file` the console asks for the token once and keeps it in
+/// a cookie; a wrong token is refused on the sign-in page.
+#[test]
+fn the_console_needs_the_token_when_the_server_has_one() {
+    let lab = Lab::new();
+    let token = lab.dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").expect("token file");
+    let server = serve_console(
+        &lab,
+        &["--token-file", token.to_str().expect("a UTF-8 path")],
+    );
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let page = http.get(server.url("/queues")).send().expect("an answer");
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(
+        page.headers()["location"].to_str().unwrap_or(""),
+        "/login?back=%2Fqueues"
+    );
+    let login = |token: &str| {
+        http.post(server.url("/login"))
+            .form(&[("token", token), ("back", "/queues")])
+            .send()
+            .expect("an answer")
+    };
+    let wrong = login("guess");
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong.text().unwrap_or_default().contains("not the server"));
+    let right = login("s3cret");
+    assert_eq!(right.status().as_u16(), 303);
+    let cookie = right.headers()["set-cookie"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap_or("").to_string();
+    let page = http
+        .get(server.url("/queues"))
+        .header("cookie", pair)
+        .send()
+        .expect("an answer");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().unwrap_or_default().contains("Work queues"));
+    // The API keeps its bearer token.
+    assert_eq!(
+        client()
+            .get(server.url("/api/v1/orders"))
+            .send()
+            .expect("an answer")
+            .status()
+            .as_u16(),
+        401
+    );
+}
+
+/// Order text never reaches the page unescaped, and a search finds an
+/// order by its customer.
+#[test]
+fn pages_escape_order_text_and_search_by_customer() {
+    let lab = Lab::new();
+    let server = serve_console(&lab, &[]);
+    let order = std::fs::read_to_string(fixtures().join("order.yaml"))
+        .expect("the order")
+        .replace("14 Elm Road", "<script>alert(1)</script>");
+    assert_eq!(submit(&server, &order).0, 201);
+    let text = |path: &str| {
+        client()
+            .get(server.url(path))
+            .send()
+            .expect("an answer")
+            .text()
+            .unwrap_or_default()
+    };
+    let found = text("/?q=lovelace");
+    assert!(found.contains("/orders/ORD-CONSOLE"), "{found}");
+    assert!(!text("/?q=nobody").contains("/orders/ORD-CONSOLE"));
+    assert!(!text("/?state=completed").contains("/orders/ORD-CONSOLE"));
+    wait_for("the work item", || {
+        let page = text("/queues?team=field-ops");
+        page.contains("1/visit").then_some(page)
+    });
+    let queue = text("/queues?team=field-ops");
+    assert!(!queue.contains("<script>alert"), "escaped");
+    assert!(queue.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let page = text("/orders/ORD-CONSOLE");
+    assert!(page.contains("<svg") && page.contains("waiting"));
+    let missing = client()
+        .get(server.url("/orders/NOPE"))
+        .send()
+        .expect("an answer");
+    assert_eq!(missing.status().as_u16(), 404);
+}
