@@ -368,6 +368,46 @@ mod tests {
     }
 
     #[test]
+    fn a_task_waits_while_a_person_or_a_date_holds_it() {
+        let task = |id: &str, state: TaskState, not_before: Option<&str>| {
+            serde_json::json!({"id": id, "item": null, "action": "a.b", "stage": "s",
+                "state": state, "attempts": 0, "undo_attempts": 0, "undoing": false,
+                "point_of_no_return": false, "started_at": null, "finished_at": null,
+                "duration_ms": null, "error": null, "not_before": not_before,
+                "outputs": {}, "process": null})
+        };
+        let status: OrderStatus = serde_json::from_value(serde_json::json!({
+            "order": "O", "version": 1, "state": "in_progress", "reason": null,
+            "catalog_hash": "h", "created_at": "t", "updated_at": "t", "last_event_at": null,
+            "cancel_requested": false, "runner": null, "counts": {}, "items": [], "revisions": [],
+            "tasks": [
+                task("a", TaskState::Running, None),
+                task("b", TaskState::Running, None),
+                task("c", TaskState::Pending, Some("2099-01-01T00:00:00Z")),
+                task("d", TaskState::Done, None),
+            ]
+        }))
+        .expect("a status");
+        let item = |task: &str, state: &str| -> WorkItem {
+            serde_json::from_value(serde_json::json!({"order": "O", "task": task,
+                "action": "a.b", "team": "t", "state": state, "assignee": null,
+                "ready_at": "t", "due_at": null, "overdue": false, "inputs": {},
+                "outputs": []}))
+            .expect("a work item")
+        };
+        let shown = live_statuses(&status, &[item("a", "claimed"), item("b", "done")]);
+        assert_eq!(
+            shown,
+            [
+                Status::Waiting,
+                Status::Task(TaskState::Running),
+                Status::Waiting,
+                Status::Task(TaskState::Done),
+            ]
+        );
+    }
+
+    #[test]
     fn every_error_names_its_output() {
         let errors = check_outputs(&plan(), 0, &given(&["ok=maybe", "nn=1"])).unwrap_err();
         let named: Vec<&str> = errors.iter().map(|e| e.output.as_str()).collect();

@@ -66,7 +66,8 @@ fn badge(state: &str) -> String {
     let mark = match state {
         "completed" | "done" => "✓",
         "failed" => "✗",
-        "cancelled" | "compensated" => "⊘",
+        "cancelled" | "compensated" | "terminated" => "⊘",
+        "active" => "●",
         "held" => "⏸",
         "in_progress" | "running" | "claimed" => "▶",
         "waiting" | "open" => "⧗",
