@@ -499,6 +499,14 @@ fn the_console_needs_the_token_when_the_server_has_one() {
         .expect("an answer");
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().unwrap_or_default().contains("Work queues"));
+    // A form sent from another site's page is refused.
+    let forged = http
+        .post(server.url("/acting-as"))
+        .header("origin", "http://evil.example")
+        .form(&[("user", "mallory")])
+        .send()
+        .expect("an answer");
+    assert_eq!(forged.status().as_u16(), 403);
     // The API keeps its bearer token.
     assert_eq!(
         client()

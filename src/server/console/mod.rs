@@ -107,9 +107,45 @@ fn safe_back(to: &str) -> bool {
     to.starts_with('/') && !to.starts_with("//") && !to.contains('\\') && to.is_ascii()
 }
 
-/// Without a token every page is open; with one, the token cookie must
-/// match (compared in constant time), else the login page.
+/// A form from another site's page is refused (403). Without a token every
+/// page is open; with one, the token cookie must match (compared in
+/// constant time), else the login page.
+/// A form posted from a page of another site: its `Origin` is not this host.
+fn cross_site(request: &Request) -> bool {
+    if request.method() == axum::http::Method::GET {
+        return false;
+    }
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    match (
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::HOST),
+    ) {
+        (Some(origin), Some(host)) => {
+            let from = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            from != host
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 async fn require_login(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    if cross_site(&request) {
+        let frame = frame(request.headers(), "/".into());
+        return error_page(
+            &frame,
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this form was sent from another site's page; use the console's own pages",
+            ),
+        );
+    }
     let Some(token) = &app.token else {
         return next.run(request).await;
     };
