@@ -10,9 +10,11 @@
 //! implementation directly.
 
 mod api;
+mod console;
 mod error;
 mod metrics;
 mod security;
+mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -125,6 +127,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v1/orders/{id}/plan", get(api::order_plan))
         .route("/api/v1/orders/{id}/events", get(api::order_events))
         .route("/api/v1/orders/{id}/cancel", post(api::cancel_order))
+        .route("/api/v1/orders/{id}/resume", post(api::resume_order))
+        .route("/api/v1/tasks", get(work::list_tasks))
+        .route("/api/v1/tasks/{order}/{task}/claim", post(work::claim))
+        .route("/api/v1/tasks/{order}/{task}/release", post(work::release))
+        .route(
+            "/api/v1/tasks/{order}/{task}/complete",
+            post(work::complete),
+        )
+        .route("/api/v1/tasks/{order}/{task}/fail", post(work::fail))
         .route("/api/v1/inventory", get(api::list_inventory))
         .route("/api/v1/inventory/{id}", get(api::show_instance))
         .route("/metrics", get(metrics::metrics))
@@ -136,6 +147,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(api::healthz))
+        .merge(console::router(Arc::clone(&app)))
         .merge(api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
