@@ -13,6 +13,7 @@ mod api;
 mod error;
 mod metrics;
 mod security;
+mod tmf;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,6 +119,31 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v1/orders/{id}/plan", get(api::order_plan))
         .route("/api/v1/orders/{id}/events", get(api::order_events))
         .route("/api/v1/orders/{id}/cancel", post(api::cancel_order))
+        .route("/api/v1/orders/{id}/revise", post(api::revise_order))
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/productOrder",
+            post(tmf::create_product_order).get(tmf::list_product_orders),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/productOrder/{id}",
+            get(tmf::show_product_order).patch(tmf::patch_product_order),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/cancelProductOrder",
+            post(tmf::create_cancel),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/cancelProductOrder/{id}",
+            get(tmf::show_cancel),
+        )
+        .route(
+            "/tmf-api/productInventory/v4/product",
+            get(tmf::list_products),
+        )
+        .route(
+            "/tmf-api/productInventory/v4/product/{id}",
+            get(tmf::show_product),
+        )
         .route("/api/v1/inventory", get(api::list_inventory))
         .route("/api/v1/inventory/{id}", get(api::show_instance))
         .route("/metrics", get(metrics::metrics))

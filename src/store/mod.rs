@@ -38,6 +38,7 @@ mod runner;
 mod schema;
 mod sqlite;
 mod status;
+mod tmf;
 
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
@@ -53,6 +54,28 @@ pub use status::{
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
+
+/// What TMF622 keeps with an order that came as a ProductOrder: the API
+/// version it came by (`v4`, `v5`), its external ids (searchable), and the
+/// rest of its TMF metadata (requested dates, item ids, the body as given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TmfRecord {
+    pub api_version: String,
+    pub external_ids: Vec<String>,
+    pub meta: serde_json::Value,
+}
+
+/// A TMF622 `cancelProductOrder` request. `refused` says why the order did
+/// not take it (past a point of no return, already ended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmfCancel {
+    pub id: String,
+    pub order: String,
+    pub api_version: String,
+    pub reason: Option<String>,
+    pub refused: Option<String>,
+    pub requested_at: String,
+}
 
 /// The state folder's default location (`--state`, env `ORDO_STATE`).
 pub const DEFAULT_STATE_DIR: &str = ".ordo";
@@ -153,4 +176,36 @@ pub trait Store: Send + Sync {
         lock: &RunnerLock,
         revision: &PendingRevision,
     ) -> Result<(), StoreError>;
+
+    /// [`Store::create_bound_order`] for an order that came as a TMF622
+    /// ProductOrder: its TMF record is written in the same transaction.
+    fn create_tmf_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+        tmf: &TmfRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The TMF record of an order, if it came as a ProductOrder.
+    fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError>;
+
+    /// Replaces the TMF record of an order (a revision changed its items).
+    fn set_tmf_order(&self, order: &str, tmf: &TmfRecord) -> Result<(), StoreError>;
+
+    /// The orders that came as ProductOrders, newest first; with
+    /// `external_id`, only those with that external id.
+    fn tmf_orders(&self, external_id: Option<&str>) -> Result<Vec<String>, StoreError>;
+
+    /// Records a `cancelProductOrder` request of `order` and assigns its id.
+    fn create_tmf_cancel(
+        &self,
+        order: &str,
+        api_version: &str,
+        reason: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<TmfCancel, StoreError>;
+
+    /// One `cancelProductOrder` request.
+    fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError>;
 }

@@ -14,10 +14,10 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, revisions, runner};
+use super::{instances, orders, revisions, runner, tmf};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
-    StoreError, StoredOrder,
+    StoreError, StoredOrder, TmfCancel, TmfRecord,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -472,6 +472,42 @@ impl Store for SqliteStore {
         revision: &PendingRevision,
     ) -> Result<(), StoreError> {
         revisions::switch(&self.db, lock, revision)
+    }
+
+    fn create_tmf_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+        tmf: &TmfRecord,
+    ) -> Result<(), StoreError> {
+        orders::create_with(&self.db, plan, document, bindings, Some(tmf))
+    }
+
+    fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError> {
+        tmf::get(&self.db, order)
+    }
+
+    fn set_tmf_order(&self, order: &str, record: &TmfRecord) -> Result<(), StoreError> {
+        tmf::update(&self.db, order, record)
+    }
+
+    fn tmf_orders(&self, external_id: Option<&str>) -> Result<Vec<String>, StoreError> {
+        tmf::list(&self.db, external_id)
+    }
+
+    fn create_tmf_cancel(
+        &self,
+        order: &str,
+        api_version: &str,
+        reason: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<TmfCancel, StoreError> {
+        tmf::create_cancel(&self.db, order, api_version, reason, refused)
+    }
+
+    fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError> {
+        tmf::cancel(&self.db, id)
     }
 }
 
