@@ -143,9 +143,13 @@ fn plan_request(
 
 /// A planning error; its diagnostics in the request body (the file added
 /// after the catalog's) get JSON paths when it is JSON.
-pub(crate) fn planning_error(app: &App, e: lifecycle::LifecycleError, json: bool) -> ApiError {
-    let request_file = crate::span::FileId(app.catalog.sources.files().count() as u32);
-    ApiError::lifecycle(e, Some((request_file, json)))
+fn planning_error(app: &App, e: lifecycle::LifecycleError, json: bool) -> ApiError {
+    ApiError::lifecycle(e, Some((request_file(app), json)))
+}
+
+/// The file a request body is read as: the one added after the catalog's.
+pub(crate) fn request_file(app: &App) -> crate::span::FileId {
+    crate::span::FileId(app.catalog.sources.files().count() as u32)
 }
 
 /// Revise an order in flight (`docs/revisions.md`): the body is the whole
@@ -178,12 +182,25 @@ pub(crate) async fn revise_order(
         store
             .load(&id)
             .map_err(|e| ApiError::lifecycle(e.into(), None))?;
-        // A ProductOrder body is given the order's id (its file name).
-        let name = format!("{id}.{}", if json { "json" } else { "yaml" });
-        let planned = plan_request(app, Path::new(&name), text, json)?;
-        let requested =
-            lifecycle::revise::request_planned(store, app.engine.state(), &id, &planned)
-                .map_err(|e| ApiError::lifecycle(e, None))?;
+        // A ProductOrder body of an order that came as one: revised as by
+        // a PATCH, so that its TMF record follows.
+        let kept = store
+            .tmf_order(&id)
+            .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+        let product_order = match serde_json::from_str::<Value>(&text) {
+            Ok(body) if body.get("productOrderItem").is_some() => Some(body),
+            _ => None,
+        };
+        let requested = match (kept, product_order) {
+            (Some(kept), Some(body)) => super::tmf::revise(app, &id, kept, body)?,
+            _ => {
+                // A ProductOrder body is given the order's id (its file name).
+                let name = format!("{id}.{}", if json { "json" } else { "yaml" });
+                let planned = plan_request(app, Path::new(&name), text, json)?;
+                lifecycle::revise::request_planned(store, app.engine.state(), &id, &planned)
+                    .map_err(|e| ApiError::lifecycle(e, None))?
+            }
+        };
         tracing::info!(order = %id, user = %user, version = requested.version, "revision requested");
         app.engine.wake(&id);
         Ok(json!({

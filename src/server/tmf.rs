@@ -17,7 +17,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::api::{blocking, body, planning_error, user, Reply};
+use super::api::{blocking, body, request_file, user, Reply};
 use super::error::ApiError;
 use super::App;
 use crate::diagnostic::Code;
@@ -70,7 +70,8 @@ fn not_found(what: &str, id: &str) -> ApiError {
     )
 }
 
-/// An error in a request body, at the JSON path `path`.
+/// An error in a request body, at the path `path` (TMF paths, as the
+/// mapping's: `productOrder.id`; `""` is the body itself).
 fn body_error(path: &str, message: String, help: &str) -> ApiError {
     let mut e = ApiError::bad_request(message.clone());
     e.diagnostics = Some(vec![json!({
@@ -84,13 +85,8 @@ fn body_error(path: &str, message: String, help: &str) -> ApiError {
 }
 
 fn utf8(bytes: Bytes) -> Result<String, ApiError> {
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
-        body_error(
-            "$",
-            format!("the body is not UTF-8: {e}"),
-            "send UTF-8 JSON",
-        )
-    })
+    String::from_utf8(bytes.to_vec())
+        .map_err(|e| body_error("", format!("the body is not UTF-8: {e}"), "send UTF-8 JSON"))
 }
 
 /// What the store keeps beside an order that came as a ProductOrder: the
@@ -149,7 +145,21 @@ fn plan(
     lifecycle::plan_product_order(app.catalog.clone(), Path::new(REQUEST), id, text, |doc| {
         Ok(InstalledBase::for_order(store, doc)?)
     })
-    .map_err(|e| planning_error(app, e, true))
+    .map_err(|e| match e {
+        // Positions as TMF paths into the body (`productOrderItem[0].action`).
+        LifecycleError::Invalid { diags, sources } => {
+            let file = request_file(app);
+            let mut error = ApiError::bad_request(format!(
+                "{} error{} in the ProductOrder",
+                diags.errors(),
+                if diags.errors() == 1 { "" } else { "s" }
+            ));
+            error.code = "invalid";
+            error.diagnostics = Some(lib::tmf_diagnostics(&diags, file, sources.get(file)));
+            error
+        }
+        e => ApiError::lifecycle(e, None),
+    })
 }
 
 /// Create a ProductOrder: mapped and planned with the server's catalog,
@@ -193,8 +203,10 @@ pub(crate) async fn create_product_order(
             }
         };
         tracing::info!(order = %id, user = %user, api = %version, "product order submitted");
+        // Rendered before it is advanced: as created, `acknowledged`.
+        let created = render(app.store(), &version, &id);
         app.engine.wake(&id);
-        render(app.store(), &version, &id)?.ok_or_else(|| not_found("productOrder", &id))
+        created?.ok_or_else(|| not_found("productOrder", &id))
     })
     .await?;
     Ok((StatusCode::CREATED, Json(resource)).into_response())
@@ -329,7 +341,7 @@ pub(crate) async fn patch_product_order(
         if lifecycle::check_order_id(&id).is_err() {
             return Err(not_found("productOrder", &id));
         }
-        let Some(mut kept) = store
+        let Some(kept) = store
             .tmf_order(&id)
             .map_err(|e| ApiError::lifecycle(e.into(), None))?
         else {
@@ -338,25 +350,39 @@ pub(crate) async fn patch_product_order(
         let Ok(Value::Object(patch)) = serde_json::from_str::<Value>(&text) else {
             // Not an object: the mapping says why, where.
             plan(app, &id, text)?;
-            return Err(body_error("$", "a PATCH body is a JSON object".into(), "send {\"productOrderItem\": [...]}"));
+            return Err(body_error("", "a PATCH body is a JSON object".into(), "send {\"productOrderItem\": [...]}"));
         };
         let merged = merge(&kept.meta["body"], patch);
-        let (planned, request) = plan(app, &id, merged.to_string())?;
-        let requested = lifecycle::revise::request_planned(store, app.engine.state(), &id, &planned)
-            .map_err(|e| ApiError::lifecycle(e, None))?;
-        kept = TmfRecord {
-            api_version: kept.api_version,
-            ..record(&version, &request, merged)
-        };
-        store
-            .set_tmf_order(&id, &kept)
-            .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+        let requested = revise(app, &id, kept, merged)?;
         tracing::info!(order = %id, user = %user, version = requested.version, "product order revised");
         app.engine.wake(&id);
         render(store, &version, &id)?.ok_or_else(|| not_found("productOrder", &id))
     })
     .await?;
     Ok(Json(resource).into_response())
+}
+
+/// Requests the revision of the ProductOrder `id` (its TMF record `kept`)
+/// to the whole `body`, and keeps the body and its mapping as the order's
+/// TMF record.
+pub(crate) fn revise(
+    app: &App,
+    id: &str,
+    kept: TmfRecord,
+    body: Value,
+) -> Result<lifecycle::revise::Requested, ApiError> {
+    let store = app.store();
+    let (planned, request) = plan(app, id, body.to_string())?;
+    let requested = lifecycle::revise::request_planned(store, app.engine.state(), id, &planned)
+        .map_err(|e| ApiError::lifecycle(e, None))?;
+    let record = TmfRecord {
+        api_version: kept.api_version.clone(),
+        ..record(&kept.api_version, &request, body)
+    };
+    store
+        .set_tmf_order(id, &record)
+        .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+    Ok(requested)
 }
 
 /// JSON merge patch (RFC 7396) of top-level members: `null` removes one.
@@ -432,14 +458,14 @@ pub(crate) async fn create_cancel(
     let user = user(&headers);
     let given: Value = serde_json::from_str(&text).map_err(|e| {
         body_error(
-            "$",
+            "",
             format!("the body is not JSON: {e}"),
             "send {\"productOrder\": {\"id\": \"…\"}}",
         )
     })?;
     let Some(order) = given.pointer("/productOrder/id").and_then(Value::as_str) else {
         return Err(body_error(
-            "$.productOrder.id",
+            "productOrder.id",
             "a cancelProductOrder names its order in `productOrder.id` (a string)".into(),
             "send {\"productOrder\": {\"id\": \"…\"}, \"cancellationReason\": \"…\"}",
         ));
@@ -449,7 +475,7 @@ pub(crate) async fn create_cancel(
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => {
             return Err(body_error(
-                "$.cancellationReason",
+                "cancellationReason",
                 "`cancellationReason` is a string".into(),
                 "send \"cancellationReason\": \"…\"",
             ))

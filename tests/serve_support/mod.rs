@@ -60,6 +60,16 @@ impl Lab {
     /// `ordo serve` with the fixtures' catalog and bindings; `tag` marks its
     /// plugin calls in the log.
     pub fn serve(&self, tag: &str, extra: &[&str]) -> Server {
+        self.serve_with(
+            tag,
+            &fixtures().join("catalog"),
+            &fixtures().join("bindings.yaml"),
+            extra,
+        )
+    }
+
+    /// `ordo serve` with another catalog and bindings.
+    pub fn serve_with(&self, tag: &str, catalog: &Path, bindings: &Path, extra: &[&str]) -> Server {
         let stderr = self.dir.path().join(format!("serve-{tag}.stderr"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.arg("serve")
@@ -67,9 +77,9 @@ impl Lab {
             .arg("--state")
             .arg(self.state())
             .arg("--catalog")
-            .arg(fixtures().join("catalog"))
+            .arg(catalog)
             .arg("--bindings")
-            .arg(fixtures().join("bindings.yaml"))
+            .arg(bindings)
             .args(extra)
             .env("SERVE_LOG", self.log())
             .env("SERVE_GATE", self.gate())
