@@ -61,6 +61,7 @@ pub enum Code {
     /// A `manual` clause that cannot be meant: a team name of the wrong
     /// form, or `manual` with `retry` or `timeout` (added code).
     Manual,
+    WorkOutput,
 }
 
 impl Code {
@@ -100,11 +101,12 @@ impl Code {
             Code::Load => "ordo::load",
             Code::Wait => "ordo::wait",
             Code::Manual => "ordo::manual",
+            Code::WorkOutput => "ordo::work::output",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 35] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -139,6 +141,7 @@ impl Code {
         Code::Load,
         Code::Wait,
         Code::Manual,
+        Code::WorkOutput,
     ];
 
     /// The code named `ordo::…`, if there is one.

@@ -304,6 +304,8 @@ fn the_status_json_has_the_documented_shape() {
             "updated_at",
             "last_event_at",
             "cancel_requested",
+            "due_at",
+            "overdue",
             "runner",
             "counts",
             "items",
@@ -331,6 +333,7 @@ fn the_status_json_has_the_documented_shape() {
             "duration_ms",
             "error",
             "next_attempt_at",
+            "not_before",
             "outputs",
             "process"
         ]

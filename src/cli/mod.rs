@@ -15,6 +15,8 @@ mod revise;
 mod run;
 mod serve;
 mod status;
+pub mod task;
+pub mod tasks;
 mod test;
 
 use std::ffi::OsString;
@@ -66,6 +68,8 @@ where
         Command::Test(args) => test::test(args),
         Command::Fmt(args) => fmt::fmt(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Tasks(args) => tasks::tasks(args),
+        Command::Task(args) => task::task(args),
     }
 }
 
@@ -119,6 +123,10 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Run the engine and the HTTP API over the state folder's orders.
     Serve(ServeArgs),
+    /// List work items: the manual tasks people do.
+    Tasks(tasks::TasksArgs),
+    /// Claim, release, complete or fail a work item.
+    Task(task::TaskArgs),
 }
 
 /// `--catalog DIR`.
@@ -266,6 +274,10 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +340,10 @@ pub struct ResumeArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -421,7 +437,7 @@ pub struct FmtArgs {
     pub check: bool,
 }
 
-fn default_jobs() -> usize {
+pub(crate) fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
 }
 

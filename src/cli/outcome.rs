@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{summary_with, OrderState, Progress, SummaryOptions};
-use crate::lifecycle::{self, store_conflict, Advance, LifecycleError, Planned};
+use crate::lifecycle::{self, store_conflict, Advance, Advanced, LifecycleError, Planned};
 use crate::render::Format;
 use crate::source::Sources;
 use crate::store::StoreError;
@@ -109,7 +109,8 @@ pub(crate) fn execute(a: Advance<'_>, shown: &Shown) -> Exit {
         color: super::render_options(&std::io::stdout()).color,
     };
     write_stdout(&summary_with(plan, outcome, &options));
-    if outcome.state == OrderState::Completed {
+    // A parked order (in progress, waiting) is not a failure.
+    if matches!(advanced, Advanced::Parked { .. }) || outcome.state == OrderState::Completed {
         Exit::Success
     } else {
         Exit::Failure

@@ -9,7 +9,7 @@ use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 use crate::source::Sources;
-use crate::store::Store;
+use crate::store::{RunnerLock, SqliteStore, Store, StoredOrder};
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
     let taken = lifecycle::open_for(&args.state.path, &args.order_id).and_then(|store| {
@@ -20,6 +20,17 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         Ok(t) => t,
         Err(e) => return fail(e, Format::Human),
     };
+    resume_taken(&store, &lock, stored, args)
+}
+
+/// Continues an order whose runner lock is held (`ordo resume`, and `ordo
+/// task complete|fail` when no runner holds the order).
+pub(crate) fn resume_taken(
+    store: &SqliteStore,
+    lock: &RunnerLock,
+    stored: StoredOrder,
+    args: &ResumeArgs,
+) -> Exit {
     if stored.state.is_final() {
         eprintln!(
             "order {} is already {}: nothing to resume",
@@ -49,7 +60,9 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         }
     }
     execute(
-        Advance::stored(&store, &lock, &args.state.path, &stored, &bindings).jobs(args.jobs.n),
+        Advance::stored(store, &lock, &args.state.path, &stored, &bindings)
+            .jobs(args.jobs.n)
+            .park(!args.wait),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

@@ -43,7 +43,8 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
             Vec::new(),
             &bindings,
         )
-        .jobs(args.jobs.n),
+        .jobs(args.jobs.n)
+        .park(!args.wait),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

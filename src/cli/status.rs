@@ -120,13 +120,18 @@ fn list_text(list: &[OrderSummary], color: bool) -> String {
     if list.is_empty() {
         return "no orders\n".into();
     }
-    let mut rows = vec![["ORDER", "STATE", "TASKS", "CREATED", "UPDATED", "NOTE"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "ORDER", "STATE", "TASKS", "CREATED", "UPDATED", "DUE", "NOTE",
+    ]
+    .map(String::from)
+    .to_vec()];
     for o in list {
         let mut note = o.reason.clone().unwrap_or_default();
         if o.cancel_requested && !o.state.is_final() {
             note = format!("cancel requested. {note}").trim().to_string();
+        }
+        if o.overdue {
+            note = format!("overdue. {note}").trim().to_string();
         }
         rows.push(vec![
             o.id.clone(),
@@ -134,6 +139,7 @@ fn list_text(list: &[OrderSummary], color: bool) -> String {
             format!("{}/{}", o.tasks_finished, o.tasks),
             o.created_at.clone(),
             o.updated_at.clone(),
+            o.due_at.clone().unwrap_or_else(|| "-".into()),
             note,
         ]);
     }
@@ -159,6 +165,10 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
         .join(", ");
     let _ = writeln!(out, "tasks: {counts}");
     let _ = writeln!(out, "created {}, updated {}", s.created_at, s.updated_at);
+    if let Some(due) = &s.due_at {
+        let overdue = if s.overdue { " (overdue)" } else { "" };
+        let _ = writeln!(out, "due {due}{overdue}");
+    }
     if let Some(r) = &s.runner {
         let live = if r.live {
             "running"
@@ -219,9 +229,12 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
             t.attempts.to_string()
         };
         // A task waiting for a retry says when it tries again.
-        let state = match &t.next_attempt_at {
-            Some(at) => format!("{}, next attempt {at}", t.state.as_str()),
-            None => t.state.as_str().into(),
+        let state = match (&t.next_attempt_at, &t.not_before) {
+            (Some(at), _) => format!("{}, next attempt {at}", t.state.as_str()),
+            (None, Some(at)) if t.state == crate::exec::TaskState::Pending => {
+                format!("{}, not before {at}", t.state.as_str())
+            }
+            _ => t.state.as_str().into(),
         };
         rows.push(vec![
             t.id.clone(),

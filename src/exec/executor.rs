@@ -30,7 +30,8 @@ pub struct ExecOptions {
     pub log: Option<LogSink>,
     /// The "run's start" simulated dates are derived from; now if `None`.
     pub started: Option<DateTime<FixedOffset>>,
-    /// How often to ask the journal whether the order was cancelled.
+    /// How often to ask the journal whether the order was cancelled (and,
+    /// while manual tasks wait, whether their work items were completed).
     pub cancel_poll: Duration,
     /// The order's version the plan is (requests carry it).
     pub version: u32,
@@ -41,6 +42,10 @@ pub struct ExecOptions {
     /// A bound on attempts shared with other runs (a server's `--jobs`),
     /// honoured together with `jobs` and each binding's `max_concurrent`.
     pub limiter: Option<Arc<AttemptLimiter>>,
+    /// When only waits are left (work items, timers): `true` returns a
+    /// parked outcome at once (the order stays `in_progress`); `false` stays,
+    /// polling the journal and sleeping to the next timer, until the end.
+    pub park: bool,
 }
 
 impl Default for ExecOptions {
@@ -56,6 +61,7 @@ impl Default for ExecOptions {
             version: 1,
             redone_at: BTreeMap::new(),
             limiter: None,
+            park: true,
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct RunOutcome {
     /// its next version), or the undos of a revision ([`Executor::take_back`])
     /// are all done.
     pub revising: bool,
+    /// What a parked order (`in_progress`) waits for; empty otherwise.
+    pub waiting: Vec<super::WaitingOn>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +124,9 @@ pub(crate) struct Call {
 
 pub(crate) struct TaskCalls {
     pub call: Call,
+    /// The team whose people do the task (its `manual` clause or a
+    /// `manual` binding): it becomes a work item, `call` is never invoked.
+    pub team: Option<String>,
     pub undo: Option<Call>,
 }
 
@@ -137,6 +148,7 @@ pub struct Executor<'p> {
     /// [`ExecOptions::redone_at`]).
     pub(crate) key_versions: Vec<Option<u32>>,
     pub(crate) limiter: Option<Arc<AttemptLimiter>>,
+    pub(crate) park: bool,
 }
 
 impl<'p> Executor<'p> {
@@ -163,32 +175,52 @@ impl<'p> Executor<'p> {
         });
         let mut built: HashMap<usize, Arc<dyn Action>> = HashMap::new();
         let mut unbound = BTreeSet::new();
-        let mut bind = |action: &str, outputs: &[(String, Type)]| -> Option<Call> {
-            let Some(i) = bindings.resolve_index(action) else {
-                unbound.insert(action.to_string());
-                return None;
+        let mut manual_undos = Vec::new();
+        let mut bind =
+            |action: &str, outputs: &[(String, Type)]| -> Option<(Call, Option<String>)> {
+                let Some(i) = bindings.resolve_index(action) else {
+                    unbound.insert(action.to_string());
+                    return None;
+                };
+                let implementation = &bindings.entries()[i].implementation;
+                let team = match implementation {
+                    Implementation::Manual { team } => Some(team.clone()),
+                    _ => None,
+                };
+                let action = built
+                    .entry(i)
+                    .or_insert_with(|| instantiate(implementation, &env, &options.log));
+                let call = Call {
+                    action: Arc::clone(action),
+                    group: i,
+                    outputs: Arc::from(outputs.to_vec()),
+                    timeout_ms: implementation.timeout_ms(),
+                };
+                Some((call, team))
             };
-            let binding = &bindings.entries()[i].implementation;
-            let implementation = built
-                .entry(i)
-                .or_insert_with(|| instantiate(binding, &env, &options.log));
-            Some(Call {
-                action: Arc::clone(implementation),
-                group: i,
-                outputs: Arc::from(outputs.to_vec()),
-                timeout_ms: binding.timeout_ms(),
-            })
-        };
         let mut calls = Vec::with_capacity(plan.tasks.len());
         for t in &plan.tasks {
-            let call = bind(&t.action, &t.outputs);
+            let bound = match &t.manual {
+                Some(team) => Some((manual_call(team, &t.outputs), Some(team.clone()))),
+                None => bind(&t.action, &t.outputs),
+            };
             let undo = t.undo.as_ref().and_then(|u| bind(&u.action, &u.outputs));
-            if let Some(call) = call {
-                calls.push(TaskCalls { call, undo });
+            if undo.as_ref().is_some_and(|(_, team)| team.is_some()) {
+                manual_undos.push(t.id.clone());
+            }
+            if let Some((call, team)) = bound {
+                let undo = undo.map(|(call, _)| call);
+                calls.push(TaskCalls { call, team, undo });
             }
         }
         if !unbound.is_empty() {
             return Err(ExecError::Unbound(unbound.into_iter().collect()));
+        }
+        if !manual_undos.is_empty() {
+            return Err(ExecError::InvalidPlan(format!(
+                "the undo of {} is bound to `manual`: an undo is called, bind it to `exec` or `simulate`",
+                manual_undos.join(", ")
+            )));
         }
         let caps = bindings
             .entries()
@@ -217,6 +249,7 @@ impl<'p> Executor<'p> {
                 .map(|t| options.redone_at.get(&t.id).copied())
                 .collect(),
             limiter: options.limiter,
+            park: options.park,
         })
     }
 
@@ -301,7 +334,29 @@ fn instantiate(
         }),
         Implementation::Http(o) => Arc::new(Http::new(o.clone())),
         Implementation::Custom(a) => Arc::clone(a),
+        Implementation::Manual { team } => manual_action(team),
     }
+}
+
+/// The call of a manual task: the run opens a work item instead of
+/// invoking it, so invoking it is refused (a guard, never reached).
+fn manual_call(team: &str, outputs: &[(String, Type)]) -> Call {
+    Call {
+        action: manual_action(team),
+        group: 0,
+        outputs: Arc::from(outputs.to_vec()),
+        timeout_ms: None,
+    }
+}
+
+fn manual_action(team: &str) -> Arc<dyn Action> {
+    let team = team.to_string();
+    Arc::new(move |r: &super::Request| {
+        Err(super::ActionError::permanent(format!(
+            "{} is done by people of {team}: it becomes a work item and is never called",
+            r.action
+        )))
+    })
 }
 
 type Edges = Vec<Vec<TaskIdx>>;

@@ -121,6 +121,10 @@ impl<A: Journal, B: Journal> Journal for Tee<A, B> {
     fn revision_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         self.0.revision_requested(order)
     }
+
+    fn work_results(&mut self, order: &str) -> Result<Vec<super::WorkResult>, JournalError> {
+        self.0.work_results(order)
+    }
 }
 
 #[cfg(test)]

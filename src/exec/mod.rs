@@ -46,4 +46,7 @@ pub use limiter::AttemptLimiter;
 pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
 pub use report::{summary, summary_with, Progress, SummaryOptions};
-pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};
+pub use state::{
+    replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState, WaitingOn,
+    WorkChange, WorkOutcome, WorkResult,
+};

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use super::revise::{apply_waiting, options_for, Applied};
 use super::store::{events_log, order_log};
 use super::LifecycleError;
-use crate::exec::{Bindings, Event, ExecOptions, Executor, RunOutcome, TaskRecord, Tee};
+use crate::exec::{
+    Bindings, Event, ExecOptions, Executor, OrderState, RunOutcome, TaskRecord, Tee, WaitingOn,
+};
 use crate::plan::Plan;
 use crate::store::{RunnerLock, Store, StoredOrder};
 
@@ -70,6 +72,13 @@ impl<'a> Advance<'a> {
     /// At most `jobs` attempts of this order at once.
     pub fn jobs(mut self, jobs: usize) -> Advance<'a> {
         self.options.jobs = jobs;
+        self
+    }
+
+    /// Whether to return once only waits are left (`true`, the default), or
+    /// to stay until the order ends (`--wait`).
+    pub fn park(mut self, park: bool) -> Advance<'a> {
+        self.options.park = park;
         self
     }
 }
@@ -134,9 +143,22 @@ pub fn advance(
         if outcome.revising {
             continue;
         }
-        // A revision the order ended before taking is refused (status
-        // says why).
-        apply_waiting(&apply, a.state, observer)?;
-        return Ok(Advanced::Ended(outcome));
+        if outcome.state != OrderState::InProgress {
+            // A revision the order ended before taking is refused (status
+            // says why).
+            apply_waiting(&apply, a.state, observer)?;
+            return Ok(Advanced::Ended(outcome));
+        }
+        // Parked: woken by a work item's end, or at the first timer.
+        let next_due = outcome
+            .waiting
+            .iter()
+            .filter_map(|w| match w {
+                WaitingOn::At { at, .. } => DateTime::parse_from_rfc3339(at).ok(),
+                WaitingOn::WorkItem { .. } => None,
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .min();
+        return Ok(Advanced::Parked { outcome, next_due });
     }
 }

@@ -289,6 +289,24 @@ impl Engine {
             } => {
                 tracing::info!(order = %order, task = task(t), state = state.as_str(), error = error.as_deref().unwrap_or(""), "task transition");
             }
+            Event::Waiting { task: t, until } => {
+                tracing::info!(order = %order, task = task(t), until = %until, "task waits");
+            }
+            Event::WorkOpened { task: t, team, .. } => {
+                tracing::info!(order = %order, task = task(t), team = %team, "work item opened");
+            }
+            Event::Work {
+                task: t,
+                change,
+                by,
+                ..
+            } => {
+                tracing::info!(order = %order, task = task(t), change = ?change, by = %by, "work item changed");
+            }
+            Event::Parked { waiting } => {
+                let on: Vec<String> = waiting.iter().map(ToString::to_string).collect();
+                tracing::info!(order = %order, waiting = %on.join(", "), "order parked");
+            }
             Event::Spawned { .. } => {}
         }
     }

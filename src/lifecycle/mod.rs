@@ -13,6 +13,7 @@ pub mod engine;
 pub mod revise;
 pub mod store;
 pub mod submit;
+pub mod work;
 
 pub use advance::{advance, Advance, Advanced};
 pub use cancel::{request_cancel, CancelRequest};
@@ -93,7 +94,9 @@ pub enum ErrorKind {
 impl LifecycleError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LifecycleError::Store(StoreError::NoSuchOrder { .. }) => ErrorKind::NotFound,
+            LifecycleError::Store(
+                StoreError::NoSuchOrder { .. } | StoreError::NoSuchWorkItem { .. },
+            ) => ErrorKind::NotFound,
             LifecycleError::Store(StoreError::OrderExists { .. } | StoreError::Locked { .. }) => {
                 ErrorKind::Conflict
             }
@@ -122,5 +125,9 @@ pub fn store_conflict(e: &StoreError) -> bool {
             | StoreError::ReviseCancelling { .. }
             | StoreError::RevisionPending { .. }
             | StoreError::ReviseUnsettled { .. }
+            | StoreError::NoSuchWorkItem { .. }
+            | StoreError::WorkItemTaken { .. }
+            | StoreError::WorkItemClosed { .. }
+            | StoreError::WorkItemNotClaimed { .. }
     )
 }

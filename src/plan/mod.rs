@@ -169,10 +169,13 @@ impl Plan {
 }
 
 mod build;
+mod due;
 mod instance;
 mod items;
 pub mod render;
 pub mod revision;
+
+pub use due::overdue;
 
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;

@@ -133,6 +133,36 @@ pub enum StoreError {
     PastPointOfNoReturn { order: String, task: String },
 
     #[error(
+        "order {order} has no work item for task {task}: the task is not manual, or it is not \
+         ready yet; `ordo tasks --all` lists the work items"
+    )]
+    #[diagnostic(code(ordo::store::no_such_work_item))]
+    NoSuchWorkItem { order: String, task: String },
+
+    #[error(
+        "the work item {order} {task} is claimed by {assignee}: they can release it (`ordo task \
+         release {order} {task} --as {assignee}`)"
+    )]
+    #[diagnostic(code(ordo::store::work_item_taken))]
+    WorkItemTaken {
+        order: String,
+        task: String,
+        assignee: String,
+    },
+
+    #[error("the work item {order} {task} is {state}: nobody can change it any more")]
+    #[diagnostic(code(ordo::store::work_item_closed))]
+    WorkItemClosed {
+        order: String,
+        task: String,
+        state: String,
+    },
+
+    #[error("the work item {order} {task} is not claimed: there is nothing to release")]
+    #[diagnostic(code(ordo::store::work_item_not_claimed))]
+    WorkItemNotClaimed { order: String, task: String },
+
+    #[error(
         "order {order} cannot be cancelled yet: task {task}, a point of no return, was \
          interrupted while running and may have taken effect; run `ordo resume {order}` to \
          settle it, then cancel again if the order is still cancellable"

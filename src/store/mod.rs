@@ -39,6 +39,7 @@ mod schema;
 mod sqlite;
 mod status;
 mod tmf;
+mod work;
 
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
@@ -50,6 +51,7 @@ pub use status::{
     CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RevisionState,
     RevisionStatus, RunnerInfo, RunnerStatus, StoredOrder, TaskStatus,
 };
+pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -208,4 +210,22 @@ pub trait Store: Send + Sync {
 
     /// One `cancelProductOrder` request.
     fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError>;
+
+    /// The work items that match `filter`, oldest ready first.
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError>;
+
+    /// The work item of an order's task.
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError>;
+
+    /// A person's change to a work item, as a compare-and-set recorded (with
+    /// `by`) in the order's journal: refused when someone else holds the
+    /// item or it has ended. Completing or failing it does not move the
+    /// order: the next run of the order takes it up.
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError>;
 }

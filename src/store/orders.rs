@@ -50,8 +50,8 @@ pub(crate) fn create_with(
     }
     instances::check_available(db, &tx, plan)?;
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings, due_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             plan.order,
             FIRST_VERSION,
@@ -60,7 +60,10 @@ pub(crate) fn create_with(
             plan.catalog_hash,
             plan_json,
             document.to_string(),
-            bindings
+            bindings,
+            crate::value::parse_instant(&at)
+                .and_then(|created| plan.due_at(created))
+                .map(crate::value::format_instant)
         ],
     )
     .map_err(err)?;
@@ -209,7 +212,8 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
                     o.cancel_requested_at IS NOT NULL, \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version), \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version \
-                        AND t.state IN ('done', 'skipped')) \
+                        AND t.state IN ('done', 'skipped')), \
+                    o.due_at \
              FROM orders o \
              WHERE o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
              ORDER BY o.created_at DESC, o.rowid DESC",
@@ -217,10 +221,18 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
         .map_err(|e| db.err(e))?;
     let rows = stmt
         .query_map([], |r| {
+            let state: OrderState = parse_state(r, 2)?;
+            let due_at: Option<String> = r.get(9)?;
             Ok(OrderSummary {
                 id: r.get(0)?,
                 version: r.get(1)?,
-                state: parse_state(r, 2)?,
+                state,
+                overdue: crate::plan::overdue(
+                    due_at.as_deref(),
+                    state.is_final(),
+                    chrono::Utc::now(),
+                ),
+                due_at,
                 reason: r.get(3)?,
                 created_at: r.get(4)?,
                 updated_at: r.get(5)?,
@@ -281,6 +293,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
             finished_at: row.finished_at,
             error: row.record.error,
             next_attempt_at: row.next_attempt_at,
+            not_before: row.record.not_before,
             process: row.record.process,
             outputs: row
                 .record
@@ -311,6 +324,12 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
         updated_at: head.updated_at,
         last_event_at,
         cancel_requested: head.cancel_requested,
+        overdue: crate::plan::overdue(
+            head.due_at.as_deref(),
+            head.state.is_final(),
+            chrono::Utc::now(),
+        ),
+        due_at: head.due_at,
         runner,
         counts,
         items,
@@ -359,7 +378,7 @@ pub(crate) struct TaskRow {
 macro_rules! task_columns {
     () => {
         "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process, \
-         next_attempt_at"
+         next_attempt_at, not_before"
     };
 }
 pub(crate) use task_columns;
@@ -387,6 +406,7 @@ pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
                         e.into(),
                     )
                 })?,
+            not_before: r.get(10)?,
         },
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
@@ -425,12 +445,13 @@ struct Head {
     document: String,
     bindings: Option<String>,
     cancel_requested: bool,
+    due_at: Option<String>,
 }
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     conn.query_row(
         "SELECT version, state, reason, created_at, updated_at, plan, document, \
-                cancel_requested_at IS NOT NULL, bindings \
+                cancel_requested_at IS NOT NULL, bindings, due_at \
          FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
         [order],
         |r| {
@@ -444,6 +465,7 @@ fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
                 document: r.get(6)?,
                 cancel_requested: r.get(7)?,
                 bindings: r.get(8)?,
+                due_at: r.get(9)?,
             })
         },
     )

@@ -39,11 +39,9 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: super::instances::MIGRATION,
     },
-    // Version 5 is feat/work-run's (work items and parking); this branch
-    // numbers its own step 6, as assigned, and the merge puts that one here.
     Migration {
         version: 5,
-        sql: "",
+        sql: super::work::MIGRATION,
     },
     Migration {
         version: 6,

@@ -14,10 +14,10 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, revisions, runner, tmf};
+use super::{instances, orders, revisions, runner, tmf, work};
 use super::{
     CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
-    StoreError, StoredOrder, TmfCancel, TmfRecord,
+    StoreError, StoredOrder, TmfCancel, TmfRecord, WorkFilter, WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -508,6 +508,24 @@ impl Store for SqliteStore {
 
     fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError> {
         tmf::cancel(&self.db, id)
+    }
+
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
+        work::list(&self.db, filter)
+    }
+
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError> {
+        work::get(&self.db, order, task)
+    }
+
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError> {
+        work::change(&self.db, order, task, by, request)
     }
 }
 

@@ -47,6 +47,13 @@ pub struct OrderSummary {
     /// Tasks that are `done` or `skipped`.
     pub tasks_finished: usize,
     pub cancel_requested: bool,
+    /// When the order is due: its `requested_completion`, else its creation
+    /// plus the longest install SLA of its items.
+    #[serde(default)]
+    pub due_at: Option<String>,
+    /// Past due and not ended.
+    #[serde(default)]
+    pub overdue: bool,
 }
 
 /// Who holds an order's runner lock.
@@ -80,6 +87,11 @@ pub struct OrderStatus {
     /// When the last event was recorded.
     pub last_event_at: Option<String>,
     pub cancel_requested: bool,
+    /// As [`OrderSummary::due_at`].
+    #[serde(default)]
+    pub due_at: Option<String>,
+    #[serde(default)]
+    pub overdue: bool,
     /// The runner holding the order, if any.
     pub runner: Option<RunnerStatus>,
     /// How many tasks are in each state, by state name (states with none are
@@ -165,6 +177,9 @@ pub struct TaskStatus {
     /// When a task waiting for a retry makes its next attempt; null otherwise.
     #[serde(default)]
     pub next_attempt_at: Option<String>,
+    /// When a task with a `wait` may start, once decided; null otherwise.
+    #[serde(default)]
+    pub not_before: Option<String>,
     /// Outputs as plain JSON (exact numbers as strings), as actions see them.
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// The process of the attempt under way (an exec plugin's process group).

@@ -13,7 +13,7 @@ fn status(state: &str, cancel: bool, tasks: Vec<J>) -> OrderStatus {
     serde_json::from_value(json!({"order": "PO-1", "version": 1, "state": state,
         "reason": null, "catalog_hash": "h", "created_at": "2026-12-01T00:00:00Z",
         "updated_at": "2026-12-01T00:01:00Z", "last_event_at": null,
-        "cancel_requested": cancel, "runner": null, "counts": {}, "items": [], "tasks": tasks}))
+        "cancel_requested": cancel, "runner": null, "counts": {}, "items": [], "tasks": tasks, "revisions": []}))
     .unwrap()
 }
 

@@ -29,7 +29,10 @@ impl Bindings {
         // Each action the plan calls, with its declared outputs.
         let mut actions: BTreeMap<&str, &[(String, Type)]> = BTreeMap::new();
         for t in &plan.tasks {
-            actions.insert(&t.action, &t.outputs);
+            // People do a manual task: no binding runs it.
+            if t.manual.is_none() {
+                actions.insert(&t.action, &t.outputs);
+            }
             if let Some(u) = &t.undo {
                 actions.insert(&u.action, &u.outputs);
             }
@@ -63,7 +66,10 @@ impl Bindings {
                 }
                 // Its URL and headers were checked when the file was read;
                 // the service itself is not called before the order runs.
-                Implementation::Noop | Implementation::Http(_) | Implementation::Custom(_) => {}
+                Implementation::Noop
+                | Implementation::Http(_)
+                | Implementation::Custom(_)
+                | Implementation::Manual { .. } => {}
             }
         }
         diags.sort();

@@ -37,7 +37,17 @@ pub(super) fn read(
 }
 
 const TOP_KEYS: [&str; 1] = ["actions"];
-const ENTRY_KEYS: [&str; 6] = ["simulate", "noop", "exec", "http", "env", "max_concurrent"];
+const ENTRY_KEYS: [&str; 7] = [
+    "simulate",
+    "noop",
+    "exec",
+    "http",
+    "manual",
+    "env",
+    "max_concurrent",
+];
+
+const MANUAL_KEYS: [&str; 1] = ["team"];
 const ENV_KEYS: [&str; 3] = ["clear", "pass", "set"];
 const HTTP_KEYS: [&str; 3] = ["url", "timeout", "headers"];
 const SIMULATE_KEYS: [&str; 4] = ["latency", "outputs", "fail", "fail_permanently"];
@@ -134,7 +144,12 @@ impl Reader<'_> {
         self.unknown_keys(entries, &ENTRY_KEYS, "a binding");
         let kinds: Vec<&(Node, Node)> = entries
             .iter()
-            .filter(|(k, _)| matches!(k.as_str(), Some("simulate" | "noop" | "exec" | "http")))
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    Some("simulate" | "noop" | "exec" | "http" | "manual")
+                )
+            })
             .collect();
         let max_concurrent = node
             .get("max_concurrent")
@@ -143,7 +158,7 @@ impl Reader<'_> {
             let span = kinds.get(1).map_or(node.span, |(k, _)| k.span);
             let d = err(
                     span,
-                    format!("the binding of `{pattern}` must say exactly one of `simulate`, `noop`, `exec` or `http`"),
+                    format!("the binding of `{pattern}` must say exactly one of `simulate`, `noop`, `exec`, `http` or `manual`"),
                     if kinds.is_empty() { "no implementation" } else { "second implementation" },
                 )
                 .with_help("for example:  { simulate: {} }  or  { exec: [\"./plugins/net.sh\"] }");
@@ -165,6 +180,7 @@ impl Reader<'_> {
                 }
                 Implementation::Noop
             }
+            Some("manual") => self.manual(value)?,
             Some("http") => self.http(value)?,
             _ => self.exec(value, node.get("env"), &mut written)?,
         };
@@ -182,6 +198,35 @@ impl Reader<'_> {
             implementation,
             max_concurrent,
             written,
+        })
+    }
+
+    /// `manual: { team: "field-ops" }`: people of the team do the action.
+    fn manual(&mut self, node: &Node) -> Option<Implementation> {
+        let help = "for example:  { manual: { team: \"field-ops\" } }";
+        let entries = self.entries(node, "`manual`")?;
+        self.unknown_keys(entries, &MANUAL_KEYS, "`manual`");
+        let team = match node.get("team") {
+            Some(t) => t.as_str().filter(|s| !s.trim().is_empty()),
+            None => {
+                let d = err(
+                    node.span,
+                    "`manual` needs the `team` whose people do the action",
+                    "no team",
+                )
+                .with_help(help);
+                self.push(d);
+                return None;
+            }
+        };
+        let Some(team) = team else {
+            let span = node.get("team").map_or(node.span, |t| t.span);
+            let d = err(span, "`team` must be a team's name", "not a team name").with_help(help);
+            self.push(d);
+            return None;
+        };
+        Some(Implementation::Manual {
+            team: team.to_string(),
         })
     }
 

@@ -104,6 +104,10 @@ pub enum Implementation {
     Http(HttpOptions),
     /// A Rust implementation registered by a library user.
     Custom(Arc<dyn Action>),
+    /// People of `team` do the action: a ready task becomes a work item.
+    Manual {
+        team: String,
+    },
 }
 
 impl fmt::Debug for Implementation {
@@ -111,6 +115,9 @@ impl fmt::Debug for Implementation {
         match self {
             Implementation::Simulate(o) => f.debug_tuple("Simulate").field(o).finish(),
             Implementation::Noop => f.write_str("Noop"),
+            Implementation::Manual { team } => {
+                f.debug_struct("Manual").field("team", team).finish()
+            }
             Implementation::Exec { program, args, env } => f
                 .debug_struct("Exec")
                 .field("program", program)

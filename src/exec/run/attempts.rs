@@ -83,39 +83,15 @@ impl Run<'_, '_> {
         } else {
             record.attempts + 1
         };
-        let (action, params, optional) = match (&task.undo, undo) {
-            (Some(u), true) => (&u.action, &u.inputs, &u.optional_inputs),
-            _ => (&task.action, &task.inputs, &task.optional_inputs),
+        let action = match (&task.undo, undo) {
+            (Some(u), true) => &u.action,
+            _ => &task.action,
         };
-        let mut inputs = serde_json::Map::new();
-        for (name, expr) in params {
-            match self.eval(expr, None) {
-                // An absent value is never passed for a required parameter.
-                Ok(Value::Null) if !optional.contains(name) => {
-                    let what = match expr.as_lit() {
-                        Some(_) => "its value".to_string(),
-                        None => format!("`{expr}`"),
-                    };
-                    let error = format!("input `{name}` is required, but {what} is absent");
-                    return if undo {
-                        self.undo_failed(t, error, frontier, ready)
-                    } else {
-                        self.fail(t, error)
-                    };
-                }
-                Ok(v) => {
-                    inputs.insert(name.clone(), v.to_json());
-                }
-                Err(e) => {
-                    let error = format!("cannot compute input `{name}`: {e}");
-                    return if undo {
-                        self.undo_failed(t, error, frontier, ready)
-                    } else {
-                        self.fail(t, error)
-                    };
-                }
-            }
-        }
+        let inputs = match self.inputs(t, undo) {
+            Ok(inputs) => inputs,
+            Err(error) if undo => return self.undo_failed(t, error, frontier, ready),
+            Err(error) => return self.fail(t, error),
+        };
         let call = self.call(t);
         // The task's timeout, or its binding's (an `http` binding's), the
         // shorter: past it, the attempt's outcome is unknown either way.
@@ -164,6 +140,38 @@ impl Run<'_, '_> {
         self.group_running[group] += 1;
         self.to_submit.push(job);
         Ok(())
+    }
+
+    /// The inputs of the task (or its undo), resolved against finished
+    /// tasks' outputs, as plain JSON; or why they cannot be.
+    pub(super) fn inputs(
+        &self,
+        t: TaskIdx,
+        undo: bool,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        let task = &self.ex.plan.tasks[t];
+        let (params, optional) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.inputs, &u.optional_inputs),
+            _ => (&task.inputs, &task.optional_inputs),
+        };
+        let mut inputs = serde_json::Map::new();
+        for (name, expr) in params {
+            match self.eval(expr, None) {
+                // An absent value is never passed for a required parameter.
+                Ok(Value::Null) if !optional.contains(name) => {
+                    let what = match expr.as_lit() {
+                        Some(_) => "its value".to_string(),
+                        None => format!("`{expr}`"),
+                    };
+                    return Err(format!("input `{name}` is required, but {what} is absent"));
+                }
+                Ok(v) => {
+                    inputs.insert(name.clone(), v.to_json());
+                }
+                Err(e) => return Err(format!("cannot compute input `{name}`: {e}")),
+            }
+        }
+        Ok(inputs)
     }
 
     pub(super) fn on_message(
@@ -293,7 +301,11 @@ impl Run<'_, '_> {
     }
 
     /// The message of the first `require` the task's outputs break.
-    fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
+    pub(super) fn broken_require(
+        &self,
+        t: TaskIdx,
+        outputs: &BTreeMap<String, Value>,
+    ) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
             match r.cond.holds(&mut |r| self.lookup(r, own)) {

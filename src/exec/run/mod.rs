@@ -16,10 +16,13 @@
 //! Starting attempts and reading their results is in [`attempts`].
 
 mod attempts;
+mod waits;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use crate::exec::executor::{ExecError, Executor, RunOutcome, TaskOutcome};
 use crate::exec::frontier::Frontier;
@@ -41,6 +44,15 @@ enum Stop {
     /// attempts finish), or, taking a revision's tasks back, compensate
     /// only those.
     Revise,
+}
+
+/// How a phase's drive ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// Nothing is running, queued or due.
+    Finished,
+    /// Only waits are left (work items, timers) and the run parks.
+    Parked,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,9 +79,12 @@ pub(crate) fn run(
         // A task recorded running was interrupted (or waited for a retry
         // after attempts that may have been interrupted): it may have
         // taken effect.
+        // A manual task recorded running has an open work item: nothing of
+        // it is uncertain.
         uncertain: records
             .iter()
-            .map(|r| r.state == TaskState::Running && !r.undoing)
+            .zip(&ex.calls)
+            .map(|(r, c)| r.state == TaskState::Running && !r.undoing && c.team.is_none())
             .collect(),
         records,
         began: vec![None; n],
@@ -78,6 +93,9 @@ pub(crate) fn run(
         running: 0,
         group_running: vec![0; ex.caps.len()],
         timers: BinaryHeap::new(),
+        sleepers: BinaryHeap::new(),
+        awaiting: BTreeSet::new(),
+        last_work_poll: None,
         phase: Phase::Forward,
         stop: None,
         undo_failures: Vec::new(),
@@ -134,6 +152,12 @@ struct Run<'a, 'p> {
     group_running: Vec<usize>,
     /// Retries due: (when, task).
     timers: BinaryHeap<Reverse<(Instant, TaskIdx)>>,
+    /// Tasks whose `wait` is not over: (not before, task), on the wall clock
+    /// (their times are recorded: they survive the run).
+    sleepers: BinaryHeap<Reverse<(DateTime<Utc>, TaskIdx)>>,
+    /// Manual tasks whose work item is open.
+    awaiting: BTreeSet<TaskIdx>,
+    last_work_poll: Option<Instant>,
     phase: Phase,
     stop: Option<Stop>,
     undo_failures: Vec<(TaskIdx, String)>,
@@ -172,15 +196,19 @@ impl<'p> Run<'_, 'p> {
             // again (to learn their outcome) before compensating.
             self.stop = Some(stop);
             for t in 0..self.records.len() {
-                if self.records[t].state == TaskState::Running && !self.records[t].undoing {
+                if self.records[t].state == TaskState::Running
+                    && !self.records[t].undoing
+                    && !self.is_manual(t)
+                {
                     self.enqueue(t);
                 }
             }
             ready.clear();
         }
-        self.drive(pool, &mut frontier, ready)?;
+        let drove = self.drive(pool, &mut frontier, ready)?;
         // A revision that arrived since the last poll still comes before the
-        // order's end: the revised version may differ from what was done.
+        // order's end (or its parking): the revised version may differ from
+        // what was done.
         if self.stop.is_none() && self.journal.revision_requested(&self.ex.plan.order)? {
             self.stop = Some(Stop::Revise);
         }
@@ -188,6 +216,8 @@ impl<'p> Run<'_, 'p> {
             if let Some(outcome) = self.safe_point()? {
                 return Ok(outcome);
             }
+        } else if drove == Drive::Parked {
+            return self.park();
         }
 
         let Some(stop) = self.stop.clone() else {
@@ -211,7 +241,6 @@ impl<'p> Run<'_, 'p> {
         let (mut frontier, ready) =
             Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
         self.drive(pool, &mut frontier, ready)?;
-
         let cause = self.describe(&stop);
         let mut problems: Vec<String> = (0..self.records.len())
             .filter(|&t| self.unsettled(t))
@@ -274,7 +303,10 @@ impl<'p> Run<'_, 'p> {
             }
         }
         self.flush()?;
-        Ok(Some(self.outcome(OrderState::InProgress, None, true)))
+        Ok(Some(RunOutcome {
+            revising: true,
+            ..self.outcome(OrderState::InProgress, None)
+        }))
     }
 
     /// Compensation of the selected tasks only (a revision's undos).
@@ -292,7 +324,10 @@ impl<'p> Run<'_, 'p> {
         self.drive(pool, &mut frontier, ready)?;
         if self.undo_failures.is_empty() {
             self.flush()?;
-            return Ok(self.outcome(OrderState::InProgress, None, true));
+            return Ok(RunOutcome {
+                revising: true,
+                ..self.outcome(OrderState::InProgress, None)
+            });
         }
         let problems: Vec<String> = self
             .undo_failures
@@ -340,18 +375,21 @@ impl<'p> Run<'_, 'p> {
         Ok(None)
     }
 
-    /// Runs the current phase until nothing is running, queued or due.
+    /// Runs the current phase until nothing is running, queued or due, or
+    /// (when the run parks) until only waits are left.
     fn drive(
         &mut self,
         pool: &mut Pool<'_, '_>,
         frontier: &mut Frontier<'_>,
         mut ready: Vec<TaskIdx>,
-    ) -> Result<(), ExecError> {
+    ) -> Result<Drive, ExecError> {
         loop {
             while let Some(t) = ready.pop() {
                 self.on_ready(t, frontier, &mut ready)?;
             }
             self.poll_cancel()?;
+            self.poll_work(false, frontier, &mut ready)?;
+            self.wake_sleepers()?;
             let now = Instant::now();
             while let Some(Reverse((due, t))) = self.timers.peek().copied() {
                 if due > now {
@@ -379,12 +417,25 @@ impl<'p> Run<'_, 'p> {
                 && self.timers.is_empty()
                 && self.queues.iter().all(BTreeSet::is_empty)
             {
-                if self.phase == Phase::Forward && self.stop.is_none() && !frontier.all_finished() {
-                    return Err(ExecError::InvalidPlan(
-                        "no task can start, yet not all have finished".into(),
-                    ));
+                if !self.waits_left() {
+                    if self.phase == Phase::Forward
+                        && self.stop.is_none()
+                        && !frontier.all_finished()
+                    {
+                        return Err(ExecError::InvalidPlan(
+                            "no task can start, yet not all have finished".into(),
+                        ));
+                    }
+                    return Ok(Drive::Finished);
                 }
-                return Ok(());
+                if self.ex.park {
+                    // A last look: what was completed meanwhile goes on now.
+                    if self.poll_work(true, frontier, &mut ready)? {
+                        continue;
+                    }
+                    self.flush()?;
+                    return Ok(Drive::Parked);
+                }
             }
             if self.running == 0 && self.ex.limiter.as_ref().is_some_and(|l| l.is_closed()) {
                 self.flush()?;
@@ -393,6 +444,9 @@ impl<'p> Run<'_, 'p> {
             let mut wait = self.ex.cancel_poll;
             if let Some(Reverse((due, _))) = self.timers.peek() {
                 wait = wait.min(due.saturating_duration_since(now));
+            }
+            if let Some(until) = self.next_sleeper_in() {
+                wait = wait.min(until);
             }
             // Nothing waits unrecorded while the run waits.
             self.flush()?;
@@ -426,6 +480,11 @@ impl<'p> Run<'_, 'p> {
                 {
                     return Ok(());
                 }
+                if self.is_manual(t) && self.records[t].state == TaskState::Running {
+                    // Its work item is open (a resumed run): wait for it.
+                    self.awaiting.insert(t);
+                    return Ok(());
+                }
                 if let Some(when) = &self.ex.plan.tasks[t].when {
                     match when.holds(&mut |r| self.lookup(r, None)) {
                         Ok(true) => {}
@@ -437,7 +496,15 @@ impl<'p> Run<'_, 'p> {
                         Err(e) => return self.fail(t, format!("cannot decide `when`: {e}")),
                     }
                 }
-                self.enqueue(t);
+                match self.not_before(t) {
+                    Ok(Some(at)) if at > Utc::now() => {
+                        self.sleepers.push(Reverse((at, t)));
+                        return Ok(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.fail(t, e),
+                }
+                self.proceed(t)?;
             }
             Phase::Compensate => {
                 let r = &self.records[t];
@@ -495,6 +562,9 @@ impl<'p> Run<'_, 'p> {
             .iter_mut()
             .for_each(|q| q.retain(|&t| uncertain[t]));
         self.timers.retain(|Reverse((_, t))| uncertain[*t]);
+        // Waiting tasks and open work items end cancelled.
+        self.sleepers.clear();
+        self.awaiting.clear();
     }
 
     /// A task whose retries ran out without learning whether it took
@@ -588,10 +658,12 @@ impl<'p> Run<'_, 'p> {
             reason: reason.clone(),
         })?;
         self.flush()?;
-        Ok(self.outcome(state, reason, false))
+        Ok(self.outcome(state, reason))
     }
 
-    fn outcome(&self, state: OrderState, reason: Option<String>, revising: bool) -> RunOutcome {
+    /// The run's end as it stands: neither parked nor revising (the callers
+    /// that park or revise set those members themselves).
+    fn outcome(&self, state: OrderState, reason: Option<String>) -> RunOutcome {
         let tasks = (0..self.records.len())
             .map(|t| TaskOutcome {
                 id: self.id(t).to_string(),
@@ -605,7 +677,8 @@ impl<'p> Run<'_, 'p> {
             state,
             reason,
             tasks,
-            revising,
+            revising: false,
+            waiting: Vec::new(),
         }
     }
 
