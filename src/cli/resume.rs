@@ -60,7 +60,7 @@ pub(crate) fn resume_taken(
         }
     }
     execute(
-        Advance::stored(store, &lock, &args.state.path, &stored, &bindings)
+        Advance::stored(store, lock, &args.state.path, &stored, &bindings)
             .jobs(args.jobs.n)
             .park(!args.wait),
         &Shown {
