@@ -793,6 +793,8 @@ fn the_tmf_routes_are_in_the_openapi_document_and_need_the_token() {
         "/tmf-api/productInventory/v4/product",
         "/tmf-api/productInventory/v4/product/{id}",
         "/api/v1/orders/{id}/revise",
+        "/tmf-api/productOrderingManagement/{version}/hub",
+        "/tmf-api/productOrderingManagement/{version}/hub/{id}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -800,4 +802,176 @@ fn the_tmf_routes_are_in_the_openapi_document_and_need_the_token() {
         doc["paths"]["/tmf-api/productOrderingManagement/{version}/productOrder/{id}"]["patch"]
             .is_object()
     );
+}
+
+/// A hub listener on 127.0.0.1: records the events it accepts; while
+/// `down`, answers 500 (and keeps nothing).
+struct Listener {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    /// Every body sent, refused ones too.
+    sent: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    attempts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Listener {
+    fn start(down: bool) -> Listener {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = Listener {
+            url: format!("http://{}/events", socket.local_addr().unwrap()),
+            received: Default::default(),
+            sent: Default::default(),
+            attempts: Default::default(),
+            down: std::sync::Arc::new(down.into()),
+        };
+        let (received, sent, attempts, down) = (
+            listener.received.clone(),
+            listener.sent.clone(),
+            listener.attempts.clone(),
+            listener.down.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in socket.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                attempts.fetch_add(1, Ordering::SeqCst);
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    sent.lock().unwrap().push(v);
+                }
+                let status = if down.load(Ordering::SeqCst) {
+                    "500 Internal Server Error"
+                } else {
+                    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                        received.lock().unwrap().push(v);
+                    }
+                    "204 No Content"
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        listener
+    }
+
+    /// The states of the order's events as received, oldest first.
+    fn states(&self, order: &str) -> Vec<(String, String)> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["productOrder"]["id"] == order)
+            .map(|e| {
+                (
+                    e["eventType"].as_str().unwrap_or("").to_string(),
+                    e["event"]["productOrder"]["state"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn hub_events_are_retried_kept_in_order_survive_a_restart_and_stop_on_unsubscribe() {
+    use std::sync::atomic::Ordering;
+    let lab = Lab::new();
+    let mut server = serve(&lab, &[]);
+    let a = Listener::start(true);
+    let (code, hub) = post(
+        &server,
+        &format!("{V4}/hub"),
+        &json!({"callback": a.url, "query": "eventType=ProductOrderStateChangeEvent"}),
+    );
+    assert_eq!(code, 201, "{hub:#}");
+    let hub_id = hub["id"].as_str().unwrap().to_string();
+    let (code, bad) = post(
+        &server,
+        &format!("{V4}/hub"),
+        &json!({"callback": "file:///etc/passwd"}),
+    );
+    assert_eq!(code, 400);
+    assert_eq!(bad["diagnostics"][0]["path"], "callback");
+    // The listener fails: the events are retried, not lost.
+    close(&lab, "provision");
+    let (_, created) = post(
+        &server,
+        &format!("{V4}/productOrder"),
+        &sample("v4-create.json"),
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_call(&lab, &id, "100/MobileTelephony/provision", true);
+    wait_for("the inProgress event to be tried", || {
+        let sent = a.sent.lock().unwrap();
+        sent.iter()
+            .any(|e| e["event"]["productOrder"]["state"] == "inProgress")
+            .then_some(())
+    });
+    open(&lab, "provision");
+    wait_state(&server, V4, &id, "completed");
+    wait_for("two failed deliveries", || {
+        (a.attempts.load(Ordering::SeqCst) >= 2).then_some(())
+    });
+    // Killed with the events undelivered; the next server sends them.
+    server.kill();
+    a.down.store(false, Ordering::SeqCst);
+    let server = serve(&lab, &[]);
+    let states = wait_for("the completed event", || {
+        let s = a.states(&id);
+        s.iter().any(|(_, state)| state == "completed").then_some(s)
+    });
+    // Only the type asked for, each state once, in the order's order.
+    assert!(
+        states
+            .iter()
+            .all(|(t, _)| t == "ProductOrderStateChangeEvent"),
+        "{states:?}"
+    );
+    let order: Vec<&str> = states.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(order, ["inProgress", "completed"], "{states:?}");
+    assert!(a.attempts.load(Ordering::SeqCst) > states.len());
+    // Unsubscribed: a's listener gets nothing of the next order; b's does.
+    let b = Listener::start(false);
+    let (code, _) = post(&server, &format!("{V5}/hub"), &json!({"callback": b.url}));
+    assert_eq!(code, 201);
+    let response = client()
+        .delete(server.url(&format!("{V4}/hub/{hub_id}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let response = client()
+        .delete(server.url(&format!("{V4}/hub/{hub_id}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let (_, created) = post(
+        &server,
+        &format!("{V4}/productOrder"),
+        &sample("v4-create.json"),
+    );
+    let second = created["id"].as_str().unwrap().to_string();
+    let got = wait_for("b's completed event", || {
+        let s = b.states(&second);
+        s.iter().any(|(_, state)| state == "completed").then_some(s)
+    });
+    assert_eq!(got[0].0, "ProductOrderCreateEvent", "{got:?}");
+    assert!(a.states(&second).is_empty());
 }

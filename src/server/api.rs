@@ -380,7 +380,9 @@ pub(crate) async fn not_found() -> ApiError {
         super::tmf::create_cancel,
         super::tmf::show_cancel,
         super::tmf::list_products,
-        super::tmf::show_product
+        super::tmf::show_product,
+        super::hub::create_hub,
+        super::hub::delete_hub
     )
 )]
 pub(crate) struct ApiDoc;

@@ -11,6 +11,7 @@
 
 mod api;
 mod error;
+mod hub;
 mod metrics;
 mod security;
 mod tmf;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::exec::BindingsRecord;
@@ -137,6 +138,14 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             get(tmf::show_cancel),
         )
         .route(
+            "/tmf-api/productOrderingManagement/{version}/hub",
+            post(hub::create_hub),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/hub/{id}",
+            delete(hub::delete_hub),
+        )
+        .route(
             "/tmf-api/productInventory/v4/product",
             get(tmf::list_products),
         )
@@ -199,6 +208,31 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
             }
         }
     });
+    // TMF hub notifications, on their own thread: a slow listener delays
+    // only the deliveries behind it.
+    let notifier = tokio::spawn({
+        let app = Arc::clone(&app);
+        async move {
+            let Some(client) = tokio::task::spawn_blocking(hub::client)
+                .await
+                .ok()
+                .flatten()
+            else {
+                tracing::error!("no HTTP client for hub deliveries");
+                return;
+            };
+            let client = Arc::new(client);
+            let mut tick = tokio::time::interval(POLL);
+            loop {
+                tick.tick().await;
+                if app.engine.is_stopping() {
+                    break;
+                }
+                let (app, client) = (Arc::clone(&app), Arc::clone(&client));
+                let _ = tokio::task::spawn_blocking(move || hub::round(&app, &client)).await;
+            }
+        }
+    });
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -208,6 +242,7 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
         .await
         .unwrap_or(false);
     poller.abort();
+    notifier.abort();
     if stopped {
         tracing::info!("every advance returned; locks released");
     } else {

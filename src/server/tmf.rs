@@ -39,7 +39,7 @@ fn version(path: Result<axum::extract::Path<String>, PathRejection>) -> Result<S
     check_version(v)
 }
 
-fn check_version(v: String) -> Result<String, ApiError> {
+pub(crate) fn check_version(v: String) -> Result<String, ApiError> {
     if v == "v4" || v == "v5" {
         Ok(v)
     } else {
@@ -72,7 +72,7 @@ fn not_found(what: &str, id: &str) -> ApiError {
 
 /// An error in a request body, at the path `path` (TMF paths, as the
 /// mapping's: `productOrder.id`; `""` is the body itself).
-fn body_error(path: &str, message: String, help: &str) -> ApiError {
+pub(crate) fn body_error(path: &str, message: String, help: &str) -> ApiError {
     let mut e = ApiError::bad_request(message.clone());
     e.diagnostics = Some(vec![json!({
         "code": Code::OrderSyntax.as_str(),
@@ -84,7 +84,7 @@ fn body_error(path: &str, message: String, help: &str) -> ApiError {
     e
 }
 
-fn utf8(bytes: Bytes) -> Result<String, ApiError> {
+pub(crate) fn utf8(bytes: Bytes) -> Result<String, ApiError> {
     String::from_utf8(bytes.to_vec())
         .map_err(|e| body_error("", format!("the body is not UTF-8: {e}"), "send UTF-8 JSON"))
 }
@@ -100,7 +100,11 @@ fn record(version: &str, request: &lib::ProductOrderRequest, body: Value) -> Tmf
 }
 
 /// The ProductOrder resource of a stored order, in the API version asked.
-fn render(store: &dyn Store, version: &str, id: &str) -> Result<Option<Value>, ApiError> {
+pub(crate) fn render(
+    store: &dyn Store,
+    version: &str,
+    id: &str,
+) -> Result<Option<Value>, ApiError> {
     let store_err = |e: crate::store::StoreError| ApiError::lifecycle(e.into(), None);
     let Some(record) = store.tmf_order(id).map_err(store_err)? else {
         return Ok(None);

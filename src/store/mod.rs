@@ -79,6 +79,27 @@ pub struct TmfCancel {
     pub requested_at: String,
 }
 
+/// A TMF hub subscription: events are POSTed to `callback`; `query`
+/// (`eventType=A,B`) filters them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmfHub {
+    pub id: String,
+    pub callback: String,
+    pub query: Option<String>,
+}
+
+/// An event of the outbox due for delivery to a hub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub seq: i64,
+    pub hub: String,
+    pub callback: String,
+    pub order: String,
+    pub event: serde_json::Value,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
 /// The state folder's default location (`--state`, env `ORDO_STATE`).
 pub const DEFAULT_STATE_DIR: &str = ".ordo";
 
@@ -210,6 +231,37 @@ pub trait Store: Send + Sync {
 
     /// One `cancelProductOrder` request.
     fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError>;
+
+    /// Subscribes a hub listener.
+    fn create_hub(&self, callback: &str, query: Option<&str>) -> Result<TmfHub, StoreError>;
+
+    /// Ends a subscription; false when there is none.
+    fn delete_hub(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The live subscriptions, oldest first.
+    fn hubs(&self) -> Result<Vec<TmfHub>, StoreError>;
+
+    /// The TMF state last notified for an order.
+    fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records `state` as notified for `order` and queues `events` (hub id,
+    /// event) in the durable outbox, in one transaction; false (nothing
+    /// queued) when that state was notified already.
+    fn tmf_notify(
+        &self,
+        order: &str,
+        state: &str,
+        events: &[(String, serde_json::Value)],
+    ) -> Result<bool, StoreError>;
+
+    /// The outbox events due at `now`: per hub and order only the oldest
+    /// undelivered one, so that each order's events go out in order.
+    fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records a delivery: done (`error` none), or failed and due again at
+    /// `next_at`.
+    fn tmf_delivered(&self, seq: i64, error: Option<&str>, next_at: &str)
+        -> Result<(), StoreError>;
 
     /// The work items that match `filter`, oldest ready first.
     fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError>;

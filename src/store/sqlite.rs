@@ -16,8 +16,9 @@ use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
 use super::{instances, orders, revisions, runner, tmf, work};
 use super::{
-    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
-    StoreError, StoredOrder, TmfCancel, TmfRecord, WorkFilter, WorkItem, WorkRequest,
+    CancelOutcome, Delivery, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock,
+    Store, StoreError, StoredOrder, TmfCancel, TmfHub, TmfRecord, WorkFilter, WorkItem,
+    WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -508,6 +509,44 @@ impl Store for SqliteStore {
 
     fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError> {
         tmf::cancel(&self.db, id)
+    }
+
+    fn create_hub(&self, callback: &str, query: Option<&str>) -> Result<TmfHub, StoreError> {
+        tmf::create_hub(&self.db, callback, query)
+    }
+
+    fn delete_hub(&self, id: &str) -> Result<bool, StoreError> {
+        tmf::delete_hub(&self.db, id)
+    }
+
+    fn hubs(&self) -> Result<Vec<TmfHub>, StoreError> {
+        tmf::hubs(&self.db)
+    }
+
+    fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError> {
+        tmf::notified(&self.db, order)
+    }
+
+    fn tmf_notify(
+        &self,
+        order: &str,
+        state: &str,
+        events: &[(String, serde_json::Value)],
+    ) -> Result<bool, StoreError> {
+        tmf::notify(&self.db, order, state, events)
+    }
+
+    fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError> {
+        tmf::due(&self.db, now)
+    }
+
+    fn tmf_delivered(
+        &self,
+        seq: i64,
+        error: Option<&str>,
+        next_at: &str,
+    ) -> Result<(), StoreError> {
+        tmf::delivered(&self.db, seq, error, next_at)
     }
 
     fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {

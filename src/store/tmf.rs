@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::orders::corrupt_or;
 use super::sqlite::{now, Db};
-use super::{StoreError, TmfCancel, TmfRecord};
+use super::{Delivery, StoreError, TmfCancel, TmfHub, TmfRecord};
 
 /// Version 7: TMF622 records of orders, their external ids (searchable),
 /// and cancellation requests.
@@ -33,6 +33,28 @@ CREATE TABLE tmf_cancels (
     refused      TEXT,
     requested_at TEXT NOT NULL
 );
+CREATE TABLE tmf_hubs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    callback   TEXT    NOT NULL,
+    query      TEXT,
+    created_at TEXT    NOT NULL,
+    deleted_at TEXT
+);
+CREATE TABLE tmf_notified (
+    order_id TEXT PRIMARY KEY,
+    state    TEXT NOT NULL
+);
+CREATE TABLE tmf_outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub_id       INTEGER NOT NULL,
+    order_id     TEXT    NOT NULL,
+    event        TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_at      TEXT    NOT NULL,
+    delivered_at TEXT,
+    last_error   TEXT
+);
+CREATE INDEX tmf_outbox_undelivered ON tmf_outbox (hub_id, order_id, seq) WHERE delivered_at IS NULL;
 ";
 
 /// Writes an order's TMF record inside the transaction that creates it.
@@ -192,4 +214,168 @@ pub(crate) fn cancel(db: &Db, id: &str) -> Result<Option<TmfCancel>, StoreError>
     )
     .optional()
     .map_err(|e| corrupt_or(db, e))
+}
+
+/// A new hub subscription.
+pub(crate) fn create_hub(
+    db: &Db,
+    callback: &str,
+    query: Option<&str>,
+) -> Result<TmfHub, StoreError> {
+    let conn = db.writer();
+    conn.execute(
+        "INSERT INTO tmf_hubs (callback, query, created_at) VALUES (?1, ?2, ?3)",
+        params![callback, query, now()],
+    )
+    .map_err(|e| db.err(e))?;
+    Ok(TmfHub {
+        id: conn.last_insert_rowid().to_string(),
+        callback: callback.to_string(),
+        query: query.map(str::to_string),
+    })
+}
+
+/// Ends a subscription (its undelivered events are dropped); false when
+/// there is none.
+pub(crate) fn delete_hub(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let Ok(rowid) = id.parse::<i64>() else {
+        return Ok(false);
+    };
+    let conn = db.writer();
+    let changed = conn
+        .execute(
+            "UPDATE tmf_hubs SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![rowid, now()],
+        )
+        .map_err(|e| db.err(e))?;
+    Ok(changed == 1)
+}
+
+/// The live subscriptions, oldest first.
+pub(crate) fn hubs(db: &Db) -> Result<Vec<TmfHub>, StoreError> {
+    let conn = db.reader();
+    let mut q = conn
+        .prepare("SELECT id, callback, query FROM tmf_hubs WHERE deleted_at IS NULL ORDER BY id")
+        .map_err(|e| db.err(e))?;
+    let hubs = q
+        .query_map([], |r| {
+            Ok(TmfHub {
+                id: r.get::<_, i64>(0)?.to_string(),
+                callback: r.get(1)?,
+                query: r.get(2)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| corrupt_or(db, e));
+    hubs
+}
+
+/// The state last notified for `order`, if any.
+pub(crate) fn notified(db: &Db, order: &str) -> Result<Option<String>, StoreError> {
+    let conn = db.reader();
+    conn.query_row(
+        "SELECT state FROM tmf_notified WHERE order_id = ?1",
+        params![order],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(|e| corrupt_or(db, e))
+}
+
+/// Records that `order` is now notified in `state` and queues its events
+/// (per hub) in the outbox, in one transaction; nothing when `state` was
+/// already notified (another process got there first).
+pub(crate) fn notify(
+    db: &Db,
+    order: &str,
+    state: &str,
+    events: &[(String, serde_json::Value)],
+) -> Result<bool, StoreError> {
+    let err = |e| db.err(e);
+    let mut conn = db.writer();
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let before: Option<String> = tx
+        .query_row(
+            "SELECT state FROM tmf_notified WHERE order_id = ?1",
+            params![order],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    if before.as_deref() == Some(state) {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO tmf_notified (order_id, state) VALUES (?1, ?2) \
+         ON CONFLICT (order_id) DO UPDATE SET state = excluded.state",
+        params![order, state],
+    )
+    .map_err(err)?;
+    let at = now();
+    for (hub, event) in events {
+        tx.execute(
+            "INSERT INTO tmf_outbox (hub_id, order_id, event, next_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hub, order, event.to_string(), at],
+        )
+        .map_err(err)?;
+    }
+    tx.commit().map_err(err)?;
+    Ok(true)
+}
+
+/// The deliveries due at `now`: per live hub and order, only the oldest
+/// undelivered event (so each order's events go out in order).
+pub(crate) fn due(db: &Db, now: &str) -> Result<Vec<Delivery>, StoreError> {
+    let conn = db.reader();
+    let mut q = conn
+        .prepare(
+            "SELECT o.seq, o.hub_id, h.callback, o.order_id, o.event, o.attempts FROM tmf_outbox o \
+             JOIN tmf_hubs h ON h.id = o.hub_id AND h.deleted_at IS NULL \
+             WHERE o.delivered_at IS NULL AND o.next_at <= ?1 AND o.seq = ( \
+                 SELECT MIN(f.seq) FROM tmf_outbox f WHERE f.hub_id = o.hub_id \
+                 AND f.order_id = o.order_id AND f.delivered_at IS NULL) \
+             ORDER BY o.seq",
+        )
+        .map_err(|e| db.err(e))?;
+    let rows = q
+        .query_map(params![now], |r| {
+            let event: String = r.get(4)?;
+            Ok(Delivery {
+                seq: r.get(0)?,
+                hub: r.get::<_, i64>(1)?.to_string(),
+                callback: r.get(2)?,
+                order: r.get(3)?,
+                event: serde_json::from_str(&event).unwrap_or(serde_json::Value::Null),
+                attempts: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| corrupt_or(db, e));
+    rows
+}
+
+/// A delivery's outcome: delivered (`error` none), or failed and due again
+/// at `next_at`.
+pub(crate) fn delivered(
+    db: &Db,
+    seq: i64,
+    error: Option<&str>,
+    next_at: &str,
+) -> Result<(), StoreError> {
+    let conn = db.writer();
+    let done = match error {
+        None => conn.execute(
+            "UPDATE tmf_outbox SET delivered_at = ?2, attempts = attempts + 1 WHERE seq = ?1",
+            params![seq, now()],
+        ),
+        Some(error) => conn.execute(
+            "UPDATE tmf_outbox SET last_error = ?2, next_at = ?3, attempts = attempts + 1 \
+             WHERE seq = ?1",
+            params![seq, error, next_at],
+        ),
+    };
+    done.map_err(|e| db.err(e))?;
+    Ok(())
 }
