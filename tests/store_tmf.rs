@@ -96,3 +96,49 @@ fn cancellation_requests_get_ids_and_read_back() {
     assert_eq!(store.tmf_cancel("999").unwrap(), None);
     assert_eq!(store.tmf_cancel("not-a-number").unwrap(), None);
 }
+
+#[test]
+fn the_outbox_sends_each_orders_events_in_order_and_retries_a_failed_one() {
+    let (_dir, store) = store();
+    let hub = store.create_hub("http://127.0.0.1:9/e", None).unwrap();
+    let other = store
+        .create_hub("http://127.0.0.1:9/f", Some("eventType=X"))
+        .unwrap();
+    assert_eq!(store.hubs().unwrap(), [hub.clone(), other.clone()]);
+    let event = |n: u32| (hub.id.clone(), json!({"n": n}));
+    assert!(store
+        .tmf_notify("PO-1", "acknowledged", &[event(1)])
+        .unwrap());
+    // The same state again: nothing queued.
+    assert!(!store
+        .tmf_notify("PO-1", "acknowledged", &[event(9)])
+        .unwrap());
+    assert!(store.tmf_notify("PO-1", "inProgress", &[event(2)]).unwrap());
+    assert!(store.tmf_notify("PO-2", "inProgress", &[event(3)]).unwrap());
+    assert_eq!(
+        store.tmf_notified("PO-1").unwrap().as_deref(),
+        Some("inProgress")
+    );
+    let far = "9999-01-01T00:00:00.000Z";
+    let due = store.tmf_due(far).unwrap();
+    // One per order, the oldest first.
+    let ns: Vec<&serde_json::Value> = due.iter().map(|d| &d.event["n"]).collect();
+    assert_eq!(ns, [&json!(1), &json!(3)]);
+    // A failure holds the order's next event back until it is due again.
+    store
+        .tmf_delivered(due[0].seq, Some("refused"), far)
+        .unwrap();
+    let due = store.tmf_due("2000-01-01T00:00:00.000Z").unwrap();
+    assert!(due.is_empty(), "{due:?}");
+    let due = store.tmf_due(far).unwrap();
+    assert_eq!((due[0].event["n"].clone(), due[0].attempts), (json!(1), 1));
+    store.tmf_delivered(due[0].seq, None, "").unwrap();
+    let due = store.tmf_due(far).unwrap();
+    let ns: Vec<&serde_json::Value> = due.iter().map(|d| &d.event["n"]).collect();
+    assert_eq!(ns, [&json!(2), &json!(3)]);
+    // Unsubscribed: nothing more to send.
+    assert!(store.delete_hub(&hub.id).unwrap());
+    assert!(!store.delete_hub(&hub.id).unwrap());
+    assert!(store.tmf_due(far).unwrap().is_empty());
+    assert_eq!(store.hubs().unwrap(), [other]);
+}
