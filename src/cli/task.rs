@@ -157,9 +157,17 @@ fn output_errors(task: &str, errors: &[OutputError]) -> Exit {
 }
 
 /// After a completion or failure: continue the order here, unless a live
-/// runner holds it, which takes the item up (awaited briefly, so the
-/// command says so).
+/// engine (`ordo serve` on this state folder) or runner holds it, which
+/// takes the item up (a runner is awaited briefly, so the command says so).
 fn continue_order(store: &SqliteStore, item: &ItemArgs, changed: &WorkItem, quiet: bool) -> Exit {
+    if let Some(pid) = crate::lifecycle::mark::live_engine(&item.state.path) {
+        // The engine notices the order's row change and continues it.
+        println!(
+            "order {}: the engine of ordo serve (pid {pid}) continues it",
+            item.order
+        );
+        return Exit::Success;
+    }
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         match store.acquire_runner(&item.order) {

@@ -22,6 +22,16 @@ pub enum OrderState {
 }
 
 impl OrderState {
+    /// Every state, in the order an order goes through them.
+    pub const ALL: [OrderState; 6] = [
+        OrderState::Acknowledged,
+        OrderState::InProgress,
+        OrderState::Held,
+        OrderState::Completed,
+        OrderState::Failed,
+        OrderState::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderState::Acknowledged => "acknowledged",

@@ -137,6 +137,16 @@ impl Engine {
     /// Advances `order` on a thread of its own, unless it is already
     /// advancing here or the engine is shutting down.
     pub fn wake(self: &Arc<Self>, order: &str) {
+        self.start(order, false);
+    }
+
+    /// As [`Engine::wake`], and also continues a `held` order (someone fixed
+    /// the cause: the console's resume, as `ordo resume`).
+    pub fn resume(self: &Arc<Self>, order: &str) {
+        self.start(order, true);
+    }
+
+    fn start(self: &Arc<Self>, order: &str, held_too: bool) {
         if self.stopping.load(Ordering::SeqCst) || !self.lock_active().insert(order.to_string()) {
             return;
         }
@@ -147,7 +157,7 @@ impl Engine {
             .spawn({
                 let order = order.clone();
                 move || {
-                    if let Err(e) = engine.advance_one(&order) {
+                    if let Err(e) = engine.advance_one(&order, held_too) {
                         tracing::error!(order = %order, error = %e, "the order could not be advanced");
                     }
                     engine.lock_active().remove(&order);
@@ -187,14 +197,14 @@ impl Engine {
 
     /// One advance of `order`, from its stored state, with the bindings the
     /// store keeps with it.
-    fn advance_one(&self, order: &str) -> Result<(), LifecycleError> {
+    fn advance_one(&self, order: &str, held_too: bool) -> Result<(), LifecycleError> {
         let (lock, stored) = match take_order(&*self.store, order) {
             Ok(taken) => taken,
             // Another live process got there first: it advances the order.
             Err(LifecycleError::Store(crate::store::StoreError::Locked { .. })) => return Ok(()),
             Err(e) => return Err(e),
         };
-        if stored.state.is_final() || stored.state == OrderState::Held {
+        if stored.state.is_final() || (stored.state == OrderState::Held && !held_too) {
             return Ok(());
         }
         let (record, _) = bindings_for(&self.state, &stored, None)?;

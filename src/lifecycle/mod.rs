@@ -10,6 +10,7 @@
 pub mod advance;
 pub mod cancel;
 pub mod engine;
+pub mod mark;
 pub mod revise;
 pub mod store;
 pub mod submit;

@@ -8,9 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Code;
 use crate::exec::action::value_from_json;
+use crate::exec::TaskState;
 use crate::model::Type;
+use crate::plan::render::Status;
 use crate::plan::Plan;
-use crate::store::{Store, StoreError, WorkItem, WorkRequest, WorkState};
+use crate::store::{OrderStatus, Store, StoreError, WorkFilter, WorkItem, WorkRequest, WorkState};
 use crate::value::Value;
 
 /// One output as a person gave it.
@@ -104,14 +106,55 @@ pub fn outputs_from_json(file: &str, text: &str) -> Result<Vec<GivenOutput>, Out
     let serde_json::Value::Object(map) = doc else {
         return Err(bad(format!("{file} is not a JSON object")));
     };
-    Ok(map
-        .into_iter()
+    Ok(outputs_from_map(map, |name| format!("{file}: $.{name}")))
+}
+
+/// Outputs from a JSON object of names and values; `at` says where each
+/// one was given (a file and JSON path, a request body's JSON path).
+pub fn outputs_from_map(
+    map: serde_json::Map<String, serde_json::Value>,
+    at: impl Fn(&str) -> String,
+) -> Vec<GivenOutput> {
+    map.into_iter()
         .map(|(name, value)| GivenOutput {
-            at: format!("{file}: $.{name}"),
+            at: at(&name),
             name,
             value: GivenValue::Json(value),
         })
-        .collect())
+        .collect()
+}
+
+/// The work items of one order, every state, by task.
+pub fn order_work_items(store: &dyn Store, order: &str) -> Result<Vec<WorkItem>, StoreError> {
+    let all = WorkFilter {
+        all: true,
+        ..WorkFilter::default()
+    };
+    let mut items: Vec<WorkItem> = store
+        .work_items(&all)?
+        .into_iter()
+        .filter(|w| w.order == order)
+        .collect();
+    items.sort_by(|a, b| a.task.cmp(&b.task));
+    Ok(items)
+}
+
+/// What the plan picture shows of each task of a live order (by plan
+/// index): its state, or `waiting` while it waits on a person (an open or
+/// claimed work item) or on a date it has not reached.
+pub fn live_statuses(status: &OrderStatus, items: &[WorkItem]) -> Vec<Status> {
+    status
+        .tasks
+        .iter()
+        .map(|t| {
+            let on_person = items.iter().any(|w| w.task == t.id && w.state.is_active());
+            match t.state {
+                TaskState::Running if on_person => Status::Waiting,
+                TaskState::Pending if t.not_before.is_some() => Status::Waiting,
+                s => Status::Task(s),
+            }
+        })
+        .collect()
 }
 
 /// The outputs of task `task` of `plan`, checked against its declared
@@ -322,6 +365,46 @@ mod tests {
         assert_eq!(values["ok"], Value::Bool(true));
         assert_eq!(values["n"], Value::Int(4));
         assert_eq!(values["note"], Value::String("true".into()));
+    }
+
+    #[test]
+    fn a_task_waits_while_a_person_or_a_date_holds_it() {
+        let task = |id: &str, state: TaskState, not_before: Option<&str>| {
+            serde_json::json!({"id": id, "item": null, "action": "a.b", "stage": "s",
+                "state": state, "attempts": 0, "undo_attempts": 0, "undoing": false,
+                "point_of_no_return": false, "started_at": null, "finished_at": null,
+                "duration_ms": null, "error": null, "not_before": not_before,
+                "outputs": {}, "process": null})
+        };
+        let status: OrderStatus = serde_json::from_value(serde_json::json!({
+            "order": "O", "version": 1, "state": "in_progress", "reason": null,
+            "catalog_hash": "h", "created_at": "t", "updated_at": "t", "last_event_at": null,
+            "cancel_requested": false, "runner": null, "counts": {}, "items": [], "revisions": [],
+            "tasks": [
+                task("a", TaskState::Running, None),
+                task("b", TaskState::Running, None),
+                task("c", TaskState::Pending, Some("2099-01-01T00:00:00Z")),
+                task("d", TaskState::Done, None),
+            ]
+        }))
+        .expect("a status");
+        let item = |task: &str, state: &str| -> WorkItem {
+            serde_json::from_value(serde_json::json!({"order": "O", "task": task,
+                "action": "a.b", "team": "t", "state": state, "assignee": null,
+                "ready_at": "t", "due_at": null, "overdue": false, "inputs": {},
+                "outputs": []}))
+            .expect("a work item")
+        };
+        let shown = live_statuses(&status, &[item("a", "claimed"), item("b", "done")]);
+        assert_eq!(
+            shown,
+            [
+                Status::Waiting,
+                Status::Task(TaskState::Running),
+                Status::Waiting,
+                Status::Task(TaskState::Done),
+            ]
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::lifecycle::{self, CancelRequest};
 pub(crate) type Reply = Result<Response, ApiError>;
 
 /// Runs store work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -47,13 +47,15 @@ async fn read<T: serde::Serialize + Send + 'static>(
     Ok(Json(value).into_response())
 }
 
-fn order_id(path: Result<axum::extract::Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(super) fn order_id(
+    path: Result<axum::extract::Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
     let axum::extract::Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     lifecycle::check_order_id(&id).map_err(|e| ApiError::lifecycle(e, None))?;
     Ok(id)
 }
 
-pub(crate) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(super) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     bytes.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -68,7 +70,7 @@ pub(crate) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
 }
 
 /// The acting user a client names in `X-Ordo-User` (logged with what it does).
-pub(crate) fn user(headers: &HeaderMap) -> String {
+pub(super) fn user(headers: &HeaderMap) -> String {
     headers
         .get("x-ordo-user")
         .and_then(|v| v.to_str().ok())
@@ -292,6 +294,48 @@ pub(crate) async fn cancel_order(
     Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())
 }
 
+/// Resume a held order (its cause fixed), as `ordo resume`: 202 when the
+/// engine takes it up; 409 when the order has ended.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/resume", params(("id" = String, Path)),
+    responses((status = 202, description = "The engine continues the order"), (status = 404, description = "No such order"),
+        (status = 409, description = "The order has ended")))]
+pub(crate) async fn resume_order(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<axum::extract::Path<String>, PathRejection>,
+) -> Reply {
+    let id = order_id(path)?;
+    let user = user(&headers);
+    let status = blocking(&app, move |app| resume(app, &id, &user)).await?;
+    Ok((StatusCode::ACCEPTED, Json(status)).into_response())
+}
+
+/// Hands an order that has not ended to the engine, held or not; shared by
+/// the API and the console.
+pub(crate) fn resume(
+    app: &App,
+    id: &str,
+    user: &str,
+) -> Result<crate::store::OrderStatus, ApiError> {
+    let status = app
+        .store()
+        .order_status(id)
+        .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+    if status.state.is_final() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "order {id} is already {}: nothing to resume",
+                status.state.as_str()
+            ),
+        ));
+    }
+    tracing::info!(order = %id, user = %user, "resume requested");
+    app.engine.resume(id);
+    Ok(status)
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct InventoryQuery {
     customer: Option<String>,
@@ -370,6 +414,12 @@ pub(crate) async fn not_found() -> ApiError {
         order_events,
         cancel_order,
         revise_order,
+        resume_order,
+        super::work::list_tasks,
+        super::work::claim,
+        super::work::release,
+        super::work::complete,
+        super::work::fail,
         list_inventory,
         show_instance,
         super::metrics::metrics,

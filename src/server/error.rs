@@ -151,6 +151,13 @@ pub(crate) fn json_path(root: &Node, offset: usize) -> String {
     path
 }
 
+/// `base` and one more member: `$.outputs.floor`, `$.outputs["a b"]`.
+pub(crate) fn json_path_key(base: &str, key: &str) -> String {
+    let mut path = base.to_string();
+    push_key(&mut path, key);
+    path
+}
+
 fn push_key(path: &mut String, key: &str) {
     if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         path.push('.');

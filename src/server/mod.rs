@@ -10,11 +10,13 @@
 //! implementation directly.
 
 mod api;
+mod console;
 mod error;
 mod hub;
 mod metrics;
 mod security;
 mod tmf;
+mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +65,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Mark(#[from] lifecycle::mark::MarkError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -73,6 +77,9 @@ pub(crate) struct App {
     pub catalog: CompiledCatalog,
     pub bindings: BindingsRecord,
     pub token: Option<Vec<u8>>,
+    /// Held while the server runs: tells other processes on the state
+    /// folder that an engine advances its orders.
+    pub _mark: lifecycle::mark::EngineMark,
 }
 
 impl App {
@@ -100,12 +107,14 @@ pub(crate) fn prepare(options: &ServeOptions) -> Result<App, ServeError> {
         }
     };
     let store: Arc<dyn Store> = Arc::new(lifecycle::open_store(&options.state)?);
+    let mark = lifecycle::mark::EngineMark::take(&options.state)?;
     let engine = Engine::new(store, options.state.clone(), options.jobs);
     Ok(App {
         engine,
         catalog,
         bindings,
         token,
+        _mark: mark,
     })
 }
 
@@ -153,6 +162,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/tmf-api/productInventory/v4/product/{id}",
             get(tmf::show_product),
         )
+        .route("/api/v1/orders/{id}/resume", post(api::resume_order))
+        .route("/api/v1/tasks", get(work::list_tasks))
+        .route("/api/v1/tasks/{order}/{task}/claim", post(work::claim))
+        .route("/api/v1/tasks/{order}/{task}/release", post(work::release))
+        .route(
+            "/api/v1/tasks/{order}/{task}/complete",
+            post(work::complete),
+        )
+        .route("/api/v1/tasks/{order}/{task}/fail", post(work::fail))
         .route("/api/v1/inventory", get(api::list_inventory))
         .route("/api/v1/inventory/{id}", get(api::show_instance))
         .route("/metrics", get(metrics::metrics))
@@ -164,6 +182,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(api::healthz))
+        .merge(console::router(Arc::clone(&app)))
         .merge(api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)

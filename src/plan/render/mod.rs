@@ -20,6 +20,8 @@ use crate::value::format_duration;
 
 pub use graph::{dot, mermaid};
 pub use html::html;
+/// Text escaped for XML and HTML (content and quoted attributes).
+pub(crate) use svg::xml;
 pub use svg::{svg, Status};
 pub use text::{count, quote_text, text};
 
