@@ -39,6 +39,18 @@ pub enum ReviseError {
     OtherOrder { order: String, revised: String },
 }
 
+impl From<ReviseError> for LifecycleError {
+    fn from(e: ReviseError) -> LifecycleError {
+        match e {
+            ReviseError::Store(e) => LifecycleError::Store(e),
+            ReviseError::Exec(e) => LifecycleError::Exec(e),
+            ReviseError::OtherOrder { order, revised } => {
+                LifecycleError::OtherOrder { order, revised }
+            }
+        }
+    }
+}
+
 /// The delta from the stored order's latest version to `revised`. Done and
 /// skipped tasks count as done before (a skipped task had no effect, but
 /// its decision was taken).
@@ -97,15 +109,7 @@ pub fn request_planned(
     let (record, _) = super::bindings_for(state, &stored, None)?;
     super::checked_bindings(&record, &planned.plan)?;
     let runner = super::live_runner(store, order)?.is_some();
-    let version = request(store, &stored, &planned.plan, &planned.document(), !runner).map_err(
-        |e| match e {
-            ReviseError::Store(e) => LifecycleError::Store(e),
-            ReviseError::Exec(e) => LifecycleError::Exec(e),
-            ReviseError::OtherOrder { order, revised } => {
-                LifecycleError::OtherOrder { order, revised }
-            }
-        },
-    )?;
+    let version = request(store, &stored, &planned.plan, &planned.document(), !runner)?;
     Ok(Requested {
         version,
         delta: preview(&stored, &planned.plan),
@@ -206,11 +210,7 @@ pub fn apply_waiting(
     let stored = a.store.load(a.lock.order())?;
     let events = super::store::events_log(state, &stored.plan)?;
     let durable = a.store.journal(a.lock)?;
-    apply_pending(a, &mut Tee(durable, events), observer).map_err(|e| match e {
-        ReviseError::Store(e) => LifecycleError::Store(e),
-        ReviseError::Exec(e) => LifecycleError::Exec(e),
-        e @ ReviseError::OtherOrder { .. } => LifecycleError::Io(e.to_string()),
-    })
+    apply_pending(a, &mut Tee(durable, events), observer).map_err(LifecycleError::from)
 }
 
 /// Runs the undos of the revision's `redo` and `undo` tasks on the running
