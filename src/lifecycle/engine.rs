@@ -116,6 +116,11 @@ impl Engine {
         &*self.store
     }
 
+    /// The state folder of the store.
+    pub fn state(&self) -> &std::path::Path {
+        &self.state
+    }
+
     /// Orders with an advance under way here.
     pub fn active(&self) -> Vec<String> {
         self.lock_active().iter().cloned().collect()

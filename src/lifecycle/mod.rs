@@ -24,7 +24,7 @@ pub use store::{
 };
 pub use submit::{
     checked_bindings, compile_catalog, load_catalog, plan_order_file, plan_order_text,
-    read_bindings, submit, CompiledCatalog, Planned,
+    plan_product_order, read_bindings, submit, CompiledCatalog, Planned,
 };
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -63,6 +63,12 @@ pub enum LifecycleError {
     /// A file of the order or the state folder cannot be read or written.
     #[error("{0}")]
     Io(String),
+    /// A revision names another order than the one it revises.
+    #[error(
+        "the revised order is {revised}, not {order}: a revision is the whole order as it \
+         should now be, under the same id"
+    )]
+    OtherOrder { order: String, revised: String },
     /// The executor refuses the plan with these bindings (nothing ran).
     #[error(transparent)]
     Unrunnable(ExecError),
@@ -98,7 +104,8 @@ impl LifecycleError {
             LifecycleError::Store(e) if store_conflict(e) => ErrorKind::Conflict,
             LifecycleError::Invalid { .. }
             | LifecycleError::Unrunnable(_)
-            | LifecycleError::OrderId(_) => ErrorKind::Invalid,
+            | LifecycleError::OrderId(_)
+            | LifecycleError::OtherOrder { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Other,
         }
     }

@@ -39,6 +39,18 @@ pub enum ReviseError {
     OtherOrder { order: String, revised: String },
 }
 
+impl From<ReviseError> for LifecycleError {
+    fn from(e: ReviseError) -> LifecycleError {
+        match e {
+            ReviseError::Store(e) => LifecycleError::Store(e),
+            ReviseError::Exec(e) => LifecycleError::Exec(e),
+            ReviseError::OtherOrder { order, revised } => {
+                LifecycleError::OtherOrder { order, revised }
+            }
+        }
+    }
+}
+
 /// The delta from the stored order's latest version to `revised`. Done and
 /// skipped tasks count as done before (a skipped task had no effect, but
 /// its decision was taken).
@@ -68,6 +80,41 @@ pub fn request(
         });
     }
     Ok(store.request_revision(revised, document, settled)?)
+}
+
+/// A revision an API accepted: stored, to be applied by the order's runner
+/// at a safe point, or by whoever advances it next.
+#[derive(Debug)]
+pub struct Requested {
+    /// The version it will make.
+    pub version: u32,
+    /// Its delta against the order as it stood when it was requested.
+    pub delta: Revision,
+    /// Whether a live process runs the order (it stops at a safe point).
+    pub runner: bool,
+}
+
+/// Requests the revision `planned` of the stored order `order` for an
+/// adapter that does not apply it itself (the server: its engine does):
+/// the bindings the order runs with are checked against the revised plan,
+/// then the request is stored, `settled` when no live process runs the
+/// order. Refusals are the store's conflicts; nothing is written then.
+pub fn request_planned(
+    store: &dyn Store,
+    state: &std::path::Path,
+    order: &str,
+    planned: &super::Planned,
+) -> Result<Requested, LifecycleError> {
+    let stored = store.load(order)?;
+    let (record, _) = super::bindings_for(state, &stored, None)?;
+    super::checked_bindings(&record, &planned.plan)?;
+    let runner = super::live_runner(store, order)?.is_some();
+    let version = request(store, &stored, &planned.plan, &planned.document(), !runner)?;
+    Ok(Requested {
+        version,
+        delta: preview(&stored, &planned.plan),
+        runner,
+    })
 }
 
 /// What [`apply_pending`] did.
@@ -163,11 +210,7 @@ pub fn apply_waiting(
     let stored = a.store.load(a.lock.order())?;
     let events = super::store::events_log(state, &stored.plan)?;
     let durable = a.store.journal(a.lock)?;
-    apply_pending(a, &mut Tee(durable, events), observer).map_err(|e| match e {
-        ReviseError::Store(e) => LifecycleError::Store(e),
-        ReviseError::Exec(e) => LifecycleError::Exec(e),
-        e @ ReviseError::OtherOrder { .. } => LifecycleError::Io(e.to_string()),
-    })
+    apply_pending(a, &mut Tee(durable, events), observer).map_err(LifecycleError::from)
 }
 
 /// Runs the undos of the revision's `redo` and `undo` tasks on the running

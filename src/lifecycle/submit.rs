@@ -15,7 +15,7 @@ use crate::plan::{decompose_on, Plan};
 use crate::source::{SourceFile, Sources};
 use crate::span::FileId;
 use crate::store::{SqliteStore, Store, StoreError};
-use crate::tmf::read_any_order;
+use crate::tmf::{read_any_order, read_product_order, ProductOrderRequest};
 
 /// Reads the catalog's sources; a catalog that cannot be read at all is a
 /// [`LifecycleError::Catalog`].
@@ -105,13 +105,6 @@ pub fn plan_order_text(
     text: String,
     base: impl FnOnce(&OrderDoc) -> Result<InstalledBase, LifecycleError>,
 ) -> Result<Planned, LifecycleError> {
-    let CompiledCatalog {
-        mut sources,
-        catalog,
-        warnings,
-    } = compiled;
-    let file = sources.add(SourceFile::new(name, text));
-    let mut all = warnings;
     // A TMF622 ProductOrder file is named after the file: the CLI assigns
     // no ids.
     let id = name
@@ -119,32 +112,78 @@ pub fn plan_order_text(
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| crate::order::valid_order_id(s))
         .unwrap_or_else(|| "product-order".to_string());
-    let mut document = serde_json::Value::Null;
-    let result = match read_any_order(&catalog, file, sources.get(file), &id) {
-        Ok((doc, kept)) => {
-            document = kept;
-            decompose_on(&catalog, &doc, &base(&doc)?)
-        }
-        Err(e) => Err(e),
+    let read = |catalog: &Catalog, file, source: &SourceFile| {
+        read_any_order(catalog, file, source, &id).map(|(doc, kept)| (doc, kept, ()))
     };
-    match result {
+    plan_with(compiled, name, text, base, read).map(|(planned, ())| planned)
+}
+
+/// Decomposes a TMF622 ProductOrder body (JSON; `name` is where its
+/// positions point) as the order `id`, which the server assigns; also gives
+/// what TMF622 keeps beside the order. A body that is not a ProductOrder
+/// (no `productOrderItem`) is one of its errors.
+pub fn plan_product_order(
+    compiled: CompiledCatalog,
+    name: &Path,
+    id: &str,
+    text: String,
+    base: impl FnOnce(&OrderDoc) -> Result<InstalledBase, LifecycleError>,
+) -> Result<(Planned, ProductOrderRequest), LifecycleError> {
+    let read = |catalog: &Catalog, file, source: &SourceFile| {
+        let request = read_product_order(catalog, file, source, id)?;
+        let document = request.order.to_json();
+        Ok((request.order.clone(), document, request))
+    };
+    plan_with(compiled, name, text, base, read)
+}
+
+/// The one planning pipeline: `read` turns the order document into ordo's
+/// order (and what to keep with it), which is decomposed against the
+/// installed base.
+fn plan_with<X>(
+    compiled: CompiledCatalog,
+    name: &Path,
+    text: String,
+    base: impl FnOnce(&OrderDoc) -> Result<InstalledBase, LifecycleError>,
+    read: impl FnOnce(
+        &Catalog,
+        FileId,
+        &SourceFile,
+    ) -> Result<(OrderDoc, serde_json::Value, X), Diagnostics>,
+) -> Result<(Planned, X), LifecycleError> {
+    let CompiledCatalog {
+        mut sources,
+        catalog,
+        warnings,
+    } = compiled;
+    let file = sources.add(SourceFile::new(name, text));
+    let mut all = warnings;
+    let (doc, document, extra) = match read(&catalog, file, sources.get(file)) {
+        Ok(read) => read,
+        Err(errors) => return Err(invalid(all, errors, sources)),
+    };
+    match decompose_on(&catalog, &doc, &base(&doc)?) {
         Ok((plan, warnings)) => {
             all.extend(warnings);
-            Ok(Planned {
+            let planned = Planned {
                 plan,
                 sources,
                 file,
                 document,
                 warnings: all,
-            })
+            };
+            Ok((planned, extra))
         }
-        Err(errors) => {
-            all.extend(errors);
-            let mut diags = Diagnostics { list: all.list };
-            diags.sort();
-            Err(LifecycleError::Invalid { diags, sources })
-        }
+        Err(errors) => Err(invalid(all, errors, sources)),
     }
+}
+
+/// The catalog's warnings and the order's errors, sorted.
+fn invalid(mut all: Diagnostics, errors: Diagnostics, sources: Sources) -> LifecycleError {
+    all.extend(errors);
+    let mut diags = Diagnostics { list: all.list };
+    diags.sort();
+    LifecycleError::Invalid { diags, sources }
 }
 
 /// The instances the order names, from the state folder read-only (none

@@ -22,7 +22,7 @@ use super::App;
 use crate::inventory::{InstalledBase, InstanceFilter, InstanceStatus};
 use crate::lifecycle::{self, CancelRequest};
 
-type Reply = Result<Response, ApiError>;
+pub(crate) type Reply = Result<Response, ApiError>;
 
 /// Runs store work off the async threads.
 pub(super) async fn blocking<T: Send + 'static>(
@@ -112,11 +112,7 @@ pub(crate) async fn create_order(
     let status = blocking(&app, move |app| {
         let name = Path::new(if json { "request.json" } else { "request.yaml" });
         let store = app.store();
-        let planned = lifecycle::plan_order_text(app.catalog.clone(), name, text, |doc| {
-            Ok(InstalledBase::for_order(store, doc)?)
-        });
-        let request_file = crate::span::FileId(app.catalog.sources.files().count() as u32);
-        let planned = planned.map_err(|e| ApiError::lifecycle(e, Some((request_file, json))))?;
+        let planned = plan_request(app, name, text, json)?;
         let bindings = lifecycle::checked_bindings(&app.bindings, &planned.plan);
         bindings.map_err(|e| ApiError::lifecycle(e, None))?;
         lifecycle::submit(store, &planned, &app.bindings)
@@ -130,6 +126,94 @@ pub(crate) async fn create_order(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(status)).into_response())
+}
+
+/// Plans an order document (YAML or JSON, either shape) with the server's
+/// catalog and the installed base.
+fn plan_request(
+    app: &App,
+    name: &Path,
+    text: String,
+    json: bool,
+) -> Result<lifecycle::Planned, ApiError> {
+    let store = app.store();
+    lifecycle::plan_order_text(app.catalog.clone(), name, text, |doc| {
+        Ok(InstalledBase::for_order(store, doc)?)
+    })
+    .map_err(|e| planning_error(app, e, json))
+}
+
+/// A planning error; its diagnostics in the request body (the file added
+/// after the catalog's) get JSON paths when it is JSON.
+fn planning_error(app: &App, e: lifecycle::LifecycleError, json: bool) -> ApiError {
+    ApiError::lifecycle(e, Some((request_file(app), json)))
+}
+
+/// The file a request body is read as: the one added after the catalog's.
+pub(crate) fn request_file(app: &App) -> crate::span::FileId {
+    crate::span::FileId(app.catalog.sources.files().count() as u32)
+}
+
+/// Revise an order in flight (`docs/revisions.md`): the body is the whole
+/// order as it should now be (YAML or JSON, an ordo order or a
+/// ProductOrder), under the same id. It is planned and checked, stored, and
+/// applied at the order's next safe point (by its runner, or by this
+/// server's engine when none runs it).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/revise", params(("id" = String, Path)),
+    request_body(content = String, description = "The revised order document", content_type = "application/yaml"),
+    responses(
+        (status = 202, description = "Requested: the version it makes and its delta"),
+        (status = 400, description = "Invalid order, or another order's id: TMF error with diagnostics"),
+        (status = 404, description = "No such order"),
+        (status = 409, description = "The order takes no revision (ended, past a point of no return, being cancelled, another revision pending): the reason")))]
+pub(crate) async fn revise_order(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: Result<axum::extract::Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let id = order_id(path)?;
+    let bytes = body(bytes)?;
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
+    let json = json_body(&headers, &text);
+    let user = user(&headers);
+    let requested = blocking(&app, move |app| {
+        let store = app.store();
+        // Unknown order: 404 before the body is looked at.
+        store
+            .load(&id)
+            .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+        // A ProductOrder body of an order that came as one: revised as by
+        // a PATCH, so that its TMF record follows.
+        let kept = store
+            .tmf_order(&id)
+            .map_err(|e| ApiError::lifecycle(e.into(), None))?;
+        let product_order = match serde_json::from_str::<Value>(&text) {
+            Ok(body) if body.get("productOrderItem").is_some() => Some(body),
+            _ => None,
+        };
+        let requested = match (kept, product_order) {
+            (Some(kept), Some(body)) => super::tmf::revise(app, &id, kept, body)?,
+            _ => {
+                // A ProductOrder body is given the order's id (its file name).
+                let name = format!("{id}.{}", if json { "json" } else { "yaml" });
+                let planned = plan_request(app, Path::new(&name), text, json)?;
+                lifecycle::revise::request_planned(store, app.engine.state(), &id, &planned)
+                    .map_err(|e| ApiError::lifecycle(e, None))?
+            }
+        };
+        tracing::info!(order = %id, user = %user, version = requested.version, "revision requested");
+        app.engine.wake(&id);
+        Ok(json!({
+            "order": id,
+            "version": requested.version,
+            "runner": requested.runner,
+            "revision": requested.delta,
+        }))
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(requested)).into_response())
 }
 
 /// Every order, newest first.
@@ -317,7 +401,10 @@ pub(crate) async fn not_found() -> ApiError {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ordo", description = "ordo's own order-management API"),
+    info(
+        title = "ordo",
+        description = "ordo's own order-management API, TMF622 product ordering (v4, v5) and TMF637 product inventory"
+    ),
     paths(
         healthz,
         create_order,
@@ -326,6 +413,7 @@ pub(crate) async fn not_found() -> ApiError {
         order_plan,
         order_events,
         cancel_order,
+        revise_order,
         resume_order,
         super::work::list_tasks,
         super::work::claim,
@@ -334,7 +422,17 @@ pub(crate) async fn not_found() -> ApiError {
         super::work::fail,
         list_inventory,
         show_instance,
-        super::metrics::metrics
+        super::metrics::metrics,
+        super::tmf::create_product_order,
+        super::tmf::list_product_orders,
+        super::tmf::show_product_order,
+        super::tmf::patch_product_order,
+        super::tmf::create_cancel,
+        super::tmf::show_cancel,
+        super::tmf::list_products,
+        super::tmf::show_product,
+        super::hub::create_hub,
+        super::hub::delete_hub
     )
 )]
 pub(crate) struct ApiDoc;

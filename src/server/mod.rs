@@ -12,8 +12,10 @@
 mod api;
 mod console;
 mod error;
+mod hub;
 mod metrics;
 mod security;
+mod tmf;
 mod work;
 
 use std::net::SocketAddr;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::exec::BindingsRecord;
@@ -127,6 +129,39 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v1/orders/{id}/plan", get(api::order_plan))
         .route("/api/v1/orders/{id}/events", get(api::order_events))
         .route("/api/v1/orders/{id}/cancel", post(api::cancel_order))
+        .route("/api/v1/orders/{id}/revise", post(api::revise_order))
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/productOrder",
+            post(tmf::create_product_order).get(tmf::list_product_orders),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/productOrder/{id}",
+            get(tmf::show_product_order).patch(tmf::patch_product_order),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/cancelProductOrder",
+            post(tmf::create_cancel),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/cancelProductOrder/{id}",
+            get(tmf::show_cancel),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/hub",
+            post(hub::create_hub),
+        )
+        .route(
+            "/tmf-api/productOrderingManagement/{version}/hub/{id}",
+            delete(hub::delete_hub),
+        )
+        .route(
+            "/tmf-api/productInventory/v4/product",
+            get(tmf::list_products),
+        )
+        .route(
+            "/tmf-api/productInventory/v4/product/{id}",
+            get(tmf::show_product),
+        )
         .route("/api/v1/orders/{id}/resume", post(api::resume_order))
         .route("/api/v1/tasks", get(work::list_tasks))
         .route("/api/v1/tasks/{order}/{task}/claim", post(work::claim))
@@ -192,6 +227,31 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
             }
         }
     });
+    // TMF hub notifications, on their own thread: a slow listener delays
+    // only the deliveries behind it.
+    let notifier = tokio::spawn({
+        let app = Arc::clone(&app);
+        async move {
+            let Some(client) = tokio::task::spawn_blocking(hub::client)
+                .await
+                .ok()
+                .flatten()
+            else {
+                tracing::error!("no HTTP client for hub deliveries");
+                return;
+            };
+            let client = Arc::new(client);
+            let mut tick = tokio::time::interval(POLL);
+            loop {
+                tick.tick().await;
+                if app.engine.is_stopping() {
+                    break;
+                }
+                let (app, client) = (Arc::clone(&app), Arc::clone(&client));
+                let _ = tokio::task::spawn_blocking(move || hub::round(&app, &client)).await;
+            }
+        }
+    });
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -201,6 +261,7 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
         .await
         .unwrap_or(false);
     poller.abort();
+    notifier.abort();
     if stopped {
         tracing::info!("every advance returned; locks released");
     } else {

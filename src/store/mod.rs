@@ -38,6 +38,7 @@ mod runner;
 mod schema;
 mod sqlite;
 mod status;
+mod tmf;
 mod work;
 
 pub use error::{Holder, StoreError};
@@ -55,6 +56,49 @@ pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
+
+/// What TMF622 keeps with an order that came as a ProductOrder: the API
+/// version it came by (`v4`, `v5`), its external ids (searchable), and the
+/// rest of its TMF metadata (requested dates, item ids, the body as given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TmfRecord {
+    pub api_version: String,
+    pub external_ids: Vec<String>,
+    pub meta: serde_json::Value,
+}
+
+/// A TMF622 `cancelProductOrder` request. `refused` says why the order did
+/// not take it (past a point of no return, already ended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmfCancel {
+    pub id: String,
+    pub order: String,
+    pub api_version: String,
+    pub reason: Option<String>,
+    pub refused: Option<String>,
+    pub requested_at: String,
+}
+
+/// A TMF hub subscription: events are POSTed to `callback`; `query`
+/// (`eventType=A,B`) filters them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmfHub {
+    pub id: String,
+    pub callback: String,
+    pub query: Option<String>,
+}
+
+/// An event of the outbox due for delivery to a hub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub seq: i64,
+    pub hub: String,
+    pub callback: String,
+    pub order: String,
+    pub event: serde_json::Value,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
 
 /// The state folder's default location (`--state`, env `ORDO_STATE`).
 pub const DEFAULT_STATE_DIR: &str = ".ordo";
@@ -155,6 +199,69 @@ pub trait Store: Send + Sync {
         lock: &RunnerLock,
         revision: &PendingRevision,
     ) -> Result<(), StoreError>;
+
+    /// [`Store::create_bound_order`] for an order that came as a TMF622
+    /// ProductOrder: its TMF record is written in the same transaction.
+    fn create_tmf_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+        tmf: &TmfRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The TMF record of an order, if it came as a ProductOrder.
+    fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError>;
+
+    /// Replaces the TMF record of an order (a revision changed its items).
+    fn set_tmf_order(&self, order: &str, tmf: &TmfRecord) -> Result<(), StoreError>;
+
+    /// The orders that came as ProductOrders, newest first; with
+    /// `external_id`, only those with that external id.
+    fn tmf_orders(&self, external_id: Option<&str>) -> Result<Vec<String>, StoreError>;
+
+    /// Records a `cancelProductOrder` request of `order` and assigns its id.
+    fn create_tmf_cancel(
+        &self,
+        order: &str,
+        api_version: &str,
+        reason: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<TmfCancel, StoreError>;
+
+    /// One `cancelProductOrder` request.
+    fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError>;
+
+    /// Subscribes a hub listener.
+    fn create_hub(&self, callback: &str, query: Option<&str>) -> Result<TmfHub, StoreError>;
+
+    /// Ends a subscription; false when there is none.
+    fn delete_hub(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The live subscriptions, oldest first.
+    fn hubs(&self) -> Result<Vec<TmfHub>, StoreError>;
+
+    /// The TMF state last notified for an order.
+    fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records `state` as notified for `order` and queues `events` (hub id,
+    /// event) in the durable outbox, in one transaction; false (nothing
+    /// queued) when that state was notified already.
+    fn tmf_notify(
+        &self,
+        order: &str,
+        state: &str,
+        events: &[(String, serde_json::Value)],
+    ) -> Result<bool, StoreError>;
+
+    /// The outbox events due at `now`: per hub and order only the oldest
+    /// undelivered one, so that each order's events go out in order.
+    fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records a delivery: done (`error` none), or failed and due again at
+    /// `next_at`.
+    fn tmf_delivered(&self, seq: i64, error: Option<&str>, next_at: &str)
+        -> Result<(), StoreError>;
 
     /// The work items that match `filter`, oldest ready first.
     fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError>;

@@ -20,6 +20,18 @@ pub(crate) fn create(
     document: &serde_json::Value,
     bindings: Option<&BindingsRecord>,
 ) -> Result<(), StoreError> {
+    create_with(db, plan, document, bindings, None)
+}
+
+/// [`create`], with the TMF622 record of an order that came as a
+/// ProductOrder written in the same transaction.
+pub(crate) fn create_with(
+    db: &Db,
+    plan: &Plan,
+    document: &serde_json::Value,
+    bindings: Option<&BindingsRecord>,
+    tmf: Option<&super::TmfRecord>,
+) -> Result<(), StoreError> {
     let err = |e| db.err(e);
     let plan_json = serde_json::to_string(plan).map_err(|e| db_json(db, "plan", e))?;
     let bindings = bindings
@@ -86,6 +98,9 @@ pub(crate) fn create(
         params![plan.order, FIRST_VERSION, at, event_json(db, &created)?],
     )
     .map_err(err)?;
+    if let Some(tmf) = tmf {
+        super::tmf::insert(db, &tx, &plan.order, tmf, &at)?;
+    }
     tx.commit().map_err(err)
 }
 

@@ -47,10 +47,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: super::revisions::MIGRATION,
     },
+    Migration {
+        version: 7,
+        sql: super::tmf::MIGRATION,
+    },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Version 3: the bindings an order runs with (a `BindingsRecord` as JSON:
 /// the file's text and folder), kept with the order instead of as a path in

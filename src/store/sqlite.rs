@@ -14,10 +14,11 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, revisions, runner, work};
+use super::{instances, orders, revisions, runner, tmf, work};
 use super::{
-    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
-    StoreError, StoredOrder, WorkFilter, WorkItem, WorkRequest,
+    CancelOutcome, Delivery, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock,
+    Store, StoreError, StoredOrder, TmfCancel, TmfHub, TmfRecord, WorkFilter, WorkItem,
+    WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -472,6 +473,80 @@ impl Store for SqliteStore {
         revision: &PendingRevision,
     ) -> Result<(), StoreError> {
         revisions::switch(&self.db, lock, revision)
+    }
+
+    fn create_tmf_order(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        bindings: Option<&BindingsRecord>,
+        tmf: &TmfRecord,
+    ) -> Result<(), StoreError> {
+        orders::create_with(&self.db, plan, document, bindings, Some(tmf))
+    }
+
+    fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError> {
+        tmf::get(&self.db, order)
+    }
+
+    fn set_tmf_order(&self, order: &str, record: &TmfRecord) -> Result<(), StoreError> {
+        tmf::update(&self.db, order, record)
+    }
+
+    fn tmf_orders(&self, external_id: Option<&str>) -> Result<Vec<String>, StoreError> {
+        tmf::list(&self.db, external_id)
+    }
+
+    fn create_tmf_cancel(
+        &self,
+        order: &str,
+        api_version: &str,
+        reason: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<TmfCancel, StoreError> {
+        tmf::create_cancel(&self.db, order, api_version, reason, refused)
+    }
+
+    fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError> {
+        tmf::cancel(&self.db, id)
+    }
+
+    fn create_hub(&self, callback: &str, query: Option<&str>) -> Result<TmfHub, StoreError> {
+        tmf::create_hub(&self.db, callback, query)
+    }
+
+    fn delete_hub(&self, id: &str) -> Result<bool, StoreError> {
+        tmf::delete_hub(&self.db, id)
+    }
+
+    fn hubs(&self) -> Result<Vec<TmfHub>, StoreError> {
+        tmf::hubs(&self.db)
+    }
+
+    fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError> {
+        tmf::notified(&self.db, order)
+    }
+
+    fn tmf_notify(
+        &self,
+        order: &str,
+        state: &str,
+        events: &[(String, serde_json::Value)],
+    ) -> Result<bool, StoreError> {
+        tmf::notify(&self.db, order, state, events)
+    }
+
+    fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError> {
+        tmf::due(&self.db, now)
+    }
+
+    fn tmf_delivered(
+        &self,
+        seq: i64,
+        error: Option<&str>,
+        next_at: &str,
+    ) -> Result<(), StoreError> {
+        tmf::delivered(&self.db, seq, error, next_at)
     }
 
     fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {

@@ -17,7 +17,7 @@ pub use path::{json_path, tmf_diagnostics};
 pub use query::{page, select_fields, Page};
 pub use render::{
     cancel_state, error_body, item_state, order_state, product_from_instance, product_order,
-    TmfError, TmfItem, TmfOrder,
+    product_order_echo, TmfError, TmfItem, TmfOrder,
 };
 pub use request::{
     is_product_order, read_any_order, read_product_order, ProductOrderRequest, RequestItem,

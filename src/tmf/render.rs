@@ -181,6 +181,46 @@ pub fn product_order(status: &OrderStatus, tmf: &TmfOrder, href: &str, v5: bool)
     out
 }
 
+/// [`product_order`], with the members of the `body` the order came as that
+/// ordo does not set echoed back (notes, channels, parties, each item's
+/// offering, product and relationships…): what ordo sets wins.
+pub fn product_order_echo(
+    status: &OrderStatus,
+    tmf: &TmfOrder,
+    body: &J,
+    href: &str,
+    v5: bool,
+) -> J {
+    let mut out = product_order(status, tmf, href, v5);
+    let given_items: Vec<&J> = body
+        .get("productOrderItem")
+        .and_then(J::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if let Some(items) = out.get_mut("productOrderItem").and_then(J::as_array_mut) {
+        for item in items {
+            let given = given_items
+                .iter()
+                .find(|g| g.get("id").is_some() && g.get("id") == item.get("id"));
+            if let (Some(J::Object(given)), Some(item)) = (given, item.as_object_mut()) {
+                echo(item, given);
+            }
+        }
+    }
+    if let (Some(out), Some(body)) = (out.as_object_mut(), body.as_object()) {
+        echo(out, body);
+    }
+    out
+}
+
+fn echo(out: &mut serde_json::Map<String, J>, given: &serde_json::Map<String, J>) {
+    for (k, v) in given {
+        if !out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 /// TMF's error shape, with ordo's diagnostics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TmfError {

@@ -398,6 +398,17 @@ impl<'p> Run<'_, 'p> {
                 self.timers.pop();
                 self.enqueue(t);
             }
+            // A cancel that came since the last poll must be seen before a
+            // point of no return starts: once it has, the cancel is lost.
+            let ponr_queued = self
+                .queues
+                .iter()
+                .flatten()
+                .any(|&t| self.ex.plan.tasks[t].point_of_no_return);
+            if ponr_queued {
+                self.last_poll = None;
+                self.poll_cancel()?;
+            }
             self.dispatch(pool, frontier, &mut ready)?;
             if !ready.is_empty() {
                 continue;
