@@ -261,14 +261,28 @@ pub fn states(server: &Server) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Waits until the server reports every one of `ids` in `state`.
+/// Waits until the server reports every one of `ids` in `state`; a test
+/// that gives up says where the orders were and what the server logged.
 pub fn wait_all(server: &Server, ids: &[String], state: &str) {
-    wait_for(&format!("{ids:?} to be {state}"), || {
+    let until = Instant::now() + PATIENCE;
+    loop {
         let now = states(server);
-        ids.iter()
+        if ids
+            .iter()
             .all(|id| now.iter().any(|(i, s)| i == id && s == state))
-            .then_some(())
-    });
+        {
+            return;
+        }
+        if Instant::now() >= until {
+            let log = server.stderr_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "gave up waiting for {ids:?} to be {state}: the orders are {now:?}; the server's last log lines, newest first:\n{}",
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
 }
 
 /// The most calls running at once, and whether calls of two different
