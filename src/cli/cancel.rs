@@ -6,10 +6,9 @@ use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{CancelArgs, Exit};
 use crate::exec::OrderState;
 use crate::render::Format;
-use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
-    let store = match open_for(&args.state.path, &args.order_id) {
+    let store = match open_for(&args.state, &args.order_id) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
@@ -25,7 +24,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         return Exit::Success;
     }
     // Nobody runs the order: compensate it here.
-    let (lock, stored) = match take_order(&store, &args.order_id) {
+    let (lock, stored) = match take_order(&*store, &args.order_id) {
         Ok(taken) => taken,
         Err(exit) => return exit,
     };
@@ -44,7 +43,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Err(exit) => return exit,
     };
     execute_durable(Durable {
-        store: &store,
+        store: &*store,
         lock: &lock,
         state: &args.state.path,
         plan: &stored.plan,

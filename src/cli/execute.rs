@@ -12,7 +12,7 @@ use crate::exec::{
 use crate::plan::Plan;
 use crate::render::Format;
 use crate::source::Sources;
-use crate::store::{RunnerLock, SqliteStore, Store};
+use crate::store::{RunnerLock, Store};
 
 /// Reads the bindings file given on the command line into what the store
 /// keeps; without one, every action is simulated.
@@ -88,7 +88,7 @@ pub(crate) struct Run<'a> {
 /// What `run`, `resume` and `cancel` share once they hold the order's runner
 /// lock: the plugin log, the events log, the durable journal, the run.
 pub(crate) struct Durable<'a> {
-    pub store: &'a SqliteStore,
+    pub store: &'a dyn Store,
     pub lock: &'a RunnerLock,
     pub state: &'a Path,
     pub plan: &'a Plan,

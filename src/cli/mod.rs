@@ -144,7 +144,7 @@ pub struct Jobs {
     pub n: usize,
 }
 
-/// `--state DIR`.
+/// `--state DIR` and `--store URL`.
 #[derive(Debug, Args)]
 pub struct StateDir {
     /// Where order state is kept.
@@ -156,6 +156,16 @@ pub struct StateDir {
         env = "ORDO_STATE"
     )]
     pub path: PathBuf,
+    /// The store holding the orders, instead of the state folder's:
+    /// `postgres://USER@HOST:PORT/DATABASE` or `sqlite:DIR`.
+    #[arg(
+        id = "store",
+        long = "store",
+        value_name = "URL",
+        env = "ORDO_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
 }
 
 /// `--deny warnings`.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::state::store_error;
-use super::{load_catalog, print_diagnostics, Exit};
+use super::{load_catalog, print_diagnostics, Exit, StateDir};
 use crate::compile::compile;
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;
@@ -12,14 +12,14 @@ use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::render::Format;
 use crate::source::{SourceFile, Sources};
-use crate::store::{SqliteStore, StoreError};
+use crate::store::StoreError;
 
 /// Compiles the catalog, reads the order and decomposes it. Diagnostics that
 /// stop it are printed (JSON on stdout when `json`); warnings are printed too.
 pub(crate) fn plan_order(
     catalog: &Path,
     order: &Path,
-    state: &Path,
+    state: &StateDir,
     json: bool,
 ) -> Result<(Plan, Sources), Exit> {
     plan_order_file(catalog, order, state, json).map(|(plan, sources, _)| (plan, sources))
@@ -29,7 +29,7 @@ pub(crate) fn plan_order(
 pub(crate) fn plan_order_file(
     catalog: &Path,
     order: &Path,
-    state: &Path,
+    state: &StateDir,
     json: bool,
 ) -> Result<(Plan, Sources, crate::span::FileId), Exit> {
     let format = if json { Format::Json } else { Format::Human };
@@ -72,13 +72,13 @@ pub(crate) fn plan_order_file(
 
 /// The instances the order names, from the state folder read-only (none
 /// when nothing was ever stored there).
-fn installed_base(state: &Path, order: &OrderDoc) -> Result<InstalledBase, Exit> {
-    let store = match SqliteStore::open_read_only(state) {
+fn installed_base(state: &StateDir, order: &OrderDoc) -> Result<InstalledBase, Exit> {
+    let store = match super::state::open_reader(state) {
         Ok(Some(store)) => store,
         // Nothing stored, or a schema from before the installed base (which
         // `ordo run` upgrades when it opens the folder to write): no instances.
         Ok(None) | Err(StoreError::NeedsUpgrade { .. }) => return Ok(InstalledBase::default()),
         Err(e) => return Err(store_error(e)),
     };
-    InstalledBase::for_order(&store, order).map_err(store_error)
+    InstalledBase::for_order(&*store, order).map_err(store_error)
 }

@@ -8,14 +8,13 @@ use super::state::{bindings_for, open_for, store_error, take_order};
 use super::{Exit, ResumeArgs};
 use crate::exec::OrderState;
 use crate::source::Sources;
-use crate::store::Store;
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
-    let store = match open_for(&args.state.path, &args.order_id) {
+    let store = match open_for(&args.state, &args.order_id) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    let (lock, stored) = match take_order(&store, &args.order_id) {
+    let (lock, stored) = match take_order(&*store, &args.order_id) {
         Ok(taken) => taken,
         Err(exit) => return exit,
     };
@@ -47,7 +46,7 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         }
     }
     execute_durable(Durable {
-        store: &store,
+        store: &*store,
         lock: &lock,
         state: &args.state.path,
         plan: &stored.plan,

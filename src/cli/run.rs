@@ -5,12 +5,11 @@ use super::order::plan_order_file;
 use super::state::{open_store, store_error};
 use super::{Exit, RunArgs};
 use crate::render::Format;
-use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
     let json = args.format == Format::Json;
     let (plan, sources, file) =
-        match plan_order_file(&args.catalog.path, &args.order, &args.state.path, json) {
+        match plan_order_file(&args.catalog.path, &args.order, &args.state, json) {
             Ok(p) => p,
             Err(exit) => return exit,
         };
@@ -24,7 +23,7 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(b) => b,
         Err(exit) => return exit,
     };
-    let store = match open_store(&args.state.path) {
+    let store = match open_store(&args.state) {
         Ok(s) => s,
         Err(exit) => return exit,
     };
@@ -40,7 +39,7 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Err(e) => return store_error(e),
     };
     execute_durable(Durable {
-        store: &store,
+        store: &*store,
         lock: &lock,
         state: &args.state.path,
         plan: &plan,

@@ -4,14 +4,27 @@ use std::path::{Path, PathBuf};
 
 use super::execute::read_bindings;
 use super::Exit;
+use super::StateDir;
 use crate::exec::{BindingsRecord, JsonLinesJournal};
 use crate::order::{valid_order_id, ORDER_ID_RULE};
 use crate::plan::Plan;
-use crate::store::{RunnerLock, SqliteStore, Store, StoreError, StoredOrder};
+use crate::store::{self, Location, RunnerLock, Store, StoreError, StoredOrder};
 
-/// Opens the store to write, or says why not (exit 2: the folder is unusable).
-pub(crate) fn open_store(state: &Path) -> Result<SqliteStore, Exit> {
-    SqliteStore::open(state).map_err(store_error)
+/// The store `--store` names, else the state folder's.
+pub(crate) fn location(state: &StateDir) -> Result<Location, Exit> {
+    Location::parse(state.store.as_deref(), &state.path).map_err(store_error)
+}
+
+/// Opens the store to write, or says why not (exit 2: the store is unusable).
+pub(crate) fn open_store(state: &StateDir) -> Result<Box<dyn Store>, Exit> {
+    store::open_store(&location(state)?).map_err(store_error)
+}
+
+/// Opens the store for a reading command, writing nothing; `None` when
+/// nothing was ever stored there.
+pub(crate) fn open_reader(state: &StateDir) -> Result<Option<Box<dyn Store>>, StoreError> {
+    let location = Location::parse(state.store.as_deref(), &state.path)?;
+    store::open_read_only(&location)
 }
 
 /// A store error as a message with its code and an exit status: 1 when the
@@ -36,7 +49,7 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
 /// examines the order's rows as well as the database (which opening
 /// examines), so that `resume` and `cancel` find damage before their first
 /// write, not after it.
-pub(crate) fn open_for(state: &Path, order: &str) -> Result<SqliteStore, Exit> {
+pub(crate) fn open_for(state: &StateDir, order: &str) -> Result<Box<dyn Store>, Exit> {
     check_order_id(order)?;
     let store = open_store(state)?;
     store.load(order).map_err(store_error)?;
@@ -46,7 +59,7 @@ pub(crate) fn open_for(state: &Path, order: &str) -> Result<SqliteStore, Exit> {
 /// Takes an order's runner lock and loads it: what `resume` and a `cancel`
 /// that compensates here start from.
 pub(crate) fn take_order(
-    store: &SqliteStore,
+    store: &dyn Store,
     order: &str,
 ) -> Result<(RunnerLock, StoredOrder), Exit> {
     let lock = store.acquire_runner(order).map_err(store_error)?;

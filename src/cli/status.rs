@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
-use super::state::{check_order_id, store_error};
+use super::state::{check_order_id, open_reader, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
 use crate::exec::paint_state;
 use crate::render::sanitize_line;
-use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
+use crate::store::{OrderStatus, OrderSummary};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
     if let Some(id) = &args.order_id {
@@ -14,7 +14,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             return exit;
         }
     }
-    let store = match SqliteStore::open_read_only(&args.state.path) {
+    let store = match open_reader(&args.state) {
         Ok(Some(s)) => s,
         // Nothing was ever stored here: an empty list, and nothing created.
         Ok(None) => return nothing_stored(args),
@@ -49,10 +49,16 @@ fn nothing_stored(args: &StatusArgs) -> Exit {
         (None, StatusFormat::Json) => write_stdout("[]\n"),
         (None, StatusFormat::Text) => write_stdout("no orders\n"),
         (Some(id), _) => {
-            eprintln!(
-                "error: no order {id}: there is no state database in {}",
-                args.state.path.display()
-            );
+            match &args.state.store {
+                Some(store) => eprintln!(
+                    "error: no order {id}: ordo has stored nothing in {}",
+                    crate::store::postgres::redact(store)
+                ),
+                None => eprintln!(
+                    "error: no order {id}: there is no state database in {}",
+                    args.state.path.display()
+                ),
+            }
             return Exit::Error;
         }
     }

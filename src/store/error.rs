@@ -167,6 +167,39 @@ pub enum StoreError {
         why: String,
     },
 
+    #[error(
+        "`{url}` is not a store: {detail}; pass --store postgres://USER@HOST:PORT/DATABASE, \
+         --store sqlite:DIR, or a folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::url))]
+    StoreUrl { url: String, detail: String },
+
+    #[error(
+        "the PostgreSQL store {location} failed: {detail}; check that the server is up and that \
+         the URL given with --store (or ORDO_STORE) is right"
+    )]
+    #[diagnostic(code(ordo::store::postgres))]
+    Postgres { location: String, detail: String },
+
+    #[error(
+        "the PostgreSQL schema of {location} holds tables but is not ordo's (it has no ordo \
+         `meta` table); ordo leaves it untouched: name another database or schema with --store"
+    )]
+    #[diagnostic(code(ordo::store::foreign))]
+    PgForeign { location: String },
+
+    #[error(
+        "{location} has state schema version {found}, newer than this ordo understands (up to \
+         {supported}); ordo leaves it untouched: upgrade ordo, or name another database or \
+         schema with --store"
+    )]
+    #[diagnostic(code(ordo::store::schema_too_new))]
+    PgSchemaTooNew {
+        location: String,
+        found: i64,
+        supported: i64,
+    },
+
     #[error("the transaction holding this event failed to commit: {detail}")]
     #[diagnostic(code(ordo::store::commit))]
     Commit { detail: String },

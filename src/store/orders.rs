@@ -2,6 +2,7 @@
 //! resume, and the `ordo status` queries.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
@@ -109,19 +110,31 @@ pub(crate) fn create(
 pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
-    let document =
-        serde_json::from_str(&head.document).map_err(|e| db_json(db, "order document", e))?;
+    let rows = task_rows(db, &conn, order, head.version)?;
+    stored_order(&db.path, order, head, rows)
+}
+
+/// An order as stored, from its latest version's row and its task rows (any
+/// store's): the JSON columns parsed, the rows checked against the plan.
+pub(crate) fn stored_order(
+    path: &Path,
+    order: &str,
+    head: Head,
+    rows: Vec<TaskRow>,
+) -> Result<StoredOrder, StoreError> {
+    let plan: Plan =
+        serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
+    let document = serde_json::from_str(&head.document)
+        .map_err(|e| StoreError::json(path, "order document", e))?;
     let bindings = head
         .bindings
         .as_deref()
         .map(serde_json::from_str)
         .transpose()
-        .map_err(|e| db_json(db, "bindings", e))?;
-    let rows = task_rows(db, &conn, order, head.version)?;
+        .map_err(|e| StoreError::json(path, "bindings", e))?;
     if rows.len() != plan.tasks.len() {
         return Err(StoreError::Corrupt {
-            path: db.path.clone(),
+            path: path.to_path_buf(),
             detail: format!(
                 "order {order} has {} task rows for {} plan tasks",
                 rows.len(),
@@ -200,7 +213,6 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
 pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
     let rows = task_rows(db, &conn, order, head.version)?;
     let last_event_at = conn
         .query_row(
@@ -215,7 +227,21 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
         holder,
     });
     drop(conn);
+    order_status(&db.path, order, head, rows, last_event_at, runner)
+}
 
+/// `ordo status ID` from an order's rows (any store's): the counts by state
+/// and by item, the tasks in plan order.
+pub(crate) fn order_status(
+    path: &Path,
+    order: &str,
+    head: Head,
+    rows: Vec<TaskRow>,
+    last_event_at: Option<String>,
+    runner: Option<RunnerStatus>,
+) -> Result<OrderStatus, StoreError> {
+    let plan: Plan =
+        serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
     let mut counts = BTreeMap::new();
     let mut item_counts: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
     let mut tasks = Vec::with_capacity(rows.len());
@@ -377,16 +403,16 @@ fn task_rows(
 }
 
 /// The order row of the latest version.
-struct Head {
-    version: u32,
-    state: OrderState,
-    reason: Option<String>,
-    created_at: String,
-    updated_at: String,
-    plan: String,
-    document: String,
-    bindings: Option<String>,
-    cancel_requested: bool,
+pub(crate) struct Head {
+    pub version: u32,
+    pub state: OrderState,
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub plan: String,
+    pub document: String,
+    pub bindings: Option<String>,
+    pub cancel_requested: bool,
 }
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
@@ -465,7 +491,7 @@ pub(crate) fn corrupt_or(db: &Db, e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn duration_ms(started: Option<&str>, finished: Option<&str>) -> Option<u64> {
+pub(crate) fn duration_ms(started: Option<&str>, finished: Option<&str>) -> Option<u64> {
     let parse = |t| chrono::DateTime::parse_from_rfc3339(t).ok();
     let (s, f) = (parse(started?)?, parse(finished?)?);
     u64::try_from((f - s).num_milliseconds()).ok()
