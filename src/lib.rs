@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod exec;
 pub mod fmt;
 pub mod inventory;
+pub mod lifecycle;
 pub mod model;
 pub mod order;
 pub mod plan;

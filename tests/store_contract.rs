@@ -260,7 +260,7 @@ fn events_update_tasks_status_and_the_journal(b: &dyn Backend) {
     );
     let status = store.order_status("ORD-1").unwrap();
     assert_eq!(status.counts.get("done"), Some(&1));
-    assert_eq!(status.tasks[0].started_at.is_some(), true);
+    assert!(status.tasks[0].started_at.is_some());
     assert!(status.tasks[0].finished_at.is_some());
     assert_eq!(status.tasks[1].error.as_deref(), Some("busy"));
     assert!(status.tasks[1].next_attempt_at.is_some());

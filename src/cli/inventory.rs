@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::state::store_error;
+use super::outcome::store_error;
 use super::status::table;
 use super::{write_stdout, Exit, InventoryArgs, StatusFormat};
 use crate::inventory::{Instance, InstanceFilter, InstanceStatus};
@@ -24,7 +24,7 @@ pub(crate) fn inventory(args: &InventoryArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let store = match super::state::open_reader(&args.state) {
+    let store = match args.state.reader() {
         Ok(s) => s,
         Err(e) => return store_error(e),
     };

@@ -5,15 +5,13 @@
 
 mod cancel;
 mod check;
-mod execute;
 mod fmt;
 mod inventory;
-mod order;
+mod outcome;
 mod plan;
 mod quote;
 mod resume;
 mod run;
-mod state;
 mod status;
 mod test;
 
@@ -25,7 +23,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::compile;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::model::Catalog;
 use crate::render::{self, Format, RenderOptions};
 use crate::source::Sources;
@@ -166,6 +164,23 @@ pub struct StateDir {
         hide_env_values = true
     )]
     pub store: Option<String>,
+}
+
+impl StateDir {
+    /// The store `--store` names, else the state folder's.
+    pub fn location(&self) -> Result<crate::store::Location, crate::lifecycle::LifecycleError> {
+        Ok(crate::store::Location::parse(
+            self.store.as_deref(),
+            &self.path,
+        )?)
+    }
+
+    /// Opens the store for a reading command, writing nothing; `None` when
+    /// nothing was ever stored there.
+    pub fn reader(&self) -> Result<Option<Box<dyn crate::store::Store>>, crate::store::StoreError> {
+        let location = crate::store::Location::parse(self.store.as_deref(), &self.path)?;
+        crate::store::open_read_only(&location)
+    }
 }
 
 /// `--deny warnings`.
@@ -386,30 +401,7 @@ pub(crate) fn load_catalog(path: &Path) -> Result<Sources, Exit> {
 /// [`load_catalog`], reporting a catalog that cannot be read in `format`:
 /// a machine reading `--format json` gets JSON for this error too.
 pub(crate) fn load_catalog_as(path: &Path, format: Format) -> Result<Sources, Exit> {
-    read_catalog(path).map_err(|d| {
-        match format {
-            Format::Human => eprintln!("error: {}", d.message),
-            Format::Json | Format::Github => print_diagnostics(&d.into(), &Sources::new(), format),
-        }
-        Exit::Error
-    })
-}
-
-fn read_catalog(path: &Path) -> Result<Sources, Diagnostic> {
-    let unreadable = |message: String| Diagnostic::error(Code::Load, message);
-    if !path.exists() {
-        return Err(unreadable(format!(
-            "no catalog at {}: give its folder with --catalog or ORDO_CATALOG",
-            path.display()
-        )));
-    }
-    match Sources::load_catalog(path) {
-        Ok(sources) if sources.files().next().is_none() => {
-            Err(unreadable(format!("no .ordo files in {}", path.display())))
-        }
-        Ok(sources) => Ok(sources),
-        Err(e) => Err(unreadable(e.to_string())),
-    }
+    crate::lifecycle::load_catalog(path).map_err(|e| outcome::fail(e, format))
 }
 
 /// A catalog compiled for a command that takes `--deny warnings`.

@@ -1,18 +1,18 @@
 //! `ordo plan`: decompose an order into its task plan (SPEC §5).
 
-use super::order::plan_order;
+use super::outcome::plan_order;
 use super::{write_stdout, Exit, PlanArgs, PlanFormat};
 use crate::plan::render;
 use crate::render::sanitize;
 
 pub(crate) fn plan(args: &PlanArgs) -> Exit {
-    let (plan, _) = match plan_order(
+    let plan = match plan_order(
         &args.catalog.path,
         &args.order,
         &args.state,
         args.format == PlanFormat::Json,
     ) {
-        Ok(p) => p,
+        Ok(p) => p.plan,
         Err(exit) => return exit,
     };
     // Attribute values reach the text formats as written in the order:

@@ -3,20 +3,24 @@
 
 use std::path::Path;
 
-use super::execute::{checked_bindings, execute_durable, Durable};
-use super::state::{bindings_for, open_for, store_error, take_order};
+use super::outcome::{execute, fail, Shown};
 use super::{Exit, ResumeArgs};
-use crate::exec::OrderState;
+use crate::exec::{ExecOptions, OrderState};
+use crate::lifecycle::{self, Advance};
+use crate::render::Format;
 use crate::source::Sources;
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
-    let store = match open_for(&args.state, &args.order_id) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
-    let (lock, stored) = match take_order(&*store, &args.order_id) {
-        Ok(taken) => taken,
-        Err(exit) => return exit,
+    let at = args.state.location();
+    let taken = at
+        .and_then(|at| lifecycle::open_for(&at, &args.order_id))
+        .and_then(|store| {
+            let (lock, stored) = lifecycle::take_order(&*store, &args.order_id)?;
+            Ok((store, lock, stored))
+        });
+    let (store, lock, stored) = match taken {
+        Ok(t) => t,
+        Err(e) => return fail(e, Format::Human),
     };
     if stored.state.is_final() {
         eprintln!(
@@ -31,31 +35,39 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         };
     }
     note_catalog_change(&stored.plan.catalog_hash, &stored.id);
-    let (record, fresh) = match bindings_for(&args.state.path, &stored, args.bindings.as_deref()) {
-        Ok(found) => found,
-        Err(exit) => return exit,
-    };
-    let bindings = match checked_bindings(&record, &stored.plan, args.format) {
+    let (record, fresh) =
+        match lifecycle::bindings_for(&args.state.path, &stored, args.bindings.as_deref()) {
+            Ok(found) => found,
+            Err(e) => return fail(e, Format::Human),
+        };
+    let bindings = match lifecycle::checked_bindings(&record, &stored.plan) {
         Ok(b) => b,
-        Err(exit) => return exit,
+        Err(e) => return fail(e, args.format),
     };
     // Kept once checked: the next resume continues with these.
     if fresh {
         if let Err(e) = store.set_bindings(&stored.id, &record) {
-            return store_error(e);
+            return fail(e.into(), Format::Human);
         }
     }
-    execute_durable(Durable {
-        store: &*store,
-        lock: &lock,
-        state: &args.state.path,
-        plan: &stored.plan,
-        initial: stored.records,
-        bindings: &bindings,
-        jobs: args.jobs.n,
-        quiet: args.quiet,
-        failures: args.failures,
-    })
+    execute(
+        Advance {
+            store: &*store,
+            lock: &lock,
+            state: &args.state.path,
+            plan: &stored.plan,
+            initial: stored.records,
+            bindings: &bindings,
+            options: ExecOptions {
+                jobs: args.jobs.n,
+                ..ExecOptions::default()
+            },
+        },
+        &Shown {
+            quiet: args.quiet,
+            failures: args.failures,
+        },
+    )
 }
 
 /// Says so when the catalog in reach (`ORDO_CATALOG`, else `catalog`) is not

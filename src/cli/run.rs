@@ -1,52 +1,58 @@
 //! `ordo run`: plan an order and execute it (SPEC §6).
 
-use super::execute::{checked_bindings, execute_durable, read_bindings, Durable};
-use super::order::plan_order_file;
-use super::state::{open_store, store_error};
+use super::outcome::{execute, fail, plan_order, Shown};
 use super::{Exit, RunArgs};
+use crate::exec::ExecOptions;
+use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
     let json = args.format == Format::Json;
-    let (plan, sources, file) =
-        match plan_order_file(&args.catalog.path, &args.order, &args.state, json) {
-            Ok(p) => p,
-            Err(exit) => return exit,
-        };
+    let planned = match plan_order(&args.catalog.path, &args.order, &args.state, json) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
     // Checked against the plan before the order is stored: a mistake found
     // once tasks run would come after their side effects.
-    let record = match read_bindings(args.bindings.as_deref()) {
-        Ok(r) => r,
+    let checked = lifecycle::read_bindings(args.bindings.as_deref())
+        .map_err(|e| fail(e, Format::Human))
+        .and_then(|record| {
+            lifecycle::checked_bindings(&record, &planned.plan)
+                .map(|b| (record, b))
+                .map_err(|e| fail(e, args.format))
+        });
+    let (record, bindings) = match checked {
+        Ok(c) => c,
         Err(exit) => return exit,
     };
-    let bindings = match checked_bindings(&record, &plan, args.format) {
-        Ok(b) => b,
-        Err(exit) => return exit,
-    };
-    let store = match open_store(&args.state) {
+    let at = args.state.location();
+    let stored = at
+        .and_then(|at| lifecycle::open_store(&at))
+        .and_then(|store| {
+            lifecycle::submit(&*store, &planned, &record)?;
+            let lock = store.acquire_runner(&planned.plan.order)?;
+            Ok((store, lock))
+        });
+    let (store, lock) = match stored {
         Ok(s) => s,
-        Err(exit) => return exit,
+        Err(e) => return fail(e, Format::Human),
     };
-    // The order as given, kept with its plan. It parsed a moment ago.
-    let document = crate::yaml::parse(file, sources.get(file))
-        .map(|n| n.to_json())
-        .unwrap_or_default();
-    if let Err(e) = store.create_bound_order(&plan, &document, Some(&record)) {
-        return store_error(e);
-    }
-    let lock = match store.acquire_runner(&plan.order) {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    execute_durable(Durable {
-        store: &*store,
-        lock: &lock,
-        state: &args.state.path,
-        plan: &plan,
-        initial: Vec::new(),
-        bindings: &bindings,
-        jobs: args.jobs.n,
-        quiet: args.quiet,
-        failures: args.failures,
-    })
+    execute(
+        Advance {
+            store: &*store,
+            lock: &lock,
+            state: &args.state.path,
+            plan: &planned.plan,
+            initial: Vec::new(),
+            bindings: &bindings,
+            options: ExecOptions {
+                jobs: args.jobs.n,
+                ..ExecOptions::default()
+            },
+        },
+        &Shown {
+            quiet: args.quiet,
+            failures: args.failures,
+        },
+    )
 }

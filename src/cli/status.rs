@@ -2,19 +2,21 @@
 
 use std::fmt::Write;
 
-use super::state::{check_order_id, open_reader, store_error};
+use super::outcome::{fail, store_error};
 use super::{write_stdout, Exit, StatusArgs, StatusFormat};
 use crate::exec::paint_state;
+use crate::lifecycle::check_order_id;
 use crate::render::sanitize_line;
+use crate::render::Format;
 use crate::store::{OrderStatus, OrderSummary};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
     if let Some(id) = &args.order_id {
-        if let Err(exit) = check_order_id(id) {
-            return exit;
+        if let Err(e) = check_order_id(id) {
+            return fail(e, Format::Human);
         }
     }
-    let store = match open_reader(&args.state) {
+    let store = match args.state.reader() {
         Ok(Some(s)) => s,
         // Nothing was ever stored here: an empty list, and nothing created.
         Ok(None) => return nothing_stored(args),
