@@ -5,6 +5,7 @@
 //! PostgreSQL store has (claims, wake-ups, its schema refusals), and
 //! `ordo run --store postgres://…` through the binary.
 
+mod durable_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -122,8 +123,14 @@ macro_rules! contract {
     )*};
 }
 
+/// Says so past the test harness's capture of `eprintln!`, so that a run
+/// without a server shows which cases did not run.
 fn skipped() {
-    eprintln!("skipped: {DATABASE_VAR} is not set, so there is no PostgreSQL server to test");
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {DATABASE_VAR} is not set, so there is no PostgreSQL server to test"
+    );
 }
 
 contract!(
@@ -754,4 +761,59 @@ fn a_bad_store_url_is_refused_by_the_cli() {
     let out = ordo(dir.path(), &["status"], "sqlite:elsewhere");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no orders\n");
+}
+
+#[test]
+fn a_run_killed_on_postgres_is_resumed_from_another_state_folder() {
+    let Some(b) = postgres_or_skip() else { return };
+    use durable_support::{fixtures, Lab, LINE};
+    let lab = Lab::new();
+    let url = b.url();
+    lab.hold("1/e");
+    let mut cmd = lab.command("run", &lab.run_args(&fixtures().join("line.yaml")));
+    cmd.env("ORDO_STORE", &url);
+    let mut run = lab.start(cmd);
+    lab.wait_for("the run to reach 1/e", |calls| {
+        calls.iter().any(|c| c.is_start() && c.task == "1/e")
+    });
+    run.kill9();
+    lab.settle();
+    lab.release("1/e");
+    let stored = b.pg().load(LINE).unwrap();
+    assert_eq!(stored.state, OrderState::InProgress);
+    let done_before: Vec<String> = stored
+        .plan
+        .tasks
+        .iter()
+        .zip(&stored.records)
+        .filter(|(_, r)| r.state == TaskState::Done)
+        .map(|(t, _)| t.id.clone())
+        .collect();
+    assert!(
+        !done_before.is_empty(),
+        "some tasks finished before the kill"
+    );
+
+    // Another machine, as far as the files go: a fresh state folder; the
+    // store alone holds what the run needs, its bindings included.
+    let elsewhere = lab.root.join("elsewhere");
+    let mut cmd = lab.command_in(&elsewhere, "resume", &["resume", LINE]);
+    cmd.env("ORDO_STORE", &url)
+        .env("ORDO_CATALOG", &lab.catalog);
+    let resume = lab.start(cmd).finish();
+    assert_eq!(resume.code, Some(0), "{}", resume.show());
+    let stored = b.pg().load(LINE).unwrap();
+    assert_eq!(stored.state, OrderState::Completed);
+    // Nothing done twice: a task committed done before the kill was not
+    // called again, and every call of a task carried one idempotency key.
+    let calls = lab.calls();
+    let mut keys: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for c in calls.iter().filter(|c| c.is_start() && !c.undo) {
+        keys.entry(&c.task).or_default().insert(&c.key);
+    }
+    assert!(keys.values().all(|k| k.len() == 1), "{keys:?}");
+    for c in calls.iter().filter(|c| c.tag == "resume" && c.is_start()) {
+        assert!(!done_before.contains(&c.task), "{} ran again", c.task);
+    }
+    assert!(elsewhere.join("events").exists(), "the events log is local");
 }
