@@ -817,3 +817,68 @@ fn a_run_killed_on_postgres_is_resumed_from_another_state_folder() {
     }
     assert!(elsewhere.join("events").exists(), "the events log is local");
 }
+
+#[test]
+fn claimers_racing_never_claim_one_order_twice() {
+    let Some(b) = postgres_or_skip() else { return };
+    let setup = b.pg();
+    for i in 0..20 {
+        create(&setup, &format!("ORD-{i:02}"));
+    }
+    let stores: Vec<PgStore> = (0..4).map(|_| b.pg()).collect();
+    let claimed: Vec<Vec<ordo::store::RunnerLock>> = std::thread::scope(|s| {
+        let handles: Vec<_> = stores
+            .iter()
+            .map(|store| s.spawn(move || store.claim(6).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut ids: Vec<&str> = claimed.iter().flatten().map(|l| l.order()).collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "an order was claimed twice");
+    // SKIP LOCKED: a claimer skips rows another holds mid-claim, so a later
+    // claim finds the rest.
+    let rest = setup.claim(20).unwrap();
+    assert_eq!(total + rest.len(), 20);
+}
+
+#[test]
+fn a_lost_database_connection_loses_no_event_and_the_pool_reconnects() {
+    let Some(b) = postgres_or_skip() else { return };
+    let name = format!("{}_app", b.schema);
+    let url = format!("{}&application_name={name}", b.url());
+    let store = PgStore::open(&url).unwrap();
+    create(&store, "ORD-1");
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    journal.record("ORD-1", &started(0)).unwrap();
+    // The server drops every connection of this store (a restart, a
+    // failover, a network cut would do the same).
+    let mut admin = postgres::Client::connect(&b.admin, postgres::NoTls).unwrap();
+    let dropped = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .unwrap();
+    assert!(dropped >= 1, "the store's connections were found");
+    // A write either fails whole (and is not journalled) or succeeds on a
+    // new connection; the next one succeeds.
+    let first = journal.record("ORD-1", &succeeded(0, "after"));
+    if first.is_err() {
+        journal.record("ORD-1", &succeeded(0, "after")).unwrap();
+    }
+    journal.record("ORD-1", &started(1)).unwrap();
+    let seqs: Vec<u64> = store
+        .events("ORD-1")
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    let stored = store.load("ORD-1").unwrap();
+    assert_eq!(stored.records[0].state, TaskState::Done);
+    assert_eq!(stored.records[1].state, TaskState::Running);
+}
