@@ -188,6 +188,11 @@ fn finish(store: &dyn Store, plan: &ordo::plan::Plan, end: OrderState) {
     journal.record_all(&plan.order, &events).unwrap();
 }
 
+/// The journal's sequence numbers for `order`.
+fn seqs(store: &dyn Store, order: &str) -> Vec<u64> {
+    store.events(order).unwrap().iter().map(|e| e.seq).collect()
+}
+
 fn orders_load_back_and_ids_are_unique(b: &dyn Backend) {
     let store = b.store();
     let plan = create(&*store, "ORD-1");
@@ -274,12 +279,7 @@ fn events_update_tasks_status_and_the_journal(b: &dyn Backend) {
     let runner = status.runner.expect("the runner is named");
     assert!(runner.live);
     assert_eq!(runner.holder.pid, std::process::id());
-    let seqs: Vec<u64> = store
-        .events("ORD-1")
-        .unwrap()
-        .iter()
-        .map(|e| e.seq)
-        .collect();
+    let seqs = seqs(&*store, "ORD-1");
     assert_eq!(seqs, [1, 2, 3, 4, 5], "refused events are not journalled");
     drop((journal, lock));
     assert!(store.order_status("ORD-1").unwrap().runner.is_none());
@@ -525,12 +525,7 @@ fn journal_handles_on_threads_commit_every_event(b: &dyn Backend) {
     });
     let stored = store.load("ORD-1").unwrap();
     assert!(stored.records.iter().all(|r| r.state == TaskState::Done));
-    let seqs: Vec<u64> = store
-        .events("ORD-1")
-        .unwrap()
-        .iter()
-        .map(|e| e.seq)
-        .collect();
+    let seqs = seqs(&*store, "ORD-1");
     assert_eq!(seqs, (1..=33).collect::<Vec<u64>>());
 }
 
@@ -871,12 +866,7 @@ fn a_lost_database_connection_loses_no_event_and_the_pool_reconnects() {
         journal.record("ORD-1", &succeeded(0, "after")).unwrap();
     }
     journal.record("ORD-1", &started(1)).unwrap();
-    let seqs: Vec<u64> = store
-        .events("ORD-1")
-        .unwrap()
-        .iter()
-        .map(|e| e.seq)
-        .collect();
+    let seqs = seqs(&store, "ORD-1");
     assert_eq!(seqs, [1, 2, 3, 4]);
     let stored = store.load("ORD-1").unwrap();
     assert_eq!(stored.records[0].state, TaskState::Done);

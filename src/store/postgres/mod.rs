@@ -34,9 +34,10 @@ use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
-/// The channel order changes are announced on (`NOTIFY`), with the order id
-/// as payload.
-pub const CHANNEL: &str = "ordo_orders";
+/// The channel order changes are announced on (`NOTIFY`, the order id as
+/// payload), one per schema: notifications are database-wide, and engines
+/// of another schema in the same database must not wake for these orders.
+pub(crate) const CHANNEL: &str = "'ordo_' || md5(current_schema())";
 
 /// The store in a PostgreSQL database (or schema of one).
 #[derive(Clone)]

@@ -1,7 +1,8 @@
 //! Wake-ups on order changes: every transaction that creates an order,
-//! records its events, asks to cancel it or frees its lock sends `NOTIFY
-//! ordo_orders, 'ORDER'` (delivered when it commits). A [`Listener`] holds
-//! its own connection (not one of the pool's) that `LISTEN`s.
+//! records its events, asks to cancel it or frees its lock notifies the
+//! schema's channel (`ordo_` and the MD5 of the schema's name) with the
+//! order id, delivered when it commits. A [`Listener`] holds its own
+//! connection (not one of the pool's) that `LISTEN`s to it.
 
 use std::time::{Duration, Instant};
 
@@ -46,8 +47,13 @@ impl Listener {
             detail: e.to_string(),
         };
         let mut client = self.config.connect(NoTls).map_err(failed)?;
+        let channel: String = client
+            .query_one(&format!("SELECT {CHANNEL}"), &[])
+            .map_err(failed)?
+            .get(0);
+        // A quoted identifier: `ordo_` and hex digits only.
         client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .batch_execute(&format!("LISTEN \"{channel}\""))
             .map_err(failed)?;
         Ok(client)
     }

@@ -153,7 +153,7 @@ pub(crate) fn notify(
     conn: &mut impl GenericClient,
     order: &str,
 ) -> Result<(), r2d2_postgres::postgres::Error> {
-    conn.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &order])?;
+    conn.execute(&format!("SELECT pg_notify({CHANNEL}, $1)"), &[&order])?;
     Ok(())
 }
 
