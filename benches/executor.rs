@@ -67,6 +67,8 @@ fn layered(layers: usize, width: usize) -> Plan {
                 undo: None,
                 point_of_no_return: false,
                 outputs: vec![("ref".into(), Type::String), ("score".into(), Type::Int)].into(),
+                manual: None,
+                wait: None,
             });
         }
     }
@@ -88,6 +90,8 @@ fn layered(layers: usize, width: usize) -> Plan {
             monthly: zero,
         },
         enums: BTreeMap::new(),
+        requested_start: None,
+        requested_completion: None,
     }
 }
 

@@ -55,6 +55,13 @@ pub enum Code {
     /// A catalog that cannot be read: no such path, no `.ordo` file in the
     /// folder, a file that cannot be read (added code; exit status 2).
     Load,
+    /// A `wait` clause that cannot be meant: `wait until` of a type other
+    /// than a date or datetime, or a zero `wait` (added code).
+    Wait,
+    /// A `manual` clause that cannot be meant: a team name of the wrong
+    /// form, or `manual` with `retry` or `timeout` (added code).
+    Manual,
+    WorkOutput,
 }
 
 impl Code {
@@ -92,11 +99,14 @@ impl Code {
             Code::NoDelete => "ordo::no_delete",
             Code::UnguardedOutput => "ordo::unguarded_output",
             Code::Load => "ordo::load",
+            Code::Wait => "ordo::wait",
+            Code::Manual => "ordo::manual",
+            Code::WorkOutput => "ordo::work::output",
         }
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 35] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -129,6 +139,9 @@ impl Code {
         Code::NoDelete,
         Code::UnguardedOutput,
         Code::Load,
+        Code::Wait,
+        Code::Manual,
+        Code::WorkOutput,
     ];
 
     /// The code named `ordo::…`, if there is one.

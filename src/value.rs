@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +118,34 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     n.checked_mul(factor)
 }
 
+/// The instant a date or datetime stands for (a date is 00:00 UTC): what
+/// `wait until` waits for and what requested dates are. `None` for any other
+/// value, null included.
+pub fn instant(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::Date(d) => Some(d.and_hms_opt(0, 0, 0)?.and_utc()),
+        Value::DateTime(t) => Some(t.with_timezone(&Utc)),
+        _ => None,
+    }
+}
+
+/// Reads a datetime (RFC 3339, any offset) or a date (00:00 UTC), as an
+/// instant.
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(t) => instant(&Value::DateTime(t)),
+        Err(_) => instant(&Value::Date(
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?,
+        )),
+    }
+}
+
+/// An instant as plans and reports write it: RFC 3339 in UTC
+/// (`2026-12-05T09:00:00Z`).
+pub fn format_instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -142,6 +170,24 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_utc_and_a_date_is_its_midnight() {
+        let at = |s: &str| parse_instant(s).map(format_instant);
+        assert_eq!(at("2026-12-05").as_deref(), Some("2026-12-05T00:00:00Z"));
+        assert_eq!(
+            at("2026-12-05T10:30:00+01:00").as_deref(),
+            Some("2026-12-05T09:30:00Z")
+        );
+        assert_eq!(
+            at("2026-12-05T09:00:00.250Z").as_deref(),
+            Some("2026-12-05T09:00:00.250Z")
+        );
+        assert_eq!(at("2026-13-05"), None);
+        assert_eq!(at("tomorrow"), None);
+        assert_eq!(instant(&Value::Int(3)), None);
+        assert_eq!(instant(&Value::Null), None);
+    }
 
     #[test]
     fn durations_round_trip() {

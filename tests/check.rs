@@ -72,6 +72,13 @@ const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("installed_unknown_task", "ordo::unknown_task", 10, 50),
     ("installed_unknown_output", "ordo::unknown_output", 10, 59),
     ("installed_may_be_absent", "ordo::type_mismatch", 10, 40),
+    // Work that waits: manual tasks and waits.
+    ("wait_until_type", "ordo::wait", 8, 18),
+    ("wait_until_duration", "ordo::wait", 7, 18),
+    ("wait_zero", "ordo::wait", 7, 7),
+    ("manual_team", "ordo::manual", 7, 14),
+    ("manual_retry", "ordo::manual", 8, 7),
+    ("manual_timeout", "ordo::manual", 7, 7),
 ];
 
 /// Fixture, expected warning code, line, column: warnings of a catalog that

@@ -634,7 +634,9 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
                 "updated_at",
                 "tasks",
                 "tasks_finished",
-                "cancel_requested"
+                "cancel_requested",
+                "due_at",
+                "overdue"
             ]
         );
     }
@@ -674,12 +676,16 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "updated_at",
             "last_event_at",
             "cancel_requested",
+            "due_at",
+            "overdue",
             "runner",
             "counts",
             "items",
-            "tasks"
+            "tasks",
+            "revisions"
         ]
     );
+    assert_eq!(one["revisions"], serde_json::json!([]));
     assert_eq!(one["order"], "ORD-Q1");
     assert_eq!(one["state"], "completed");
     assert_eq!(one["runner"], Value::Null);
@@ -708,6 +714,7 @@ fn status_lists_orders_newest_first_and_shows_one_in_text_and_json() {
             "duration_ms",
             "error",
             "next_attempt_at",
+            "not_before",
             "outputs",
             "process"
         ]

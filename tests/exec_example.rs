@@ -74,7 +74,28 @@ fn the_example_bindings_fulfil_an_order_through_the_plugin() {
         let lock = store.acquire_runner(&plan.order).unwrap();
         let mut journal = store.journal(&lock).unwrap();
         let executor = Executor::new(&plan, &bindings, ExecOptions::default()).unwrap();
-        let outcome = executor.run(Vec::new(), &mut journal, &mut |_| {}).unwrap();
+        let mut outcome = executor.run(Vec::new(), &mut journal, &mut |_| {}).unwrap();
+        // The technician's visit is a work item: the order parks until a
+        // person of field-ops completes it, then goes on.
+        while outcome.state == OrderState::InProgress && !outcome.waiting.is_empty() {
+            for item in store.work_items(&Default::default()).unwrap() {
+                let given = [
+                    ("ont_serial", "\"ONT-1\""),
+                    ("closed_at", "\"2026-12-05T11:20:00Z\""),
+                ]
+                .map(|(name, json)| ordo::lifecycle::work::GivenOutput {
+                    name: name.into(),
+                    value: ordo::lifecycle::work::GivenValue::Json(
+                        serde_json::from_str(json).unwrap(),
+                    ),
+                    at: name.into(),
+                });
+                ordo::lifecycle::work::complete(&store, &item.order, &item.task, "tester", &given)
+                    .unwrap();
+            }
+            let records = store.load(&plan.order).unwrap().records;
+            outcome = executor.run(records, &mut journal, &mut |_| {}).unwrap();
+        }
         assert_eq!(
             outcome.state,
             OrderState::Completed,

@@ -628,6 +628,22 @@ fn the_tour_adds_modifies_and_ceases_the_triple_play() {
     let instance = |id: &str| -> Value { serde_json::from_str(&p.inventory(&[id])).unwrap() };
 
     run("triple-play.yaml");
+    // The technician's visit is field-ops' work: the order parks until it
+    // is completed.
+    let visit = p.ordo(&[
+        "task",
+        "complete",
+        "ORD-1001",
+        "1/Broadband/visit",
+        "--as",
+        "alice",
+        "--output",
+        "ont_serial=ONT-4471",
+        "--output",
+        "closed_at=2026-12-05T11:20:00Z",
+        "--quiet",
+    ]);
+    assert_eq!(visit.status.code(), Some(0), "{visit:?}");
     let list: Value = serde_json::from_str(&p.inventory(&["--customer", "C-42"])).unwrap();
     let ids: Vec<&str> = list
         .as_array()

@@ -61,7 +61,18 @@ fn plan_json_has_the_spec_shape_and_is_deterministic() {
     assert_eq!(a, b);
     let json: serde_json::Value = serde_json::from_str(&a).unwrap();
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["order", "stages", "tasks", "critical_path", "price"]);
+    assert_eq!(
+        keys,
+        [
+            "order",
+            "stages",
+            "tasks",
+            "critical_path",
+            "price",
+            "requested_start",
+            "requested_completion"
+        ]
+    );
     let task = json["tasks"][0].as_object().unwrap();
     let keys: Vec<&String> = task.keys().collect();
     assert_eq!(
@@ -80,7 +91,9 @@ fn plan_json_has_the_spec_shape_and_is_deterministic() {
             "retry",
             "timeout_ms",
             "undo",
-            "point_of_no_return"
+            "point_of_no_return",
+            "manual",
+            "wait"
         ]
     );
     // Inputs known at plan time are values; another task's output is the

@@ -304,12 +304,16 @@ fn the_status_json_has_the_documented_shape() {
             "updated_at",
             "last_event_at",
             "cancel_requested",
+            "due_at",
+            "overdue",
             "runner",
             "counts",
             "items",
-            "tasks"
+            "tasks",
+            "revisions"
         ]
     );
+    assert_eq!(json["revisions"], serde_json::json!([]));
     assert_eq!(json["state"], "acknowledged");
     assert_eq!(json["counts"], serde_json::json!({ "pending": 4 }));
     assert_eq!(
@@ -329,6 +333,7 @@ fn the_status_json_has_the_documented_shape() {
             "duration_ms",
             "error",
             "next_attempt_at",
+            "not_before",
             "outputs",
             "process"
         ]

@@ -3,7 +3,7 @@
 
 use super::outcome::{execute, fail, store_error, Shown};
 use super::{CancelArgs, Exit};
-use crate::exec::{ExecOptions, OrderState};
+use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance, CancelRequest};
 use crate::render::Format;
 
@@ -53,15 +53,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Err(e) => return fail(e, Format::Human),
     };
     execute(
-        Advance {
-            store: &*store,
-            lock: &lock,
-            state: &args.state.path,
-            plan: &stored.plan,
-            initial: stored.records,
-            bindings: &bindings,
-            options: ExecOptions::default(),
-        },
+        Advance::stored(&*store, &lock, &args.state.path, &stored, &bindings),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

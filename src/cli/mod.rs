@@ -11,8 +11,12 @@ mod outcome;
 mod plan;
 mod quote;
 mod resume;
+mod revise;
 mod run;
+mod serve;
 mod status;
+pub mod task;
+pub mod tasks;
 mod test;
 
 use std::ffi::OsString;
@@ -60,8 +64,12 @@ where
         Command::Inventory(args) => inventory::inventory(args),
         Command::Resume(args) => resume::resume(args),
         Command::Cancel(args) => cancel::cancel(args),
+        Command::Revise(args) => revise::revise(args),
         Command::Test(args) => test::test(args),
         Command::Fmt(args) => fmt::fmt(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Tasks(args) => tasks::tasks(args),
+        Command::Task(args) => task::task(args),
     }
 }
 
@@ -107,10 +115,18 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Cancel an order, compensating the tasks it has done.
     Cancel(CancelArgs),
+    /// Amend an order in flight with its revised document.
+    Revise(ReviseArgs),
     /// Run the catalog's tests (CATALOG/tests/*.yaml).
     Test(TestArgs),
     /// Format .ordo files in the canonical layout.
     Fmt(FmtArgs),
+    /// Run the engine and the HTTP API over the state folder's orders.
+    Serve(ServeArgs),
+    /// List work items: the manual tasks people do.
+    Tasks(tasks::TasksArgs),
+    /// Claim, release, complete or fail a work item.
+    Task(task::TaskArgs),
 }
 
 /// `--catalog DIR`.
@@ -219,6 +235,10 @@ pub struct PlanArgs {
     pub state: StateDir,
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
+    /// Show what revising the stored order ORDER_ID with ORDER would keep,
+    /// redo, undo and add, changing nothing (text or json).
+    #[arg(long, value_name = "ORDER_ID")]
+    pub revise: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -229,6 +249,10 @@ pub enum PlanFormat {
     /// Graphviz.
     Dot,
     Mermaid,
+    /// A picture ordo lays out and draws itself.
+    Svg,
+    /// One self-contained page: the picture and a table of the tasks.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +301,10 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +367,38 @@ pub struct ResumeArgs {
     /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Stay until the order ends, instead of exiting once it only waits
+    /// (on work items, on dates).
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviseArgs {
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    #[arg(value_name = "ORDER_ID")]
+    pub order_id: String,
+    /// The whole order as it should now be (YAML or JSON), same id.
+    #[arg(value_name = "REVISED_ORDER")]
+    pub order: PathBuf,
+    /// The bindings file, when no process runs the order [default: the one
+    /// the order was run with].
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    #[command(flatten)]
+    pub jobs: Jobs,
+    #[command(flatten)]
+    pub state: StateDir,
+    /// How to print diagnostics: human on stderr; json and github on stdout.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The summary lists only the tasks that need a look.
+    #[arg(long)]
+    pub failures: bool,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -372,6 +432,29 @@ pub struct TestArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback unless you mean otherwise).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8622")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub state: StateDir,
+    #[command(flatten)]
+    pub catalog: CatalogDir,
+    /// The bindings file submitted orders run with (default: simulate all).
+    #[arg(long, value_name = "FILE")]
+    pub bindings: Option<PathBuf>,
+    /// Most attempts running at once, over every order [default: 4 per CPU].
+    #[command(flatten)]
+    pub jobs: Jobs,
+    /// A file holding the bearer token every request but /healthz needs.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds running orders get to finish after SIGTERM or SIGINT.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub grace: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct FmtArgs {
     /// Files or folders to format.
     #[arg(value_name = "PATH")]
@@ -381,7 +464,7 @@ pub struct FmtArgs {
     pub check: bool,
 }
 
-fn default_jobs() -> usize {
+pub(crate) fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{print_diagnostics, write_stdout, Exit};
 use crate::exec::{summary_with, OrderState, Progress, SummaryOptions};
-use crate::lifecycle::{self, store_conflict, Advance, LifecycleError, Planned};
+use crate::lifecycle::{self, store_conflict, Advance, Advanced, LifecycleError, Planned};
 use crate::render::Format;
 use crate::source::Sources;
 use crate::store::StoreError;
@@ -87,7 +87,7 @@ pub(crate) struct Shown {
 /// Advances the order with a progress display, prints the summary, and
 /// gives the exit status: 0 when the order completed, 1 otherwise.
 pub(crate) fn execute(a: Advance<'_>, shown: &Shown) -> Exit {
-    let plan = a.plan;
+    let (plan, store, order) = (a.plan, a.store, a.lock.order().to_string());
     let mut progress = Progress::new(plan, shown.quiet);
     progress.resuming(&a.initial);
     let advanced = match lifecycle::advance(a, &mut |event| progress.observe(event)) {
@@ -95,12 +95,23 @@ pub(crate) fn execute(a: Advance<'_>, shown: &Shown) -> Exit {
         Err(e) => return fail(e, Format::Human),
     };
     let outcome = advanced.outcome();
+    // A revision switched the order to another version: its plan.
+    let revised = (outcome.tasks.len() != plan.tasks.len()
+        || outcome
+            .tasks
+            .iter()
+            .zip(&plan.tasks)
+            .any(|(o, t)| o.id != t.id))
+    .then(|| store.load(&order).ok().map(|s| s.plan))
+    .flatten();
+    let plan = revised.as_ref().unwrap_or(plan);
     let options = SummaryOptions {
         failures: shown.failures,
         color: super::render_options(&std::io::stdout()).color,
     };
     write_stdout(&summary_with(plan, outcome, &options));
-    if outcome.state == OrderState::Completed {
+    // A parked order (in progress, waiting) is not a failure.
+    if matches!(advanced, Advanced::Parked { .. }) || outcome.state == OrderState::Completed {
         Exit::Success
     } else {
         Exit::Failure

@@ -15,6 +15,9 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         Ok(p) => p.plan,
         Err(exit) => return exit,
     };
+    if let Some(order) = &args.revise {
+        return super::revise::plan_revision(args, order, &plan);
+    }
     // Attribute values reach the text formats as written in the order:
     // shown escaped, never sent to the terminal. JSON escapes them itself.
     write_stdout(&match args.format {
@@ -22,6 +25,9 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         PlanFormat::Json => render::json(&plan),
         PlanFormat::Dot => sanitize(&render::dot(&plan)).into_owned(),
         PlanFormat::Mermaid => sanitize(&render::mermaid(&plan)).into_owned(),
+        // These escape every text themselves (XML), terminal characters too.
+        PlanFormat::Svg => render::svg(&plan, None),
+        PlanFormat::Html => render::html(&plan, None),
     });
     Exit::Success
 }

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use super::outcome::{execute, fail, Shown};
 use super::{Exit, ResumeArgs};
-use crate::exec::{ExecOptions, OrderState};
+use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 use crate::source::Sources;
+use crate::store::{RunnerLock, Store, StoredOrder};
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
     let at = args.state.location();
@@ -22,6 +23,17 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         Ok(t) => t,
         Err(e) => return fail(e, Format::Human),
     };
+    resume_taken(&*store, &lock, stored, args)
+}
+
+/// Continues an order whose runner lock is held (`ordo resume`, and `ordo
+/// task complete|fail` when no runner holds the order).
+pub(crate) fn resume_taken(
+    store: &dyn Store,
+    lock: &RunnerLock,
+    stored: StoredOrder,
+    args: &ResumeArgs,
+) -> Exit {
     if stored.state.is_final() {
         eprintln!(
             "order {} is already {}: nothing to resume",
@@ -51,18 +63,9 @@ pub(crate) fn resume(args: &ResumeArgs) -> Exit {
         }
     }
     execute(
-        Advance {
-            store: &*store,
-            lock: &lock,
-            state: &args.state.path,
-            plan: &stored.plan,
-            initial: stored.records,
-            bindings: &bindings,
-            options: ExecOptions {
-                jobs: args.jobs.n,
-                ..ExecOptions::default()
-            },
-        },
+        Advance::stored(store, lock, &args.state.path, &stored, &bindings)
+            .jobs(args.jobs.n)
+            .park(!args.wait),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

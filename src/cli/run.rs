@@ -2,7 +2,6 @@
 
 use super::outcome::{execute, fail, plan_order, Shown};
 use super::{Exit, RunArgs};
-use crate::exec::ExecOptions;
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 
@@ -38,18 +37,16 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Err(e) => return fail(e, Format::Human),
     };
     execute(
-        Advance {
-            store: &*store,
-            lock: &lock,
-            state: &args.state.path,
-            plan: &planned.plan,
-            initial: Vec::new(),
-            bindings: &bindings,
-            options: ExecOptions {
-                jobs: args.jobs.n,
-                ..ExecOptions::default()
-            },
-        },
+        Advance::new(
+            &*store,
+            &lock,
+            &args.state.path,
+            &planned.plan,
+            Vec::new(),
+            &bindings,
+        )
+        .jobs(args.jobs.n)
+        .park(!args.wait),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

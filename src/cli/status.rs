@@ -126,13 +126,18 @@ fn list_text(list: &[OrderSummary], color: bool) -> String {
     if list.is_empty() {
         return "no orders\n".into();
     }
-    let mut rows = vec![["ORDER", "STATE", "TASKS", "CREATED", "UPDATED", "NOTE"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "ORDER", "STATE", "TASKS", "CREATED", "UPDATED", "DUE", "NOTE",
+    ]
+    .map(String::from)
+    .to_vec()];
     for o in list {
         let mut note = o.reason.clone().unwrap_or_default();
         if o.cancel_requested && !o.state.is_final() {
             note = format!("cancel requested. {note}").trim().to_string();
+        }
+        if o.overdue {
+            note = format!("overdue. {note}").trim().to_string();
         }
         rows.push(vec![
             o.id.clone(),
@@ -140,6 +145,7 @@ fn list_text(list: &[OrderSummary], color: bool) -> String {
             format!("{}/{}", o.tasks_finished, o.tasks),
             o.created_at.clone(),
             o.updated_at.clone(),
+            o.due_at.clone().unwrap_or_else(|| "-".into()),
             note,
         ]);
     }
@@ -165,6 +171,10 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
         .join(", ");
     let _ = writeln!(out, "tasks: {counts}");
     let _ = writeln!(out, "created {}, updated {}", s.created_at, s.updated_at);
+    if let Some(due) = &s.due_at {
+        let overdue = if s.overdue { " (overdue)" } else { "" };
+        let _ = writeln!(out, "due {due}{overdue}");
+    }
     if let Some(r) = &s.runner {
         let live = if r.live {
             "running"
@@ -186,6 +196,7 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
         "catalog: {}",
         &s.catalog_hash[..s.catalog_hash.len().min(12)]
     );
+    out.push_str(&revisions_text(s));
     out.push_str("\nitems\n");
     let mut rows = vec![["ITEM", "PRODUCT", "ACTION", "TASKS"]
         .map(String::from)
@@ -224,9 +235,12 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
             t.attempts.to_string()
         };
         // A task waiting for a retry says when it tries again.
-        let state = match &t.next_attempt_at {
-            Some(at) => format!("{}, next attempt {at}", t.state.as_str()),
-            None => t.state.as_str().into(),
+        let state = match (&t.next_attempt_at, &t.not_before) {
+            (Some(at), _) => format!("{}, next attempt {at}", t.state.as_str()),
+            (None, Some(at)) if t.state == crate::exec::TaskState::Pending => {
+                format!("{}, not before {at}", t.state.as_str())
+            }
+            _ => t.state.as_str().into(),
         };
         rows.push(vec![
             t.id.clone(),
@@ -244,6 +258,39 @@ fn order_text(s: &OrderStatus, color: bool) -> String {
 }
 
 /// `circuit=C-1, port=7`: strings as they are, other values as JSON.
+/// The version and each revision, for an order that was ever revised.
+fn revisions_text(s: &OrderStatus) -> String {
+    if s.revisions.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("version: {}\nrevisions:\n", s.version);
+    for r in &s.revisions {
+        let _ = write!(
+            out,
+            "  v{} (from v{}): {}, requested {}",
+            r.version,
+            r.from,
+            r.state.as_str(),
+            r.requested_at
+        );
+        if let Some(at) = &r.applied_at {
+            let _ = write!(out, ", applied {at}");
+        }
+        if let Some(c) = &r.counts {
+            let _ = write!(
+                out,
+                "; {} kept, {} redone, {} undone, {} added",
+                c.kept, c.redone, c.undone, c.added
+            );
+        }
+        if let Some(why) = &r.reason {
+            let _ = write!(out, " — {}", sanitize_line(why));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn outputs_text(outputs: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
     outputs
         .iter()

@@ -1,7 +1,7 @@
 //! The action interface: what the executor hands an implementation of an
 //! action (a [`Request`], the exec protocol's request of SPEC §6) and what it
-//! gets back. Built-in bindings (`simulate`, `noop`, `exec`) and Rust types a
-//! library user registers are all [`Action`]s.
+//! gets back. Built-in bindings (`simulate`, `noop`, `exec`, `http`) and
+//! Rust types a library user registers are all [`Action`]s.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -61,10 +61,14 @@ pub struct Request {
     pub action: String,
     pub order: String,
     pub task: String,
+    /// The order's version the task runs in: 1, then one more per revision.
+    pub version: u32,
     /// 1 for the first attempt; counts on across retries and resumed runs.
     pub attempt: u32,
     /// `ORDER/TASK_ID`, or `ORDER/TASK_ID/undo` for a compensation: the same
-    /// for every attempt of the same operation.
+    /// for every attempt of the same operation. A task invoked again by a
+    /// revision to version N (redone, or added back) has `ORDER/TASK_ID@vN`
+    /// (and `ORDER/TASK_ID@vN/undo`).
     pub idempotency_key: String,
     pub undo: bool,
     /// In the action's parameter order; values as [`Value::to_json`] gives them.
@@ -348,6 +352,7 @@ mod tests {
             action: "net.up".into(),
             order: "O".into(),
             task: "t".into(),
+            version: 1,
             attempt: 1,
             idempotency_key: "O/t".into(),
             undo: false,
@@ -358,7 +363,7 @@ mod tests {
         };
         assert_eq!(
             req.to_json_line(),
-            "{\"protocol\":1,\"action\":\"net.up\",\"order\":\"O\",\"task\":\"t\",\"attempt\":1,\
+            "{\"protocol\":1,\"action\":\"net.up\",\"order\":\"O\",\"task\":\"t\",\"version\":1,\"attempt\":1,\
              \"idempotency_key\":\"O/t\",\"undo\":false,\"inputs\":{}}\n"
         );
     }

@@ -112,6 +112,7 @@ mod tests {
             action: "net.up".into(),
             order: "O".into(),
             task: "1/up".into(),
+            version: 1,
             attempt,
             idempotency_key: "O/1/up".into(),
             undo: false,

@@ -5,7 +5,7 @@
 //! How a run proceeds is in [`super::run`]; this module checks the plan,
 //! binds its actions, and shapes the outcome.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,8 @@ use chrono::{DateTime, FixedOffset};
 
 use super::bindings::{Bindings, Implementation};
 use super::builtin::{SimEnv, Simulate, SimulateOptions};
+use super::http::Http;
+use super::limiter::AttemptLimiter;
 use super::plugin::{Exec, LogSink};
 use super::state::{Event, Journal, JournalError, OrderState, TaskRecord};
 use super::Action;
@@ -28,8 +30,22 @@ pub struct ExecOptions {
     pub log: Option<LogSink>,
     /// The "run's start" simulated dates are derived from; now if `None`.
     pub started: Option<DateTime<FixedOffset>>,
-    /// How often to ask the journal whether the order was cancelled.
+    /// How often to ask the journal whether the order was cancelled (and,
+    /// while manual tasks wait, whether their work items were completed).
     pub cancel_poll: Duration,
+    /// The order's version the plan is (requests carry it).
+    pub version: u32,
+    /// Tasks whose effect a revision made anew, by task id: the version whose
+    /// idempotency key (`ORDER/TASK@vN`) it carries. A task not listed
+    /// carries its first key, `ORDER/TASK`.
+    pub redone_at: BTreeMap<String, u32>,
+    /// A bound on attempts shared with other runs (a server's `--jobs`),
+    /// honoured together with `jobs` and each binding's `max_concurrent`.
+    pub limiter: Option<Arc<AttemptLimiter>>,
+    /// When only waits are left (work items, timers): `true` returns a
+    /// parked outcome at once (the order stays `in_progress`); `false` stays,
+    /// polling the journal and sleeping to the next timer, until the end.
+    pub park: bool,
 }
 
 impl Default for ExecOptions {
@@ -42,6 +58,10 @@ impl Default for ExecOptions {
             log: None,
             started: None,
             cancel_poll: Duration::from_millis(100),
+            version: 1,
+            redone_at: BTreeMap::new(),
+            limiter: None,
+            park: true,
         }
     }
 }
@@ -55,6 +75,11 @@ pub enum ExecError {
     Unbound(Vec<String>),
     #[error("the plan cannot be executed: {0}")]
     InvalidPlan(String),
+    /// The attempt limiter was closed (a server shutting down): the running
+    /// attempts finished and were recorded; the order continues when it is
+    /// next advanced.
+    #[error("stopped before the order ended: no new attempt may start")]
+    Stopped,
     #[error("the task records do not fit the plan: {0}")]
     Records(String),
     /// The process of an attempt a killed runner left would not go away.
@@ -70,6 +95,12 @@ pub struct RunOutcome {
     pub reason: Option<String>,
     /// Every task, in plan order.
     pub tasks: Vec<TaskOutcome>,
+    /// The run stopped at a safe point for a revision (the order goes on in
+    /// its next version), or the undos of a revision ([`Executor::take_back`])
+    /// are all done.
+    pub revising: bool,
+    /// What a parked order (`in_progress`) waits for; empty otherwise.
+    pub waiting: Vec<super::WaitingOn>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,15 +113,20 @@ pub struct TaskOutcome {
 }
 
 /// One resolved call: the implementation, its concurrency group (the
-/// binding it came from), and its declared outputs.
+/// binding it came from), its declared outputs, and the binding's own limit
+/// on one attempt.
 pub(crate) struct Call {
     pub action: Arc<dyn Action>,
     pub group: usize,
     pub outputs: Arc<[(String, Type)]>,
+    pub timeout_ms: Option<u64>,
 }
 
 pub(crate) struct TaskCalls {
     pub call: Call,
+    /// The team whose people do the task (its `manual` clause or a
+    /// `manual` binding): it becomes a work item, `call` is never invoked.
+    pub team: Option<String>,
     pub undo: Option<Call>,
 }
 
@@ -107,6 +143,12 @@ pub struct Executor<'p> {
     pub(crate) index: HashMap<&'p str, TaskIdx>,
     pub(crate) jobs: usize,
     pub(crate) cancel_poll: Duration,
+    pub(crate) version: u32,
+    /// Per task, the version its idempotency key names (see
+    /// [`ExecOptions::redone_at`]).
+    pub(crate) key_versions: Vec<Option<u32>>,
+    pub(crate) limiter: Option<Arc<AttemptLimiter>>,
+    pub(crate) park: bool,
 }
 
 impl<'p> Executor<'p> {
@@ -133,30 +175,52 @@ impl<'p> Executor<'p> {
         });
         let mut built: HashMap<usize, Arc<dyn Action>> = HashMap::new();
         let mut unbound = BTreeSet::new();
-        let mut bind = |action: &str, outputs: &[(String, Type)]| -> Option<Call> {
-            let Some(i) = bindings.resolve_index(action) else {
-                unbound.insert(action.to_string());
-                return None;
+        let mut manual_undos = Vec::new();
+        let mut bind =
+            |action: &str, outputs: &[(String, Type)]| -> Option<(Call, Option<String>)> {
+                let Some(i) = bindings.resolve_index(action) else {
+                    unbound.insert(action.to_string());
+                    return None;
+                };
+                let implementation = &bindings.entries()[i].implementation;
+                let team = match implementation {
+                    Implementation::Manual { team } => Some(team.clone()),
+                    _ => None,
+                };
+                let action = built
+                    .entry(i)
+                    .or_insert_with(|| instantiate(implementation, &env, &options.log));
+                let call = Call {
+                    action: Arc::clone(action),
+                    group: i,
+                    outputs: Arc::from(outputs.to_vec()),
+                    timeout_ms: implementation.timeout_ms(),
+                };
+                Some((call, team))
             };
-            let implementation = built.entry(i).or_insert_with(|| {
-                instantiate(&bindings.entries()[i].implementation, &env, &options.log)
-            });
-            Some(Call {
-                action: Arc::clone(implementation),
-                group: i,
-                outputs: Arc::from(outputs.to_vec()),
-            })
-        };
         let mut calls = Vec::with_capacity(plan.tasks.len());
         for t in &plan.tasks {
-            let call = bind(&t.action, &t.outputs);
+            let bound = match &t.manual {
+                Some(team) => Some((manual_call(team, &t.outputs), Some(team.clone()))),
+                None => bind(&t.action, &t.outputs),
+            };
             let undo = t.undo.as_ref().and_then(|u| bind(&u.action, &u.outputs));
-            if let Some(call) = call {
-                calls.push(TaskCalls { call, undo });
+            if undo.as_ref().is_some_and(|(_, team)| team.is_some()) {
+                manual_undos.push(t.id.clone());
+            }
+            if let Some((call, team)) = bound {
+                let undo = undo.map(|(call, _)| call);
+                calls.push(TaskCalls { call, team, undo });
             }
         }
         if !unbound.is_empty() {
             return Err(ExecError::Unbound(unbound.into_iter().collect()));
+        }
+        if !manual_undos.is_empty() {
+            return Err(ExecError::InvalidPlan(format!(
+                "the undo of {} is bound to `manual`: an undo is called, bind it to `exec` or `simulate`",
+                manual_undos.join(", ")
+            )));
         }
         let caps = bindings
             .entries()
@@ -178,6 +242,14 @@ impl<'p> Executor<'p> {
             index,
             jobs: options.jobs.max(1),
             cancel_poll: options.cancel_poll,
+            version: options.version,
+            key_versions: plan
+                .tasks
+                .iter()
+                .map(|t| options.redone_at.get(&t.id).copied())
+                .collect(),
+            limiter: options.limiter,
+            park: options.park,
         })
     }
 
@@ -207,7 +279,36 @@ impl<'p> Executor<'p> {
                 initial.len()
             )));
         };
-        super::run::run(self, records, journal, observer)
+        super::run::run(self, records, None, journal, observer)
+    }
+
+    /// The first half of applying a revision: runs the undo of every task of
+    /// `tasks` that is done, in reverse dependency order (an undo runs only
+    /// after the undos of the listed tasks that depended on it), and nothing
+    /// else. An interrupted undo is invoked again with its key. When every
+    /// undo succeeded, the outcome is `in_progress` with
+    /// [`RunOutcome::revising`]; a failed undo holds the order.
+    pub fn take_back(
+        &self,
+        records: Vec<TaskRecord>,
+        tasks: &[TaskIdx],
+        journal: &mut dyn Journal,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<RunOutcome, ExecError> {
+        let n = self.plan.tasks.len();
+        if records.len() != n {
+            return Err(ExecError::Records(format!(
+                "{} records for a plan of {n} tasks",
+                records.len()
+            )));
+        }
+        let mut only = vec![false; n];
+        for &t in tasks {
+            if let Some(o) = only.get_mut(t) {
+                *o = true;
+            }
+        }
+        super::run::run(self, records, Some(only), journal, observer)
     }
 
     pub fn plan(&self) -> &Plan {
@@ -231,8 +332,31 @@ fn instantiate(
             env: env.clone(),
             log: log.clone(),
         }),
+        Implementation::Http(o) => Arc::new(Http::new(o.clone())),
         Implementation::Custom(a) => Arc::clone(a),
+        Implementation::Manual { team } => manual_action(team),
     }
+}
+
+/// The call of a manual task: the run opens a work item instead of
+/// invoking it, so invoking it is refused (a guard, never reached).
+fn manual_call(team: &str, outputs: &[(String, Type)]) -> Call {
+    Call {
+        action: manual_action(team),
+        group: 0,
+        outputs: Arc::from(outputs.to_vec()),
+        timeout_ms: None,
+    }
+}
+
+fn manual_action(team: &str) -> Arc<dyn Action> {
+    let team = team.to_string();
+    Arc::new(move |r: &super::Request| {
+        Err(super::ActionError::permanent(format!(
+            "{} is done by people of {team}: it becomes a work item and is never called",
+            r.action
+        )))
+    })
 }
 
 type Edges = Vec<Vec<TaskIdx>>;

@@ -117,6 +117,14 @@ impl<A: Journal, B: Journal> Journal for Tee<A, B> {
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         self.0.cancel_requested(order)
     }
+
+    fn revision_requested(&mut self, order: &str) -> Result<bool, JournalError> {
+        self.0.revision_requested(order)
+    }
+
+    fn work_results(&mut self, order: &str) -> Result<Vec<super::WorkResult>, JournalError> {
+        self.0.work_results(order)
+    }
 }
 
 #[cfg(test)]

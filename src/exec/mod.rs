@@ -22,7 +22,9 @@ mod builtin;
 mod child;
 mod executor;
 mod frontier;
+mod http;
 pub mod journal;
+mod limiter;
 mod paint;
 mod plugin;
 pub(crate) mod pool;
@@ -38,8 +40,13 @@ pub use bindings::{
 };
 pub use builtin::SimulateOptions;
 pub use executor::{ExecError, ExecOptions, Executor, RunOutcome, TaskOutcome};
+pub use http::{HttpOptions, IDEMPOTENCY_KEY};
 pub use journal::{JsonLinesJournal, MemoryJournal, Tee};
+pub use limiter::AttemptLimiter;
 pub use paint::paint_state;
 pub use plugin::{LogSink, EXIT_RETRYABLE};
 pub use report::{summary, summary_with, Progress, SummaryOptions};
-pub use state::{replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState};
+pub use state::{
+    replay, Event, Journal, JournalError, OrderState, Process, TaskRecord, TaskState, WaitingOn,
+    WorkChange, WorkOutcome, WorkResult,
+};

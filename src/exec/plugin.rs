@@ -42,10 +42,11 @@ pub(crate) struct Exec {
     pub log: Option<LogSink>,
 }
 
+/// A reply of the exec protocol, from a plugin's stdout or a service's body.
 #[derive(Deserialize)]
-struct Reply {
+pub(super) struct Reply {
     outputs: Option<Outputs>,
-    error: Option<String>,
+    pub error: Option<String>,
     retryable: Option<bool>,
 }
 
@@ -219,7 +220,6 @@ fn interpret(
     stderr: &[u8],
 ) -> Result<Outputs, ActionError> {
     let text = String::from_utf8_lossy(stdout);
-    let reply = parse_reply(&text);
     let Some(code) = status.code() else {
         let signal = status.signal().unwrap_or(0);
         return Err(ActionError::permanent(format!(
@@ -230,29 +230,9 @@ fn interpret(
         // Exit 0 and silence: success without outputs, so a plain program
         // (`/bin/true`, a shell one-liner) can serve an action that declares
         // none. Declared outputs it did not give are reported as missing.
-        if text.trim().is_empty() {
-            return Ok(Outputs::new());
-        }
-        return match reply {
-            Some(Reply {
-                outputs: Some(outputs),
-                error: None,
-                ..
-            }) => Ok(outputs),
-            Some(Reply {
-                error: Some(error),
-                retryable,
-                ..
-            }) => Err(ActionError {
-                message: error,
-                retryable: retryable.unwrap_or(false),
-            }),
-            _ => Err(ActionError::permanent(format!(
-                "the plugin exited 0 without a reply of the form {{\"outputs\": {{…}}}}; it wrote {}",
-                excerpt(&text)
-            ))),
-        };
+        return success_reply(&text, "the plugin exited 0");
     }
+    let reply = parse_reply(&text);
     let why = reply
         .as_ref()
         .and_then(|r| r.error.clone())
@@ -265,9 +245,38 @@ fn interpret(
     })
 }
 
+/// The reply of an implementation that says it answered (an exec plugin's
+/// exit status 0, an HTTP service's 2xx): its outputs, or the error it gives
+/// instead. Silence is success without outputs; anything else fails
+/// permanently, `answered` saying what the implementation did.
+pub(super) fn success_reply(text: &str, answered: &str) -> Result<Outputs, ActionError> {
+    if text.trim().is_empty() {
+        return Ok(Outputs::new());
+    }
+    match parse_reply(text) {
+        Some(Reply {
+            outputs: Some(outputs),
+            error: None,
+            ..
+        }) => Ok(outputs),
+        Some(Reply {
+            error: Some(error),
+            retryable,
+            ..
+        }) => Err(ActionError {
+            message: error,
+            retryable: retryable.unwrap_or(false),
+        }),
+        _ => Err(ActionError::permanent(format!(
+            "{answered} without a reply of the form {{\"outputs\": {{…}}}}; it wrote {}",
+            excerpt(text)
+        ))),
+    }
+}
+
 /// One JSON reply: the whole of stdout, or else its last non-empty line (so
 /// a plugin's stray debug prints do not hide its answer).
-fn parse_reply(text: &str) -> Option<Reply> {
+pub(super) fn parse_reply(text: &str) -> Option<Reply> {
     serde_json::from_str(text.trim()).ok().or_else(|| {
         let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
         serde_json::from_str(last.trim()).ok()
@@ -282,7 +291,7 @@ fn last_line(bytes: &[u8]) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-fn excerpt(text: &str) -> String {
+pub(super) fn excerpt(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
         return "nothing".into();

@@ -118,6 +118,16 @@ impl Progress {
                 sanitize_line(error),
                 human(Duration::from_millis(*ms))
             )),
+            Event::WorkOpened { task, team, .. } => Some(format!(
+                "{} waits for a person of {}",
+                sanitize_line(id(task)),
+                sanitize_line(team)
+            )),
+            Event::Waiting { task, until } => Some(format!(
+                "{} waits until {}",
+                sanitize_line(id(task)),
+                sanitize_line(until)
+            )),
             Event::Order { state, .. } if *state != OrderState::InProgress => {
                 self.bar.finish_and_clear();
                 return;
@@ -241,6 +251,10 @@ fn summary_of(
         out.push_str(&format!(" — {}", sanitize_line(reason)));
     }
     out.push('\n');
+    if !outcome.waiting.is_empty() {
+        let on: Vec<String> = outcome.waiting.iter().map(|w| w.to_string()).collect();
+        out.push_str(&format!("waiting on {}\n", sanitize_line(&on.join(", "))));
+    }
     out
 }
 

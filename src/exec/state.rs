@@ -85,6 +85,10 @@ pub struct TaskRecord {
     /// before asking again.
     #[serde(default)]
     pub process: Option<Process>,
+    /// When a task with a `wait` may start (RFC 3339, UTC), once decided:
+    /// recorded before the run waits for it, so the time survives a crash.
+    #[serde(default)]
+    pub not_before: Option<String>,
 }
 
 /// An attempt's process: an exec plugin, leader of its own process group.
@@ -111,6 +115,7 @@ impl Default for TaskRecord {
             error: None,
             undoing: false,
             process: None,
+            not_before: None,
         }
     }
 }
@@ -152,6 +157,27 @@ pub enum Event {
         undo: bool,
         process: Process,
     },
+    /// A task with a `wait` may start no earlier than `until` (RFC 3339, UTC).
+    Waiting { task: TaskIdx, until: String },
+    /// A manual task became a work item for `team` (its `attempt`-th): the
+    /// task is `running` until someone completes or fails the item.
+    WorkOpened {
+        task: TaskIdx,
+        attempt: u32,
+        team: String,
+        /// The task's inputs, resolved, as plain JSON.
+        inputs: serde_json::Map<String, serde_json::Value>,
+    },
+    /// A person changed a work item (`ordo task claim|release|complete|fail`).
+    Work {
+        task: TaskIdx,
+        change: WorkChange,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Nothing could run: the order waits (still `in_progress`) for these.
+    Parked { waiting: Vec<WaitingOn> },
     /// A task reached a state without an attempt (skipped, failed for good,
     /// cancelled, compensated).
     Task {
@@ -177,6 +203,19 @@ pub trait Journal: Send {
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         Ok(false)
     }
+
+    /// Whether a revision of the order waits to be applied (polled like
+    /// [`Journal::cancel_requested`]): the run then stops at a safe point,
+    /// starting nothing new and letting running attempts finish.
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        Ok(false)
+    }
+
+    /// Work items people completed or failed that the run has not taken up
+    /// yet (polled while manual tasks wait).
+    fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A boxed journal (what `Store::journal` hands out) is a journal, so it can
@@ -192,6 +231,63 @@ impl<J: Journal + ?Sized> Journal for Box<J> {
 
     fn cancel_requested(&mut self, order: &str) -> Result<bool, JournalError> {
         (**self).cancel_requested(order)
+    }
+
+    fn revision_requested(&mut self, order: &str) -> Result<bool, JournalError> {
+        (**self).revision_requested(order)
+    }
+
+    fn work_results(&mut self, order: &str) -> Result<Vec<WorkResult>, JournalError> {
+        (**self).work_results(order)
+    }
+}
+
+/// What a person did to a work item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkChange {
+    Claimed,
+    Released,
+    Completed,
+    Failed,
+}
+
+/// A work item's end, for the run to take up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkResult {
+    pub task: TaskIdx,
+    /// The attempt (the work item's number) it ends.
+    pub attempt: u32,
+    pub outcome: WorkOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkOutcome {
+    /// Completed with these outputs (already checked against their types).
+    Done(BTreeMap<String, Value>),
+    Failed {
+        reason: String,
+        retryable: bool,
+    },
+}
+
+/// One thing a parked order waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WaitingOn {
+    /// A work item of `team`.
+    WorkItem { task: String, team: String },
+    /// A time (RFC 3339, UTC).
+    At { task: String, at: String },
+}
+
+impl std::fmt::Display for WaitingOn {
+    /// `1/survey (work item, field-ops)`, `1/activate (at 2026-12-05T09:00:00Z)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WaitingOn::WorkItem { task, team } => write!(f, "{task} (work item, {team})"),
+            WaitingOn::At { task, at } => write!(f, "{task} (at {at})"),
+        }
     }
 }
 
@@ -211,7 +307,15 @@ impl TaskRecord {
             _ => None,
         };
         match event {
-            Event::Order { .. } | Event::Spawned { .. } => {}
+            Event::Order { .. }
+            | Event::Spawned { .. }
+            | Event::Work { .. }
+            | Event::Parked { .. } => {}
+            Event::Waiting { until, .. } => self.not_before = Some(until.clone()),
+            Event::WorkOpened { attempt, .. } => {
+                self.state = TaskState::Running;
+                self.attempts = *attempt;
+            }
             Event::Started { attempt, undo, .. } => {
                 if *undo {
                     self.undoing = true;
@@ -248,8 +352,11 @@ impl Event {
     /// The task an event is about; `None` for order events.
     pub fn task(&self) -> Option<TaskIdx> {
         match self {
-            Event::Order { .. } => None,
-            Event::Started { task, .. }
+            Event::Order { .. } | Event::Parked { .. } => None,
+            Event::Waiting { task, .. }
+            | Event::WorkOpened { task, .. }
+            | Event::Work { task, .. }
+            | Event::Started { task, .. }
             | Event::Succeeded { task, .. }
             | Event::AttemptFailed { task, .. }
             | Event::Spawned { task, .. }

@@ -34,6 +34,10 @@ impl Printer<'_> {
                 self.text("description ");
                 self.text(&string(s));
             }
+            Member::Offering(o) => {
+                let names: Vec<String> = o.names.iter().map(string).collect();
+                self.text(&format!("offering {}", names.join(", ")));
+            }
             Member::Attr(a) => self.attr(a),
             Member::ReliesOn(p) => {
                 self.text("relies on ");
@@ -184,6 +188,18 @@ impl Printer<'_> {
                 );
             }
             ClauseKind::NoReturn => self.text("point of no return"),
+            ClauseKind::Manual(team) => {
+                self.text("manual ");
+                self.text(&string(team));
+            }
+            ClauseKind::WaitUntil(e) => {
+                self.text("wait until ");
+                self.condition(e, 0);
+            }
+            ClauseKind::WaitFor { ms } => {
+                let d = duration(self.src, c.span, *ms);
+                self.text(&format!("wait {d}"));
+            }
         }
     }
 
@@ -266,6 +282,7 @@ fn member_range(src: &str, m: &Member, prev_end: usize) -> (usize, usize) {
     let span = match m {
         Member::Description(s) => return (skip_trivia(src, prev_end), s.span.end()),
         Member::ReliesOn(p) => return (skip_trivia(src, prev_end), p.span.end()),
+        Member::Offering(o) => o.span,
         Member::Attr(a) => a.span,
         Member::Price(p) => p.span,
         Member::Sla(s) => s.span,

@@ -207,6 +207,10 @@ impl Printer<'_> {
             self.text(" = ");
             self.condition(d, 0);
         }
+        if let Some(c) = &a.characteristic {
+            self.text(" characteristic ");
+            self.text(&string(c));
+        }
     }
 }
 

@@ -21,7 +21,7 @@ fn name() -> impl Strategy<Value = String> + Clone {
     // Names that start like keywords must stay names.
     one(&[
         "a", "speed", "address", "x1", "_tmp", "android", "origin", "notify", "index", "trueish",
-        "nullable", "iffy", "thence",
+        "nullable", "iffy", "thence", "waiter", "manually", "untils",
     ])
 }
 
@@ -36,6 +36,7 @@ fn path() -> impl Strategy<Value = String> + Clone {
         "notify.x",
         "order.adds",
         "nullable.x",
+        "order.requested_start",
     ])
 }
 
@@ -231,9 +232,18 @@ fn clause() -> impl Strategy<Value = Tokens> + Clone {
             "retry 0 backoff 500ms",
             "timeout 120s",
             "timeout 2m",
+            "wait 2h",
+            "wait 500ms",
+            "wait 3d",
         ])
         .prop_map(|s| words(&s))
         .boxed(),
+        string()
+            .prop_map(|team| vec!["manual".to_string(), team])
+            .boxed(),
+        expr()
+            .prop_map(|e| [vec!["wait".to_string(), "until".into()], e].concat())
+            .boxed(),
         expr()
             .prop_map(|e| [vec!["when".to_string()], e].concat())
             .boxed(),

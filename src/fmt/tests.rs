@@ -492,3 +492,18 @@ bundle Family {
 "#;
     assert_eq!(fmt(messy), expected);
 }
+
+#[test]
+fn work_that_waits_is_printed_as_written() {
+    let out = fmt(
+        "order { task t: a.b() { manual   \"field-ops\" wait   1440m } task u: a.b() { wait until order.requested_start   ??2026-12-05T09:00:00Z after t } }",
+    );
+    assert!(
+        out.contains("    manual \"field-ops\"\n    wait 1440m\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    wait until order.requested_start ?? 2026-12-05T09:00:00Z\n    after t\n"),
+        "{out}"
+    );
+}

@@ -92,7 +92,7 @@ fn roots(module: &Module) -> Vec<&Expr> {
             out.extend(t.call.args.iter().map(|a| &a.value));
             for c in &t.clauses {
                 match &c.kind {
-                    ClauseKind::When(e) => out.push(e),
+                    ClauseKind::When(e) | ClauseKind::WaitUntil(e) => out.push(e),
                     ClauseKind::Require(r) => out.push(&r.cond),
                     ClauseKind::Undo(call) => out.extend(call.args.iter().map(|a| &a.value)),
                     _ => {}
@@ -113,7 +113,7 @@ fn roots(module: &Module) -> Vec<&Expr> {
                         Member::Include(i) => out.extend(i.args.iter().map(|a| &a.value)),
                         Member::Rule(r) => tasks(&r.tasks, &mut out),
                         Member::Sla(s) => out.extend(s.when.as_ref()),
-                        Member::Description(_) | Member::ReliesOn(_) => {}
+                        Member::Description(_) | Member::ReliesOn(_) | Member::Offering(_) => {}
                     }
                 }
             }

@@ -7,11 +7,14 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use super::revise::{apply_waiting, options_for, Applied};
 use super::store::{events_log, order_log};
 use super::LifecycleError;
-use crate::exec::{Bindings, Event, ExecOptions, Executor, RunOutcome, TaskRecord, Tee};
+use crate::exec::{
+    Bindings, Event, ExecOptions, Executor, OrderState, RunOutcome, TaskRecord, Tee, WaitingOn,
+};
 use crate::plan::Plan;
-use crate::store::{RunnerLock, Store};
+use crate::store::{RunnerLock, Store, StoredOrder};
 
 /// One order to advance.
 pub struct Advance<'a> {
@@ -25,6 +28,59 @@ pub struct Advance<'a> {
     pub bindings: &'a Bindings,
     /// How to run; the plugin log is set here.
     pub options: ExecOptions,
+}
+
+impl<'a> Advance<'a> {
+    /// An advance with the default options.
+    pub fn new(
+        store: &'a dyn Store,
+        lock: &'a RunnerLock,
+        state: &'a Path,
+        plan: &'a Plan,
+        initial: Vec<TaskRecord>,
+        bindings: &'a Bindings,
+    ) -> Advance<'a> {
+        Advance {
+            store,
+            lock,
+            state,
+            plan,
+            initial,
+            bindings,
+            options: ExecOptions::default(),
+        }
+    }
+
+    /// An advance of a stored order from its task records.
+    pub fn stored(
+        store: &'a dyn Store,
+        lock: &'a RunnerLock,
+        state: &'a Path,
+        stored: &'a StoredOrder,
+        bindings: &'a Bindings,
+    ) -> Advance<'a> {
+        Advance::new(
+            store,
+            lock,
+            state,
+            &stored.plan,
+            stored.records.clone(),
+            bindings,
+        )
+    }
+
+    /// At most `jobs` attempts of this order at once.
+    pub fn jobs(mut self, jobs: usize) -> Advance<'a> {
+        self.options.jobs = jobs;
+        self
+    }
+
+    /// Whether to return once only waits are left (`true`, the default), or
+    /// to stay until the order ends (`--wait`).
+    pub fn park(mut self, park: bool) -> Advance<'a> {
+        self.options.park = park;
+        self
+    }
 }
 
 /// Where an advance left the order.
@@ -50,22 +106,59 @@ impl Advanced {
 }
 
 /// Runs the order until the executor returns; `observer` sees every event
-/// once it is recorded.
+/// once it is recorded. A revision that waits, or that the run stops for at
+/// a safe point, is applied ([`super::revise::apply_pending`]) and the order
+/// goes on in its version; the outcome is then the latest version's (its
+/// plan is the store's latest).
 pub fn advance(
     a: Advance<'_>,
     observer: &mut dyn FnMut(&Event),
 ) -> Result<Advanced, LifecycleError> {
     let log = order_log(a.state, &a.plan.order)?;
-    let events = events_log(a.state, a.plan)?;
-    let durable = a.store.journal(a.lock)?;
-    let options = ExecOptions {
+    let base = ExecOptions {
         log: Some(log),
         ..a.options
     };
-    let executor =
-        Executor::new(a.plan, a.bindings, options).map_err(LifecycleError::Unrunnable)?;
-    let outcome = executor
-        .run(a.initial, &mut Tee(durable, events), observer)
-        .map_err(LifecycleError::Exec)?;
-    Ok(Advanced::Ended(outcome))
+    let apply = super::revise::Apply {
+        store: a.store,
+        lock: a.lock,
+        bindings: a.bindings,
+        options: base.clone(),
+    };
+    loop {
+        if let Applied::Held(outcome) = apply_waiting(&apply, a.state, observer)? {
+            return Ok(Advanced::Ended(outcome));
+        }
+        // The latest version as the store has it (a revision may have
+        // switched it): its plan, records, and the keys of redone tasks.
+        let stored = a.store.load(a.lock.order())?;
+        let options = options_for(&stored, base.clone());
+        let events = events_log(a.state, &stored.plan)?;
+        let durable = a.store.journal(a.lock)?;
+        let executor =
+            Executor::new(&stored.plan, a.bindings, options).map_err(LifecycleError::Unrunnable)?;
+        let outcome = executor
+            .run(stored.records, &mut Tee(durable, events), observer)
+            .map_err(LifecycleError::Exec)?;
+        if outcome.revising {
+            continue;
+        }
+        if outcome.state != OrderState::InProgress {
+            // A revision the order ended before taking is refused (status
+            // says why).
+            apply_waiting(&apply, a.state, observer)?;
+            return Ok(Advanced::Ended(outcome));
+        }
+        // Parked: woken by a work item's end, or at the first timer.
+        let next_due = outcome
+            .waiting
+            .iter()
+            .filter_map(|w| match w {
+                WaitingOn::At { at, .. } => DateTime::parse_from_rfc3339(at).ok(),
+                WaitingOn::WorkItem { .. } => None,
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .min();
+        return Ok(Advanced::Parked { outcome, next_due });
+    }
 }

@@ -9,14 +9,17 @@
 
 pub mod advance;
 pub mod cancel;
+pub mod engine;
+pub mod revise;
 pub mod store;
 pub mod submit;
+pub mod work;
 
 pub use advance::{advance, Advance, Advanced};
 pub use cancel::{request_cancel, CancelRequest};
 pub use store::{
-    bindings_for, check_order_id, events_log, events_path, open_for, open_store, order_log,
-    take_order,
+    bindings_for, check_order_id, events_log, events_path, live_runner, open_for, open_store,
+    order_log, take_order,
 };
 pub use submit::{
     checked_bindings, compile_catalog, load_catalog, plan_order_file, plan_order_text,
@@ -85,12 +88,16 @@ pub enum ErrorKind {
 impl LifecycleError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LifecycleError::Store(StoreError::NoSuchOrder { .. }) => ErrorKind::NotFound,
+            LifecycleError::Store(
+                StoreError::NoSuchOrder { .. } | StoreError::NoSuchWorkItem { .. },
+            ) => ErrorKind::NotFound,
             LifecycleError::Store(StoreError::OrderExists { .. } | StoreError::Locked { .. }) => {
                 ErrorKind::Conflict
             }
             LifecycleError::Store(e) if store_conflict(e) => ErrorKind::Conflict,
-            LifecycleError::Invalid { .. } | LifecycleError::Unrunnable(_) => ErrorKind::Invalid,
+            LifecycleError::Invalid { .. }
+            | LifecycleError::Unrunnable(_)
+            | LifecycleError::OrderId(_) => ErrorKind::Invalid,
             _ => ErrorKind::Other,
         }
     }
@@ -106,5 +113,14 @@ pub fn store_conflict(e: &StoreError) -> bool {
             | StoreError::AlreadyFinal { .. }
             | StoreError::LostLock { .. }
             | StoreError::InstanceUnavailable { .. }
+            | StoreError::ReviseEnded { .. }
+            | StoreError::RevisePastPointOfNoReturn { .. }
+            | StoreError::ReviseCancelling { .. }
+            | StoreError::RevisionPending { .. }
+            | StoreError::ReviseUnsettled { .. }
+            | StoreError::NoSuchWorkItem { .. }
+            | StoreError::WorkItemTaken { .. }
+            | StoreError::WorkItemClosed { .. }
+            | StoreError::WorkItemNotClaimed { .. }
     )
 }

@@ -10,7 +10,7 @@ use super::LifecycleError;
 use crate::exec::{BindingsRecord, JsonLinesJournal, LogSink};
 use crate::order::valid_order_id;
 use crate::plan::Plan;
-use crate::store::{self, Location, RunnerLock, Store, StoredOrder};
+use crate::store::{self, Location, RunnerInfo, RunnerLock, Store, StoredOrder};
 
 /// Opens the store to write: the state folder's, or the one `--store` names.
 pub fn open_store(location: &Location) -> Result<Box<dyn Store>, LifecycleError> {
@@ -120,4 +120,14 @@ pub fn order_log(state: &Path, order: &str) -> Result<LogSink, LifecycleError> {
             dir.display()
         ))),
     }
+}
+
+/// The live process (a CLI run, or a server's engine) that holds the
+/// order's runner lock, if any: such an order is advanced by its holder,
+/// and another command only records its request (a cancel) and lets the
+/// holder see it. `None` means the caller may take the lock and advance the
+/// order itself.
+pub fn live_runner(store: &dyn Store, order: &str) -> Result<Option<RunnerInfo>, LifecycleError> {
+    let status = store.order_status(order)?;
+    Ok(status.runner.filter(|r| r.live).map(|r| r.holder))
 }

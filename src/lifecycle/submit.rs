@@ -10,11 +10,12 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::exec::{Bindings, BindingsError, BindingsRecord};
 use crate::inventory::InstalledBase;
 use crate::model::Catalog;
-use crate::order::{read_order, OrderDoc};
+use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::source::{SourceFile, Sources};
 use crate::span::FileId;
 use crate::store::{Location, Store, StoreError};
+use crate::tmf::read_any_order;
 
 /// Reads the catalog's sources; a catalog that cannot be read at all is a
 /// [`LifecycleError::Catalog`].
@@ -66,6 +67,9 @@ pub struct Planned {
     pub sources: Sources,
     /// The order document in `sources`.
     pub file: FileId,
+    /// The order as given, as JSON (a TMF622 ProductOrder in ordo's order
+    /// shape): what the store keeps with the plan.
+    pub document: serde_json::Value,
     /// The catalog's and the order's warnings (none stopped it).
     pub warnings: Diagnostics,
 }
@@ -73,10 +77,7 @@ pub struct Planned {
 impl Planned {
     /// The order as given, as JSON: what the store keeps with the plan.
     pub fn document(&self) -> serde_json::Value {
-        // It parsed when it was planned.
-        crate::yaml::parse(self.file, self.sources.get(self.file))
-            .map(|n| n.to_json())
-            .unwrap_or_default()
+        self.document.clone()
     }
 }
 
@@ -111,8 +112,19 @@ pub fn plan_order_text(
     } = compiled;
     let file = sources.add(SourceFile::new(name, text));
     let mut all = warnings;
-    let result = match read_order(file, sources.get(file)) {
-        Ok(doc) => decompose_on(&catalog, &doc, &base(&doc)?),
+    // A TMF622 ProductOrder file is named after the file: the CLI assigns
+    // no ids.
+    let id = name
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| crate::order::valid_order_id(s))
+        .unwrap_or_else(|| "product-order".to_string());
+    let mut document = serde_json::Value::Null;
+    let result = match read_any_order(&catalog, file, sources.get(file), &id) {
+        Ok((doc, kept)) => {
+            document = kept;
+            decompose_on(&catalog, &doc, &base(&doc)?)
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -122,6 +134,7 @@ pub fn plan_order_text(
                 plan,
                 sources,
                 file,
+                document,
                 warnings: all,
             })
         }

@@ -57,6 +57,10 @@ pub enum Ref {
     OrderCount {
         action: OrderAction,
     },
+    /// `order.requested_start`: a datetime, null when the order gives none.
+    RequestedStart,
+    /// `order.requested_completion`: a datetime, null when the order gives none.
+    RequestedCompletion,
     ItemId,
     ItemPrice {
         kind: PriceKind,
@@ -402,6 +406,8 @@ pub fn describe_ref(r: &Ref) -> String {
         Ref::Customer { field } => format!("order.customer.{field}"),
         Ref::OrderPrice { kind } => format!("order.price.{}", kind.as_str()),
         Ref::OrderCount { action } => format!("order.{}", count_name(*action)),
+        Ref::RequestedStart => "order.requested_start".into(),
+        Ref::RequestedCompletion => "order.requested_completion".into(),
         Ref::ItemId => "item.id".into(),
         Ref::ItemPrice { kind } => format!("price.{}", kind.as_str()),
         Ref::TaskOutput { task, output } => format!("{task}.{output}"),

@@ -58,6 +58,8 @@ pub struct AttrDef {
     pub ty: Type,
     pub optional: bool,
     pub default: Option<Value>,
+    /// The TMF622 characteristic name that sets it, beside its own name.
+    pub characteristic: Option<String>,
     pub span: Span,
 }
 
@@ -97,6 +99,8 @@ pub struct Product {
     pub name: String,
     pub kind: ProductKind,
     pub description: Option<String>,
+    /// TMF622 offering and specification ids and names that order it.
+    pub offerings: Vec<String>,
     pub attrs: Vec<AttrDef>,
     pub relies_on: Vec<Relies>,
     pub prices: Vec<PriceRule>,
@@ -115,6 +119,16 @@ pub struct Product {
 impl Product {
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
         self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// The attribute a TMF622 characteristic sets: the one of that name,
+    /// else the one whose `characteristic` alias it is.
+    pub fn attr_for_characteristic(&self, name: &str) -> Option<&AttrDef> {
+        self.attr(name).or_else(|| {
+            self.attrs
+                .iter()
+                .find(|a| a.characteristic.as_deref() == Some(name))
+        })
     }
 
     /// The product-level `require`s an item of this action must meet.
@@ -196,6 +210,44 @@ pub struct Call {
     pub span: Span,
 }
 
+/// What a task waits for once its dependencies are done (`wait until EXPR`,
+/// `wait D`). Plans keep it as [`crate::plan::PlanWait`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// No earlier than this instant: a date or datetime expression (a date
+    /// is 00:00 UTC). Folded at plan time when it can be, else evaluated at
+    /// dispatch against outputs, like inputs. Null does not wait.
+    Until(Expr),
+    /// No earlier than `ms` milliseconds after the task's dependencies are
+    /// done.
+    After { ms: u64 },
+}
+
+impl Wait {
+    /// The earliest instant the task may start, its dependencies having been
+    /// done at `deps_done`: `None` when it need not wait (a `wait until` that
+    /// is null). `lookup` answers the references a plan's `Until` still
+    /// holds (other tasks' outputs), as for inputs.
+    pub fn not_before(
+        &self,
+        deps_done: chrono::DateTime<chrono::Utc>,
+        lookup: &mut impl FnMut(&Ref) -> Option<Value>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, expr::EvalError> {
+        match self {
+            Wait::Until(e) => Ok(crate::value::instant(&e.eval(lookup)?)),
+            Wait::After { ms } => Ok(Some(
+                i64::try_from(*ms)
+                    .ok()
+                    .and_then(|ms| {
+                        deps_done.checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+                    })
+                    .ok_or(expr::EvalError::Overflow)?,
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Task {
     pub name: String,
@@ -212,6 +264,10 @@ pub struct Task {
     pub timeout_ms: Option<u64>,
     pub undo: Option<Call>,
     pub point_of_no_return: bool,
+    /// `manual "TEAM"`: the team whose people do the task.
+    pub manual: Option<String>,
+    /// `wait until EXPR` or `wait D`.
+    pub wait: Option<Wait>,
     pub span: Span,
     /// [`Task::dependencies`], computed once by analysis.
     pub deps: Vec<(TaskRef, Span)>,
@@ -253,6 +309,10 @@ impl Task {
             .iter()
             .map(|(_, e)| e)
             .chain(self.when.iter())
+            .chain(self.wait.iter().filter_map(|w| match w {
+                Wait::Until(e) => Some(e),
+                Wait::After { .. } => None,
+            }))
             .chain(
                 self.requires
                     .iter()
@@ -271,6 +331,16 @@ impl Catalog {
             .map(Vec::len)
             .sum::<usize>()
             + self.order_tasks.len()
+    }
+
+    /// The product or bundle a TMF622 offering or specification id or name
+    /// orders: the one of that name, else the one listing it in `offering`.
+    pub fn product_for_offering(&self, name: &str) -> Option<&Product> {
+        self.products.get(name).or_else(|| {
+            self.products
+                .values()
+                .find(|p| p.offerings.iter().any(|o| o == name))
+        })
     }
 
     pub fn count(&self, kind: ProductKind) -> usize {

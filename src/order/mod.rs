@@ -4,10 +4,13 @@
 
 mod values;
 
+use chrono::{DateTime, Utc};
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::SourceFile;
 use crate::span::{FileId, Span};
 use crate::syntax::ast::OrderAction;
+use crate::value::parse_instant;
 use crate::yaml::{self, Node, NodeKind};
 
 pub(crate) use values::parse_money;
@@ -22,6 +25,10 @@ pub struct OrderDoc {
     pub customer: Vec<(String, Span, Node)>,
     pub customer_span: Span,
     pub items: Vec<ItemDoc>,
+    /// `requested_start`: no earlier than this, as the customer asks.
+    pub requested_start: Option<(DateTime<Utc>, Span)>,
+    /// `requested_completion`: the order's due date.
+    pub requested_completion: Option<(DateTime<Utc>, Span)>,
     pub span: Span,
 }
 
@@ -42,6 +49,21 @@ pub struct ItemDoc {
     pub instance: Option<(String, Span)>,
     pub attributes: Vec<(String, Span, Node)>,
     pub relies_on: Vec<(String, Span)>,
+    /// Attributes of a bundle's children that its `include`s leave open,
+    /// by child name (a TMF622 `bundles` relationship gives them).
+    pub children: Vec<ChildDoc>,
+    /// Where the item is in its document, for messages: `items[2]`, or
+    /// `productOrderItem[2]` in a TMF622 ProductOrder.
+    pub path: String,
+    pub span: Span,
+}
+
+/// A bundle child's own attributes, as an order gives them.
+#[derive(Debug, Clone)]
+pub struct ChildDoc {
+    /// The child's name in the bundle (its alias, else its product's).
+    pub name: String,
+    pub attributes: Vec<(String, Span, Node)>,
     pub span: Span,
 }
 
@@ -57,13 +79,65 @@ impl OrderDoc {
     }
 }
 
-impl ItemDoc {
-    pub fn path(&self) -> String {
-        format!("items[{}]", self.index)
+impl OrderDoc {
+    /// The order in ordo's own shape (SPEC §4), as JSON: what the store
+    /// keeps of an order that arrived in another shape (a TMF622
+    /// ProductOrder). A bundle's children's own attributes are `children`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value as J};
+        let members = |list: &[(String, Span, Node)]| -> J {
+            J::Object(
+                list.iter()
+                    .map(|(k, _, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            )
+        };
+        let items: Vec<J> = self
+            .items
+            .iter()
+            .map(|i| {
+                let mut item = Map::new();
+                item.insert("id".into(), json!(i.id));
+                item.insert("action".into(), json!(i.action.as_str()));
+                if !i.product.is_empty() {
+                    item.insert("product".into(), json!(i.product));
+                }
+                if let Some((instance, _)) = &i.instance {
+                    item.insert("instance".into(), json!(instance));
+                }
+                item.insert("attributes".into(), members(&i.attributes));
+                if !i.relies_on.is_empty() {
+                    let ids: Vec<&str> = i.relies_on.iter().map(|(r, _)| r.as_str()).collect();
+                    item.insert("relies_on".into(), json!(ids));
+                }
+                if !i.children.is_empty() {
+                    let children: Map<String, J> = i
+                        .children
+                        .iter()
+                        .map(|c| (c.name.clone(), members(&c.attributes)))
+                        .collect();
+                    item.insert("children".into(), J::Object(children));
+                }
+                J::Object(item)
+            })
+            .collect();
+        json!({ "id": self.id, "customer": members(&self.customer), "items": items })
     }
 }
 
-const ORDER_KEYS: [&str; 3] = ["id", "customer", "items"];
+impl ItemDoc {
+    pub fn path(&self) -> String {
+        self.path.clone()
+    }
+}
+
+const ORDER_KEYS: [&str; 5] = [
+    "id",
+    "customer",
+    "items",
+    "requested_start",
+    "requested_completion",
+];
 
 /// What an order id may be, in words.
 pub const ORDER_ID_RULE: &str =
@@ -144,17 +218,30 @@ const ITEM_KEYS: [&str; 6] = [
 /// Reads an order document's shape; every shape error is reported, not only
 /// the first.
 pub fn read_order(file: FileId, source: &SourceFile) -> Result<OrderDoc, Diagnostics> {
-    let root = yaml::parse(file, source).map_err(|e| {
-        Diagnostics::from(
-            Diagnostic::error(
-                Code::OrderSyntax,
-                format!("the order is not valid YAML or JSON: {}", e.message),
-            )
-            .at(e.span, "here")
-            .with_help("an order is a mapping with `id`, `customer` and `items` (docs/orders.md)"),
-        )
-    })?;
+    let root = parse_document(
+        file,
+        source,
+        "the order is not valid YAML or JSON",
+        "an order is a mapping with `id`, `customer` and `items` (docs/orders.md)",
+    )?;
     order_from_node(&root)
+}
+
+/// Parses an order document; an error that stops parsing is
+/// `ordo::order::syntax`, saying `what` with the parser's message.
+pub(crate) fn parse_document(
+    file: FileId,
+    source: &SourceFile,
+    what: &str,
+    help: &str,
+) -> Result<Node, Diagnostics> {
+    yaml::parse(file, source).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error(Code::OrderSyntax, format!("{what}: {}", e.message))
+                .at(e.span, "here")
+                .with_help(help),
+        )
+    })
 }
 
 /// Reads an order already parsed from YAML, such as one written inline in a
@@ -192,32 +279,13 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
         ),
         None => (Vec::new(), root.span),
     };
-    let items = match root.get("items") {
-        Some(Node {
-            kind: NodeKind::Seq(list),
-            span,
-        }) => {
-            if list.is_empty() {
-                diags.push(
-                    Diagnostic::error(Code::OrderSyntax, "the order has no items")
-                        .at(*span, "empty list")
-                        .with_help("an order holds at least one item"),
-                );
-            }
-            list.iter()
-                .enumerate()
-                .filter_map(|(i, n)| read_item(i, n, &mut diags))
-                .collect()
-        }
-        Some(other) => {
-            diags.push(shape_error("items", "a list of items", other));
-            Vec::new()
-        }
-        None => {
-            diags.push(missing("items", "the order", root.span, "items: [...]"));
-            Vec::new()
-        }
-    };
+    let items = item_list(root, "items", "the order", "items: [...]", &mut diags)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| read_item(i, n, &mut diags))
+        .collect();
+    let requested_start = requested(root, "requested_start", &mut diags);
+    let requested_completion = requested(root, "requested_completion", &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -227,8 +295,34 @@ pub fn order_from_node(root: &Node) -> Result<OrderDoc, Diagnostics> {
         customer,
         customer_span,
         items,
+        requested_start,
+        requested_completion,
         span: root.span,
     })
+}
+
+/// A requested date (`requested_start`, `requested_completion`): a datetime,
+/// or a date for its 00:00 UTC; absent or null when not asked for.
+fn requested(root: &Node, key: &str, diags: &mut Diagnostics) -> Option<(DateTime<Utc>, Span)> {
+    let node = root.get(key)?;
+    if matches!(node.kind, NodeKind::Null) {
+        return None;
+    }
+    let at = match &node.kind {
+        NodeKind::String(text) => parse_instant(text),
+        _ => None,
+    };
+    if at.is_none() {
+        diags.push(
+            Diagnostic::error(
+                Code::OrderSyntax,
+                format!("{key}: expected a date or a date and time, found {}", values::found(node)),
+            )
+            .at(node.span, "not a date or datetime")
+            .with_help(format!("write `{key}: 2026-12-05T09:00:00Z` (RFC 3339, with its offset) or `{key}: 2026-12-05` (00:00 UTC)")),
+        );
+    }
+    Some((at?, node.span))
 }
 
 fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemDoc> {
@@ -326,8 +420,44 @@ fn read_item(index: usize, node: &Node, diags: &mut Diagnostics) -> Option<ItemD
         instance,
         attributes,
         relies_on,
+        children: Vec::new(),
+        path,
         span: node.span,
     })
+}
+
+/// The list of items under `key` of `root` (`items`, or a ProductOrder's
+/// `productOrderItem`): missing, empty or not a list is an error.
+pub(crate) fn item_list<'n>(
+    root: &'n Node,
+    key: &str,
+    what: &str,
+    example: &str,
+    diags: &mut Diagnostics,
+) -> &'n [Node] {
+    match root.get(key) {
+        Some(Node {
+            kind: NodeKind::Seq(list),
+            span,
+        }) => {
+            if list.is_empty() {
+                diags.push(
+                    Diagnostic::error(Code::OrderSyntax, format!("{what} has no items"))
+                        .at(*span, "empty list")
+                        .with_help(format!("{what} holds at least one item")),
+                );
+            }
+            list
+        }
+        Some(other) => {
+            diags.push(shape_error(key, "a list of items", other));
+            &[]
+        }
+        None => {
+            diags.push(missing(key, what, root.span, example));
+            &[]
+        }
+    }
 }
 
 fn mapping<'n>(
@@ -419,7 +549,7 @@ fn missing(key: &str, what: &str, span: Span, example: &str) -> Diagnostic {
         .with_help(format!("add `{example}`"))
 }
 
-fn shape_error(path: &str, want: &str, node: &Node) -> Diagnostic {
+pub(crate) fn shape_error(path: &str, want: &str, node: &Node) -> Diagnostic {
     Diagnostic::error(
         Code::OrderSyntax,
         format!("{path} must be {want}, found {}", node.describe()),

@@ -71,7 +71,7 @@ pub(crate) fn parse_money(text: &str) -> Option<Money> {
     })
 }
 
-fn found(node: &Node) -> String {
+pub(super) fn found(node: &Node) -> String {
     match &node.kind {
         NodeKind::String(s) => format!("\"{s}\""),
         NodeKind::Number(n) => n.clone(),

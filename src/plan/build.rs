@@ -6,15 +6,16 @@ use crate::inventory::{InstalledBase, Instance};
 use std::collections::HashMap;
 
 use super::items::{Checked, Item};
-use super::{Outputs, PlanCall, PlanTask, TaskIdx};
+use super::{Outputs, PlanCall, PlanTask, PlanWait, TaskIdx};
 use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{Decision, Replacement};
-use crate::model::{Call, Catalog, Ref, Require, Task, TaskRef, Type};
+use crate::model::{Call, Catalog, Expr, Ref, Require, Task, TaskRef, Type, Wait};
 use crate::order::OrderDoc;
 use crate::span::Span;
 use crate::syntax::ast::PriceKind;
-use crate::value::Value;
+use crate::value::{instant, Value};
+use chrono::{DateTime, Utc};
 
 /// Plan tasks by (item, or `None` for the order block; task name).
 type Index<'a> = HashMap<(Option<usize>, &'a str), usize>;
@@ -153,6 +154,29 @@ pub(super) fn build_tasks(
     })
 }
 
+/// An order's requested date, as rules read it: a datetime, or null.
+fn requested_value(at: &Option<(DateTime<Utc>, Span)>) -> Value {
+    at.map_or(Value::Null, |(t, _)| Value::DateTime(t.fixed_offset()))
+}
+
+/// A `wait until` as the plan keeps it: folded to the UTC instant it stands
+/// for (a date is its 00:00 UTC), no wait at all when it folded to null, or
+/// the expression left for the executor to evaluate on outputs.
+fn planned_until(e: Expr) -> Option<PlanWait> {
+    match e.as_lit() {
+        Some(Value::Null) => None,
+        Some(v) => {
+            let at = instant(v)?;
+            Some(PlanWait::Until(Expr::lit(
+                Value::DateTime(at.fixed_offset()),
+                Type::DateTime,
+                e.span,
+            )))
+        }
+        None => Some(PlanWait::Until(e)),
+    }
+}
+
 fn index_of<'p>(protos: &[Proto<'p>]) -> Index<'p> {
     protos
         .iter()
@@ -192,6 +216,8 @@ impl<'c> Cx<'_, 'c> {
                 })
             }
             Ref::OrderId => Value::String(self.order.id.clone()),
+            Ref::RequestedStart => requested_value(&self.order.requested_start),
+            Ref::RequestedCompletion => requested_value(&self.order.requested_completion),
             Ref::OrderCount { action } => Value::Int(
                 self.checked
                     .items
@@ -377,6 +403,10 @@ impl<'c> Cx<'_, 'c> {
                 span: r.span,
             })
             .collect();
+        let wait = match &t.wait {
+            Some(Wait::Until(e)) => planned_until(e.substitute(&mut subst)),
+            other => other.clone(),
+        };
         let undo = t.undo.as_ref().map(|u| PlanCall {
             action: u.action.clone(),
             inputs: u
@@ -404,6 +434,8 @@ impl<'c> Cx<'_, 'c> {
             undo,
             point_of_no_return: t.point_of_no_return,
             outputs: self.outputs(&t.call),
+            manual: t.manual.clone(),
+            wait,
         }
     }
 

@@ -440,6 +440,9 @@ fn expand_bundle<'c>(
         let Some(child) = catalog.products.get(&inc.product) else {
             continue;
         };
+        let Some(own) = child_attributes(catalog, child, inc, doc, diags) else {
+            continue;
+        };
         let mut attrs = BTreeMap::new();
         let mut ok = true;
         for decl in &child.attrs {
@@ -456,7 +459,10 @@ fn expand_bundle<'c>(
                         continue;
                     }
                 },
-                None => decl.default.clone().unwrap_or(Value::Null),
+                None => match own.get(&decl.name) {
+                    Some(v) => v.clone(),
+                    None => decl.default.clone().unwrap_or(Value::Null),
+                },
             };
             if value != Value::Null {
                 if let Err(reason) = fits(&value, &decl.ty, &catalog.enums, &catalog.patterns) {
@@ -511,6 +517,33 @@ fn expand_bundle<'c>(
         allocate(items, &children, |p| &mut p.monthly, sum.monthly.amount);
     }
     items[bundle].price = sum;
+}
+
+/// The attributes an order gives a bundle's child itself (those its
+/// `include` leaves open), checked like an item's; none when it gives none.
+fn child_attributes(
+    catalog: &Catalog,
+    child: &Product,
+    inc: &crate::model::Included,
+    doc: &ItemDoc,
+    diags: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    let Some(given) = doc.children.iter().find(|c| c.name == inc.name) else {
+        return Some(BTreeMap::new());
+    };
+    let open: Vec<AttrDef> = child
+        .attrs
+        .iter()
+        .filter(|d| !inc.args.iter().any(|(n, _)| *n == d.name))
+        .cloned()
+        .collect();
+    let list: Vec<(&str, Span, &Node)> = given
+        .attributes
+        .iter()
+        .map(|(k, s, v)| (k.as_str(), *s, v))
+        .collect();
+    let path = format!("{}.children.{}", doc.path(), inc.name);
+    check_values(catalog, &open, &list, &path, given.span, diags)
 }
 
 /// Which item satisfies each `relies on` of each item (SPEC §3.3): the one

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Expr, Require, Retry, Type};
 use crate::syntax::ast::OrderAction;
-use crate::value::{Money, Value};
+use crate::value::{format_instant, parse_instant, Money, Value};
+use chrono::{DateTime, Utc};
 
 /// Index of a task in [`Plan::tasks`].
 pub type TaskIdx = usize;
@@ -36,6 +37,13 @@ pub struct Plan {
     /// outputs can be checked (and simulated) without the catalog.
     #[serde(default)]
     pub enums: BTreeMap<String, Vec<String>>,
+    /// The order's `requested_start` (RFC 3339, UTC), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_start: Option<String>,
+    /// The order's `requested_completion` (RFC 3339, UTC), when it gives
+    /// one: the order's due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_completion: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,7 +109,19 @@ pub struct PlanTask {
     pub point_of_no_return: bool,
     /// The action's declared outputs (shared by every task of that action).
     pub outputs: Outputs,
+    /// The team whose people do the task (`manual "TEAM"`): when it is
+    /// ready it becomes a work item instead of a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<String>,
+    /// What the task waits for once its dependencies are done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<PlanWait>,
 }
+
+/// A task's wait (`wait until EXPR`, `wait D`), as the catalog's model
+/// holds it: in a plan, `Until`'s expression has had its plan-time
+/// references substituted (a literal when it could be folded).
+pub use crate::model::Wait as PlanWait;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanCall {
@@ -118,12 +138,44 @@ impl Plan {
     pub fn task(&self, id: &str) -> Option<TaskIdx> {
         self.tasks.iter().position(|t| t.id == id)
     }
+
+    /// The longest `sla install` of the order's items, in milliseconds: with
+    /// the order's creation time, its due date when it gives no
+    /// `requested_completion`.
+    pub fn longest_install_sla_ms(&self) -> Option<u64> {
+        self.install_slas().max()
+    }
+
+    /// The order's due date, its creation time being `created`: its
+    /// `requested_completion`, else `created` plus the longest `sla install`
+    /// of its items; `None` when it has neither.
+    pub fn due_at(&self, created: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if let Some(at) = self.requested_completion.as_deref() {
+            return parse_instant(at);
+        }
+        let ms = i64::try_from(self.longest_install_sla_ms()?).ok()?;
+        created.checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+    }
+
+    fn install_slas(&self) -> impl Iterator<Item = u64> + '_ {
+        self.items
+            .iter()
+            .flat_map(|i| i.sla.iter())
+            .filter_map(|(name, value)| match value {
+                Value::Duration(ms) if name == "install" => Some(*ms),
+                _ => None,
+            })
+    }
 }
 
 mod build;
+mod due;
 mod instance;
 mod items;
 pub mod render;
+pub mod revision;
+
+pub use due::overdue;
 
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;
@@ -181,6 +233,8 @@ pub fn decompose_on(
         critical_path: built.critical_path,
         price: checked.price,
         enums,
+        requested_start: order.requested_start.map(|(t, _)| format_instant(t)),
+        requested_completion: order.requested_completion.map(|(t, _)| format_instant(t)),
     };
     Ok((plan, diags))
 }
@@ -224,4 +278,130 @@ fn output_enums(catalog: &Catalog, tasks: &[PlanTask]) -> BTreeMap<String, Vec<S
         }
     }
     enums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Span;
+
+    /// A task as plans stored before manual tasks and waits were written.
+    fn stored_task() -> serde_json::Value {
+        serde_json::json!({
+            "id": "1/t", "item": "1", "product": "P", "name": "t",
+            "action": "a.b", "stage": 0, "after": [], "inputs": [], "when": null,
+            "requires": [], "retry": null, "timeout_ms": null, "undo": null,
+            "point_of_no_return": false, "outputs": []
+        })
+    }
+
+    fn stored_plan(sla: serde_json::Value) -> serde_json::Value {
+        let zero = serde_json::to_value(Money {
+            amount: Default::default(),
+            currency: "EUR".into(),
+        })
+        .unwrap();
+        serde_json::json!({
+            "order": "O-1", "catalog_hash": "h", "stages": ["s"],
+            "items": [{
+                "id": "1", "product": "P", "action": "add", "parent": null,
+                "attributes": {}, "price": { "once": zero, "monthly": zero },
+                "priced": true, "sla": sla
+            }],
+            "tasks": [stored_task()], "critical_path": [0],
+            "price": { "once": zero, "monthly": zero }
+        })
+    }
+
+    #[test]
+    fn plans_stored_before_waits_load_without_them() {
+        let plan: Plan = serde_json::from_value(stored_plan(serde_json::json!([]))).unwrap();
+        assert_eq!(plan.tasks[0].manual, None);
+        assert_eq!(plan.tasks[0].wait, None);
+        assert_eq!(plan.requested_start, None);
+        assert_eq!(plan.requested_completion, None);
+        // And a plan without them is written as before.
+        let written = serde_json::to_value(&plan).unwrap();
+        assert!(written["tasks"][0].get("manual").is_none());
+        assert!(written["tasks"][0].get("wait").is_none());
+        assert!(written.get("requested_start").is_none());
+    }
+
+    #[test]
+    fn teams_waits_and_requested_dates_survive_the_store() {
+        let mut plan: Plan = serde_json::from_value(stored_plan(serde_json::json!([]))).unwrap();
+        plan.requested_start = Some("2026-12-05T00:00:00Z".into());
+        plan.requested_completion = Some("2026-12-20T16:00:00Z".into());
+        plan.tasks[0].manual = Some("field-ops".into());
+        let until = Expr::lit(
+            Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
+            Type::Date,
+            Span::default(),
+        );
+        for wait in [PlanWait::Until(until), PlanWait::After { ms: 7_200_000 }] {
+            plan.tasks[0].wait = Some(wait);
+            let text = serde_json::to_string(&plan).unwrap();
+            assert_eq!(serde_json::from_str::<Plan>(&text).unwrap(), plan);
+        }
+    }
+
+    #[test]
+    fn the_longest_install_sla_is_the_due_dates_length() {
+        let day = 86_400_000u64;
+        let sla = serde_json::json!([
+            ["restore", { "type": "duration", "value": 8 * 3_600_000u64 }],
+            ["install", { "type": "duration", "value": 10 * day }],
+            ["availability", { "type": "percent", "value": "99.9" }]
+        ]);
+        let mut plan: Plan = serde_json::from_value(stored_plan(sla)).unwrap();
+        assert_eq!(plan.longest_install_sla_ms(), Some(10 * day));
+        let mut other = plan.items[0].clone();
+        other.id = "2".into();
+        other.sla = vec![("install".into(), Value::Duration(14 * day))];
+        plan.items.push(other);
+        assert_eq!(plan.longest_install_sla_ms(), Some(14 * day));
+        let created = parse_instant("2026-12-01T10:00:00Z").unwrap();
+        let due = plan.due_at(created).map(format_instant);
+        assert_eq!(due.as_deref(), Some("2026-12-15T10:00:00Z"));
+        // The customer's date wins.
+        plan.requested_completion = Some("2026-12-20T16:00:00Z".into());
+        let due = plan.due_at(created).map(format_instant);
+        assert_eq!(due.as_deref(), Some("2026-12-20T16:00:00Z"));
+        plan.requested_completion = None;
+        plan.items.iter_mut().for_each(|i| i.sla.clear());
+        assert_eq!(plan.longest_install_sla_ms(), None);
+        assert_eq!(plan.due_at(created), None);
+    }
+
+    #[test]
+    fn a_wait_gives_the_earliest_start() {
+        let done = parse_instant("2026-12-01T10:00:00Z").unwrap();
+        let at = |w: PlanWait, out: Option<Value>| {
+            w.not_before(done, &mut |_| out.clone())
+                .map(|t| t.map(format_instant))
+        };
+        let after = PlanWait::After { ms: 7_200_000 };
+        assert_eq!(
+            at(after, None).unwrap().as_deref(),
+            Some("2026-12-01T12:00:00Z")
+        );
+        let read = Expr {
+            kind: crate::model::ExprKind::Ref(crate::model::Ref::TaskOutput {
+                task: "1/book".into(),
+                output: "day".into(),
+            }),
+            ty: Type::Date,
+            span: Span::default(),
+        };
+        let day = Value::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap());
+        let until = PlanWait::Until(read);
+        assert_eq!(
+            at(until.clone(), Some(day)).unwrap().as_deref(),
+            Some("2026-12-05T00:00:00Z")
+        );
+        // A null date does not wait; an output not yet known is an error.
+        assert_eq!(at(until.clone(), Some(Value::Null)).unwrap(), None);
+        assert!(at(until, None).is_err());
+        assert!(at(PlanWait::After { ms: u64::MAX }, None).is_err());
+    }
 }

@@ -133,6 +133,36 @@ pub enum StoreError {
     PastPointOfNoReturn { order: String, task: String },
 
     #[error(
+        "order {order} has no work item for task {task}: the task is not manual, or it is not \
+         ready yet; `ordo tasks --all` lists the work items"
+    )]
+    #[diagnostic(code(ordo::store::no_such_work_item))]
+    NoSuchWorkItem { order: String, task: String },
+
+    #[error(
+        "the work item {order} {task} is claimed by {assignee}: they can release it (`ordo task \
+         release {order} {task} --as {assignee}`)"
+    )]
+    #[diagnostic(code(ordo::store::work_item_taken))]
+    WorkItemTaken {
+        order: String,
+        task: String,
+        assignee: String,
+    },
+
+    #[error("the work item {order} {task} is {state}: nobody can change it any more")]
+    #[diagnostic(code(ordo::store::work_item_closed))]
+    WorkItemClosed {
+        order: String,
+        task: String,
+        state: String,
+    },
+
+    #[error("the work item {order} {task} is not claimed: there is nothing to release")]
+    #[diagnostic(code(ordo::store::work_item_not_claimed))]
+    WorkItemNotClaimed { order: String, task: String },
+
+    #[error(
         "order {order} cannot be cancelled yet: task {task}, a point of no return, was \
          interrupted while running and may have taken effect; run `ordo resume {order}` to \
          settle it, then cancel again if the order is still cancellable"
@@ -198,6 +228,48 @@ pub enum StoreError {
         location: String,
         found: i64,
         supported: i64,
+    },
+
+    #[error(
+        "order {order} is already {} and cannot be revised; to change what it installed, submit \
+         a new order with modify or delete items against its instances (`ordo inventory \
+         --customer ID` lists them)",
+        state.as_str()
+    )]
+    #[diagnostic(code(ordo::revise::ended))]
+    ReviseEnded { order: String, state: OrderState },
+
+    #[error(
+        "order {order} can no longer be revised: task {task} is a point of no return and is \
+         done; let the order finish, then submit a new order with modify or delete items \
+         against the instances it installs"
+    )]
+    #[diagnostic(code(ordo::revise::past_point_of_no_return))]
+    RevisePastPointOfNoReturn { order: String, task: String },
+
+    #[error(
+        "order {order} cannot be revised: a cancel was requested and it is being compensated; \
+         once it is cancelled, submit the order again as a new order"
+    )]
+    #[diagnostic(code(ordo::revise::cancelling))]
+    ReviseCancelling { order: String },
+
+    #[error(
+        "order {order} already has a revision waiting (to version {version}); `ordo status \
+         {order}` shows when it is applied, then revise again"
+    )]
+    #[diagnostic(code(ordo::revise::pending))]
+    RevisionPending { order: String, version: u32 },
+
+    #[error(
+        "order {order} cannot be revised now: task {task} is {state}; `ordo resume {order}` \
+         settles it, then revise again if the order is still revisable"
+    )]
+    #[diagnostic(code(ordo::revise::unsettled))]
+    ReviseUnsettled {
+        order: String,
+        task: String,
+        state: String,
     },
 
     #[error("the transaction holding this event failed to commit: {detail}")]

@@ -14,9 +14,9 @@ use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use super::group::Outcome;
 use super::orders::{event_json, latest_version, task_columns, task_row, TaskRow};
 use super::sqlite::{now, Db};
-use super::{instances, runner};
+use super::{instances, runner, work};
 use super::{RunnerLock, StoreError};
-use crate::exec::{Event, Journal, JournalError, OrderState, TaskState};
+use crate::exec::{Event, Journal, JournalError, OrderState, TaskState, WorkResult};
 
 /// The journal of one order for the holder of its runner lock; one handle
 /// per recording thread.
@@ -117,6 +117,17 @@ impl Journal for SqliteJournal {
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         let conn = self.db.reader();
         runner::cancel_requested(&conn, &self.target.order, self.target.version)
+            .map_err(|e| self.db.err(e).into())
+    }
+
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        let conn = self.db.reader();
+        super::revisions::requested(&conn, &self.target.order).map_err(|e| self.db.err(e).into())
+    }
+
+    fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
+        let conn = self.db.reader();
+        work::results(&conn, &self.target.order, self.target.version)
             .map_err(|e| self.db.err(e).into())
     }
 }
@@ -233,7 +244,8 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 .transpose()?;
             tx.prepare_cached(
                 "UPDATE tasks SET state = ?1, attempts = ?2, undo_attempts = ?3, undoing = ?4, outputs = ?5, \
-                 last_error = ?6, started_at = ?7, finished_at = ?8, process = ?12, next_attempt_at = ?13 \
+                 last_error = ?6, started_at = ?7, finished_at = ?8, process = ?12, next_attempt_at = ?13, \
+                 not_before = ?14 \
                  WHERE order_id = ?9 AND version = ?10 AND idx = ?11",
             )?
             .execute(params![
@@ -249,8 +261,16 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 t.version,
                 idx,
                 process,
-                row.next_attempt_at
+                row.next_attempt_at,
+                r.not_before
             ])?;
+            match event {
+                Event::WorkOpened { .. } => work::opened(tx, &t.order, t.version, event, at)?,
+                Event::Task { .. } if !matches!(after, TaskState::Pending | TaskState::Running) => {
+                    work::task_ended(tx, &t.order, t.version, idx, at)?
+                }
+                _ => {}
+            }
         }
         (_, None) => {}
     }

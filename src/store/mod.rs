@@ -35,22 +35,26 @@ mod location;
 mod lock;
 mod orders;
 pub mod postgres;
+mod revisions;
 mod runner;
 mod schema;
 mod sqlite;
 mod status;
+mod work;
 
 pub use self::postgres::PgStore;
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
 pub use location::{open_read_only, open_store, Location};
 pub use lock::RunnerLock;
+pub use revisions::PendingRevision;
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteStore, StoreOptions, Synchronous, DB_FILE};
 pub use status::{
-    CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RunnerInfo, RunnerStatus,
-    StoredOrder, TaskStatus,
+    CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RevisionState,
+    RevisionStatus, RunnerInfo, RunnerStatus, StoredOrder, TaskStatus,
 };
+pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -119,4 +123,58 @@ pub trait Store: Send + Sync {
     /// The order in flight (not yet ended) with an item that changes the
     /// instance, if any.
     fn changing(&self, instance: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a revision of an order in flight (SPEC §8.2): `plan`, planned
+    /// from the revised `document`, becomes its next version once applied.
+    /// Refused, writing nothing, once the order ended, a point of no return
+    /// succeeded, a cancel was requested, or while another revision waits;
+    /// with `settled` (no runner will stop at a safe point: the caller
+    /// applies it at once) also while a task is not pending, done or
+    /// skipped. Returns the version it will make. The journal's
+    /// `revision_requested` tells a live runner to stop at a safe point.
+    fn request_revision(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        settled: bool,
+    ) -> Result<u32, StoreError>;
+
+    /// The order's revision requested or under way, if any.
+    fn pending_revision(&self, order: &str) -> Result<Option<PendingRevision>, StoreError>;
+
+    /// For the holder of the lock: records the requested revision's delta,
+    /// after which its undos may run; refuses it (recording why) if the
+    /// order no longer takes it.
+    fn begin_revision(
+        &self,
+        lock: &RunnerLock,
+        delta: &crate::plan::revision::Revision,
+    ) -> Result<(), StoreError>;
+
+    /// For the holder of the lock, once the begun revision's undos are
+    /// done: writes its version (keep tasks carried over, every other one
+    /// pending) and makes it the order's latest.
+    fn switch_revision(
+        &self,
+        lock: &RunnerLock,
+        revision: &PendingRevision,
+    ) -> Result<(), StoreError>;
+
+    /// The work items that match `filter`, oldest ready first.
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError>;
+
+    /// The work item of an order's task.
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError>;
+
+    /// A person's change to a work item, as a compare-and-set recorded (with
+    /// `by`) in the order's journal: refused when someone else holds the
+    /// item or it has ended. Completing or failing it does not move the
+    /// order: the next run of the order takes it up.
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError>;
 }

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::sqlite::{now, Db};
 use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
-use super::{ItemStatus, JournalEntry, RunnerStatus};
+use super::{ItemStatus, JournalEntry, RevisionStatus, RunnerStatus};
 use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
@@ -39,8 +39,8 @@ pub(crate) fn create(
     }
     instances::check_available(db, &tx, plan)?;
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings, due_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             plan.order,
             FIRST_VERSION,
@@ -49,37 +49,17 @@ pub(crate) fn create(
             plan.catalog_hash,
             plan_json,
             document.to_string(),
-            bindings
+            bindings,
+            due_at(plan, &at)
         ],
     )
     .map_err(err)?;
+    insert_items(db, &tx, plan, FIRST_VERSION)?;
     {
-        let mut item = tx
-            .prepare(
-                "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .map_err(err)?;
-        for (idx, it) in plan.items.iter().enumerate() {
-            let attributes =
-                serde_json::to_string(&it.attributes).map_err(|e| db_json(db, "attributes", e))?;
-            item.execute(params![
-                plan.order,
-                FIRST_VERSION,
-                it.id,
-                idx,
-                it.product,
-                it.action.as_str(),
-                it.parent,
-                attributes,
-                it.instance
-            ])
-            .map_err(err)?;
-        }
         let mut task = tx
             .prepare(
-                "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state, inputs_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(err)?;
         for (idx, t) in plan.tasks.iter().enumerate() {
@@ -90,7 +70,8 @@ pub(crate) fn create(
                 idx,
                 t.item,
                 t.point_of_no_return,
-                TaskState::Pending.as_str()
+                TaskState::Pending.as_str(),
+                crate::plan::revision::task_hash(t)
             ])
             .map_err(err)?;
         }
@@ -107,20 +88,63 @@ pub(crate) fn create(
     tx.commit().map_err(err)
 }
 
+/// When an order created at `at` is due, if its plan says.
+pub(crate) fn due_at(plan: &Plan, at: &str) -> Option<String> {
+    crate::value::parse_instant(at)
+        .and_then(|created| plan.due_at(created))
+        .map(crate::value::format_instant)
+}
+
+/// The item rows of an order version.
+pub(crate) fn insert_items(
+    db: &Db,
+    tx: &rusqlite::Transaction<'_>,
+    plan: &Plan,
+    version: u32,
+) -> Result<(), StoreError> {
+    let err = |e| db.err(e);
+    let mut item = tx
+        .prepare(
+            "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(err)?;
+    for (idx, it) in plan.items.iter().enumerate() {
+        let attributes =
+            serde_json::to_string(&it.attributes).map_err(|e| db_json(db, "attributes", e))?;
+        item.execute(params![
+            plan.order,
+            version,
+            it.id,
+            idx,
+            it.product,
+            it.action.as_str(),
+            it.parent,
+            attributes,
+            it.instance
+        ])
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
     let rows = task_rows(db, &conn, order, head.version)?;
-    stored_order(&db.path, order, head, rows)
+    let keys = super::revisions::key_versions(db, &conn, order, head.version)?;
+    stored_order(&db.path, order, head, rows, keys)
 }
 
 /// An order as stored, from its latest version's row and its task rows (any
-/// store's): the JSON columns parsed, the rows checked against the plan.
+/// store's): the JSON columns parsed, the rows checked against the plan;
+/// `keys` are the tasks' key versions in plan order (`None`: the first key).
 pub(crate) fn stored_order(
     path: &Path,
     order: &str,
     head: Head,
     rows: Vec<TaskRow>,
+    keys: Vec<Option<u32>>,
 ) -> Result<StoredOrder, StoreError> {
     let plan: Plan =
         serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
@@ -132,6 +156,12 @@ pub(crate) fn stored_order(
         .map(serde_json::from_str)
         .transpose()
         .map_err(|e| StoreError::json(path, "bindings", e))?;
+    let redone_at = plan
+        .tasks
+        .iter()
+        .zip(keys)
+        .filter_map(|(t, v)| Some((t.id.clone(), v?)))
+        .collect();
     if rows.len() != plan.tasks.len() {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -151,6 +181,7 @@ pub(crate) fn stored_order(
         document,
         records: rows.into_iter().map(|r| r.record).collect(),
         bindings,
+        redone_at,
         cancel_requested: head.cancel_requested,
         created_at: head.created_at,
         updated_at: head.updated_at,
@@ -186,7 +217,8 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
                     o.cancel_requested_at IS NOT NULL, \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version), \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version \
-                        AND t.state IN ('done', 'skipped')) \
+                        AND t.state IN ('done', 'skipped')), \
+                    o.due_at \
              FROM orders o \
              WHERE o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
              ORDER BY o.created_at DESC, o.rowid DESC",
@@ -194,10 +226,18 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
         .map_err(|e| db.err(e))?;
     let rows = stmt
         .query_map([], |r| {
+            let state: OrderState = parse_state(r, 2)?;
+            let due_at: Option<String> = r.get(9)?;
             Ok(OrderSummary {
                 id: r.get(0)?,
                 version: r.get(1)?,
-                state: parse_state(r, 2)?,
+                state,
+                overdue: crate::plan::overdue(
+                    due_at.as_deref(),
+                    state.is_final(),
+                    chrono::Utc::now(),
+                ),
+                due_at,
                 reason: r.get(3)?,
                 created_at: r.get(4)?,
                 updated_at: r.get(5)?,
@@ -226,8 +266,17 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
         live: runner::is_live(db, &holder),
         holder,
     });
+    let revisions = super::revisions::history(db, &conn, order)?;
     drop(conn);
-    order_status(&db.path, order, head, rows, last_event_at, runner)
+    order_status(
+        &db.path,
+        order,
+        head,
+        rows,
+        last_event_at,
+        runner,
+        revisions,
+    )
 }
 
 /// `ordo status ID` from an order's rows (any store's): the counts by state
@@ -239,6 +288,7 @@ pub(crate) fn order_status(
     rows: Vec<TaskRow>,
     last_event_at: Option<String>,
     runner: Option<RunnerStatus>,
+    revisions: Vec<RevisionStatus>,
 ) -> Result<OrderStatus, StoreError> {
     let plan: Plan =
         serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
@@ -270,6 +320,7 @@ pub(crate) fn order_status(
             finished_at: row.finished_at,
             error: row.record.error,
             next_attempt_at: row.next_attempt_at,
+            not_before: row.record.not_before,
             process: row.record.process,
             outputs: row
                 .record
@@ -300,10 +351,17 @@ pub(crate) fn order_status(
         updated_at: head.updated_at,
         last_event_at,
         cancel_requested: head.cancel_requested,
+        overdue: crate::plan::overdue(
+            head.due_at.as_deref(),
+            head.state.is_final(),
+            chrono::Utc::now(),
+        ),
+        due_at: head.due_at,
         runner,
         counts,
         items,
         tasks,
+        revisions,
     })
 }
 
@@ -347,7 +405,7 @@ pub(crate) struct TaskRow {
 macro_rules! task_columns {
     () => {
         "state, attempts, undo_attempts, undoing, outputs, last_error, started_at, finished_at, process, \
-         next_attempt_at"
+         next_attempt_at, not_before"
     };
 }
 pub(crate) use task_columns;
@@ -375,6 +433,7 @@ pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
                         e.into(),
                     )
                 })?,
+            not_before: r.get(10)?,
         },
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
@@ -413,12 +472,13 @@ pub(crate) struct Head {
     pub document: String,
     pub bindings: Option<String>,
     pub cancel_requested: bool,
+    pub due_at: Option<String>,
 }
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     conn.query_row(
         "SELECT version, state, reason, created_at, updated_at, plan, document, \
-                cancel_requested_at IS NOT NULL, bindings \
+                cancel_requested_at IS NOT NULL, bindings, due_at \
          FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
         [order],
         |r| {
@@ -432,6 +492,7 @@ fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
                 document: r.get(6)?,
                 cancel_requested: r.get(7)?,
                 bindings: r.get(8)?,
+                due_at: r.get(9)?,
             })
         },
     )

@@ -39,10 +39,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: super::instances::MIGRATION,
     },
+    Migration {
+        version: 5,
+        sql: super::work::MIGRATION,
+    },
+    Migration {
+        version: 6,
+        sql: super::revisions::MIGRATION,
+    },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Version 3: the bindings an order runs with (a `BindingsRecord` as JSON:
 /// the file's text and folder), kept with the order instead of as a path in

@@ -14,10 +14,10 @@ use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, runner};
+use super::{instances, orders, revisions, runner, work};
 use super::{
-    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
-    StoredOrder,
+    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
+    StoreError, StoredOrder, WorkFilter, WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -443,6 +443,53 @@ impl Store for SqliteStore {
     fn changing(&self, instance: &str) -> Result<Option<String>, StoreError> {
         let conn = self.db.reader();
         instances::changing(&conn, instance).map_err(|e| self.db.err(e))
+    }
+
+    fn request_revision(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        settled: bool,
+    ) -> Result<u32, StoreError> {
+        revisions::request(&self.db, plan, document, settled)
+    }
+
+    fn pending_revision(&self, order: &str) -> Result<Option<PendingRevision>, StoreError> {
+        revisions::pending(&self.db, order)
+    }
+
+    fn begin_revision(
+        &self,
+        lock: &RunnerLock,
+        delta: &crate::plan::revision::Revision,
+    ) -> Result<(), StoreError> {
+        revisions::begin(&self.db, lock, delta)
+    }
+
+    fn switch_revision(
+        &self,
+        lock: &RunnerLock,
+        revision: &PendingRevision,
+    ) -> Result<(), StoreError> {
+        revisions::switch(&self.db, lock, revision)
+    }
+
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
+        work::list(&self.db, filter)
+    }
+
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError> {
+        work::get(&self.db, order, task)
+    }
+
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError> {
+        work::change(&self.db, order, task, by, request)
     }
 }
 

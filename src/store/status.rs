@@ -25,6 +25,9 @@ pub struct StoredOrder {
     /// The bindings it runs with; `None` for an order stored before the
     /// store kept them (schema version 3), or by a caller that gave none.
     pub bindings: Option<BindingsRecord>,
+    /// Tasks a revision invoked anew, by id: the version their idempotency
+    /// key names (`ORDER/TASK@vN`); see [`crate::exec::ExecOptions::redone_at`].
+    pub redone_at: BTreeMap<String, u32>,
     pub cancel_requested: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -44,6 +47,13 @@ pub struct OrderSummary {
     /// Tasks that are `done` or `skipped`.
     pub tasks_finished: usize,
     pub cancel_requested: bool,
+    /// When the order is due: its `requested_completion`, else its creation
+    /// plus the longest install SLA of its items.
+    #[serde(default)]
+    pub due_at: Option<String>,
+    /// Past due and not ended.
+    #[serde(default)]
+    pub overdue: bool,
 }
 
 /// Who holds an order's runner lock.
@@ -77,6 +87,11 @@ pub struct OrderStatus {
     /// When the last event was recorded.
     pub last_event_at: Option<String>,
     pub cancel_requested: bool,
+    /// As [`OrderSummary::due_at`].
+    #[serde(default)]
+    pub due_at: Option<String>,
+    #[serde(default)]
+    pub overdue: bool,
     /// The runner holding the order, if any.
     pub runner: Option<RunnerStatus>,
     /// How many tasks are in each state, by state name (states with none are
@@ -85,6 +100,48 @@ pub struct OrderStatus {
     pub items: Vec<ItemStatus>,
     /// In plan order.
     pub tasks: Vec<TaskStatus>,
+    /// Every revision asked for, oldest first.
+    pub revisions: Vec<RevisionStatus>,
+}
+
+/// Where a revision is (SPEC §8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionState {
+    /// Stored; the runner (or `ordo revise`) applies it at a safe point.
+    Requested,
+    /// Its undos are under way on the running version.
+    Undoing,
+    /// The order runs its version.
+    Applied,
+    /// The order no longer took it when it was to be applied (`reason`).
+    Refused,
+}
+
+impl RevisionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevisionState::Requested => "requested",
+            RevisionState::Undoing => "undoing",
+            RevisionState::Applied => "applied",
+            RevisionState::Refused => "refused",
+        }
+    }
+}
+
+/// One revision of an order, as `ordo status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevisionStatus {
+    /// The version it makes.
+    pub version: u32,
+    pub from: u32,
+    pub state: RevisionState,
+    pub requested_at: String,
+    pub applied_at: Option<String>,
+    /// Why it was refused.
+    pub reason: Option<String>,
+    /// How many tasks it keeps, redoes, undoes and adds (once begun).
+    pub counts: Option<crate::plan::revision::Counts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +177,9 @@ pub struct TaskStatus {
     /// When a task waiting for a retry makes its next attempt; null otherwise.
     #[serde(default)]
     pub next_attempt_at: Option<String>,
+    /// When a task with a `wait` may start, once decided; null otherwise.
+    #[serde(default)]
+    pub not_before: Option<String>,
     /// Outputs as plain JSON (exact numbers as strings), as actions see them.
     pub outputs: BTreeMap<String, serde_json::Value>,
     /// The process of the attempt under way (an exec plugin's process group).

@@ -116,6 +116,9 @@ pub struct ProductDecl {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Member {
     Description(StringLit),
+    /// `offering "ID", "NAME", …`: the TMF622 offering and specification
+    /// ids and names that order this product.
+    Offering(Offering),
     Attr(AttrDecl),
     ReliesOn(Ident),
     Price(PriceLine),
@@ -131,6 +134,14 @@ pub struct AttrDecl {
     pub optional: bool,
     pub ty: TypeExpr,
     pub default: Option<Expr>,
+    /// `characteristic "NAME"`: the TMF622 characteristic that sets it.
+    pub characteristic: Option<StringLit>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offering {
+    pub names: Vec<StringLit>,
     pub span: Span,
 }
 
@@ -283,6 +294,14 @@ pub enum ClauseKind {
     },
     Undo(Call),
     NoReturn,
+    /// `manual "TEAM"`.
+    Manual(StringLit),
+    /// `wait until EXPR`.
+    WaitUntil(Expr),
+    /// `wait D`.
+    WaitFor {
+        ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -48,6 +48,8 @@ const CONSTRUCT_KEYWORDS: &[&str] = &[
     "timeout",
     "undo",
     "point",
+    "manual",
+    "wait",
 ];
 
 const CURRENCY: &str = "a 3-letter currency code like `EUR`";
@@ -499,7 +501,7 @@ fn placement_help(found: &str, words: &[&str]) -> Option<String> {
     Some(match found {
         "attr" => "`attr` declares an attribute of a product, a bundle or the `customer` block, outside rule blocks".into(),
         "task" => "a task belongs in a rule block (`on add { … }`) or in the `order { … }` block".into(),
-        "after" | "when" | "stage" | "retry" | "timeout" | "undo" | "point" => format!(
+        "after" | "when" | "stage" | "retry" | "timeout" | "undo" | "point" | "manual" | "wait" => format!(
             "`{found}` is a clause of a task: write it inside the task's braces, as in `task t: a.b() {{ {found} … }}`"
         ),
         "description" | "price" | "sla" => format!("`{found}` is {member}"),
@@ -559,6 +561,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_bundle => "`bundle`",
         Rule::kw_order => "`order`",
         Rule::kw_description => "`description`",
+        Rule::kw_offering => "`offering`",
+        Rule::kw_characteristic => "`characteristic`",
         Rule::kw_attr => "`attr`",
         Rule::kw_relies => "`relies on`",
         Rule::kw_on => "`on`",
@@ -576,6 +580,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::kw_retry => "`retry`",
         Rule::kw_timeout => "`timeout`",
         Rule::kw_undo => "`undo`",
+        Rule::kw_manual => "`manual`",
+        Rule::kw_wait => "`wait`",
+        Rule::kw_until => "`until`",
+        Rule::wait_until => "`until` and a date",
         Rule::kw_point => "`point of no return`",
         Rule::kw_of => "`of`",
         Rule::kw_no => "`no`",

@@ -446,12 +446,19 @@ impl Builder {
         let name = self.ident(it.next().expect("attr name"));
         let optional = it.next_if(|p| p.as_rule() == Rule::optional_mark).is_some();
         let ty = self.type_expr(it.next().expect("attr type"));
-        let default = it.next().map(|p| self.expr(p)).transpose()?;
+        let default = it
+            .next_if(|p| p.as_rule() == Rule::expr)
+            .map(|p| self.expr(p))
+            .transpose()?;
+        let characteristic = it
+            .next()
+            .map(|p| self.string(p.into_inner().next().expect("name")));
         Ok(AttrDecl {
             name,
             optional,
             ty,
             default,
+            characteristic,
             span,
         })
     }
@@ -462,6 +469,10 @@ impl Builder {
             Rule::description => {
                 Member::Description(self.string(pair.into_inner().next().expect("text")))
             }
+            Rule::offering => Member::Offering(Offering {
+                names: pair.into_inner().map(|p| self.string(p)).collect(),
+                span,
+            }),
             Rule::attr_decl => Member::Attr(self.attr(pair)?),
             Rule::relies_on => {
                 Member::ReliesOn(self.ident(pair.into_inner().next().expect("product")))
@@ -678,6 +689,20 @@ impl Builder {
                 ClauseKind::Undo(self.call(pair.into_inner().next().expect("call"))?)
             }
             Rule::no_return_clause => ClauseKind::NoReturn,
+            Rule::manual_clause => {
+                ClauseKind::Manual(self.string(pair.into_inner().next().expect("team")))
+            }
+            Rule::wait_clause => {
+                let inner = pair.into_inner().next().expect("wait");
+                match inner.as_rule() {
+                    Rule::wait_until => ClauseKind::WaitUntil(
+                        self.expr(inner.into_inner().next().expect("instant"))?,
+                    ),
+                    _ => ClauseKind::WaitFor {
+                        ms: self.duration(inner)?,
+                    },
+                }
+            }
             other => unreachable!("grammar yields no {other:?} as a clause"),
         };
         Ok(Clause { kind, span })

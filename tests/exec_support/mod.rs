@@ -80,6 +80,8 @@ pub fn task(id: &str, action: &str) -> T {
             undo: None,
             point_of_no_return: false,
             outputs: Vec::new().into(),
+            manual: None,
+            wait: None,
         },
         after: Vec::new(),
     }
@@ -206,6 +208,8 @@ pub fn plan(stages: &[&str], tasks: Vec<T>) -> Plan {
             monthly: zero,
         },
         enums: BTreeMap::new(),
+        requested_start: None,
+        requested_completion: None,
     }
 }
 

@@ -38,6 +38,8 @@ pub fn task(id: &str, after: &[usize], point_of_no_return: bool) -> PlanTask {
         undo: None,
         point_of_no_return,
         outputs: vec![("ref".into(), Type::String)].into(),
+        manual: None,
+        wait: None,
     }
 }
 
@@ -69,6 +71,8 @@ pub fn plan(order: &str, tasks: Vec<PlanTask>) -> Plan {
             monthly: euros(),
         },
         enums: BTreeMap::new(),
+        requested_start: None,
+        requested_completion: None,
     }
 }
 

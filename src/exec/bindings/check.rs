@@ -1,7 +1,9 @@
 //! Bindings checked against a plan before anything runs: every action the
 //! plan's tasks and undos call is bound, a `simulate` binding's outputs are
 //! outputs those actions declare, of their types, and an `exec` binding's
-//! program exists and may be executed. Each of these, found only when the
+//! program exists and may be executed. (An `http` binding's URL and headers
+//! are checked when the file is read; its service is not called before the
+//! order runs.) Each of these, found only when the
 //! task runs, would come after other tasks' real side effects.
 //!
 //! Only the bindings the plan uses are checked: one bindings file serves
@@ -27,7 +29,10 @@ impl Bindings {
         // Each action the plan calls, with its declared outputs.
         let mut actions: BTreeMap<&str, &[(String, Type)]> = BTreeMap::new();
         for t in &plan.tasks {
-            actions.insert(&t.action, &t.outputs);
+            // People do a manual task: no binding runs it.
+            if t.manual.is_none() {
+                actions.insert(&t.action, &t.outputs);
+            }
             if let Some(u) = &t.undo {
                 actions.insert(&u.action, &u.outputs);
             }
@@ -59,7 +64,12 @@ impl Bindings {
                         diags.push(program_error(binding, program, fault));
                     }
                 }
-                Implementation::Noop | Implementation::Custom(_) => {}
+                // Its URL and headers were checked when the file was read;
+                // the service itself is not called before the order runs.
+                Implementation::Noop
+                | Implementation::Http(_)
+                | Implementation::Custom(_)
+                | Implementation::Manual { .. } => {}
             }
         }
         diags.sort();

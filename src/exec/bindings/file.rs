@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use super::{Binding, Implementation, Pattern, PluginEnv, Written};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::exec::builtin::SimulateOptions;
+use crate::exec::http::{
+    header_name, header_value, url_fault, Headers, HttpOptions, DEFAULT_TIMEOUT_MS,
+};
 use crate::source::SourceFile;
 use crate::span::{FileId, Span};
 use crate::value::parse_duration;
@@ -34,8 +37,19 @@ pub(super) fn read(
 }
 
 const TOP_KEYS: [&str; 1] = ["actions"];
-const ENTRY_KEYS: [&str; 5] = ["simulate", "noop", "exec", "env", "max_concurrent"];
+const ENTRY_KEYS: [&str; 7] = [
+    "simulate",
+    "noop",
+    "exec",
+    "http",
+    "manual",
+    "env",
+    "max_concurrent",
+];
+
+const MANUAL_KEYS: [&str; 1] = ["team"];
 const ENV_KEYS: [&str; 3] = ["clear", "pass", "set"];
+const HTTP_KEYS: [&str; 3] = ["url", "timeout", "headers"];
 const SIMULATE_KEYS: [&str; 4] = ["latency", "outputs", "fail", "fail_permanently"];
 
 fn err(span: Span, message: impl Into<String>, label: &str) -> Diagnostic {
@@ -130,7 +144,12 @@ impl Reader<'_> {
         self.unknown_keys(entries, &ENTRY_KEYS, "a binding");
         let kinds: Vec<&(Node, Node)> = entries
             .iter()
-            .filter(|(k, _)| matches!(k.as_str(), Some("simulate" | "noop" | "exec")))
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    Some("simulate" | "noop" | "exec" | "http" | "manual")
+                )
+            })
             .collect();
         let max_concurrent = node
             .get("max_concurrent")
@@ -139,7 +158,7 @@ impl Reader<'_> {
             let span = kinds.get(1).map_or(node.span, |(k, _)| k.span);
             let d = err(
                     span,
-                    format!("the binding of `{pattern}` must say exactly one of `simulate`, `noop` or `exec`"),
+                    format!("the binding of `{pattern}` must say exactly one of `simulate`, `noop`, `exec`, `http` or `manual`"),
                     if kinds.is_empty() { "no implementation" } else { "second implementation" },
                 )
                 .with_help("for example:  { simulate: {} }  or  { exec: [\"./plugins/net.sh\"] }");
@@ -161,6 +180,8 @@ impl Reader<'_> {
                 }
                 Implementation::Noop
             }
+            Some("manual") => self.manual(value)?,
+            Some("http") => self.http(value)?,
             _ => self.exec(value, node.get("env"), &mut written)?,
         };
         if let (Some(env), false) = (node.get("env"), kind.as_str() == Some("exec")) {
@@ -177,6 +198,35 @@ impl Reader<'_> {
             implementation,
             max_concurrent,
             written,
+        })
+    }
+
+    /// `manual: { team: "field-ops" }`: people of the team do the action.
+    fn manual(&mut self, node: &Node) -> Option<Implementation> {
+        let help = "for example:  { manual: { team: \"field-ops\" } }";
+        let entries = self.entries(node, "`manual`")?;
+        self.unknown_keys(entries, &MANUAL_KEYS, "`manual`");
+        let team = match node.get("team") {
+            Some(t) => t.as_str().filter(|s| !s.trim().is_empty()),
+            None => {
+                let d = err(
+                    node.span,
+                    "`manual` needs the `team` whose people do the action",
+                    "no team",
+                )
+                .with_help(help);
+                self.push(d);
+                return None;
+            }
+        };
+        let Some(team) = team else {
+            let span = node.get("team").map_or(node.span, |t| t.span);
+            let d = err(span, "`team` must be a team's name", "not a team name").with_help(help);
+            self.push(d);
+            return None;
+        };
+        Some(Implementation::Manual {
+            team: team.to_string(),
         })
     }
 
@@ -297,6 +347,111 @@ impl Reader<'_> {
             args: argv,
             env: env?,
         })
+    }
+
+    /// `http: { url: "https://…/activate", timeout: 10s, headers: { … } }`.
+    fn http(&mut self, node: &Node) -> Option<Implementation> {
+        let entries = self.entries(node, "`http`")?;
+        self.unknown_keys(entries, &HTTP_KEYS, "`http`");
+        let url = match node.get("url") {
+            Some(url) => self.url(url),
+            None => {
+                let d = err(node.span, "an `http` binding needs a `url`", "no `url`")
+                    .with_help("for example:  http: { url: \"http://127.0.0.1:9000/activate\" }");
+                self.push(d);
+                None
+            }
+        };
+        let timeout_ms = match node.get("timeout") {
+            None => Some(DEFAULT_TIMEOUT_MS),
+            Some(t) => match t.as_str().and_then(parse_duration) {
+                Some(ms) if ms > 0 => Some(ms),
+                _ => {
+                    let d = err(
+                        t.span,
+                        "`timeout` must be a duration above 0",
+                        "not a duration",
+                    )
+                    .with_help("write a number and a unit: 500ms, 10s, 1m");
+                    self.push(d);
+                    None
+                }
+            },
+        };
+        let headers = match node.get("headers") {
+            None => Some(Vec::new()),
+            Some(h) => self.headers(h),
+        };
+        Some(Implementation::Http(HttpOptions {
+            url: url?,
+            timeout_ms: timeout_ms?,
+            headers: headers?,
+        }))
+    }
+
+    fn url(&mut self, node: &Node) -> Option<reqwest::Url> {
+        let fault = match node.as_str() {
+            Some(text) => match url_fault(text) {
+                Ok(url) => return Some(url),
+                Err(why) => why,
+            },
+            None => format!("`url` must be a string, not {}", node.describe()),
+        };
+        let d = err(node.span, fault, "not a usable URL").with_help(
+            "write an absolute http or https URL with a host: http://127.0.0.1:9000/activate",
+        );
+        self.push(d);
+        None
+    }
+
+    /// `headers: { Authorization: "Bearer …" }`: each name once, whatever
+    /// its case.
+    fn headers(&mut self, node: &Node) -> Option<Headers> {
+        let entries = self.entries(node, "`headers`")?;
+        let mut headers = Headers::new();
+        let mut ok = true;
+        for (k, v) in entries {
+            let name = k.scalar_text().unwrap_or_default();
+            let Some(value) = v.scalar_text() else {
+                let d = err(
+                    v.span,
+                    format!(
+                        "the value of a header must be a string, not {}",
+                        v.describe()
+                    ),
+                    "not a string",
+                );
+                self.push(d);
+                ok = false;
+                continue;
+            };
+            let header = match (header_name(&name), header_value(&name, &value)) {
+                (Ok(name), Ok(value)) => (name, value),
+                (Err(why), _) => {
+                    self.push(err(k.span, why, "not a usable header name"));
+                    ok = false;
+                    continue;
+                }
+                (_, Err(why)) => {
+                    self.push(err(v.span, why, "not a usable header value"));
+                    ok = false;
+                    continue;
+                }
+            };
+            if headers.iter().any(|(n, _)| *n == header.0) {
+                let d = err(
+                    k.span,
+                    format!("the header `{name}` is given twice"),
+                    "second time",
+                )
+                .with_help("header names are the same whatever their case");
+                self.push(d);
+                ok = false;
+                continue;
+            }
+            headers.push(header);
+        }
+        ok.then_some(headers)
     }
 
     /// `env: { clear: true, pass: [PATH, HOME], set: { REGION: eu-1 } }`.
@@ -441,6 +596,15 @@ mod tests {
             .0
     }
 
+    /// Each diagnostic's line and message.
+    fn found(text: &str, diags: &Diagnostics) -> Vec<(usize, String)> {
+        diags
+            .list
+            .iter()
+            .map(|d| (line_of(text, d), d.message.clone()))
+            .collect()
+    }
+
     #[test]
     fn the_most_specific_pattern_wins() {
         let b = parse(
@@ -493,11 +657,7 @@ mod tests {
         let text = "actions:\n  a: { simulate: { latncy: 2s } }\n  b: { simulate: { latency: soon } }\n  \
                     c: { exec: [] }\n  d: { noop: {}, exec: [x] }\n  \"*.x\": { noop: {} }\n  e: { max_concurrent: 0, noop: {} }\n";
         let diags = parse(text).unwrap_err();
-        let found: Vec<(usize, String)> = diags
-            .list
-            .iter()
-            .map(|d| (line_of(text, d), d.message.clone()))
-            .collect();
+        let found = found(text, &diags);
         assert!(diags.list.iter().all(|d| d.code == Code::Bindings));
         assert_eq!(found.len(), 6, "{found:#?}");
         assert_eq!(found[0], (2, "unknown key `latncy` in `simulate`".into()));
@@ -535,11 +695,7 @@ mod tests {
         let text = "actions:\n  a:\n    exec: [x]\n    env: { clera: true }\n  b:\n    exec: [x]\n    env: { pass: [PATH] }\n  \
                     c:\n    noop: {}\n    env: { clear: true }\n  d:\n    exec: []\n    env: { set: { \"A=B\": x }, clear: 1 }\n";
         let diags = parse(text).unwrap_err();
-        let found: Vec<(usize, String)> = diags
-            .list
-            .iter()
-            .map(|d| (line_of(text, d), d.message.clone()))
-            .collect();
+        let found = found(text, &diags);
         assert_eq!(found.len(), 6, "{found:#?}");
         assert_eq!(found[0], (4, "unknown key `clera` in `env`".into()));
         assert_eq!(diags.list[0].help.as_deref(), Some("did you mean `clear`?"));
@@ -557,6 +713,69 @@ mod tests {
         // The list and its `env` are both reported.
         assert_eq!(found[3].0, 12);
         assert!(found[4..].iter().all(|(line, _)| *line == 13), "{found:#?}");
+    }
+
+    #[test]
+    fn an_http_binding_is_read_and_its_mistakes_named() {
+        let b = parse(
+            "actions:\n  a:\n    http:\n      url: \"http://127.0.0.1:9000/activate\"\n      \
+             timeout: 2s\n      headers: { Authorization: \"Bearer t\", X-Region: eu-1 }\n    max_concurrent: 2\n  \
+             b: { http: { url: \"https://fulfil.example.com/b\" } }\n",
+        )
+        .unwrap();
+        let binding = b.resolve("a").unwrap();
+        assert_eq!(binding.max_concurrent, Some(2));
+        let Implementation::Http(o) = &binding.implementation else {
+            panic!()
+        };
+        assert_eq!(o.url.as_str(), "http://127.0.0.1:9000/activate");
+        assert_eq!(o.timeout_ms, 2000);
+        let headers: Vec<(&str, &str)> = o
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            headers,
+            [("authorization", "Bearer t"), ("x-region", "eu-1")]
+        );
+        assert_eq!(binding.implementation.timeout_ms(), Some(2000));
+        let Implementation::Http(o) = &b.resolve("b").unwrap().implementation else {
+            panic!()
+        };
+        assert_eq!(o.timeout_ms, DEFAULT_TIMEOUT_MS);
+
+        let text = "actions:\n  a: { http: { url: \"ftp://x/y\" } }\n  b: { http: { timeout: 1s } }\n  \
+                    c: { http: { url: \"http://h/\", timeout: 0s, hedaers: {} } }\n  \
+                    d: { http: { url: \"http://h/\", headers: { Idempotency-Key: k, X-A: a, x-a: b } } }\n  \
+                    e: { http: { url: \"http://h/\" }, env: { clear: true } }\n  f: { http: { url: [1] } }\n";
+        let diags = parse(text).unwrap_err();
+        let found = found(text, &diags);
+        assert_eq!(found.len(), 8, "{found:#?}");
+        assert_eq!(
+            found[0],
+            (
+                2,
+                "`ftp://x/y` is not an http or https URL (its scheme is `ftp`)".into()
+            )
+        );
+        assert_eq!(found[1], (3, "an `http` binding needs a `url`".into()));
+        assert_eq!(found[2], (4, "`timeout` must be a duration above 0".into()));
+        assert_eq!(found[3], (4, "unknown key `hedaers` in `http`".into()));
+        assert_eq!(
+            diags.list[3].help.as_deref(),
+            Some("did you mean `headers`?")
+        );
+        assert_eq!(
+            found[4],
+            (5, "ordo sets the header `Idempotency-Key` itself".into())
+        );
+        assert_eq!(found[5], (5, "the header `x-a` is given twice".into()));
+        assert_eq!(
+            found[6],
+            (6, "`env` applies to `exec` bindings only".into())
+        );
+        assert_eq!(found[7], (7, "`url` must be a string, not a list".into()));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! actions:
 //!   "network.*":    { exec: ["./plugins/network.sh"], max_concurrent: 2 }
 //!   "credit.check": { simulate: { latency: 200ms, outputs: { score: 550 } } }
+//!   "billing.*":    { http: { url: "https://billing.example.com/ordo", timeout: 10s } }
 //!   "*":            { simulate: {} }
 //! ```
 //!
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 use super::action::Action;
 use super::builtin::SimulateOptions;
+use super::http::HttpOptions;
 use crate::diagnostic::Diagnostics;
 use crate::source::{SourceFile, Sources};
 use crate::span::{FileId, Span};
@@ -98,8 +100,14 @@ pub enum Implementation {
         args: Vec<String>,
         env: PluginEnv,
     },
+    /// An HTTP service, POSTed the exec protocol's request.
+    Http(HttpOptions),
     /// A Rust implementation registered by a library user.
     Custom(Arc<dyn Action>),
+    /// People of `team` do the action: a ready task becomes a work item.
+    Manual {
+        team: String,
+    },
 }
 
 impl fmt::Debug for Implementation {
@@ -107,13 +115,28 @@ impl fmt::Debug for Implementation {
         match self {
             Implementation::Simulate(o) => f.debug_tuple("Simulate").field(o).finish(),
             Implementation::Noop => f.write_str("Noop"),
+            Implementation::Manual { team } => {
+                f.debug_struct("Manual").field("team", team).finish()
+            }
             Implementation::Exec { program, args, env } => f
                 .debug_struct("Exec")
                 .field("program", program)
                 .field("args", args)
                 .field("env", env)
                 .finish(),
+            Implementation::Http(o) => f.debug_tuple("Http").field(o).finish(),
             Implementation::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl Implementation {
+    /// The implementation's own limit on one attempt, beside a task's
+    /// `timeout`: the sooner of the two ends the attempt.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            Implementation::Http(o) => Some(o.timeout_ms),
+            _ => None,
         }
     }
 }

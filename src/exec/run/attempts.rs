@@ -50,6 +50,9 @@ impl Run<'_, '_> {
             let Some((t, group)) = next else {
                 break;
             };
+            if !self.ex.limiter.as_ref().is_none_or(|l| l.try_acquire()) {
+                break;
+            }
             self.queues[group].remove(&t);
             self.start(t, group, frontier, ready)?;
         }
@@ -80,55 +83,36 @@ impl Run<'_, '_> {
         } else {
             record.attempts + 1
         };
-        let (action, params, optional) = match (&task.undo, undo) {
-            (Some(u), true) => (&u.action, &u.inputs, &u.optional_inputs),
-            _ => (&task.action, &task.inputs, &task.optional_inputs),
+        let action = match (&task.undo, undo) {
+            (Some(u), true) => &u.action,
+            _ => &task.action,
         };
-        let mut inputs = serde_json::Map::new();
-        for (name, expr) in params {
-            match self.eval(expr, None) {
-                // An absent value is never passed for a required parameter.
-                Ok(Value::Null) if !optional.contains(name) => {
-                    let what = match expr.as_lit() {
-                        Some(_) => "its value".to_string(),
-                        None => format!("`{expr}`"),
-                    };
-                    let error = format!("input `{name}` is required, but {what} is absent");
-                    return if undo {
-                        self.undo_failed(t, error, frontier, ready)
-                    } else {
-                        self.fail(t, error)
-                    };
-                }
-                Ok(v) => {
-                    inputs.insert(name.clone(), v.to_json());
-                }
-                Err(e) => {
-                    let error = format!("cannot compute input `{name}`: {e}");
-                    return if undo {
-                        self.undo_failed(t, error, frontier, ready)
-                    } else {
-                        self.fail(t, error)
-                    };
-                }
-            }
-        }
+        let inputs = match self.inputs(t, undo) {
+            Ok(inputs) => inputs,
+            Err(error) if undo => return self.undo_failed(t, error, frontier, ready),
+            Err(error) => return self.fail(t, error),
+        };
         let call = self.call(t);
-        let deadline = task
-            .timeout_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        // The task's timeout, or its binding's (an `http` binding's), the
+        // shorter: past it, the attempt's outcome is unknown either way.
+        let timeout_ms = match (task.timeout_ms, call.timeout_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
         let order = &self.ex.plan.order;
+        let key = match self.ex.key_versions[t] {
+            Some(v) => format!("{order}/{}@v{v}", task.id),
+            None => format!("{order}/{}", task.id),
+        };
         let request = Request {
             protocol: PROTOCOL,
             action: action.clone(),
             order: order.clone(),
             task: task.id.clone(),
+            version: self.ex.version,
             attempt,
-            idempotency_key: if undo {
-                format!("{order}/{}/undo", task.id)
-            } else {
-                format!("{order}/{}", task.id)
-            },
+            idempotency_key: if undo { format!("{key}/undo") } else { key },
             undo,
             inputs,
             outputs: call.outputs.clone(),
@@ -140,7 +124,7 @@ impl Run<'_, '_> {
             undo,
             attempt,
             group,
-            timeout_ms: task.timeout_ms,
+            timeout_ms,
             action: call.action.clone(),
             request,
         };
@@ -156,6 +140,38 @@ impl Run<'_, '_> {
         self.group_running[group] += 1;
         self.to_submit.push(job);
         Ok(())
+    }
+
+    /// The inputs of the task (or its undo), resolved against finished
+    /// tasks' outputs, as plain JSON; or why they cannot be.
+    pub(super) fn inputs(
+        &self,
+        t: TaskIdx,
+        undo: bool,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        let task = &self.ex.plan.tasks[t];
+        let (params, optional) = match (&task.undo, undo) {
+            (Some(u), true) => (&u.inputs, &u.optional_inputs),
+            _ => (&task.inputs, &task.optional_inputs),
+        };
+        let mut inputs = serde_json::Map::new();
+        for (name, expr) in params {
+            match self.eval(expr, None) {
+                // An absent value is never passed for a required parameter.
+                Ok(Value::Null) if !optional.contains(name) => {
+                    let what = match expr.as_lit() {
+                        Some(_) => "its value".to_string(),
+                        None => format!("`{expr}`"),
+                    };
+                    return Err(format!("input `{name}` is required, but {what} is absent"));
+                }
+                Ok(v) => {
+                    inputs.insert(name.clone(), v.to_json());
+                }
+                Err(e) => return Err(format!("cannot compute input `{name}`: {e}")),
+            }
+        }
+        Ok(inputs)
     }
 
     pub(super) fn on_message(
@@ -202,6 +218,9 @@ impl Run<'_, '_> {
         }
         self.running -= 1;
         self.group_running[group] -= 1;
+        if let Some(limiter) = &self.ex.limiter {
+            limiter.release(1);
+        }
         if !undo {
             self.ended[t] = Some(Instant::now());
         }
@@ -282,7 +301,11 @@ impl Run<'_, '_> {
     }
 
     /// The message of the first `require` the task's outputs break.
-    fn broken_require(&self, t: TaskIdx, outputs: &BTreeMap<String, Value>) -> Option<String> {
+    pub(super) fn broken_require(
+        &self,
+        t: TaskIdx,
+        outputs: &BTreeMap<String, Value>,
+    ) -> Option<String> {
         for r in &self.ex.plan.tasks[t].requires {
             let own = Some((t, outputs));
             match r.cond.holds(&mut |r| self.lookup(r, own)) {

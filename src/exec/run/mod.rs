@@ -16,10 +16,13 @@
 //! Starting attempts and reading their results is in [`attempts`].
 
 mod attempts;
+mod waits;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use crate::exec::executor::{ExecError, Executor, RunOutcome, TaskOutcome};
 use crate::exec::frontier::Frontier;
@@ -37,6 +40,19 @@ enum Stop {
     Cancelled,
     /// A task's retries ran out without learning whether it took effect.
     Unknown(TaskIdx),
+    /// A revision waits: stop at a safe point (nothing new starts, running
+    /// attempts finish), or, taking a revision's tasks back, compensate
+    /// only those.
+    Revise,
+}
+
+/// How a phase's drive ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// Nothing is running, queued or due.
+    Finished,
+    /// Only waits are left (work items, timers) and the run parks.
+    Parked,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,12 +64,14 @@ enum Phase {
 pub(crate) fn run(
     ex: &Executor<'_>,
     records: Vec<TaskRecord>,
+    only: Option<Vec<bool>>,
     journal: &mut dyn Journal,
     observer: &mut dyn FnMut(&Event),
 ) -> Result<RunOutcome, ExecError> {
     let n = records.len();
     let mut run = Run {
         ex,
+        only,
         journal,
         observer,
         first_attempt: records.iter().map(|r| r.attempts + 1).collect(),
@@ -61,9 +79,12 @@ pub(crate) fn run(
         // A task recorded running was interrupted (or waited for a retry
         // after attempts that may have been interrupted): it may have
         // taken effect.
+        // A manual task recorded running has an open work item: nothing of
+        // it is uncertain.
         uncertain: records
             .iter()
-            .map(|r| r.state == TaskState::Running && !r.undoing)
+            .zip(&ex.calls)
+            .map(|(r, c)| r.state == TaskState::Running && !r.undoing && c.team.is_none())
             .collect(),
         records,
         began: vec![None; n],
@@ -72,6 +93,9 @@ pub(crate) fn run(
         running: 0,
         group_running: vec![0; ex.caps.len()],
         timers: BinaryHeap::new(),
+        sleepers: BinaryHeap::new(),
+        awaiting: BTreeSet::new(),
+        last_work_poll: None,
         phase: Phase::Forward,
         stop: None,
         undo_failures: Vec::new(),
@@ -89,17 +113,25 @@ pub(crate) fn run(
             })?;
         }
     }
-    std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
         let outcome = run.execute(&mut pool);
         // Workers waiting for their process to be recorded give up.
         run.acks.clear();
         outcome
-    })
+    });
+    // A run that stopped on an error gives back the places of its attempts.
+    if let Some(limiter) = &ex.limiter {
+        limiter.release(run.running);
+    }
+    outcome
 }
 
 struct Run<'a, 'p> {
     ex: &'a Executor<'p>,
+    /// Taking a revision's tasks back: the tasks whose undo runs; the run
+    /// is then compensation only.
+    only: Option<Vec<bool>>,
     journal: &'a mut dyn Journal,
     observer: &'a mut dyn FnMut(&Event),
     records: Vec<TaskRecord>,
@@ -120,6 +152,12 @@ struct Run<'a, 'p> {
     group_running: Vec<usize>,
     /// Retries due: (when, task).
     timers: BinaryHeap<Reverse<(Instant, TaskIdx)>>,
+    /// Tasks whose `wait` is not over: (not before, task), on the wall clock
+    /// (their times are recorded: they survive the run).
+    sleepers: BinaryHeap<Reverse<(DateTime<Utc>, TaskIdx)>>,
+    /// Manual tasks whose work item is open.
+    awaiting: BTreeSet<TaskIdx>,
+    last_work_poll: Option<Instant>,
     phase: Phase,
     stop: Option<Stop>,
     undo_failures: Vec<(TaskIdx, String)>,
@@ -139,9 +177,12 @@ impl<'p> Run<'_, 'p> {
             state: OrderState::InProgress,
             reason: None,
         })?;
-        let resumed_stop = self.resumed_stop()?;
         let ranks = self.ex.plan.stages.len().max(1);
         let stages: Vec<usize> = self.ex.plan.tasks.iter().map(|t| t.stage).collect();
+        if self.only.is_some() {
+            return self.take_back(pool, &stages, ranks);
+        }
+        let resumed_stop = self.resumed_stop()?;
         let (mut frontier, mut ready) =
             Frontier::new(&self.ex.deps, &self.ex.dependents, stages.clone(), ranks);
         let settled = |r: &TaskRecord| matches!(r.state, TaskState::Done | TaskState::Skipped);
@@ -155,13 +196,29 @@ impl<'p> Run<'_, 'p> {
             // again (to learn their outcome) before compensating.
             self.stop = Some(stop);
             for t in 0..self.records.len() {
-                if self.records[t].state == TaskState::Running && !self.records[t].undoing {
+                if self.records[t].state == TaskState::Running
+                    && !self.records[t].undoing
+                    && !self.is_manual(t)
+                {
                     self.enqueue(t);
                 }
             }
             ready.clear();
         }
-        self.drive(pool, &mut frontier, ready)?;
+        let drove = self.drive(pool, &mut frontier, ready)?;
+        // A revision that arrived since the last poll still comes before the
+        // order's end (or its parking): the revised version may differ from
+        // what was done.
+        if self.stop.is_none() && self.journal.revision_requested(&self.ex.plan.order)? {
+            self.stop = Some(Stop::Revise);
+        }
+        if matches!(self.stop, Some(Stop::Revise)) {
+            if let Some(outcome) = self.safe_point()? {
+                return Ok(outcome);
+            }
+        } else if drove == Drive::Parked {
+            return self.park();
+        }
 
         let Some(stop) = self.stop.clone() else {
             return self.finish(OrderState::Completed, None);
@@ -184,7 +241,6 @@ impl<'p> Run<'_, 'p> {
         let (mut frontier, ready) =
             Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
         self.drive(pool, &mut frontier, ready)?;
-
         let cause = self.describe(&stop);
         let mut problems: Vec<String> = (0..self.records.len())
             .filter(|&t| self.unsettled(t))
@@ -213,9 +269,76 @@ impl<'p> Run<'_, 'p> {
             );
         }
         match stop {
-            Stop::Failed { .. } | Stop::Unknown(_) => self.finish(OrderState::Failed, Some(cause)),
+            Stop::Failed { .. } | Stop::Unknown(_) | Stop::Revise => {
+                self.finish(OrderState::Failed, Some(cause))
+            }
             Stop::Cancelled => self.finish(OrderState::Cancelled, Some(cause)),
         }
+    }
+
+    /// Stopped for a revision, with nothing running: tasks waiting for a
+    /// retry go back to `pending` (the revised version decides about them),
+    /// and the run ends for the revision to be applied. A task that failed
+    /// for good or whose outcome is unknown meanwhile turns the stop into
+    /// an ordinary one (`None`): the revision is not applied.
+    fn safe_point(&mut self) -> Result<Option<RunOutcome>, ExecError> {
+        if let Some(t) = (0..self.records.len()).find(|&t| self.unsettled(t)) {
+            self.stop = Some(Stop::Unknown(t));
+            return Ok(None);
+        }
+        if let Some(t) =
+            (0..self.records.len()).find(|&t| self.records[t].state == TaskState::Failed)
+        {
+            let error = self.records[t].error.clone().unwrap_or_default();
+            self.stop = Some(Stop::Failed {
+                task: Some(t),
+                error,
+            });
+            return Ok(None);
+        }
+        for t in 0..self.records.len() {
+            if self.records[t].state == TaskState::Running {
+                let error = self.records[t].error.clone();
+                self.emit_task(t, TaskState::Pending, error)?;
+            }
+        }
+        self.flush()?;
+        Ok(Some(RunOutcome {
+            revising: true,
+            ..self.outcome(OrderState::InProgress, None)
+        }))
+    }
+
+    /// Compensation of the selected tasks only (a revision's undos).
+    fn take_back(
+        &mut self,
+        pool: &mut Pool<'_, '_>,
+        stages: &[usize],
+        ranks: usize,
+    ) -> Result<RunOutcome, ExecError> {
+        self.stop = Some(Stop::Revise);
+        self.phase = Phase::Compensate;
+        let backward: Vec<usize> = stages.iter().map(|s| ranks - 1 - s).collect();
+        let (mut frontier, ready) =
+            Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
+        self.drive(pool, &mut frontier, ready)?;
+        if self.undo_failures.is_empty() {
+            self.flush()?;
+            return Ok(RunOutcome {
+                revising: true,
+                ..self.outcome(OrderState::InProgress, None)
+            });
+        }
+        let problems: Vec<String> = self
+            .undo_failures
+            .iter()
+            .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t)))
+            .collect();
+        let reason = format!(
+            "{} (while revising the order; resume to try again)",
+            problems.join("; ")
+        );
+        self.finish(OrderState::Held, Some(reason))
     }
 
     /// What the records say about a stop that happened before this run:
@@ -252,18 +375,21 @@ impl<'p> Run<'_, 'p> {
         Ok(None)
     }
 
-    /// Runs the current phase until nothing is running, queued or due.
+    /// Runs the current phase until nothing is running, queued or due, or
+    /// (when the run parks) until only waits are left.
     fn drive(
         &mut self,
         pool: &mut Pool<'_, '_>,
         frontier: &mut Frontier<'_>,
         mut ready: Vec<TaskIdx>,
-    ) -> Result<(), ExecError> {
+    ) -> Result<Drive, ExecError> {
         loop {
             while let Some(t) = ready.pop() {
                 self.on_ready(t, frontier, &mut ready)?;
             }
             self.poll_cancel()?;
+            self.poll_work(false, frontier, &mut ready)?;
+            self.wake_sleepers()?;
             let now = Instant::now();
             while let Some(Reverse((due, t))) = self.timers.peek().copied() {
                 if due > now {
@@ -280,16 +406,36 @@ impl<'p> Run<'_, 'p> {
                 && self.timers.is_empty()
                 && self.queues.iter().all(BTreeSet::is_empty)
             {
-                if self.phase == Phase::Forward && self.stop.is_none() && !frontier.all_finished() {
-                    return Err(ExecError::InvalidPlan(
-                        "no task can start, yet not all have finished".into(),
-                    ));
+                if !self.waits_left() {
+                    if self.phase == Phase::Forward
+                        && self.stop.is_none()
+                        && !frontier.all_finished()
+                    {
+                        return Err(ExecError::InvalidPlan(
+                            "no task can start, yet not all have finished".into(),
+                        ));
+                    }
+                    return Ok(Drive::Finished);
                 }
-                return Ok(());
+                if self.ex.park {
+                    // A last look: what was completed meanwhile goes on now.
+                    if self.poll_work(true, frontier, &mut ready)? {
+                        continue;
+                    }
+                    self.flush()?;
+                    return Ok(Drive::Parked);
+                }
+            }
+            if self.running == 0 && self.ex.limiter.as_ref().is_some_and(|l| l.is_closed()) {
+                self.flush()?;
+                return Err(ExecError::Stopped);
             }
             let mut wait = self.ex.cancel_poll;
             if let Some(Reverse((due, _))) = self.timers.peek() {
                 wait = wait.min(due.saturating_duration_since(now));
+            }
+            if let Some(until) = self.next_sleeper_in() {
+                wait = wait.min(until);
             }
             // Nothing waits unrecorded while the run waits.
             self.flush()?;
@@ -323,6 +469,11 @@ impl<'p> Run<'_, 'p> {
                 {
                     return Ok(());
                 }
+                if self.is_manual(t) && self.records[t].state == TaskState::Running {
+                    // Its work item is open (a resumed run): wait for it.
+                    self.awaiting.insert(t);
+                    return Ok(());
+                }
                 if let Some(when) = &self.ex.plan.tasks[t].when {
                     match when.holds(&mut |r| self.lookup(r, None)) {
                         Ok(true) => {}
@@ -334,11 +485,20 @@ impl<'p> Run<'_, 'p> {
                         Err(e) => return self.fail(t, format!("cannot decide `when`: {e}")),
                     }
                 }
-                self.enqueue(t);
+                match self.not_before(t) {
+                    Ok(Some(at)) if at > Utc::now() => {
+                        self.sleepers.push(Reverse((at, t)));
+                        return Ok(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => return self.fail(t, e),
+                }
+                self.proceed(t)?;
             }
             Phase::Compensate => {
                 let r = &self.records[t];
-                if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() {
+                let selected = self.only.as_ref().is_none_or(|only| only[t]);
+                if r.state == TaskState::Done && self.ex.calls[t].undo.is_some() && selected {
                     self.enqueue(t);
                 } else if !self.unsettled(t) {
                     frontier.finish(t, ready);
@@ -391,6 +551,9 @@ impl<'p> Run<'_, 'p> {
             .iter_mut()
             .for_each(|q| q.retain(|&t| uncertain[t]));
         self.timers.retain(|Reverse((_, t))| uncertain[*t]);
+        // Waiting tasks and open work items end cancelled.
+        self.sleepers.clear();
+        self.awaiting.clear();
     }
 
     /// A task whose retries ran out without learning whether it took
@@ -419,6 +582,8 @@ impl<'p> Run<'_, 'p> {
             && self.journal.cancel_requested(&self.ex.plan.order)?
         {
             self.halt(Stop::Cancelled);
+        } else if self.journal.revision_requested(&self.ex.plan.order)? {
+            self.halt(Stop::Revise);
         }
         Ok(())
     }
@@ -451,6 +616,10 @@ impl<'p> Run<'_, 'p> {
                 "a cancel was requested while {} ran; it is a point of no return and succeeded, so the order cannot be compensated",
                 self.id(ponr)
             ),
+            Stop::Revise => format!(
+                "a revision was requested while {} ran; it is a point of no return and succeeded, so the order cannot be revised",
+                self.id(ponr)
+            ),
         };
         self.finish(OrderState::Held, Some(reason))
     }
@@ -463,6 +632,7 @@ impl<'p> Run<'_, 'p> {
             } => format!("task {} failed: {error}", self.id(*t)),
             Stop::Failed { task: None, error } => error.clone(),
             Stop::Cancelled => "the order was cancelled".into(),
+            Stop::Revise => "the order is being revised".into(),
             Stop::Unknown(t) => format!("the outcome of task {} is unknown", self.id(*t)),
         }
     }
@@ -477,6 +647,12 @@ impl<'p> Run<'_, 'p> {
             reason: reason.clone(),
         })?;
         self.flush()?;
+        Ok(self.outcome(state, reason))
+    }
+
+    /// The run's end as it stands: neither parked nor revising (the callers
+    /// that park or revise set those members themselves).
+    fn outcome(&self, state: OrderState, reason: Option<String>) -> RunOutcome {
         let tasks = (0..self.records.len())
             .map(|t| TaskOutcome {
                 id: self.id(t).to_string(),
@@ -486,11 +662,13 @@ impl<'p> Run<'_, 'p> {
                     .map(|(b, e)| e.saturating_duration_since(b)),
             })
             .collect();
-        Ok(RunOutcome {
+        RunOutcome {
             state,
             reason,
             tasks,
-        })
+            revising: false,
+            waiting: Vec::new(),
+        }
     }
 
     fn id(&self, t: TaskIdx) -> &str {

@@ -367,6 +367,7 @@ impl<'a> Context<'a> {
                 ty: ty.unwrap_or(Type::Null),
                 optional: a.optional,
                 default,
+                characteristic: a.characteristic.as_ref().map(|c| c.value.clone()),
                 span: a.name.span,
             });
         }

@@ -62,6 +62,8 @@ impl Nullability<'_> {
             Ref::Installed { name } => self.attrs.iter().any(|a| a.name == *name && a.optional),
             // The instance may not hold it (the task did not run).
             Ref::InstalledOutput { .. } => true,
+            // An order may leave out its requested dates.
+            Ref::RequestedStart | Ref::RequestedCompletion => true,
             _ => false,
         }
     }

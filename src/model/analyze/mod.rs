@@ -16,6 +16,7 @@ mod nulls;
 mod products;
 mod scope;
 mod tasks;
+mod tmf_names;
 mod values;
 mod warnings;
 
@@ -37,7 +38,16 @@ pub fn analyze(sources: &Sources, modules: &[(FileId, Module)]) -> (Option<Catal
     let mut cx = collect::Context::build(&decls, &mut diags);
     let attrs = products::resolve_attrs(&mut cx, &decls, &mut diags);
     let sigs = tasks::signatures(&cx, &decls, &mut diags);
-    let (products, currency) = products::resolve_products(&cx, &decls, &attrs, &sigs, &mut diags);
+    let (mut products, currency) =
+        products::resolve_products(&cx, &decls, &attrs, &sigs, &mut diags);
+    for (name, offerings) in tmf_names::offerings(&decls, &mut diags) {
+        if let Some(p) = products.get_mut(name) {
+            p.offerings = offerings;
+        }
+    }
+    if let Some(c) = decls.customer {
+        tmf_names::customer_characteristics(&c.attrs, &mut diags);
+    }
     let order_tasks = tasks::resolve_order_tasks(&cx, &decls, &sigs, &mut diags);
     let order_block = flow::Nullability {
         attrs: &[],

@@ -7,7 +7,7 @@ use super::collect::{duplicate, Context, Decls};
 use super::flow::{self, Facts, Nullability};
 use super::scope::{Scope, Sigs};
 use super::tasks::{require, resolve_block};
-use super::{bundles, by_action};
+use super::{bundles, by_action, tmf_names};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::{AttrDef, Included, PriceRule, Product, ProductKind, Relies};
 use crate::span::Span;
@@ -31,6 +31,7 @@ pub(super) fn resolve_attrs<'a>(
                 _ => None,
             })
             .collect();
+        tmf_names::characteristics(&attrs, diags);
         out.insert(*name, cx.attrs(&attrs, diags));
     }
     out
@@ -69,6 +70,7 @@ fn resolve_product(
         name: p.name.name.clone(),
         kind,
         description: None,
+        offerings: Vec::new(),
         attrs,
         relies_on: Vec::new(),
         prices: Vec::new(),
@@ -128,7 +130,7 @@ fn resolve_product(
                     product.description = Some(d.value.clone());
                 }
             },
-            Member::Attr(_) | Member::ReliesOn(_) => {}
+            Member::Attr(_) | Member::ReliesOn(_) | Member::Offering(_) => {}
             Member::Price(line) => {
                 let when = line
                     .when

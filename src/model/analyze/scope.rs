@@ -514,6 +514,8 @@ impl<'s, 'a> Scope<'s, 'a> {
         };
         match rest {
             ["id"] => r(Ref::OrderId, Type::String),
+            ["requested_start"] => r(Ref::RequestedStart, Type::DateTime),
+            ["requested_completion"] => r(Ref::RequestedCompletion, Type::DateTime),
             [count @ ("adds" | "modifies" | "deletes")] => r(
                 Ref::OrderCount {
                     action: [OrderAction::Add, OrderAction::Modify, OrderAction::Delete]
@@ -578,9 +580,16 @@ impl<'s, 'a> Scope<'s, 'a> {
                     .sigs
                     .map(|s| s.order.keys().map(String::as_str).collect::<Vec<_>>())
                     .unwrap_or_default();
-                let known = known
-                    .into_iter()
-                    .chain(["id", "customer", "price", "adds", "modifies", "deletes"]);
+                let known = known.into_iter().chain([
+                    "id",
+                    "customer",
+                    "price",
+                    "adds",
+                    "modifies",
+                    "deletes",
+                    "requested_start",
+                    "requested_completion",
+                ]);
                 diags.push(
                     Diagnostic::error(
                         Code::UnknownTask,
@@ -598,7 +607,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 diags.push(
                     Diagnostic::error(Code::UnknownAttribute, format!("`order.{}` is not an order field", rest.join(".")))
                         .at(span, "unknown")
-                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once`, `order.price.monthly`, `order.adds`, `order.modifies` and `order.deletes`"),
+                        .with_help("the order's fields are `order.id`, `order.customer.FIELD`, `order.price.once`, `order.price.monthly`, `order.adds`, `order.modifies`, `order.deletes`, `order.requested_start` and `order.requested_completion`"),
                 );
                 None
             }

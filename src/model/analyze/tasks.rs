@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use super::collect::{duplicate, Context, Decls};
 use super::scope::{Current, Scope, Sigs, TaskSig};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
+use crate::model::expr::Expr;
 use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
+use crate::model::types::a as an;
 use crate::model::Type;
-use crate::model::{Call, ProductKind, Require, Retry, Task, RESERVED_ORDER_TASKS};
+use crate::model::{Call, ProductKind, Require, Retry, Task, Wait, RESERVED_ORDER_TASKS};
 use crate::span::Span;
 use crate::syntax::ast::{self, ClauseKind, Member};
 use crate::syntax::{parse_interpolation, Segment};
@@ -153,6 +155,8 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
         timeout_ms: None,
         undo: None,
         point_of_no_return: false,
+        manual: None,
+        wait: None,
         span: t.name.span,
         deps: Vec::new(),
     };
@@ -239,8 +243,38 @@ fn resolve_task(base: &Scope<'_, '_>, t: &ast::TaskDecl, diags: &mut Diagnostics
                 None => ok = false,
             },
             ClauseKind::NoReturn => task.point_of_no_return = true,
+            ClauseKind::Manual(team) => match team_fault(&team.value) {
+                None => task.manual = Some(team.value.clone()),
+                Some(label) => {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Manual,
+                            format!("`{}` is not a team name", team.value.escape_debug()),
+                        )
+                        .at(team.span, label)
+                        .with_help(TEAM_RULE),
+                    );
+                    ok = false;
+                }
+            },
+            ClauseKind::WaitUntil(e) => match wait_until(&scope, e, diags) {
+                Some(e) => task.wait = Some(Wait::Until(e)),
+                None => ok = false,
+            },
+            ClauseKind::WaitFor { ms } => {
+                if *ms == 0 {
+                    diags.push(
+                        Diagnostic::error(Code::Wait, "a wait of zero waits for nothing")
+                            .at(c.span, "zero wait")
+                            .with_help("give how long to wait after the task's dependencies are done, e.g. `wait 2h`, or remove the clause"),
+                    );
+                    ok = false;
+                }
+                task.wait = Some(Wait::After { ms: *ms });
+            }
         }
     }
+    ok &= manual_alone(t, diags);
     task.deps = task.dependencies();
     ok.then_some(task)
 }
@@ -255,7 +289,83 @@ fn clause_name(k: &ClauseKind) -> &'static str {
         ClauseKind::Timeout { .. } => "timeout",
         ClauseKind::Undo(_) => "undo",
         ClauseKind::NoReturn => "point of no return",
+        ClauseKind::Manual(_) => "manual",
+        ClauseKind::WaitUntil(_) | ClauseKind::WaitFor { .. } => "wait",
     }
+}
+
+/// What a team name may be, in words.
+pub const TEAM_RULE: &str =
+    "a team name is lowercase letters, digits and `-`, starting with a letter, such as \"field-ops\"";
+
+/// Why `team` cannot name a team (`[a-z][a-z0-9-]*`), as a label; `None`
+/// when it can.
+pub fn team_fault(team: &str) -> Option<&'static str> {
+    let mut chars = team.chars();
+    match chars.next() {
+        None => Some("empty team name"),
+        Some(c) if !c.is_ascii_lowercase() => Some("must start with a lowercase letter"),
+        _ if chars.any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')) => {
+            Some("only lowercase letters, digits and `-`")
+        }
+        _ => None,
+    }
+}
+
+/// `wait until EXPR`: a date or a datetime (or null, which does not wait).
+fn wait_until(scope: &Scope<'_, '_>, e: &ast::Expr, diags: &mut Diagnostics) -> Option<Expr> {
+    let typed = scope.expr(e, diags)?;
+    if matches!(typed.ty, Type::Date | Type::DateTime | Type::Null) {
+        return Some(typed);
+    }
+    let help = if typed.ty == Type::Duration {
+        "to wait a length of time after the task's dependencies are done, write `wait D` without `until`, e.g. `wait 2h`".to_string()
+    } else {
+        "give a date (`2026-12-05`, which is 00:00 UTC), a datetime (`2026-12-05T09:00:00Z`) or a field such as `order.requested_start`".to_string()
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::Wait,
+            format!(
+                "`wait until` needs a date or a datetime, found {}",
+                an(&typed.ty)
+            ),
+        )
+        .at(e.span, format!("this is {}", an(&typed.ty)))
+        .with_help(help),
+    );
+    None
+}
+
+/// `manual` with `retry` or `timeout`: people neither time out nor are
+/// called again, so those clauses would mean nothing. Whether it is alone.
+fn manual_alone(t: &ast::TaskDecl, diags: &mut Diagnostics) -> bool {
+    let Some(manual) = t
+        .clauses
+        .iter()
+        .find(|c| matches!(c.kind, ClauseKind::Manual(_)))
+    else {
+        return true;
+    };
+    let mut alone = true;
+    for c in &t.clauses {
+        let name = match c.kind {
+            ClauseKind::Retry { .. } => "retry",
+            ClauseKind::Timeout { .. } => "timeout",
+            _ => continue,
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::Manual,
+                format!("`{name}` means nothing on the manual task `{}`", t.name.name),
+            )
+            .at(c.span, format!("`{name}` on a manual task"))
+            .with_related(manual.span, "people of this team do the task")
+            .with_help(format!("a work item is neither called again nor timed out: remove `{name}`, or remove `manual` to call the action")),
+        );
+        alone = false;
+    }
+    alone
 }
 
 fn after_ref(scope: &Scope<'_, '_>, r: &ast::TaskRef, diags: &mut Diagnostics) -> Option<TaskRef> {
@@ -492,6 +602,39 @@ impl HelpIfNone for Diagnostic {
             self
         } else {
             self.with_help(help)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::team_fault;
+    use proptest::prelude::*;
+
+    #[test]
+    fn team_names_are_lowercase_words_joined_by_dashes() {
+        for ok in ["field-ops", "noc", "back-office-2", "a", "x-"] {
+            assert_eq!(team_fault(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "Field",
+            "field ops",
+            "2nd-line",
+            "-ops",
+            "ops_team",
+            "ops/x",
+            "é",
+        ] {
+            assert!(team_fault(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_team_name_is_exactly_the_documented_form(team in "\\PC{0,12}") {
+            let form = regex::Regex::new("^[a-z][a-z0-9-]*$").unwrap();
+            prop_assert_eq!(team_fault(&team).is_none(), form.is_match(&team));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::node_notes;
 use crate::plan::Plan;
 
 fn dot_escape(s: &str) -> String {
@@ -23,11 +24,12 @@ pub fn dot(plan: &Plan) -> String {
             dot_escape(stage)
         );
         for (i, t) in plan.tasks.iter().enumerate().filter(|(_, t)| t.stage == s) {
-            let mut attrs = format!(
-                "label=\"{}\\n{}\"",
-                dot_escape(&t.id),
-                dot_escape(&t.action)
-            );
+            let lines: Vec<String> = [t.id.clone(), t.action.clone()]
+                .into_iter()
+                .chain(node_notes(t))
+                .map(|l| dot_escape(&l))
+                .collect();
+            let mut attrs = format!("label=\"{}\"", lines.join("\\n"));
             if t.point_of_no_return {
                 attrs.push_str(", peripheries=2");
             }
@@ -60,11 +62,12 @@ pub fn mermaid(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "  subgraph stage_{s}[\"{}\"]", mermaid_escape(stage));
         for (i, t) in plan.tasks.iter().enumerate().filter(|(_, t)| t.stage == s) {
-            let label = format!(
-                "{}<br/>{}",
-                mermaid_escape(&t.id),
-                mermaid_escape(&t.action)
-            );
+            let lines: Vec<String> = [t.id.clone(), t.action.clone()]
+                .into_iter()
+                .chain(node_notes(t))
+                .map(|l| mermaid_escape(&l))
+                .collect();
+            let label = lines.join("<br/>");
             let shape = if t.point_of_no_return {
                 format!("[[\"{label}\"]]")
             } else if t.when.is_some() {

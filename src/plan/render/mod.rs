@@ -1,18 +1,43 @@
 //! The plan and the quote as a person or a program reads them: text, the JSON
-//! of SPEC §5, Graphviz DOT and Mermaid. Every output is deterministic.
+//! of SPEC §5, Graphviz DOT, Mermaid, and pictures ordo draws itself (SVG,
+//! and an HTML page around it). Every output is deterministic.
 
 mod graph;
+mod html;
+mod layout;
+mod svg;
 mod text;
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Plan, PlanCall, PlanItem, PlanTask};
+use super::revision::Revision;
+
+use super::{Plan, PlanCall, PlanItem, PlanTask, PlanWait};
 use crate::model::{MessagePart, Require};
 use crate::syntax::ast::RetryKind;
+use crate::value::format_duration;
 
 pub use graph::{dot, mermaid};
+pub use html::html;
+pub use svg::{svg, Status};
 pub use text::{count, quote_text, text};
+
+/// How many of the plan's stages have tasks.
+pub(crate) fn used_stages(plan: &Plan) -> usize {
+    (0..plan.stages.len())
+        .filter(|&s| plan.tasks.iter().any(|t| t.stage == s))
+        .count()
+}
+
+/// Each critical-path task's step on the path, from 1.
+pub(crate) fn critical_steps(plan: &Plan) -> std::collections::BTreeMap<super::TaskIdx, usize> {
+    plan.critical_path
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (i, k + 1))
+        .collect()
+}
 
 /// An undo call as one line: `inventory.release_port(port: 1/Broadband/reserve_port.port)`.
 pub(crate) fn call_text(call: &PlanCall) -> String {
@@ -28,6 +53,26 @@ pub(crate) fn inputs_text(inputs: &[(String, crate::model::Expr)]) -> String {
         .map(|(n, e)| format!("{n}: {e}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A task's wait in words: `until 2026-12-05T00:00:00Z` (the instant, or the
+/// expression evaluated when the task is ready), `2h after its dependencies`.
+pub(crate) fn wait_text(w: &PlanWait) -> String {
+    match w {
+        PlanWait::Until(e) => format!("until {e}"),
+        PlanWait::After { ms } => format!("{} after its dependencies", format_duration(*ms)),
+    }
+}
+
+/// The short notes a graph node carries under its id and action: who does
+/// the task (`manual field-ops`) and what it waits for (`wait 2h`).
+pub(crate) fn node_notes(t: &PlanTask) -> Vec<String> {
+    let manual = t.manual.iter().map(|team| format!("manual {team}"));
+    let wait = t.wait.iter().map(|w| match w {
+        PlanWait::Until(e) => format!("wait until {e}"),
+        PlanWait::After { ms } => format!("wait {}", format_duration(*ms)),
+    });
+    manual.chain(wait).collect()
 }
 
 /// A `require` rule's message as the customer will see it: values known at
@@ -75,6 +120,11 @@ struct JsonTask<'a> {
     timeout_ms: Option<u64>,
     undo: Option<String>,
     point_of_no_return: bool,
+    /// The team of a manual task, else null.
+    manual: Option<&'a str>,
+    /// `{"until": {"value": …}}` or `{"until": {"expr": …}}`, or
+    /// `{"after_ms": N}`; null without a wait.
+    wait: Option<serde_json::Value>,
 }
 
 fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
@@ -90,15 +140,7 @@ fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
         inputs: t
             .inputs
             .iter()
-            .map(|(n, e)| {
-                // Known at plan time: the value as actions will see it;
-                // else the expression evaluated when the task runs.
-                let input = match e.as_lit() {
-                    Some(v) => json!({ "value": v.to_json() }),
-                    None => json!({ "expr": e.to_string() }),
-                };
-                (n.clone(), input)
-            })
+            .map(|(n, e)| (n.clone(), expr_json(e)))
             .collect(),
         require: t
             .requires
@@ -119,20 +161,65 @@ fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
         timeout_ms: t.timeout_ms,
         undo: t.undo.as_ref().map(call_text),
         point_of_no_return: t.point_of_no_return,
+        manual: t.manual.as_deref(),
+        wait: t.wait.as_ref().map(|w| match w {
+            PlanWait::Until(e) => json!({ "until": expr_json(e) }),
+            PlanWait::After { ms } => json!({ "after_ms": ms }),
+        }),
+    }
+}
+
+/// An expression of a plan task: known at plan time, the value as actions
+/// will see it; else the expression evaluated when the task is ready.
+fn expr_json(e: &crate::model::Expr) -> serde_json::Value {
+    match e.as_lit() {
+        Some(v) => json!({ "value": v.to_json() }),
+        None => json!({ "expr": e.to_string() }),
     }
 }
 
 /// The JSON plan: SPEC §5's keys, and per task its inputs, `require`,
-/// `retry` and `timeout_ms` (`docs/plans.md`, "The JSON plan").
+/// `retry`, `timeout_ms`, `manual` and `wait` (`docs/plans.md`, "The JSON
+/// plan").
 pub fn json(plan: &Plan) -> String {
-    let value = json!({
+    pretty(&json_value(plan))
+}
+
+fn json_value(plan: &Plan) -> serde_json::Value {
+    json!({
         "order": plan.order,
         "stages": plan.stages,
         "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect::<Vec<_>>(),
         "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
-    });
+        "requested_start": plan.requested_start,
+        "requested_completion": plan.requested_completion,
+    })
+}
+
+/// The JSON plan of a revised order with its delta as the `revision`
+/// member: `{"from": 1, "to": 2, "tasks": [{"id": "…", "change": "keep"}]}`.
+pub fn json_revised(plan: &Plan, revision: &Revision) -> String {
+    let mut value = json_value(plan);
+    value["revision"] = json!(revision);
     pretty(&value)
+}
+
+/// The delta as text: one line per task, its change first, then the counts.
+pub fn revision_text(revision: &Revision) -> String {
+    let mut out = format!(
+        "revision of order version {} to version {}:\n",
+        revision.from, revision.to
+    );
+    for t in &revision.tasks {
+        out.push_str(&format!("  {:<4}  {}\n", t.change.as_str(), t.id));
+    }
+    let c = revision.counts();
+    out.push_str(&format!(
+        "{} kept, {} redone, {} undone, {} added\n",
+        c.kept, c.redone, c.undone, c.added
+    ));
+    out
 }
 
 /// The quote: prices per item and for the order, and SLA terms per item.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{call_text, inputs_text, message_text};
+use super::{call_text, inputs_text, message_text, wait_text};
 use crate::plan::Plan;
 use crate::value::format_duration;
 
@@ -10,12 +10,7 @@ use crate::value::format_duration;
 /// undo and points of no return; then the critical path.
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
-    let used = plan
-        .stages
-        .iter()
-        .enumerate()
-        .filter(|(s, _)| plan.tasks.iter().any(|t| t.stage == *s))
-        .count();
+    let used = super::used_stages(plan);
     let _ = writeln!(
         out,
         "order {}: {} in {used} of {} stages",
@@ -28,6 +23,14 @@ pub fn text(plan: &Plan) -> String {
         "price: {} once, {} monthly",
         plan.price.once, plan.price.monthly
     );
+    for (what, at) in [
+        ("requested start", &plan.requested_start),
+        ("requested completion", &plan.requested_completion),
+    ] {
+        if let Some(at) = at {
+            let _ = writeln!(out, "{what}: {at}");
+        }
+    }
     for (s, stage) in plan.stages.iter().enumerate() {
         let tasks: Vec<_> = plan.tasks.iter().filter(|t| t.stage == s).collect();
         if tasks.is_empty() {
@@ -40,7 +43,11 @@ pub fn text(plan: &Plan) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(out, "  {}  {}{mark}", t.id, t.action);
+            let manual = match &t.manual {
+                Some(team) => format!("  [manual: {team}]"),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "  {}  {}{manual}{mark}", t.id, t.action);
             if !t.inputs.is_empty() {
                 let _ = writeln!(out, "      inputs   {}", inputs_text(&t.inputs));
             }
@@ -50,6 +57,9 @@ pub fn text(plan: &Plan) -> String {
             }
             if let Some(w) = &t.when {
                 let _ = writeln!(out, "      when     {w}  (decided at run time)");
+            }
+            if let Some(w) = &t.wait {
+                let _ = writeln!(out, "      wait     {}", wait_text(w));
             }
             for r in &t.requires {
                 let _ = writeln!(out, "      require  {} else {:?}", r.cond, message_text(r));

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use r2d2_postgres::postgres::Transaction;
 
 use super::orders::{apply_completed, existing_version, narrow, notify, task_row, TASK_COLUMNS};
-use super::{runner, Pg};
-use crate::exec::{Event, Journal, JournalError, OrderState};
+use super::{revisions, runner, work, Pg};
+use crate::exec::{Event, Journal, JournalError, OrderState, TaskState, WorkResult};
 use crate::store::group::Outcome;
 use crate::store::journal::advance;
 use crate::store::sqlite::now;
@@ -106,6 +106,25 @@ impl Journal for PgJournal {
     fn cancel_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
         let mut conn = self.pg.conn()?;
         Ok(runner::cancel_requested(
+            &self.pg,
+            &mut *conn,
+            &self.target.order,
+            self.target.version,
+        )?)
+    }
+
+    fn revision_requested(&mut self, _order: &str) -> Result<bool, JournalError> {
+        let mut conn = self.pg.conn()?;
+        Ok(revisions::requested(
+            &self.pg,
+            &mut *conn,
+            &self.target.order,
+        )?)
+    }
+
+    fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
+        let mut conn = self.pg.conn()?;
+        Ok(work::results(
             &self.pg,
             &mut *conn,
             &self.target.order,
@@ -238,7 +257,8 @@ fn write_event(
                 .transpose()?;
             tx.execute(
                 "UPDATE tasks SET state = $1, attempts = $2, undo_attempts = $3, undoing = $4, outputs = $5, \
-                 last_error = $6, started_at = $7, finished_at = $8, process = $12, next_attempt_at = $13 \
+                 last_error = $6, started_at = $7, finished_at = $8, process = $12, next_attempt_at = $13, \
+                 not_before = $14 \
                  WHERE order_id = $9 AND version = $10 AND idx = $11",
                 &[
                     &after.as_str(),
@@ -254,9 +274,19 @@ fn write_event(
                     &idx64,
                     &process,
                     &row.next_attempt_at,
+                    &r.not_before,
                 ],
             )
             .map_err(failed)?;
+            match event {
+                Event::WorkOpened { .. } => {
+                    work::opened(tx, &t.order, version, event, at).map_err(failed)?
+                }
+                Event::Task { .. } if !matches!(after, TaskState::Pending | TaskState::Running) => {
+                    work::task_ended(tx, &t.order, version, idx64, at).map_err(failed)?
+                }
+                _ => {}
+            }
         }
         (_, None) => {}
     }

@@ -13,8 +13,10 @@
 mod journal;
 mod notify;
 mod orders;
+mod revisions;
 mod runner;
 mod schema;
+mod work;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,8 +29,8 @@ pub use schema::PG_SCHEMA_VERSION;
 
 use super::group::{CommitStats, GroupCommit};
 use super::{
-    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, RunnerLock, Store, StoreError,
-    StoreOptions, StoredOrder,
+    CancelOutcome, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock, Store,
+    StoreError, StoreOptions, StoredOrder, WorkFilter, WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -271,6 +273,53 @@ impl Store for PgStore {
     fn changing(&self, instance: &str) -> Result<Option<String>, StoreError> {
         let mut conn = self.pg.conn()?;
         orders::changing(&mut *conn, instance).map_err(|e| self.pg.failed(e))
+    }
+
+    fn request_revision(
+        &self,
+        plan: &Plan,
+        document: &serde_json::Value,
+        settled: bool,
+    ) -> Result<u32, StoreError> {
+        revisions::request(&self.pg, plan, document, settled)
+    }
+
+    fn pending_revision(&self, order: &str) -> Result<Option<PendingRevision>, StoreError> {
+        revisions::pending(&self.pg, order)
+    }
+
+    fn begin_revision(
+        &self,
+        lock: &RunnerLock,
+        delta: &crate::plan::revision::Revision,
+    ) -> Result<(), StoreError> {
+        revisions::begin(&self.pg, lock, delta)
+    }
+
+    fn switch_revision(
+        &self,
+        lock: &RunnerLock,
+        revision: &PendingRevision,
+    ) -> Result<(), StoreError> {
+        revisions::switch(&self.pg, lock, revision)
+    }
+
+    fn work_items(&self, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
+        work::list(&self.pg, filter)
+    }
+
+    fn work_item(&self, order: &str, task: &str) -> Result<WorkItem, StoreError> {
+        work::get(&self.pg, order, task)
+    }
+
+    fn change_work(
+        &self,
+        order: &str,
+        task: &str,
+        by: &str,
+        request: &WorkRequest,
+    ) -> Result<WorkItem, StoreError> {
+        work::change(&self.pg, order, task, by, request)
     }
 }
 

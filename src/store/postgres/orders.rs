@@ -3,7 +3,7 @@
 //! queries. The shapes (a stored order, a status, instance changes) are
 //! built by the same functions as SQLite's.
 
-use r2d2_postgres::postgres::{GenericClient, Row};
+use r2d2_postgres::postgres::{GenericClient, Row, Transaction};
 
 use super::{runner, Pg, CHANNEL};
 use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
@@ -58,8 +58,8 @@ pub(crate) fn create(
         )?;
     }
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings, due_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)",
         &[
             &plan.order,
             &FIRST_VERSION,
@@ -69,6 +69,7 @@ pub(crate) fn create(
             &plan_json,
             &document.to_string(),
             &bindings,
+            &rows::due_at(plan, &at),
         ],
     )
     .map_err(|e| {
@@ -80,35 +81,11 @@ pub(crate) fn create(
             pg.failed(e)
         }
     })?;
-    let item = tx
-        .prepare(
-            "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .map_err(failed)?;
-    for (idx, it) in plan.items.iter().enumerate() {
-        let attributes =
-            serde_json::to_string(&it.attributes).map_err(|e| json("attributes", e))?;
-        tx.execute(
-            &item,
-            &[
-                &plan.order,
-                &FIRST_VERSION,
-                &it.id,
-                &(idx as i64),
-                &it.product,
-                &it.action.as_str(),
-                &it.parent,
-                &attributes,
-                &it.instance,
-            ],
-        )
-        .map_err(failed)?;
-    }
+    insert_items(pg, &mut tx, plan, FIRST_VERSION)?;
     let task = tx
         .prepare(
-            "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state, inputs_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .map_err(failed)?;
     for (idx, t) in plan.tasks.iter().enumerate() {
@@ -122,6 +99,7 @@ pub(crate) fn create(
                 &t.item,
                 &t.point_of_no_return,
                 &TaskState::Pending.as_str(),
+                &crate::plan::revision::task_hash(t),
             ],
         )
         .map_err(failed)?;
@@ -147,6 +125,43 @@ pub(crate) fn create(
     tx.commit().map_err(failed)
 }
 
+/// The item rows of an order version.
+pub(crate) fn insert_items(
+    pg: &Pg,
+    tx: &mut Transaction<'_>,
+    plan: &Plan,
+    version: i64,
+) -> Result<(), StoreError> {
+    let failed = |e| pg.failed(e);
+    let json = |what, e| StoreError::json(&pg.path(), what, e);
+    let item = tx
+        .prepare(
+            "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .map_err(failed)?;
+    for (idx, it) in plan.items.iter().enumerate() {
+        let attributes =
+            serde_json::to_string(&it.attributes).map_err(|e| json("attributes", e))?;
+        tx.execute(
+            &item,
+            &[
+                &plan.order,
+                &version,
+                &it.id,
+                &(idx as i64),
+                &it.product,
+                &it.action.as_str(),
+                &it.parent,
+                &attributes,
+                &it.instance,
+            ],
+        )
+        .map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Announces a change of `order` to the processes listening, when the
 /// transaction commits.
 pub(crate) fn notify(
@@ -161,7 +176,8 @@ pub(crate) fn load(pg: &Pg, order: &str) -> Result<StoredOrder, StoreError> {
     let mut conn = pg.conn()?;
     let head = head(pg, &mut *conn, order)?;
     let rows = task_rows(pg, &mut *conn, order, head.version)?;
-    rows::stored_order(&pg.path(), order, head, rows)
+    let keys = super::revisions::key_versions(pg, &mut *conn, order, head.version)?;
+    rows::stored_order(&pg.path(), order, head, rows, keys)
 }
 
 pub(crate) fn set_bindings(
@@ -191,7 +207,8 @@ pub(crate) fn list(pg: &Pg) -> Result<Vec<OrderSummary>, StoreError> {
                     o.cancel_requested_at IS NOT NULL, \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version), \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version \
-                        AND t.state IN ('done', 'skipped')) \
+                        AND t.state IN ('done', 'skipped')), \
+                    o.due_at \
              FROM orders o \
              WHERE o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
              ORDER BY o.created_at DESC, o.ordinal DESC",
@@ -201,10 +218,18 @@ pub(crate) fn list(pg: &Pg) -> Result<Vec<OrderSummary>, StoreError> {
     found
         .iter()
         .map(|r| {
+            let state: OrderState = parse(pg, &r.get::<_, String>(2))?;
+            let due_at: Option<String> = r.get(9);
             Ok(OrderSummary {
                 id: r.get(0),
                 version: narrow(pg, r.get::<_, i64>(1))?,
-                state: parse(pg, &r.get::<_, String>(2))?,
+                state,
+                overdue: crate::plan::overdue(
+                    due_at.as_deref(),
+                    state.is_final(),
+                    chrono::Utc::now(),
+                ),
+                due_at,
                 reason: r.get(3),
                 created_at: r.get(4),
                 updated_at: r.get(5),
@@ -231,8 +256,17 @@ pub(crate) fn status(pg: &Pg, order: &str) -> Result<OrderStatus, StoreError> {
         live: live && runner::pid_ok(pg, &holder),
         holder,
     });
+    let revisions = super::revisions::history(pg, &mut *conn, order)?;
     drop(conn);
-    rows::order_status(&pg.path(), order, head, rows, last_event_at, runner)
+    rows::order_status(
+        &pg.path(),
+        order,
+        head,
+        rows,
+        last_event_at,
+        runner,
+        revisions,
+    )
 }
 
 pub(crate) fn events(pg: &Pg, order: &str) -> Result<Vec<JournalEntry>, StoreError> {
@@ -279,6 +313,7 @@ pub(crate) fn task_row(pg: &Pg, r: &Row) -> Result<TaskRow, StoreError> {
             outputs,
             error: r.get(5),
             process,
+            not_before: r.get(10),
         },
         started_at: r.get(6),
         finished_at: r.get(7),
@@ -307,7 +342,7 @@ fn head(pg: &Pg, conn: &mut impl GenericClient, order: &str) -> Result<Head, Sto
     let row = conn
         .query_opt(
             "SELECT version, state, reason, created_at, updated_at, plan, document, \
-                    cancel_requested_at IS NOT NULL, bindings \
+                    cancel_requested_at IS NOT NULL, bindings, due_at \
              FROM orders WHERE id = $1 ORDER BY version DESC LIMIT 1",
             &[&order],
         )
@@ -325,6 +360,7 @@ fn head(pg: &Pg, conn: &mut impl GenericClient, order: &str) -> Result<Head, Sto
         document: row.get(6),
         cancel_requested: row.get(7),
         bindings: row.get(8),
+        due_at: row.get(9),
     })
 }
 

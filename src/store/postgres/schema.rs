@@ -19,13 +19,68 @@ pub(crate) struct Migration {
 /// Every PostgreSQL schema version, oldest first. Append; never edit a
 /// released step. (Numbered on their own: the SQLite schema's versions are
 /// another sequence.)
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: V1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        sql: V2,
+    },
+    Migration {
+        version: 3,
+        sql: V3,
+    },
+];
 
 /// The newest PostgreSQL schema this build understands.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 3;
+
+/// Version 2, SQLite's version 5: work items (one per waiting task, with
+/// the same columns), a task's `not_before` and an order's `due_at`.
+const V2: &str = r#"
+CREATE TABLE work_items (
+    order_id    TEXT    NOT NULL,
+    task_id     TEXT    NOT NULL,
+    version     BIGINT  NOT NULL,
+    idx         BIGINT  NOT NULL,
+    team        TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    attempt     BIGINT  NOT NULL,
+    assignee    TEXT,
+    inputs      TEXT    NOT NULL,
+    outputs     TEXT,
+    reason      TEXT,
+    retryable   BOOLEAN NOT NULL DEFAULT FALSE,
+    ready_at    TEXT    NOT NULL,
+    updated_at  TEXT    NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (order_id, task_id)
+);
+CREATE INDEX work_items_by_state ON work_items (state, team);
+ALTER TABLE tasks ADD COLUMN not_before TEXT;
+ALTER TABLE orders ADD COLUMN due_at TEXT;
+"#;
+
+/// Version 3, SQLite's version 6: revisions, and the version of the
+/// idempotency key a task redone by a revision uses.
+const V3: &str = r#"
+ALTER TABLE tasks ADD COLUMN key_version BIGINT;
+CREATE TABLE revisions (
+    order_id     TEXT    NOT NULL,
+    version      BIGINT  NOT NULL,
+    from_version BIGINT  NOT NULL,
+    state        TEXT    NOT NULL,
+    requested_at TEXT    NOT NULL,
+    applied_at   TEXT,
+    reason       TEXT,
+    plan         TEXT    NOT NULL,
+    document     TEXT    NOT NULL,
+    delta        TEXT,
+    PRIMARY KEY (order_id, version)
+);
+"#;
 
 /// Version 1: what SQLite's schema holds at its version 4 (orders and
 /// versions, items, tasks, events, the installed base), the runner lease

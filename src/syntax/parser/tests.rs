@@ -204,3 +204,31 @@ fn deep_nesting_is_refused_not_overflowed() {
         Code::Syntax
     );
 }
+
+#[test]
+fn parses_manual_and_waits() {
+    let text = r#"order {
+  task t: a.b() { manual "field-ops" wait until order.requested_start ?? 2026-12-05 }
+  task u: a.b() { wait 90m }
+  task wait: a.b() { after wait }
+}"#;
+    let m = parse_module(FileId(0), text).unwrap_or_else(|d| panic!("{d:?}"));
+    let Decl::Order(o) = &m.decls[0] else {
+        panic!("order expected")
+    };
+    let kinds: Vec<&ClauseKind> = o.tasks[0].clauses.iter().map(|c| &c.kind).collect();
+    assert!(matches!(kinds[0], ClauseKind::Manual(s) if s.value == "field-ops"));
+    let ClauseKind::WaitUntil(e) = kinds[1] else {
+        panic!("wait until expected")
+    };
+    assert_eq!(&text[e.span.range()], "order.requested_start ?? 2026-12-05");
+    assert!(matches!(
+        o.tasks[1].clauses[0].kind,
+        ClauseKind::WaitFor { ms: 5_400_000 }
+    ));
+    // `wait` and `manual` stay names.
+    assert_eq!(o.tasks[2].name.name, "wait");
+    // A wait needs a duration or `until`.
+    assert!(parse_module(FileId(0), "order { task t: a.b() { wait soon } }").is_err());
+    assert!(parse_module(FileId(0), "order { task t: a.b() { manual field } }").is_err());
+}

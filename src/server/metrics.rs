@@ -1,0 +1,93 @@
+//! `/metrics`: the Prometheus text format (version 0.0.4), written out here
+//! — orders by state, attempts started, succeeded and failed, and the
+//! attempt latency histogram.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::App;
+use crate::lifecycle::engine::{Metrics, LATENCY_BUCKETS};
+use crate::store::OrderSummary;
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let listed = {
+        let app = Arc::clone(&app);
+        tokio::task::spawn_blocking(move || app.store().list_orders()).await
+    };
+    match listed {
+        Ok(Ok(orders)) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+            render(&orders, &app.engine.metrics, app.engine.active().len()),
+        )
+            .into_response(),
+        Ok(Err(e)) => ApiError::lifecycle(e.into(), None).into_response(),
+        Err(e) => ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )
+        .into_response(),
+    }
+}
+
+/// The text of `/metrics`.
+pub(crate) fn render(orders: &[OrderSummary], m: &Metrics, active: usize) -> String {
+    let mut by_state: BTreeMap<&str, usize> = [
+        "acknowledged",
+        "in_progress",
+        "completed",
+        "failed",
+        "cancelled",
+        "held",
+    ]
+    .into_iter()
+    .map(|s| (s, 0))
+    .collect();
+    for o in orders {
+        *by_state.entry(o.state.as_str()).or_default() += 1;
+    }
+    let mut out = String::new();
+    out.push_str("# HELP ordo_orders Orders in the store, by state.\n# TYPE ordo_orders gauge\n");
+    for (state, n) in &by_state {
+        let _ = writeln!(out, "ordo_orders{{state=\"{state}\"}} {n}");
+    }
+    out.push_str("# HELP ordo_orders_advancing Orders this server is advancing now.\n# TYPE ordo_orders_advancing gauge\n");
+    let _ = writeln!(out, "ordo_orders_advancing {active}");
+    for (name, help, counter) in [
+        ("started", "Attempts started.", &m.started),
+        ("succeeded", "Attempts that succeeded.", &m.succeeded),
+        ("failed", "Attempts that failed.", &m.failed),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP ordo_attempts_{name}_total {help}\n# TYPE ordo_attempts_{name}_total counter\nordo_attempts_{name}_total {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
+    out.push_str("# HELP ordo_attempt_duration_seconds Attempt latency.\n# TYPE ordo_attempt_duration_seconds histogram\n");
+    let mut cumulative = 0;
+    for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+        cumulative += m.latency[i].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "ordo_attempt_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    cumulative += m.latency[LATENCY_BUCKETS.len()].load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "ordo_attempt_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+    );
+    let sum = m.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(out, "ordo_attempt_duration_seconds_sum {sum}");
+    let _ = writeln!(out, "ordo_attempt_duration_seconds_count {cumulative}");
+    out
+}

@@ -1,0 +1,222 @@
+//! `ordo serve`: the resident engine behind an HTTP API (`docs/server.md`).
+//!
+//! Startup opens the store, compiles the catalog once, reads the bindings
+//! and the token, takes over the orders a dead process left, and serves
+//! `/api/v1`, `/healthz`, `/metrics` and `/openapi.json`. SIGTERM or SIGINT:
+//! stop accepting, start nothing new, let running advances finish (up to
+//! the grace period), release their locks, exit 0.
+//!
+//! Everything here goes through `crate::lifecycle`, never the store's
+//! implementation directly.
+
+mod api;
+mod error;
+mod metrics;
+mod security;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::exec::BindingsRecord;
+use crate::lifecycle::engine::{Engine, POLL};
+use crate::lifecycle::{self, CompiledCatalog, LifecycleError};
+use crate::store::Store;
+
+/// Bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What `ordo serve` was given.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// The state folder: the events log and plugin logs are kept there.
+    pub state: PathBuf,
+    /// The store the orders are in (the state folder's, or `--store`).
+    pub store: crate::store::Location,
+    pub catalog: PathBuf,
+    pub bindings: Option<PathBuf>,
+    pub jobs: usize,
+    pub token_file: Option<PathBuf>,
+    /// How long running advances may take to return after SIGTERM.
+    pub grace: Duration,
+}
+
+/// Why the server did not start (or stopped).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error("cannot read the token file {path}: {source}")]
+    Token {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the token file {0} is empty")]
+    EmptyToken(PathBuf),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every handler shares.
+pub(crate) struct App {
+    pub engine: Arc<Engine>,
+    pub catalog: CompiledCatalog,
+    pub bindings: BindingsRecord,
+    pub token: Option<Vec<u8>>,
+}
+
+impl App {
+    pub fn store(&self) -> &dyn Store {
+        self.engine.store()
+    }
+}
+
+/// Prepares everything that can fail before listening.
+pub(crate) fn prepare(options: &ServeOptions) -> Result<App, ServeError> {
+    let catalog = lifecycle::compile_catalog(lifecycle::load_catalog(&options.catalog)?)?;
+    let bindings = lifecycle::read_bindings(options.bindings.as_deref())?;
+    let token = match &options.token_file {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|source| ServeError::Token {
+                path: path.clone(),
+                source,
+            })?;
+            let token = text.trim_ascii().to_vec();
+            if token.is_empty() {
+                return Err(ServeError::EmptyToken(path.clone()));
+            }
+            Some(token)
+        }
+    };
+    let store: Arc<dyn Store> = Arc::from(lifecycle::open_store(&options.store)?);
+    let engine = Engine::new(store, options.state.clone(), options.jobs);
+    Ok(App {
+        engine,
+        catalog,
+        bindings,
+        token,
+    })
+}
+
+/// The routes, with the security layers.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route(
+            "/api/v1/orders",
+            post(api::create_order).get(api::list_orders),
+        )
+        .route("/api/v1/orders/{id}", get(api::show_order))
+        .route("/api/v1/orders/{id}/plan", get(api::order_plan))
+        .route("/api/v1/orders/{id}/events", get(api::order_events))
+        .route("/api/v1/orders/{id}/cancel", post(api::cancel_order))
+        .route("/api/v1/inventory", get(api::list_inventory))
+        .route("/api/v1/inventory/{id}", get(api::show_instance))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(api::openapi))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            security::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+/// Runs `ordo serve` until SIGTERM or SIGINT. The bound address is printed
+/// on stderr once the server listens.
+pub fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    let app = Arc::new(prepare(&options)?);
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(app, options))
+}
+
+async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    eprintln!("ordo serve: listening on http://{addr}");
+    let engine = Arc::clone(&app.engine);
+    // Takeover at start, then the wake-up poll.
+    let poller = tokio::spawn({
+        let engine = Arc::clone(&engine);
+        async move {
+            let mut tick = tokio::time::interval(POLL);
+            loop {
+                tick.tick().await;
+                if engine.is_stopping() {
+                    break;
+                }
+                let engine = Arc::clone(&engine);
+                let polled = tokio::task::spawn_blocking(move || engine.poll()).await;
+                if let Ok(Err(e)) = polled {
+                    tracing::error!(error = %e, "cannot read the store's orders");
+                }
+            }
+        }
+    });
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: no new attempt starts; waiting for running ones");
+    let grace = options.grace;
+    let stopped = tokio::task::spawn_blocking(move || engine.shutdown(grace))
+        .await
+        .unwrap_or(false);
+    poller.abort();
+    if stopped {
+        tracing::info!("every advance returned; locks released");
+    } else {
+        tracing::warn!("grace period over: orders still running are taken over at the next start");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Log lines on stderr, one JSON object per line; `ORDO_LOG` filters them
+/// (`info` by default).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
+}
