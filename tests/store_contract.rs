@@ -14,9 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ordo::exec::{Event, OrderState, TaskState};
+use ordo::exec::{WorkChange, WorkOutcome};
 use ordo::inventory::{InstanceFilter, InstanceStatus};
 use ordo::store::postgres::Wake;
-use ordo::store::{PgStore, SqliteStore, Store, StoreError, StoreOptions};
+use ordo::store::{
+    PgStore, RevisionState, SqliteStore, Store, StoreError, StoreOptions, WorkFilter, WorkRequest,
+    WorkState,
+};
 use ordo::syntax::ast::OrderAction;
 use ordo::value::Value;
 
@@ -142,6 +146,11 @@ contract!(
     completions_write_the_installed_base,
     bindings_are_kept_with_the_order,
     journal_handles_on_threads_commit_every_event,
+    work_item_claims_race_and_one_claimant_wins,
+    a_completed_work_item_is_taken_up_by_the_run,
+    a_work_item_ends_with_its_task,
+    revisions_are_requested_once_then_begun_and_switched,
+    revisions_are_refused_past_a_point_of_no_return_and_once_ended,
 );
 
 fn started(task: usize) -> Event {
@@ -871,4 +880,291 @@ fn a_lost_database_connection_loses_no_event_and_the_pool_reconnects() {
     let stored = store.load("ORD-1").unwrap();
     assert_eq!(stored.records[0].state, TaskState::Done);
     assert_eq!(stored.records[1].state, TaskState::Running);
+}
+
+/// ORD-1 with its first task waiting for team `field-ops` (its run recorded
+/// `work_opened`); the lock is released, as a parked run releases it.
+fn with_work_item(store: &dyn Store, order: &str) {
+    create(store, order);
+    let lock = store.acquire_runner(order).unwrap();
+    let inputs = serde_json::json!({ "line": "L-7" });
+    store
+        .journal(&lock)
+        .unwrap()
+        .record(
+            order,
+            &Event::WorkOpened {
+                task: 0,
+                attempt: 1,
+                team: "field-ops".into(),
+                inputs: inputs.as_object().unwrap().clone(),
+            },
+        )
+        .unwrap();
+}
+
+fn work_item_claims_race_and_one_claimant_wins(b: &dyn Backend) {
+    let store = b.store();
+    with_work_item(&*store, "ORD-1");
+    let open = store.work_items(&WorkFilter::default()).unwrap();
+    assert_eq!(open.len(), 1);
+    let item = &open[0];
+    assert_eq!(
+        (item.task.as_str(), item.team.as_str(), item.state),
+        ("credit", "field-ops", WorkState::Open)
+    );
+    assert_eq!(item.action, "sys.credit");
+    assert_eq!(item.inputs["line"], "L-7");
+    assert_eq!(item.outputs.len(), 1);
+    // Eight people claim at once, each through a store of their own.
+    let stores: Vec<Box<dyn Store>> = (0..8).map(|_| b.store()).collect();
+    let outcomes: Vec<_> = std::thread::scope(|s| {
+        let claims: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                s.spawn(move || {
+                    st.change_work("ORD-1", "credit", &format!("user{i}"), &WorkRequest::Claim)
+                })
+            })
+            .collect();
+        claims.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let won: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    let winner = won[0].assignee.clone().unwrap();
+    for lost in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(
+            matches!(lost, StoreError::WorkItemTaken { assignee, .. } if *assignee == winner),
+            "{lost:?}"
+        );
+    }
+    let item = store.work_item("ORD-1", "credit").unwrap();
+    assert_eq!(item.state, WorkState::Claimed);
+    assert_eq!(item.assignee.as_deref(), Some(winner.as_str()));
+    // Claiming again changes nothing; someone else cannot release it.
+    let again = store
+        .change_work("ORD-1", "credit", &winner, &WorkRequest::Claim)
+        .unwrap();
+    assert_eq!(again, item);
+    let err = store
+        .change_work("ORD-1", "credit", "intruder", &WorkRequest::Release)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::WorkItemTaken { .. }), "{err:?}");
+    let mine = WorkFilter {
+        assignee: Some(winner.clone()),
+        ..WorkFilter::default()
+    };
+    assert_eq!(store.work_items(&mine).unwrap().len(), 1);
+    let claims = store
+        .events("ORD-1")
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(&e.event, Event::Work { change: WorkChange::Claimed, by, .. } if *by == winner))
+        .count();
+    assert_eq!(claims, 1, "one claim in the journal");
+}
+
+fn a_completed_work_item_is_taken_up_by_the_run(b: &dyn Backend) {
+    let store = b.store();
+    with_work_item(&*store, "ORD-1");
+    store
+        .change_work("ORD-1", "credit", "ana", &WorkRequest::Claim)
+        .unwrap();
+    let outputs = BTreeMap::from([("ref".to_string(), Value::String("CR-9".into()))]);
+    let done = store
+        .change_work(
+            "ORD-1",
+            "credit",
+            "ana",
+            &WorkRequest::Complete(outputs.clone()),
+        )
+        .unwrap();
+    assert_eq!(done.state, WorkState::Done);
+    assert!(store.work_items(&WorkFilter::default()).unwrap().is_empty());
+    let all = WorkFilter {
+        all: true,
+        ..WorkFilter::default()
+    };
+    assert_eq!(store.work_items(&all).unwrap(), vec![done]);
+    let err = store
+        .change_work("ORD-1", "credit", "ana", &WorkRequest::Release)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::WorkItemClosed { .. }), "{err:?}");
+    // The next run of the order finds the outcome.
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    let results = journal.work_results("ORD-1").unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!((results[0].task, results[0].attempt), (0, 1));
+    assert_eq!(results[0].outcome, WorkOutcome::Done(outputs));
+    journal.record("ORD-1", &succeeded(0, "CR-9")).unwrap();
+    assert!(journal.work_results("ORD-1").unwrap().is_empty());
+}
+
+fn a_work_item_ends_with_its_task(b: &dyn Backend) {
+    let store = b.store();
+    with_work_item(&*store, "ORD-1");
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    store
+        .journal(&lock)
+        .unwrap()
+        .record(
+            "ORD-1",
+            &Event::Task {
+                task: 0,
+                state: TaskState::Cancelled,
+                error: None,
+            },
+        )
+        .unwrap();
+    let item = store.work_item("ORD-1", "credit").unwrap();
+    assert_eq!(item.state, WorkState::Cancelled);
+    let err = store
+        .change_work("ORD-1", "credit", "ana", &WorkRequest::Claim)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::WorkItemClosed { .. }), "{err:?}");
+    let err = store.work_item("ORD-1", "nope").unwrap_err();
+    assert!(matches!(err, StoreError::NoSuchWorkItem { .. }), "{err:?}");
+}
+
+/// `broadband` with one more task after activation.
+fn revised(order: &str) -> ordo::plan::Plan {
+    let mut plan = support::broadband(order);
+    plan.tasks.push(support::task("1/notify", &[3], false));
+    plan.critical_path.push(4);
+    plan
+}
+
+fn revisions_are_requested_once_then_begun_and_switched(b: &dyn Backend) {
+    let store = b.store();
+    create(&*store, "ORD-1");
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    journal.record("ORD-1", &started(0)).unwrap();
+    journal.record("ORD-1", &succeeded(0, "credit")).unwrap();
+    assert!(!journal.revision_requested("ORD-1").unwrap());
+    let plan = revised("ORD-1");
+    let document = support::document("ORD-1");
+    // A task runs: refused when the caller would apply it at once.
+    journal.record("ORD-1", &started(1)).unwrap();
+    let err = store.request_revision(&plan, &document, true).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::ReviseUnsettled { task, .. } if task == "1/reserve_port"),
+        "{err:?}"
+    );
+    assert_eq!(store.request_revision(&plan, &document, false).unwrap(), 2);
+    let err = store.request_revision(&plan, &document, false).unwrap_err();
+    assert!(
+        matches!(err, StoreError::RevisionPending { version: 2, .. }),
+        "{err:?}"
+    );
+    assert!(journal.revision_requested("ORD-1").unwrap());
+    journal.record("ORD-1", &succeeded(1, "port")).unwrap();
+    let pending = store.pending_revision("ORD-1").unwrap().unwrap();
+    assert_eq!(
+        (pending.version, pending.from, pending.state),
+        (2, 1, RevisionState::Requested)
+    );
+    assert_eq!(pending.plan, plan);
+    let stored = store.load("ORD-1").unwrap();
+    let done: Vec<bool> = stored
+        .records
+        .iter()
+        .map(|r| r.state == TaskState::Done)
+        .collect();
+    let delta = ordo::plan::revision::delta(&stored.plan, &done, &plan, 1);
+    store.begin_revision(&lock, &delta).unwrap();
+    assert!(!journal.revision_requested("ORD-1").unwrap());
+    let pending = store.pending_revision("ORD-1").unwrap().unwrap();
+    assert_eq!(pending.state, RevisionState::Undoing);
+    assert_eq!(pending.delta.as_ref(), Some(&delta));
+    store.switch_revision(&lock, &pending).unwrap();
+    drop((journal, lock));
+    assert!(store.pending_revision("ORD-1").unwrap().is_none());
+    let now = store.load("ORD-1").unwrap();
+    assert_eq!((now.version, now.state), (2, OrderState::InProgress));
+    assert_eq!(now.plan, plan);
+    let states: Vec<TaskState> = now.records.iter().map(|r| r.state).collect();
+    assert_eq!(
+        states,
+        [
+            TaskState::Done,
+            TaskState::Done,
+            TaskState::Pending,
+            TaskState::Pending,
+            TaskState::Pending
+        ]
+    );
+    assert_eq!(now.records[1].outputs["ref"], Value::String("port".into()));
+    let status = store.order_status("ORD-1").unwrap();
+    assert_eq!(status.revisions.len(), 1);
+    assert_eq!(status.revisions[0].state, RevisionState::Applied);
+    assert_eq!(status.revisions[0].counts, Some(delta.counts()));
+    assert_eq!(delta.counts().kept, 2, "{delta:?}");
+}
+
+fn revisions_are_refused_past_a_point_of_no_return_and_once_ended(b: &dyn Backend) {
+    let store = b.store();
+    let document = support::document("ORD-1");
+    create(&*store, "ORD-1");
+    let lock = store.acquire_runner("ORD-1").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    journal.record("ORD-1", &started(2)).unwrap();
+    journal.record("ORD-1", &succeeded(2, "shipped")).unwrap();
+    let err = store
+        .request_revision(&revised("ORD-1"), &document, false)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::RevisePastPointOfNoReturn { task, .. } if task == "1/ship_cpe"),
+        "{err:?}"
+    );
+    assert!(store.pending_revision("ORD-1").unwrap().is_none());
+    drop((journal, lock));
+
+    create(&*store, "ORD-2");
+    store.request_cancel("ORD-2").unwrap();
+    let err = store
+        .request_revision(&revised("ORD-2"), &support::document("ORD-2"), false)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::ReviseCancelling { .. }),
+        "{err:?}"
+    );
+
+    finish(&*store, &support::broadband("ORD-3"), OrderState::Completed);
+    let err = store
+        .request_revision(&revised("ORD-3"), &support::document("ORD-3"), false)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::ReviseEnded {
+                state: OrderState::Completed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A revision begun under a lock that was taken over writes nothing.
+    let options = StoreOptions {
+        stale_after: Duration::ZERO,
+        heartbeat_every: Duration::from_secs(3600),
+        ..StoreOptions::default()
+    };
+    let (old, new) = (b.open(options.clone()), b.open(options));
+    create(&*old, "ORD-4");
+    old.request_revision(&revised("ORD-4"), &support::document("ORD-4"), false)
+        .unwrap();
+    let first = old.acquire_runner("ORD-4").unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let second = new.acquire_runner("ORD-4").unwrap();
+    let stored = new.load("ORD-4").unwrap();
+    let delta = ordo::plan::revision::delta(&stored.plan, &[false; 4], &revised("ORD-4"), 1);
+    let err = old.begin_revision(&first, &delta).unwrap_err();
+    assert!(matches!(err, StoreError::LostLock { .. }), "{err:?}");
+    let state = |s: &dyn Store| s.pending_revision("ORD-4").unwrap().unwrap().state;
+    assert_eq!(state(&*new), RevisionState::Requested);
+    new.begin_revision(&second, &delta).unwrap();
+    assert_eq!(state(&*new), RevisionState::Undoing);
 }
