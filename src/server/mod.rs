@@ -176,6 +176,10 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
             }
         }
     });
+    // On PostgreSQL, a change by any process (a new order, a completed work
+    // item, a lease released) wakes the engine at once; the poll above is
+    // the fallback when the listening connection is down.
+    listen_for_changes(Arc::clone(&engine));
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -191,6 +195,34 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
         tracing::warn!("grace period over: orders still running are taken over at the next start");
     }
     Ok(())
+}
+
+/// Polls the store whenever it announces a change, until the shutdown, on
+/// a thread of its own (the store's client blocks; it must not run on the
+/// runtime's threads).
+fn listen_for_changes(engine: Arc<Engine>) {
+    let spawned = std::thread::Builder::new()
+        .name("store wake-ups".into())
+        .spawn(move || {
+            let mut changes = match engine.store().listen() {
+                Ok(Some(changes)) => changes,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no wake-ups from the store: polling only");
+                    return;
+                }
+            };
+            while !engine.is_stopping() {
+                if let crate::store::postgres::Wake::Changed(_) = changes.wait(POLL) {
+                    if let Err(e) = engine.poll() {
+                        tracing::error!(error = %e, "cannot read the store's orders");
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no wake-ups from the store: polling only");
+    }
 }
 
 async fn shutdown_signal() {

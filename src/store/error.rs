@@ -205,6 +205,13 @@ pub enum StoreError {
     StoreUrl { url: String, detail: String },
 
     #[error(
+        "ORDO_LEASE_MS is `{value}`, not a lease in milliseconds; set it to a whole number of \
+         at least 30 (the default lease is 30000), or unset it"
+    )]
+    #[diagnostic(code(ordo::store::lease))]
+    Lease { value: String },
+
+    #[error(
         "the PostgreSQL store {location} failed: {detail}; check that the server is up and that \
          the URL given with --store (or ORDO_STORE) is right"
     )]

@@ -3,8 +3,9 @@
 //! without it, the state folder of `--state` holds an SQLite store.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::{PgStore, SqliteStore, Store, StoreError};
+use super::{PgStore, SqliteStore, Store, StoreError, StoreOptions};
 
 /// Where the orders are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +38,38 @@ impl Location {
     }
 }
 
+/// The environment variable that sets the PostgreSQL runner lease, in
+/// milliseconds (default 30 000); the heartbeat renews it every third of it.
+pub const LEASE_VAR: &str = "ORDO_LEASE_MS";
+
+/// The PostgreSQL store's options: the defaults, with the lease
+/// [`LEASE_VAR`] sets.
+pub fn pg_options() -> Result<StoreOptions, StoreError> {
+    pg_options_from(std::env::var(LEASE_VAR).ok().as_deref())
+}
+
+fn pg_options_from(lease: Option<&str>) -> Result<StoreOptions, StoreError> {
+    let mut options = StoreOptions::default();
+    if let Some(text) = lease {
+        let ms: u64 = text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&ms| ms >= 30)
+            .ok_or_else(|| StoreError::Lease {
+                value: text.to_string(),
+            })?;
+        options.stale_after = Duration::from_millis(ms);
+        options.heartbeat_every = Duration::from_millis(ms / 3);
+    }
+    Ok(options)
+}
+
 /// Opens the store to write, creating or migrating its schema.
 pub fn open_store(location: &Location) -> Result<Box<dyn Store>, StoreError> {
     Ok(match location {
         Location::Sqlite(dir) => Box::new(SqliteStore::open(dir)?),
-        Location::Postgres(url) => Box::new(PgStore::open(url)?),
+        Location::Postgres(url) => Box::new(PgStore::open_with(url, pg_options()?)?),
     })
 }
 
@@ -77,6 +105,19 @@ mod tests {
             Location::parse(Some("postgres://u@h/db"), state).unwrap(),
             Location::Postgres("postgres://u@h/db".into())
         );
+        let lease = pg_options_from(Some("900")).unwrap();
+        assert_eq!(lease.stale_after, Duration::from_millis(900));
+        assert_eq!(lease.heartbeat_every, Duration::from_millis(300));
+        assert_eq!(
+            pg_options_from(None).unwrap().stale_after,
+            StoreOptions::default().stale_after
+        );
+        for bad in ["", "10", "-5", "1s"] {
+            assert!(matches!(
+                pg_options_from(Some(bad)),
+                Err(StoreError::Lease { .. })
+            ));
+        }
         for bad in ["mysql://h/db", "sqlite:", "/tmp/x"] {
             assert!(matches!(
                 Location::parse(Some(bad), state),

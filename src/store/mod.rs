@@ -177,4 +177,11 @@ pub trait Store: Send + Sync {
         by: &str,
         request: &WorkRequest,
     ) -> Result<WorkItem, StoreError>;
+
+    /// A connection that waits for order changes announced by any process
+    /// (PostgreSQL's `LISTEN`), for a resident engine to wake on; `None`
+    /// when the store announces none (SQLite: the engine polls).
+    fn listen(&self) -> Result<Option<postgres::Listener>, StoreError> {
+        Ok(None)
+    }
 }

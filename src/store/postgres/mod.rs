@@ -151,6 +151,11 @@ impl PgStore {
             .max_size(8)
             .min_idle(Some(0))
             .connection_timeout(options.busy_timeout)
+            .connection_customizer(Box::new(Timeouts {
+                // At least a second: a live transaction's pauses between its
+                // statements are far shorter.
+                lease_ms: options.stale_after.as_millis().max(1000),
+            }))
             .build(manager)
             .map_err(|e| StoreError::Postgres {
                 location: location.clone(),
@@ -192,6 +197,25 @@ impl PgStore {
     /// claims ([`Listener::wait`]).
     pub fn listen(&self) -> Result<Listener, StoreError> {
         Listener::new(&self.pg)
+    }
+}
+
+/// Every pooled connection gives up a transaction that outlives the lease:
+/// one left open by a process paused mid-transaction (a stopped or swapped
+/// out runner) is ended by the server, releasing its row locks, and a wait
+/// for a row lock held that long fails instead of hanging. Either way the
+/// paused process's write is not committed, and the waiter retries.
+#[derive(Debug)]
+struct Timeouts {
+    lease_ms: u128,
+}
+
+impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Timeouts {
+    fn on_acquire(&self, conn: &mut postgres::Client) -> Result<(), postgres::Error> {
+        let ms = self.lease_ms;
+        conn.batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {ms}; SET lock_timeout = {ms}"
+        ))
     }
 }
 
@@ -320,6 +344,10 @@ impl Store for PgStore {
         request: &WorkRequest,
     ) -> Result<WorkItem, StoreError> {
         work::change(&self.pg, order, task, by, request)
+    }
+
+    fn listen(&self) -> Result<Option<Listener>, StoreError> {
+        Listener::new(&self.pg).map(Some)
     }
 }
 
