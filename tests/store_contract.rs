@@ -768,6 +768,25 @@ fn a_bad_store_url_is_refused_by_the_cli() {
 }
 
 #[test]
+fn a_bad_lease_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["soon", "10"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(["cancel", "ORD-1"])
+            .current_dir(dir.path())
+            .env("ORDO_STORE", "postgres://nobody@127.0.0.1:1/none")
+            .env("ORDO_LEASE_MS", bad)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ordo::store::lease"), "{err}");
+        assert!(err.contains(&format!("ORDO_LEASE_MS is `{bad}`")), "{err}");
+    }
+}
+
+#[test]
 fn a_run_killed_on_postgres_is_resumed_from_another_state_folder() {
     let Some(b) = postgres_or_skip() else { return };
     use durable_support::{fixtures, Lab, LINE};
