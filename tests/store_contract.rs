@@ -311,15 +311,19 @@ fn a_second_runner_is_refused_until_the_first_lets_go(b: &dyn Backend) {
         .unwrap();
 }
 
-fn a_lock_taken_over_fences_the_old_holder(b: &dyn Backend) {
-    // Leases that end at once, and no heartbeat to renew them: the next
-    // acquisition takes the lock over, as after a pause past the lease.
+/// Two stores whose leases end at once, with no heartbeat to renew them:
+/// the next acquisition takes a lock over, as after a pause past the lease.
+fn old_and_new(b: &dyn Backend) -> (Box<dyn Store>, Box<dyn Store>) {
     let options = StoreOptions {
         stale_after: Duration::ZERO,
         heartbeat_every: Duration::from_secs(3600),
         ..StoreOptions::default()
     };
-    let (old, new) = (b.open(options.clone()), b.open(options));
+    (b.open(options.clone()), b.open(options))
+}
+
+fn a_lock_taken_over_fences_the_old_holder(b: &dyn Backend) {
+    let (old, new) = old_and_new(b);
     create(&*old, "ORD-1");
     let first = old.acquire_runner("ORD-1").unwrap();
     let mut stale = old.journal(&first).unwrap();
@@ -1166,12 +1170,7 @@ fn revisions_are_refused_past_a_point_of_no_return_and_once_ended(b: &dyn Backen
         "{err:?}"
     );
     // A revision begun under a lock that was taken over writes nothing.
-    let options = StoreOptions {
-        stale_after: Duration::ZERO,
-        heartbeat_every: Duration::from_secs(3600),
-        ..StoreOptions::default()
-    };
-    let (old, new) = (b.open(options.clone()), b.open(options));
+    let (old, new) = old_and_new(b);
     create(&*old, "ORD-4");
     old.request_revision(&revised("ORD-4"), &support::document("ORD-4"), false)
         .unwrap();
