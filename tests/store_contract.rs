@@ -772,6 +772,48 @@ fn a_bad_store_url_is_refused_by_the_cli() {
 }
 
 #[test]
+fn work_commands_use_the_postgres_store() {
+    let Some(b) = postgres_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = ordo(dir.path(), &["tasks"], &b.url());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no work items\n");
+    let store = b.pg();
+    with_work_item(&store, "ORD-1");
+    let out = ordo(dir.path(), &["tasks", "--format", "json"], &b.url());
+    assert_eq!(out.status.code(), Some(0));
+    let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items[0]["task"], "credit", "{items}");
+    assert_eq!(items[0]["state"], "open", "{items}");
+    let claim = ["task", "claim", "ORD-1", "credit", "--as", "ana"];
+    let out = ordo(dir.path(), &claim, &b.url());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ordo(
+        dir.path(),
+        &["task", "claim", "ORD-1", "credit", "--as", "bob"],
+        &b.url(),
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ana"), "{err}");
+    assert_eq!(
+        store
+            .work_item("ORD-1", "credit")
+            .unwrap()
+            .assignee
+            .as_deref(),
+        Some("ana")
+    );
+    // Nothing was written to the state folder's own store.
+    assert!(!dir.path().join(".ordo").exists());
+}
+
+#[test]
 fn a_bad_lease_is_refused_before_connecting() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["soon", "10"] {
