@@ -6,13 +6,15 @@ use super::{CancelArgs, Exit};
 use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance, CancelRequest};
 use crate::render::Format;
-use crate::store::Store;
 
 pub(crate) fn cancel(args: &CancelArgs) -> Exit {
-    let requested = lifecycle::open_for(&args.state.path, &args.order_id).and_then(|store| {
-        let request = lifecycle::request_cancel(&store, &args.order_id)?;
-        Ok((store, request))
-    });
+    let at = args.state.location();
+    let requested = at
+        .and_then(|at| lifecycle::open_for(&at, &args.order_id))
+        .and_then(|store| {
+            let request = lifecycle::request_cancel(&*store, &args.order_id)?;
+            Ok((store, request))
+        });
     let store = match requested {
         Ok((_, CancelRequest::Runner(outcome))) => {
             if let Some(runner) = &outcome.runner {
@@ -27,7 +29,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Err(e) => return fail(e, Format::Human),
     };
     // Nobody runs the order: compensate it here.
-    let (lock, stored) = match lifecycle::take_order(&store, &args.order_id) {
+    let (lock, stored) = match lifecycle::take_order(&*store, &args.order_id) {
         Ok(taken) => taken,
         Err(e) => return fail(e, Format::Human),
     };
@@ -51,7 +53,7 @@ pub(crate) fn cancel(args: &CancelArgs) -> Exit {
         Err(e) => return fail(e, Format::Human),
     };
     execute(
-        Advance::stored(&store, &lock, &args.state.path, &stored, &bindings),
+        Advance::stored(&*store, &lock, &args.state.path, &stored, &bindings),
         &Shown {
             quiet: args.quiet,
             failures: args.failures,

@@ -7,7 +7,6 @@ use super::outcome::store_error;
 use super::status::table;
 use super::{write_stdout, Exit, InventoryArgs, StatusFormat};
 use crate::inventory::{Instance, InstanceFilter, InstanceStatus};
-use crate::store::{SqliteStore, Store};
 
 pub(crate) fn inventory(args: &InventoryArgs) -> Exit {
     let status = match args
@@ -25,7 +24,7 @@ pub(crate) fn inventory(args: &InventoryArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let store = match SqliteStore::open_read_only(&args.state.path) {
+    let store = match args.state.reader() {
         Ok(s) => s,
         Err(e) => return store_error(e),
     };

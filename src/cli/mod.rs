@@ -158,7 +158,7 @@ pub struct Jobs {
     pub n: usize,
 }
 
-/// `--state DIR`.
+/// `--state DIR` and `--store URL`.
 #[derive(Debug, Args)]
 pub struct StateDir {
     /// Where order state is kept.
@@ -170,6 +170,33 @@ pub struct StateDir {
         env = "ORDO_STATE"
     )]
     pub path: PathBuf,
+    /// The store holding the orders, instead of the state folder's:
+    /// `postgres://USER@HOST:PORT/DATABASE` or `sqlite:DIR`.
+    #[arg(
+        id = "store",
+        long = "store",
+        value_name = "URL",
+        env = "ORDO_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+}
+
+impl StateDir {
+    /// The store `--store` names, else the state folder's.
+    pub fn location(&self) -> Result<crate::store::Location, crate::lifecycle::LifecycleError> {
+        Ok(crate::store::Location::parse(
+            self.store.as_deref(),
+            &self.path,
+        )?)
+    }
+
+    /// Opens the store for a reading command, writing nothing; `None` when
+    /// nothing was ever stored there.
+    pub fn reader(&self) -> Result<Option<Box<dyn crate::store::Store>>, crate::store::StoreError> {
+        let location = crate::store::Location::parse(self.store.as_deref(), &self.path)?;
+        crate::store::open_read_only(&location)
+    }
 }
 
 /// `--deny warnings`.

@@ -60,11 +60,12 @@ pub(crate) fn store_error(e: StoreError) -> Exit {
 pub(crate) fn plan_order(
     catalog: &Path,
     order: &Path,
-    state: &Path,
+    state: &super::StateDir,
     json: bool,
 ) -> Result<Planned, Exit> {
     let format = if json { Format::Json } else { Format::Human };
-    match lifecycle::plan_order_file(catalog, order, state) {
+    let location = state.location().map_err(|e| fail(e, Format::Human))?;
+    match lifecycle::plan_order_file(catalog, order, &location) {
         Ok(planned) => {
             if !planned.warnings.is_empty() && !json {
                 print_diagnostics(&planned.warnings, &planned.sources, format);

@@ -9,7 +9,7 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
     let plan = match plan_order(
         &args.catalog.path,
         &args.order,
-        &args.state.path,
+        &args.state,
         args.format == PlanFormat::Json,
     ) {
         Ok(p) => p.plan,

@@ -9,7 +9,7 @@ pub(crate) fn quote(args: &QuoteArgs) -> Exit {
     let plan = match plan_order(
         &args.catalog.path,
         &args.order,
-        &args.state.path,
+        &args.state,
         args.format == QuoteFormat::Json,
     ) {
         Ok(p) => p.plan,

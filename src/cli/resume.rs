@@ -9,24 +9,27 @@ use crate::exec::OrderState;
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
 use crate::source::Sources;
-use crate::store::{RunnerLock, SqliteStore, Store, StoredOrder};
+use crate::store::{RunnerLock, Store, StoredOrder};
 
 pub(crate) fn resume(args: &ResumeArgs) -> Exit {
-    let taken = lifecycle::open_for(&args.state.path, &args.order_id).and_then(|store| {
-        let (lock, stored) = lifecycle::take_order(&store, &args.order_id)?;
-        Ok((store, lock, stored))
-    });
+    let at = args.state.location();
+    let taken = at
+        .and_then(|at| lifecycle::open_for(&at, &args.order_id))
+        .and_then(|store| {
+            let (lock, stored) = lifecycle::take_order(&*store, &args.order_id)?;
+            Ok((store, lock, stored))
+        });
     let (store, lock, stored) = match taken {
         Ok(t) => t,
         Err(e) => return fail(e, Format::Human),
     };
-    resume_taken(&store, &lock, stored, args)
+    resume_taken(&*store, &lock, stored, args)
 }
 
 /// Continues an order whose runner lock is held (`ordo resume`, and `ordo
 /// task complete|fail` when no runner holds the order).
 pub(crate) fn resume_taken(
-    store: &SqliteStore,
+    store: &dyn Store,
     lock: &RunnerLock,
     stored: StoredOrder,
     args: &ResumeArgs,

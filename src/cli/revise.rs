@@ -10,21 +10,25 @@ use crate::lifecycle::{self, Advance};
 use crate::plan::render;
 use crate::plan::Plan;
 use crate::render::{sanitize, Format};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::StoreError;
 
 pub(crate) fn revise(args: &ReviseArgs) -> Exit {
     if let Err(e) = lifecycle::check_order_id(&args.order_id) {
         return fail(e, Format::Human);
     }
     let json = args.format == Format::Json;
-    let planned = match plan_order(&args.catalog.path, &args.order, &args.state.path, json) {
+    let planned = match plan_order(&args.catalog.path, &args.order, &args.state, json) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let opened = lifecycle::open_for(&args.state.path, &args.order_id).and_then(|store| {
-        let stored = store.load(&args.order_id)?;
-        Ok((store, stored))
-    });
+    let opened = args
+        .state
+        .location()
+        .and_then(|at| lifecycle::open_for(&at, &args.order_id))
+        .and_then(|store| {
+            let stored = store.load(&args.order_id)?;
+            Ok((store, stored))
+        });
     let (store, stored) = match opened {
         Ok(o) => o,
         Err(e) => return fail(e, Format::Human),
@@ -40,7 +44,7 @@ pub(crate) fn revise(args: &ReviseArgs) -> Exit {
         Ok(b) => b,
         Err(e) => return fail(e, args.format),
     };
-    let version = match request(&store, &stored, &planned.plan, &planned.document(), false) {
+    let version = match request(&*store, &stored, &planned.plan, &planned.document(), false) {
         Ok(v) => v,
         Err(e) => return revise_error(e),
     };
@@ -70,7 +74,7 @@ pub(crate) fn revise(args: &ReviseArgs) -> Exit {
     }
     execute(
         Advance {
-            store: &store,
+            store: &*store,
             lock: &lock,
             state: &args.state.path,
             plan: &stored.plan,
@@ -94,7 +98,7 @@ pub(crate) fn plan_revision(args: &PlanArgs, order: &str, plan: &Plan) -> Exit {
     if let Err(e) = lifecycle::check_order_id(order) {
         return fail(e, Format::Human);
     }
-    let store = match SqliteStore::open_read_only(&args.state.path) {
+    let store = match args.state.reader() {
         Ok(Some(s)) => s,
         Ok(None) => {
             return store_error(StoreError::NoSuchOrder {

@@ -4,11 +4,10 @@ use super::outcome::{execute, fail, plan_order, Shown};
 use super::{Exit, RunArgs};
 use crate::lifecycle::{self, Advance};
 use crate::render::Format;
-use crate::store::Store;
 
 pub(crate) fn run(args: &RunArgs) -> Exit {
     let json = args.format == Format::Json;
-    let planned = match plan_order(&args.catalog.path, &args.order, &args.state.path, json) {
+    let planned = match plan_order(&args.catalog.path, &args.order, &args.state, json) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
@@ -25,18 +24,21 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
         Ok(c) => c,
         Err(exit) => return exit,
     };
-    let stored = lifecycle::open_store(&args.state.path).and_then(|store| {
-        lifecycle::submit(&store, &planned, &record)?;
-        let lock = store.acquire_runner(&planned.plan.order)?;
-        Ok((store, lock))
-    });
+    let at = args.state.location();
+    let stored = at
+        .and_then(|at| lifecycle::open_store(&at))
+        .and_then(|store| {
+            lifecycle::submit(&*store, &planned, &record)?;
+            let lock = store.acquire_runner(&planned.plan.order)?;
+            Ok((store, lock))
+        });
     let (store, lock) = match stored {
         Ok(s) => s,
         Err(e) => return fail(e, Format::Human),
     };
     execute(
         Advance::new(
-            &store,
+            &*store,
             &lock,
             &args.state.path,
             &planned.plan,

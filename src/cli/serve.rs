@@ -8,9 +8,14 @@ use crate::render::Format;
 use crate::server::{serve as run_server, ServeError, ServeOptions};
 
 pub(crate) fn serve(args: &ServeArgs) -> Exit {
+    let store = match args.state.location() {
+        Ok(at) => at,
+        Err(e) => return fail(e, Format::Human),
+    };
     let options = ServeOptions {
         listen: args.listen,
         state: args.state.path.clone(),
+        store,
         catalog: args.catalog.path.clone(),
         bindings: args.bindings.clone(),
         jobs: args.jobs.n,

@@ -8,7 +8,7 @@ use crate::exec::paint_state;
 use crate::lifecycle::check_order_id;
 use crate::render::sanitize_line;
 use crate::render::Format;
-use crate::store::{OrderStatus, OrderSummary, SqliteStore, Store};
+use crate::store::{OrderStatus, OrderSummary};
 
 pub(crate) fn status(args: &StatusArgs) -> Exit {
     if let Some(id) = &args.order_id {
@@ -16,7 +16,7 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
             return fail(e, Format::Human);
         }
     }
-    let store = match SqliteStore::open_read_only(&args.state.path) {
+    let store = match args.state.reader() {
         Ok(Some(s)) => s,
         // Nothing was ever stored here: an empty list, and nothing created.
         Ok(None) => return nothing_stored(args),
@@ -51,10 +51,16 @@ fn nothing_stored(args: &StatusArgs) -> Exit {
         (None, StatusFormat::Json) => write_stdout("[]\n"),
         (None, StatusFormat::Text) => write_stdout("no orders\n"),
         (Some(id), _) => {
-            eprintln!(
-                "error: no order {id}: there is no state database in {}",
-                args.state.path.display()
-            );
+            match &args.state.store {
+                Some(store) => eprintln!(
+                    "error: no order {id}: ordo has stored nothing in {}",
+                    crate::store::postgres::redact(store)
+                ),
+                None => eprintln!(
+                    "error: no order {id}: there is no state database in {}",
+                    args.state.path.display()
+                ),
+            }
             return Exit::Error;
         }
     }

@@ -13,7 +13,7 @@ use super::{Exit, Jobs, ResumeArgs, StateDir};
 use crate::exec::TaskState;
 use crate::lifecycle::work::{self, GivenOutput, OutputError, WorkError};
 use crate::render::Format;
-use crate::store::{SqliteStore, Store, StoreError, WorkItem};
+use crate::store::{Store, StoreError, WorkItem};
 
 #[derive(Debug, Args)]
 pub struct TaskArgs {
@@ -87,23 +87,30 @@ pub(crate) fn task(args: &TaskArgs) -> Exit {
         eprintln!("error: --as needs a user name");
         return Exit::Error;
     }
-    let store = match crate::lifecycle::open_for(&item.state.path, &item.order) {
+    let opened = item
+        .state
+        .location()
+        .and_then(|at| crate::lifecycle::open_for(&at, &item.order));
+    let store = match opened {
         Ok(s) => s,
         Err(e) => return fail(e, Format::Human),
     };
     let (order, id, by) = (item.order.as_str(), item.task.as_str(), item.by.as_str());
     let (changed, quiet) = match &args.command {
-        TaskCommand::Claim(_) => (work::claim(&store, order, id, by), None),
-        TaskCommand::Release(_) => (work::release(&store, order, id, by), None),
+        TaskCommand::Claim(_) => (work::claim(&*store, order, id, by), None),
+        TaskCommand::Release(_) => (work::release(&*store, order, id, by), None),
         TaskCommand::Complete(c) => {
             let given = match given_outputs(c) {
                 Ok(g) => g,
                 Err(e) => return output_errors(id, &[e]),
             };
-            (work::complete(&store, order, id, by, &given), Some(c.quiet))
+            (
+                work::complete(&*store, order, id, by, &given),
+                Some(c.quiet),
+            )
         }
         TaskCommand::Fail(f) => (
-            work::fail(&store, order, id, by, &f.reason, f.retryable),
+            work::fail(&*store, order, id, by, &f.reason, f.retryable),
             Some(f.quiet),
         ),
     };
@@ -124,7 +131,7 @@ pub(crate) fn task(args: &TaskArgs) -> Exit {
             .unwrap_or_default()
     );
     match quiet {
-        Some(quiet) => continue_order(&store, item, &changed, quiet),
+        Some(quiet) => continue_order(&*store, item, &changed, quiet),
         None => Exit::Success,
     }
 }
@@ -159,7 +166,7 @@ fn output_errors(task: &str, errors: &[OutputError]) -> Exit {
 /// After a completion or failure: continue the order here, unless a live
 /// engine (`ordo serve` on this state folder) or runner holds it, which
 /// takes the item up (a runner is awaited briefly, so the command says so).
-fn continue_order(store: &SqliteStore, item: &ItemArgs, changed: &WorkItem, quiet: bool) -> Exit {
+fn continue_order(store: &dyn Store, item: &ItemArgs, changed: &WorkItem, quiet: bool) -> Exit {
     if let Some(pid) = crate::lifecycle::mark::live_engine(&item.state.path) {
         // The engine notices the order's row change and continues it.
         println!(
@@ -197,6 +204,7 @@ fn continue_order(store: &SqliteStore, item: &ItemArgs, changed: &WorkItem, quie
                     },
                     state: StateDir {
                         path: item.state.path.clone(),
+                        store: item.state.store.clone(),
                     },
                     format: Format::Human,
                     failures: false,

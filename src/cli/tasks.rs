@@ -5,7 +5,7 @@ use clap::Args;
 use super::outcome::store_error;
 use super::status::table;
 use super::{write_stdout, Exit, StateDir, StatusFormat};
-use crate::store::{SqliteStore, Store, WorkFilter, WorkItem};
+use crate::store::{WorkFilter, WorkItem};
 
 #[derive(Debug, Args)]
 pub struct TasksArgs {
@@ -30,7 +30,7 @@ pub(crate) fn tasks(args: &TasksArgs) -> Exit {
         assignee: args.assignee.clone(),
         all: args.all,
     };
-    let items = match SqliteStore::open_read_only(&args.state.path) {
+    let items = match args.state.reader() {
         Ok(Some(store)) => match store.work_items(&filter) {
             Ok(items) => items,
             Err(e) => return store_error(e),

@@ -10,20 +10,20 @@ use super::LifecycleError;
 use crate::exec::{BindingsRecord, JsonLinesJournal, LogSink};
 use crate::order::valid_order_id;
 use crate::plan::Plan;
-use crate::store::{RunnerInfo, RunnerLock, SqliteStore, Store, StoredOrder};
+use crate::store::{self, Location, RunnerInfo, RunnerLock, Store, StoredOrder};
 
-/// Opens the store to write.
-pub fn open_store(state: &Path) -> Result<SqliteStore, LifecycleError> {
-    Ok(SqliteStore::open(state)?)
+/// Opens the store to write: the state folder's, or the one `--store` names.
+pub fn open_store(location: &Location) -> Result<Box<dyn Store>, LifecycleError> {
+    Ok(store::open_store(location)?)
 }
 
 /// Opens the store for a named order, before writing anything to it:
 /// refuses an id that could not have been stored, and examines the order's
 /// rows as well as the database (which opening examines), so that `resume`
 /// and `cancel` find damage before their first write, not after it.
-pub fn open_for(state: &Path, order: &str) -> Result<SqliteStore, LifecycleError> {
+pub fn open_for(location: &Location, order: &str) -> Result<Box<dyn Store>, LifecycleError> {
     check_order_id(order)?;
-    let store = open_store(state)?;
+    let store = open_store(location)?;
     store.load(order)?;
     Ok(store)
 }

@@ -14,7 +14,7 @@ use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::source::{SourceFile, Sources};
 use crate::span::FileId;
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Location, Store, StoreError};
 use crate::tmf::{read_any_order, read_product_order, ProductOrderRequest};
 
 /// Reads the catalog's sources; a catalog that cannot be read at all is a
@@ -82,11 +82,11 @@ impl Planned {
 }
 
 /// Compiles the catalog at `catalog`, reads the order file and decomposes
-/// it against the installed base in the state folder `state` (read-only).
+/// it against the installed base in the store at `state` (read-only).
 pub fn plan_order_file(
     catalog: &Path,
     order: &Path,
-    state: &Path,
+    state: &Location,
 ) -> Result<Planned, LifecycleError> {
     let compiled = compile_catalog(load_catalog(catalog)?)?;
     let text = std::fs::read_to_string(order).map_err(|e| {
@@ -188,15 +188,15 @@ fn invalid(mut all: Diagnostics, errors: Diagnostics, sources: Sources) -> Lifec
 
 /// The instances the order names, from the state folder read-only (none
 /// when nothing was ever stored there).
-fn installed_base(state: &Path, order: &OrderDoc) -> Result<InstalledBase, LifecycleError> {
-    let store = match SqliteStore::open_read_only(state) {
+fn installed_base(state: &Location, order: &OrderDoc) -> Result<InstalledBase, LifecycleError> {
+    let store = match crate::store::open_read_only(state) {
         Ok(Some(store)) => store,
         // Nothing stored, or a schema from before the installed base (which
         // `ordo run` upgrades when it opens the folder to write): no instances.
         Ok(None) | Err(StoreError::NeedsUpgrade { .. }) => return Ok(InstalledBase::default()),
         Err(e) => return Err(e.into()),
     };
-    Ok(InstalledBase::for_order(&store, order)?)
+    Ok(InstalledBase::for_order(&*store, order)?)
 }
 
 /// Reads a bindings file into what the store keeps; without one, every

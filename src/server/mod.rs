@@ -30,7 +30,7 @@ use axum::Router;
 use crate::exec::BindingsRecord;
 use crate::lifecycle::engine::{Engine, POLL};
 use crate::lifecycle::{self, CompiledCatalog, LifecycleError};
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -39,7 +39,10 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
+    /// The state folder: the events log and plugin logs are kept there.
     pub state: PathBuf,
+    /// The store the orders are in (the state folder's, or `--store`).
+    pub store: Location,
     pub catalog: PathBuf,
     pub bindings: Option<PathBuf>,
     pub jobs: usize,
@@ -79,7 +82,7 @@ pub(crate) struct App {
     pub token: Option<Vec<u8>>,
     /// Held while the server runs: tells other processes on the state
     /// folder that an engine advances its orders.
-    pub _mark: lifecycle::mark::EngineMark,
+    pub _mark: Option<lifecycle::mark::EngineMark>,
 }
 
 impl App {
@@ -106,8 +109,13 @@ pub(crate) fn prepare(options: &ServeOptions) -> Result<App, ServeError> {
             Some(token)
         }
     };
-    let store: Arc<dyn Store> = Arc::new(lifecycle::open_store(&options.state)?);
-    let mark = lifecycle::mark::EngineMark::take(&options.state)?;
+    let store: Arc<dyn Store> = Arc::from(lifecycle::open_store(&options.store)?);
+    // One engine per SQLite state folder; on PostgreSQL several share the
+    // database, each owning orders through its leases.
+    let mark = match &options.store {
+        Location::Sqlite(dir) => Some(lifecycle::mark::EngineMark::take(dir)?),
+        Location::Postgres(_) => None,
+    };
     let engine = Engine::new(store, options.state.clone(), options.jobs);
     Ok(App {
         engine,
@@ -252,6 +260,10 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
             }
         }
     });
+    // On PostgreSQL, a change by any process (a new order, a completed work
+    // item, a lease released) wakes the engine at once; the poll above is
+    // the fallback when the listening connection is down.
+    listen_for_changes(Arc::clone(&engine));
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -268,6 +280,34 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
         tracing::warn!("grace period over: orders still running are taken over at the next start");
     }
     Ok(())
+}
+
+/// Polls the store whenever it announces a change, until the shutdown, on
+/// a thread of its own (the store's client blocks; it must not run on the
+/// runtime's threads).
+fn listen_for_changes(engine: Arc<Engine>) {
+    let spawned = std::thread::Builder::new()
+        .name("store wake-ups".into())
+        .spawn(move || {
+            let mut changes = match engine.store().listen() {
+                Ok(Some(changes)) => changes,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no wake-ups from the store: polling only");
+                    return;
+                }
+            };
+            while !engine.is_stopping() {
+                if let crate::store::postgres::Wake::Changed(_) = changes.wait(POLL) {
+                    if let Err(e) = engine.poll() {
+                        tracing::error!(error = %e, "cannot read the store's orders");
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no wake-ups from the store: polling only");
+    }
 }
 
 async fn shutdown_signal() {

@@ -198,6 +198,53 @@ pub enum StoreError {
     },
 
     #[error(
+        "`{url}` is not a store: {detail}; pass --store postgres://USER@HOST:PORT/DATABASE, \
+         --store sqlite:DIR, or a folder with --state"
+    )]
+    #[diagnostic(code(ordo::store::url))]
+    StoreUrl { url: String, detail: String },
+
+    #[error(
+        "ORDO_LEASE_MS is `{value}`, not a lease in milliseconds; set it to a whole number of \
+         at least 30 (the default lease is 30000), or unset it"
+    )]
+    #[diagnostic(code(ordo::store::lease))]
+    Lease { value: String },
+
+    #[error(
+        "the PostgreSQL store does not keep {what} yet; serve the TMF622/TMF637 API from an \
+         SQLite state folder (--state DIR), and ordo's own /api/v1 from either store"
+    )]
+    #[diagnostic(code(ordo::store::unsupported))]
+    Unsupported { what: &'static str },
+
+    #[error(
+        "the PostgreSQL store {location} failed: {detail}; check that the server is up and that \
+         the URL given with --store (or ORDO_STORE) is right"
+    )]
+    #[diagnostic(code(ordo::store::postgres))]
+    Postgres { location: String, detail: String },
+
+    #[error(
+        "the PostgreSQL schema of {location} holds tables but is not ordo's (it has no ordo \
+         `meta` table); ordo leaves it untouched: name another database or schema with --store"
+    )]
+    #[diagnostic(code(ordo::store::foreign))]
+    PgForeign { location: String },
+
+    #[error(
+        "{location} has state schema version {found}, newer than this ordo understands (up to \
+         {supported}); ordo leaves it untouched: upgrade ordo, or name another database or \
+         schema with --store"
+    )]
+    #[diagnostic(code(ordo::store::schema_too_new))]
+    PgSchemaTooNew {
+        location: String,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
         "order {order} is already {} and cannot be revised; to change what it installed, submit \
          a new order with modify or delete items against its instances (`ordo inventory \
          --customer ID` lists them)",

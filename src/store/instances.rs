@@ -56,7 +56,6 @@ pub(crate) fn apply_completed(
     )?;
     let plan: Plan = serde_json::from_str(&plan).map_err(conversion)?;
     let document: serde_json::Value = serde_json::from_str(&document).map_err(conversion)?;
-    let customer = customer_id(&document);
     let records = {
         let mut stmt = tx.prepare_cached(concat!(
             "SELECT ",
@@ -67,12 +66,42 @@ pub(crate) fn apply_completed(
         rows.map(|r| r.map(|row| row.record))
             .collect::<rusqlite::Result<Vec<_>>>()?
     };
-    let outputs = crate::inventory::outputs_by_item(&plan, &records);
+    let changes = completed_changes(order, &plan, &document, &records, at, |id| get(tx, id))?;
+    for change in changes {
+        match change {
+            Change::Insert(instance) => insert(tx, &instance)?,
+            Change::Update(instance) => update(tx, &instance)?,
+        }
+    }
+    Ok(())
+}
+
+/// What a completed order does to the installed base.
+pub(crate) enum Change {
+    Insert(Instance),
+    Update(Instance),
+}
+
+/// The installed base's changes for a completed order (any store's): each
+/// `add` item becomes an active instance, each `modify` item updates its
+/// instance's attributes and the outputs of the tasks that ran, each
+/// `delete` item terminates its instance. `get` reads an instance.
+pub(crate) fn completed_changes<E>(
+    order: &str,
+    plan: &Plan,
+    document: &serde_json::Value,
+    records: &[crate::exec::TaskRecord],
+    at: &str,
+    mut get: impl FnMut(&str) -> Result<Option<Instance>, E>,
+) -> Result<Vec<Change>, E> {
+    let customer = customer_id(document);
+    let outputs = crate::inventory::outputs_by_item(plan, records);
+    let mut changes = Vec::new();
     for item in &plan.items {
         let ran = outputs.get(item.id.as_str()).cloned().unwrap_or_default();
         match item.action {
             OrderAction::Add => {
-                let instance = Instance {
+                changes.push(Change::Insert(Instance {
                     id: format!("{order}/{}", item.id),
                     product: item.product.clone(),
                     customer: customer.clone(),
@@ -85,15 +114,19 @@ pub(crate) fn apply_completed(
                     updated_by: order.to_string(),
                     created_at: at.to_string(),
                     updated_at: at.to_string(),
-                };
-                insert(tx, &instance)?;
+                }));
             }
             OrderAction::Modify | OrderAction::Delete => {
                 let Some(id) = &item.instance else {
                     // A plan made before the installed base: nothing to change.
                     continue;
                 };
-                let Some(mut instance) = get(tx, id)? else {
+                // An instance two items change sees the first change.
+                let earlier = changes.iter().rev().find_map(|c| match c {
+                    Change::Update(i) if &i.id == id => Some(i.clone()),
+                    _ => None,
+                });
+                let Some(mut instance) = earlier.map_or_else(|| get(id), |i| Ok(Some(i)))? else {
                     continue;
                 };
                 if item.action == OrderAction::Modify {
@@ -104,15 +137,15 @@ pub(crate) fn apply_completed(
                 instance.outputs.extend(ran);
                 instance.updated_by = order.to_string();
                 instance.updated_at = at.to_string();
-                update(tx, &instance)?;
+                changes.push(Change::Update(instance));
             }
         }
     }
-    Ok(())
+    Ok(changes)
 }
 
 /// The customer's id from the order document (`customer.id`), or empty.
-fn customer_id(document: &serde_json::Value) -> String {
+pub(crate) fn customer_id(document: &serde_json::Value) -> String {
     match &document["customer"]["id"] {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
@@ -217,18 +250,32 @@ pub(crate) fn check_available(
     tx: &Transaction<'_>,
     plan: &Plan,
 ) -> Result<(), StoreError> {
+    check_instances(
+        plan,
+        |id| changing(tx, id).map_err(|e| db.err(e)),
+        |id| get(tx, id).map_err(|e| corrupt_or(db, e)),
+    )
+}
+
+/// [`check_available`] for any store: `changing` names the order in flight
+/// that changes an instance, `get` reads one.
+pub(crate) fn check_instances(
+    plan: &Plan,
+    mut changing: impl FnMut(&str) -> Result<Option<String>, StoreError>,
+    mut get: impl FnMut(&str) -> Result<Option<Instance>, StoreError>,
+) -> Result<(), StoreError> {
     for id in plan.items.iter().filter_map(|i| i.instance.as_ref()) {
         let unavailable = |why: String| StoreError::InstanceUnavailable {
             order: plan.order.clone(),
             instance: id.clone(),
             why,
         };
-        if let Some(other) = changing(tx, id).map_err(|e| db.err(e))? {
+        if let Some(other) = changing(id)? {
             return Err(unavailable(format!(
                 "is being changed by order {other}, still in flight"
             )));
         }
-        match get(tx, id).map_err(|e| corrupt_or(db, e))? {
+        match get(id)? {
             None => return Err(unavailable("is not in the installed base".into())),
             Some(i) if i.status == InstanceStatus::Terminated => {
                 return Err(unavailable(format!(

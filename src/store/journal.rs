@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::group::Outcome;
-use super::orders::{event_json, latest_version, task_columns, task_row};
+use super::orders::{event_json, latest_version, task_columns, task_row, TaskRow};
 use super::sqlite::{now, Db};
 use super::{instances, runner, work};
 use super::{RunnerLock, StoreError};
@@ -231,26 +231,7 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             else {
                 return bad();
             };
-            // The record follows the executor's own fold; the timings are the
-            // store's.
-            let before = row.record.state;
-            row.record.apply(event);
-            if matches!(event, Event::Started { undo: false, .. }) && row.started_at.is_none() {
-                row.started_at = Some(at.to_string());
-            }
-            row.next_attempt_at = match event {
-                Event::AttemptFailed {
-                    retry_in_ms: Some(ms),
-                    ..
-                } => Some(later(at, *ms)),
-                _ => None,
-            };
-            let after = row.record.state;
-            if matches!(after, TaskState::Pending | TaskState::Running) {
-                row.finished_at = None;
-            } else if after != before {
-                row.finished_at = Some(at.to_string());
-            }
+            let after = advance(&mut row, event, at);
             let json = |text: serde_json::Result<String>| {
                 text.map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
             };
@@ -299,6 +280,31 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
     )?
     .execute(params![t.order, t.version, at, p.json])?;
     Ok(Ok(()))
+}
+
+/// Folds one event into a task's row, as every store does: the record
+/// follows the executor's own fold; the timings are the store's. Returns the
+/// task's new state.
+pub(crate) fn advance(row: &mut TaskRow, event: &Event, at: &str) -> TaskState {
+    let before = row.record.state;
+    row.record.apply(event);
+    if matches!(event, Event::Started { undo: false, .. }) && row.started_at.is_none() {
+        row.started_at = Some(at.to_string());
+    }
+    row.next_attempt_at = match event {
+        Event::AttemptFailed {
+            retry_in_ms: Some(ms),
+            ..
+        } => Some(later(at, *ms)),
+        _ => None,
+    };
+    let after = row.record.state;
+    if matches!(after, TaskState::Pending | TaskState::Running) {
+        row.finished_at = None;
+    } else if after != before {
+        row.finished_at = Some(at.to_string());
+    }
+    after
 }
 
 /// `at` (RFC 3339, as [`now`] writes it) plus `ms` milliseconds, written the

@@ -21,6 +21,7 @@ use super::RunnerInfo;
 pub struct RunnerLock {
     order: String,
     token: String,
+    epoch: Option<i64>,
     holder: RunnerInfo,
     heartbeat: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     release: Option<Box<dyn FnOnce() + Send>>,
@@ -30,6 +31,9 @@ pub struct RunnerLock {
 pub(crate) struct Lease {
     pub order: String,
     pub token: String,
+    /// The fencing epoch the lock was taken with, in a store that numbers
+    /// its takeovers (PostgreSQL); `None` in one that fences by token alone.
+    pub epoch: Option<i64>,
     pub holder: RunnerInfo,
     /// Called every `every`; returns false once the lock is lost, which ends
     /// the heartbeat.
@@ -45,6 +49,7 @@ impl RunnerLock {
         let Lease {
             order,
             token,
+            epoch,
             holder,
             mut beat,
             every,
@@ -73,6 +78,7 @@ impl RunnerLock {
         Ok(RunnerLock {
             order,
             token,
+            epoch,
             holder,
             heartbeat: Some((stop, thread)),
             release: Some(release),
@@ -90,6 +96,12 @@ impl RunnerLock {
 
     pub(crate) fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The fencing epoch this lock was taken with: each takeover of the
+    /// order's lock has a higher one (PostgreSQL store; `None` in SQLite).
+    pub fn epoch(&self) -> Option<i64> {
+        self.epoch
     }
 }
 

@@ -31,8 +31,10 @@ mod error;
 mod group;
 mod instances;
 mod journal;
+mod location;
 mod lock;
 mod orders;
+pub mod postgres;
 mod revisions;
 mod runner;
 mod schema;
@@ -41,8 +43,10 @@ mod status;
 mod tmf;
 mod work;
 
+pub use self::postgres::PgStore;
 pub use error::{Holder, StoreError};
 pub use group::CommitStats;
+pub use location::{open_read_only, open_store, Location};
 pub use lock::RunnerLock;
 pub use revisions::PendingRevision;
 pub use schema::SCHEMA_VERSION;
@@ -280,4 +284,11 @@ pub trait Store: Send + Sync {
         by: &str,
         request: &WorkRequest,
     ) -> Result<WorkItem, StoreError>;
+
+    /// A connection that waits for order changes announced by any process
+    /// (PostgreSQL's `LISTEN`), for a resident engine to wake on; `None`
+    /// when the store announces none (SQLite: the engine polls).
+    fn listen(&self) -> Result<Option<postgres::Listener>, StoreError> {
+        Ok(None)
+    }
 }

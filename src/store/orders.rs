@@ -2,12 +2,13 @@
 //! resume, and the `ordo status` queries.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::sqlite::{now, Db};
 use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
-use super::{ItemStatus, JournalEntry, RunnerStatus};
+use super::{ItemStatus, JournalEntry, RevisionStatus, RunnerStatus};
 use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
@@ -61,9 +62,7 @@ pub(crate) fn create_with(
             plan_json,
             document.to_string(),
             bindings,
-            crate::value::parse_instant(&at)
-                .and_then(|created| plan.due_at(created))
-                .map(crate::value::format_instant)
+            due_at(plan, &at)
         ],
     )
     .map_err(err)?;
@@ -104,6 +103,13 @@ pub(crate) fn create_with(
     tx.commit().map_err(err)
 }
 
+/// When an order created at `at` is due, if its plan says.
+pub(crate) fn due_at(plan: &Plan, at: &str) -> Option<String> {
+    crate::value::parse_instant(at)
+        .and_then(|created| plan.due_at(created))
+        .map(crate::value::format_instant)
+}
+
 /// The item rows of an order version.
 pub(crate) fn insert_items(
     db: &Db,
@@ -140,17 +146,31 @@ pub(crate) fn insert_items(
 pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
-    let document =
-        serde_json::from_str(&head.document).map_err(|e| db_json(db, "order document", e))?;
+    let rows = task_rows(db, &conn, order, head.version)?;
+    let keys = super::revisions::key_versions(db, &conn, order, head.version)?;
+    stored_order(&db.path, order, head, rows, keys)
+}
+
+/// An order as stored, from its latest version's row and its task rows (any
+/// store's): the JSON columns parsed, the rows checked against the plan;
+/// `keys` are the tasks' key versions in plan order (`None`: the first key).
+pub(crate) fn stored_order(
+    path: &Path,
+    order: &str,
+    head: Head,
+    rows: Vec<TaskRow>,
+    keys: Vec<Option<u32>>,
+) -> Result<StoredOrder, StoreError> {
+    let plan: Plan =
+        serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
+    let document = serde_json::from_str(&head.document)
+        .map_err(|e| StoreError::json(path, "order document", e))?;
     let bindings = head
         .bindings
         .as_deref()
         .map(serde_json::from_str)
         .transpose()
-        .map_err(|e| db_json(db, "bindings", e))?;
-    let rows = task_rows(db, &conn, order, head.version)?;
-    let keys = super::revisions::key_versions(db, &conn, order, head.version)?;
+        .map_err(|e| StoreError::json(path, "bindings", e))?;
     let redone_at = plan
         .tasks
         .iter()
@@ -159,7 +179,7 @@ pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
         .collect();
     if rows.len() != plan.tasks.len() {
         return Err(StoreError::Corrupt {
-            path: db.path.clone(),
+            path: path.to_path_buf(),
             detail: format!(
                 "order {order} has {} task rows for {} plan tasks",
                 rows.len(),
@@ -248,7 +268,6 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
 pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let plan: Plan = serde_json::from_str(&head.plan).map_err(|e| db_json(db, "plan", e))?;
     let rows = task_rows(db, &conn, order, head.version)?;
     let last_event_at = conn
         .query_row(
@@ -264,7 +283,30 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     });
     let revisions = super::revisions::history(db, &conn, order)?;
     drop(conn);
+    order_status(
+        &db.path,
+        order,
+        head,
+        rows,
+        last_event_at,
+        runner,
+        revisions,
+    )
+}
 
+/// `ordo status ID` from an order's rows (any store's): the counts by state
+/// and by item, the tasks in plan order.
+pub(crate) fn order_status(
+    path: &Path,
+    order: &str,
+    head: Head,
+    rows: Vec<TaskRow>,
+    last_event_at: Option<String>,
+    runner: Option<RunnerStatus>,
+    revisions: Vec<RevisionStatus>,
+) -> Result<OrderStatus, StoreError> {
+    let plan: Plan =
+        serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
     let mut counts = BTreeMap::new();
     let mut item_counts: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
     let mut tasks = Vec::with_capacity(rows.len());
@@ -435,17 +477,17 @@ fn task_rows(
 }
 
 /// The order row of the latest version.
-struct Head {
-    version: u32,
-    state: OrderState,
-    reason: Option<String>,
-    created_at: String,
-    updated_at: String,
-    plan: String,
-    document: String,
-    bindings: Option<String>,
-    cancel_requested: bool,
-    due_at: Option<String>,
+pub(crate) struct Head {
+    pub version: u32,
+    pub state: OrderState,
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub plan: String,
+    pub document: String,
+    pub bindings: Option<String>,
+    pub cancel_requested: bool,
+    pub due_at: Option<String>,
 }
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
@@ -525,7 +567,7 @@ pub(crate) fn corrupt_or(db: &Db, e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn duration_ms(started: Option<&str>, finished: Option<&str>) -> Option<u64> {
+pub(crate) fn duration_ms(started: Option<&str>, finished: Option<&str>) -> Option<u64> {
     let parse = |t| chrono::DateTime::parse_from_rfc3339(t).ok();
     let (s, f) = (parse(started?)?, parse(finished?)?);
     u64::try_from((f - s).num_milliseconds()).ok()

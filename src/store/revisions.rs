@@ -5,6 +5,8 @@
 //! `BEGIN IMMEDIATE` transaction, so a crash leaves the revision at one step
 //! or the next and a resume carries on from there.
 
+use std::path::Path;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::orders::{existing_version, parse_state};
@@ -69,10 +71,18 @@ fn refusal(
             |r| Ok((parse_state(r, 0)?, r.get(1)?)),
         )
         .map_err(err)?;
-    let order = order.to_string();
-    if state.is_final() {
-        return Ok(Some(StoreError::ReviseEnded { order, state }));
-    }
+    let busy = if settled {
+        conn.query_row(
+            "SELECT task_id, state FROM tasks WHERE order_id = ?1 AND version = ?2 \
+             AND (state NOT IN ('pending', 'done', 'skipped') OR undoing = 1) ORDER BY idx LIMIT 1",
+            params![order, version],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(err)?
+    } else {
+        None
+    };
     let mut stmt = conn
         .prepare(
             "SELECT task_id FROM tasks WHERE order_id = ?1 AND version = ?2 \
@@ -84,30 +94,60 @@ fn refusal(
         .map_err(err)?
         .collect::<Result<_, _>>()
         .map_err(err)?;
-    let taken_back = |task: &String| {
+    Ok(refused(
+        order,
+        &Facts {
+            state,
+            cancel,
+            passed,
+            busy,
+        },
+        delta,
+    ))
+}
+
+/// What decides whether an order takes a revision, as a store reads it.
+pub(crate) struct Facts {
+    pub state: OrderState,
+    pub cancel: bool,
+    /// The points of no return that succeeded, in plan order.
+    pub passed: Vec<String>,
+    /// With `settled`, the first task not pending, done or skipped (or
+    /// undoing), and its state.
+    pub busy: Option<(String, String)>,
+}
+
+/// The refusal [`Facts`] make, if any, checked in this order: the order
+/// ended, a point of no return (that `delta` would take back) succeeded, a
+/// cancel is under way, a task is unsettled.
+pub(crate) fn refused(order: &str, facts: &Facts, delta: Option<&Revision>) -> Option<StoreError> {
+    let order = order.to_string();
+    if facts.state.is_final() {
+        return Some(StoreError::ReviseEnded {
+            order,
+            state: facts.state,
+        });
+    }
+    let taken_back = |task: &&String| {
         delta.is_none_or(|d| matches!(d.change(task), Some(Change::Redo | Change::Undo)))
     };
-    if let Some(task) = passed.into_iter().find(taken_back) {
-        return Ok(Some(StoreError::RevisePastPointOfNoReturn { order, task }));
+    if let Some(task) = facts.passed.iter().find(taken_back) {
+        return Some(StoreError::RevisePastPointOfNoReturn {
+            order,
+            task: task.clone(),
+        });
     }
-    if cancel {
-        return Ok(Some(StoreError::ReviseCancelling { order }));
+    if facts.cancel {
+        return Some(StoreError::ReviseCancelling { order });
     }
-    if settled {
-        let busy: Option<(String, String)> = conn
-            .query_row(
-                "SELECT task_id, state FROM tasks WHERE order_id = ?1 AND version = ?2 \
-                 AND (state NOT IN ('pending', 'done', 'skipped') OR undoing = 1) ORDER BY idx LIMIT 1",
-                params![order, version],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(err)?;
-        if let Some((task, state)) = busy {
-            return Ok(Some(StoreError::ReviseUnsettled { order, task, state }));
-        }
+    if let Some((task, state)) = &facts.busy {
+        return Some(StoreError::ReviseUnsettled {
+            order,
+            task: task.clone(),
+            state: state.clone(),
+        });
     }
-    Ok(None)
+    None
 }
 
 /// Stores a revision request: refused (and nothing written) when the order
@@ -189,20 +229,46 @@ pub(crate) fn pending(db: &Db, order: &str) -> Result<Option<PendingRevision>, S
     let Some((version, from, state, plan, document, delta)) = row else {
         return Ok(None);
     };
-    let json = |what: &str, e| StoreError::json(&db.path, what, e);
-    Ok(Some(PendingRevision {
-        order: order.to_string(),
+    let stored = Stored {
         version,
         from,
         state,
-        plan: serde_json::from_str(&plan).map_err(|e| json("revision's plan", e))?,
-        document: serde_json::from_str(&document).map_err(|e| json("revision's document", e))?,
-        delta: delta
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| json("revision's delta", e))?,
-    }))
+        plan: &plan,
+        document: &document,
+        delta: delta.as_deref(),
+    };
+    stored.parse(&db.path, order).map(Some)
+}
+
+/// A revision row as a store reads it, its JSON still text.
+pub(crate) struct Stored<'a> {
+    pub version: u32,
+    pub from: u32,
+    pub state: RevisionState,
+    pub plan: &'a str,
+    pub document: &'a str,
+    pub delta: Option<&'a str>,
+}
+
+impl Stored<'_> {
+    pub(crate) fn parse(&self, path: &Path, order: &str) -> Result<PendingRevision, StoreError> {
+        let json = |what: &str, e| StoreError::json(path, what, e);
+        Ok(PendingRevision {
+            order: order.to_string(),
+            version: self.version,
+            from: self.from,
+            state: self.state,
+            plan: serde_json::from_str(self.plan).map_err(|e| json("revision's plan", e))?,
+            document: serde_json::from_str(self.document)
+                .map_err(|e| json("revision's document", e))?,
+            delta: self.delta.map(|d| parse_delta(path, d)).transpose()?,
+        })
+    }
+}
+
+/// A revision's stored delta.
+pub(crate) fn parse_delta(path: &Path, delta: &str) -> Result<Revision, StoreError> {
+    serde_json::from_str(delta).map_err(|e| StoreError::json(path, "revision's delta", e))
 }
 
 /// Opens a write transaction for the holder of the order's lock.
@@ -385,9 +451,7 @@ pub(crate) fn history(
     for row in rows {
         let (mut status, delta) = row.map_err(|e| db.err(e))?;
         if let Some(delta) = delta {
-            let delta: Revision = serde_json::from_str(&delta)
-                .map_err(|e| StoreError::json(&db.path, "revision's delta", e))?;
-            status.counts = Some(delta.counts());
+            status.counts = Some(parse_delta(&db.path, &delta)?.counts());
         }
         out.push(status);
     }

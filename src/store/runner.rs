@@ -69,6 +69,7 @@ pub(crate) fn acquire(db: &Arc<Db>, order: &str) -> Result<RunnerLock, StoreErro
     RunnerLock::new(Lease {
         order: order.to_string(),
         token,
+        epoch: None,
         holder: RunnerInfo {
             pid,
             host: db.host.clone(),
@@ -147,19 +148,8 @@ pub(crate) fn request_cancel(db: &Db, order: &str) -> Result<CancelOutcome, Stor
         });
     }
     let runner = holder(db, &tx, order)?.filter(|h| is_live(db, h));
-    if let Some((task, task_state)) =
-        point_of_no_return_started(&tx, order, version).map_err(err)?
-    {
-        let order = order.to_string();
-        match task_state {
-            TaskState::Done => return Err(StoreError::PastPointOfNoReturn { order, task }),
-            // Interrupted: it may have taken effect, and no runner will tell.
-            _ if runner.is_none() => return Err(StoreError::OutcomeUnknown { order, task }),
-            // Running now: the runner settles it, and the request is ignored
-            // once the task is done (see `cancel_requested`).
-            _ => {}
-        }
-    }
+    let started = point_of_no_return_started(&tx, order, version).map_err(err)?;
+    cancellable(order, started, runner.is_some())?;
     if !already_requested {
         tx.execute(
             "UPDATE orders SET cancel_requested_at = ?1 WHERE id = ?2 AND version = ?3",
@@ -173,6 +163,28 @@ pub(crate) fn request_cancel(db: &Db, order: &str) -> Result<CancelOutcome, Stor
         already_requested,
         runner,
     })
+}
+
+/// Refuses a cancel once a point-of-no-return task has `started` (the first
+/// that is done, else the first running, with its state): done, or
+/// interrupted with no live runner to settle it (any store's rule).
+pub(crate) fn cancellable(
+    order: &str,
+    started: Option<(String, TaskState)>,
+    live_runner: bool,
+) -> Result<(), StoreError> {
+    let Some((task, task_state)) = started else {
+        return Ok(());
+    };
+    let order = order.to_string();
+    match task_state {
+        TaskState::Done => Err(StoreError::PastPointOfNoReturn { order, task }),
+        // Interrupted: it may have taken effect, and no runner will tell.
+        _ if !live_runner => Err(StoreError::OutcomeUnknown { order, task }),
+        // Running now: the runner settles it, and the request is ignored
+        // once the task is done (see `cancel_requested`).
+        _ => Ok(()),
+    }
 }
 
 /// The first point-of-no-return task that is done, else the first that is

@@ -5,6 +5,7 @@
 //! who made it, to the order's journal.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -125,13 +126,14 @@ pub enum WorkRequest {
     },
 }
 
-const COLUMNS: &str = "w.order_id, w.task_id, w.team, w.state, w.assignee, w.ready_at, \
+pub(crate) const COLUMNS: &str = "w.order_id, w.task_id, w.team, w.state, w.assignee, w.ready_at, \
                        o.due_at, o.state, w.inputs, w.reason, w.attempt, w.idx, o.plan";
 
-struct Row_ {
-    item: WorkItem,
-    idx: usize,
-    plan: String,
+/// A work item as read, before its plan fills in the action and outputs.
+pub(crate) struct Row_ {
+    pub item: WorkItem,
+    pub idx: usize,
+    pub plan: String,
 }
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Row_> {
@@ -166,8 +168,8 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Row_> {
 }
 
 /// Fills in what the plan says: the action and its declared outputs.
-fn complete_from_plans(
-    db: &Db,
+pub(crate) fn complete_from_plans(
+    path: &Path,
     rows: Vec<Row_>,
     plans: &mut BTreeMap<String, Plan>,
 ) -> Result<Vec<WorkItem>, StoreError> {
@@ -175,7 +177,7 @@ fn complete_from_plans(
     for mut r in rows {
         if !plans.contains_key(&r.item.order) {
             let plan: Plan =
-                serde_json::from_str(&r.plan).map_err(|e| StoreError::json(&db.path, "plan", e))?;
+                serde_json::from_str(&r.plan).map_err(|e| StoreError::json(path, "plan", e))?;
             plans.insert(r.item.order.clone(), plan);
         }
         let plan = &plans[&r.item.order];
@@ -195,7 +197,7 @@ fn complete_from_plans(
     Ok(items)
 }
 
-const FROM: &str =
+pub(crate) const FROM: &str =
     " FROM work_items w JOIN orders o ON o.id = w.order_id AND o.version = w.version";
 
 pub(crate) fn list(db: &Db, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
@@ -214,7 +216,7 @@ pub(crate) fn list(db: &Db, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreE
         .map_err(|e| corrupt_or(db, e))?;
     drop(stmt);
     drop(conn);
-    complete_from_plans(db, rows, &mut BTreeMap::new())
+    complete_from_plans(&db.path, rows, &mut BTreeMap::new())
 }
 
 fn one(db: &Db, conn: &Connection, order: &str, task: &str) -> Result<WorkItem, StoreError> {
@@ -229,7 +231,7 @@ fn one(db: &Db, conn: &Connection, order: &str, task: &str) -> Result<WorkItem, 
             task: task.to_string(),
         });
     };
-    let mut items = complete_from_plans(db, vec![found], &mut BTreeMap::new())?;
+    let mut items = complete_from_plans(&db.path, vec![found], &mut BTreeMap::new())?;
     Ok(items.remove(0))
 }
 
@@ -254,11 +256,84 @@ pub(crate) fn change(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
     let item = one(db, &tx, order, task)?;
-    let taken = |holder: &str| StoreError::WorkItemTaken {
-        order: order.to_string(),
-        task: task.to_string(),
-        assignee: holder.to_string(),
+    let Some(d) = decide(&db.path, &item, by, request)? else {
+        return Ok(item);
     };
+    let at = now();
+    let finished = d.finished().then_some(&at);
+    let (version, idx): (u32, usize) = tx
+        .query_row(
+            "UPDATE work_items SET state = ?1, assignee = ?2, outputs = ?3, reason = ?4, \
+                    retryable = ?5, updated_at = ?6, finished_at = ?7 \
+             WHERE order_id = ?8 AND task_id = ?9 AND state = ?10 \
+             RETURNING version, idx",
+            params![
+                d.state.as_str(),
+                d.assignee,
+                d.outputs,
+                d.reason,
+                d.retryable,
+                at,
+                finished,
+                order,
+                task,
+                item.state.as_str()
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(err)?;
+    append_event(db, &tx, order, version, &at, &d.event(idx, by))?;
+    // The order's row changes too: that is what wakes an engine holding
+    // the order parked, in this process or another (`docs/server.md`).
+    tx.execute(
+        "UPDATE orders SET updated_at = ?1 WHERE id = ?2 AND version = ?3",
+        params![at, order, version],
+    )
+    .map_err(err)?;
+    tx.commit().map_err(err)?;
+    drop(conn);
+    get(db, order, task)
+}
+
+/// What a person's change makes of a work item, decided alike by every
+/// store before its compare-and-set.
+pub(crate) struct Decision {
+    pub state: WorkState,
+    pub change: WorkChange,
+    pub reason: Option<String>,
+    /// The completion's outputs, as JSON.
+    pub outputs: Option<String>,
+    pub retryable: bool,
+    pub assignee: Option<String>,
+}
+
+impl Decision {
+    /// Whether the item ends.
+    pub fn finished(&self) -> bool {
+        matches!(self.state, WorkState::Done | WorkState::Failed)
+    }
+
+    /// The journal's record of the change to task `idx`.
+    pub fn event(&self, idx: usize, by: &str) -> Event {
+        Event::Work {
+            task: idx,
+            change: self.change,
+            by: by.to_string(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// Decides `request` on `item` as read in the transaction: refused when the
+/// item ended or someone else holds it; `None` when nothing changes (a
+/// claim by its holder).
+pub(crate) fn decide(
+    path: &Path,
+    item: &WorkItem,
+    by: &str,
+    request: &WorkRequest,
+) -> Result<Option<Decision>, StoreError> {
+    let (order, task) = (item.order.as_str(), item.task.as_str());
     if !item.state.is_active() {
         return Err(StoreError::WorkItemClosed {
             order: order.to_string(),
@@ -271,11 +346,14 @@ pub(crate) fn change(
         .as_deref()
         .filter(|_| item.state == WorkState::Claimed);
     if let Some(h) = holder.filter(|&h| h != by) {
-        return Err(taken(h));
+        return Err(StoreError::WorkItemTaken {
+            order: order.to_string(),
+            task: task.to_string(),
+            assignee: h.to_string(),
+        });
     }
-    let at = now();
     let (state, change, reason) = match request {
-        WorkRequest::Claim if holder.is_some() => return Ok(item),
+        WorkRequest::Claim if holder.is_some() => return Ok(None),
         WorkRequest::Claim => (WorkState::Claimed, WorkChange::Claimed, None),
         WorkRequest::Release if holder.is_none() => {
             return Err(StoreError::WorkItemNotClaimed {
@@ -290,9 +368,9 @@ pub(crate) fn change(
         }
     };
     let outputs = match request {
-        WorkRequest::Complete(outputs) => Some(
-            serde_json::to_string(outputs).map_err(|e| StoreError::json(&db.path, "outputs", e))?,
-        ),
+        WorkRequest::Complete(outputs) => {
+            Some(serde_json::to_string(outputs).map_err(|e| StoreError::json(path, "outputs", e))?)
+        }
         _ => None,
     };
     let retryable = matches!(
@@ -302,49 +380,14 @@ pub(crate) fn change(
             ..
         }
     );
-    let assignee = match state {
-        WorkState::Open => None,
-        _ => Some(by),
-    };
-    let finished = matches!(state, WorkState::Done | WorkState::Failed).then_some(&at);
-    let (version, idx): (u32, usize) = tx
-        .query_row(
-            "UPDATE work_items SET state = ?1, assignee = ?2, outputs = ?3, reason = ?4, \
-                    retryable = ?5, updated_at = ?6, finished_at = ?7 \
-             WHERE order_id = ?8 AND task_id = ?9 AND state = ?10 \
-             RETURNING version, idx",
-            params![
-                state.as_str(),
-                assignee,
-                outputs,
-                reason,
-                retryable,
-                at,
-                finished,
-                order,
-                task,
-                item.state.as_str()
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(err)?;
-    let event = Event::Work {
-        task: idx,
+    Ok(Some(Decision {
+        state,
         change,
-        by: by.to_string(),
         reason,
-    };
-    append_event(db, &tx, order, version, &at, &event)?;
-    // The order's row changes too: that is what wakes an engine holding
-    // the order parked, in this process or another (`docs/server.md`).
-    tx.execute(
-        "UPDATE orders SET updated_at = ?1 WHERE id = ?2 AND version = ?3",
-        params![at, order, version],
-    )
-    .map_err(err)?;
-    tx.commit().map_err(err)?;
-    drop(conn);
-    get(db, order, task)
+        outputs,
+        retryable,
+        assignee: (state != WorkState::Open).then(|| by.to_string()),
+    }))
 }
 
 fn append_event(

@@ -70,12 +70,42 @@ impl Lab {
 
     /// `ordo serve` with another catalog and bindings.
     pub fn serve_with(&self, tag: &str, catalog: &Path, bindings: &Path, extra: &[&str]) -> Server {
+        self.launch(&self.state(), tag, catalog, bindings, extra, &[])
+    }
+
+    /// [`Lab::serve`] with its own state folder and environment; the
+    /// server leads a process group of its own (with its plugin calls), so
+    /// that [`Server::kill_group`] can kill both, as a machine crash does.
+    pub fn serve_in(
+        &self,
+        state: &Path,
+        tag: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let catalog = fixtures().join("catalog");
+        let bindings = fixtures().join("bindings.yaml");
+        self.launch(state, tag, &catalog, &bindings, extra, env)
+    }
+
+    fn launch(
+        &self,
+        state: &Path,
+        tag: &str,
+        catalog: &Path,
+        bindings: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        use std::os::unix::process::CommandExt;
         let stderr = self.dir.path().join(format!("serve-{tag}.stderr"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .arg("--state")
-            .arg(self.state())
+            .arg(state)
+            .envs(env.iter().copied())
+            .process_group(0)
             .arg("--catalog")
             .arg(catalog)
             .arg("--bindings")
@@ -185,6 +215,27 @@ impl Server {
         }
     }
 
+    /// SIGKILL to the server's process group (its plugin calls too), reaped.
+    pub fn kill_group(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on the process group our own child leads.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends `signal` to the server process alone.
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+            unsafe {
+                libc::kill(child.id() as i32, signal);
+            }
+        }
+    }
+
     /// Sends `signal` and waits for the exit; its exit code.
     pub fn stop_with(&mut self, signal: i32) -> Option<i32> {
         let mut child = self.child.take().expect("a running server");
@@ -199,7 +250,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.kill();
+        // A stopped server must run again to die of SIGKILL's reaping.
+        self.signal(libc::SIGCONT);
+        self.kill_group();
     }
 }
 
