@@ -353,15 +353,7 @@ pub(crate) async fn list_inventory(
     query: Result<Query<InventoryQuery>, QueryRejection>,
 ) -> Reply {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(InstanceStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "`status` is `active` or `terminated`, not `{}`",
-                s.escape_debug()
-            ))
-        })?),
-    };
+    let status = instance_status(q.status.as_deref())?;
     let filter = InstanceFilter {
         customer: q.customer,
         product: q.product,
@@ -445,4 +437,19 @@ pub(crate) async fn openapi() -> Response {
         ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
     )
         .into_response()
+}
+
+/// An instance `status` filter of a query (`active`, `terminated`), shared
+/// by ordo's inventory list and TMF637's product list.
+pub(crate) fn instance_status(given: Option<&str>) -> Result<Option<InstanceStatus>, ApiError> {
+    given
+        .map(|s| {
+            InstanceStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "`status` is `active` or `terminated`, not `{}`",
+                    s.escape_debug()
+                ))
+            })
+        })
+        .transpose()
 }

@@ -21,7 +21,7 @@ use super::api::{blocking, body, request_file, user, Reply};
 use super::error::ApiError;
 use super::App;
 use crate::diagnostic::Code;
-use crate::inventory::{InstalledBase, InstanceFilter, InstanceStatus};
+use crate::inventory::{InstalledBase, InstanceFilter};
 use crate::lifecycle::{self, CancelRequest, LifecycleError};
 use crate::store::{Store, TmfCancel, TmfRecord};
 use crate::tmf::{self as lib, TmfOrder};
@@ -574,15 +574,7 @@ pub(crate) async fn list_products(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Reply {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(InstanceStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "`status` is `active` or `terminated`, not `{}`",
-                s.escape_debug()
-            ))
-        })?),
-    };
+    let status = super::api::instance_status(q.status.as_deref())?;
     let filter = InstanceFilter {
         customer: q.related_party.clone(),
         product: None,
