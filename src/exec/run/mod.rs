@@ -398,14 +398,12 @@ impl<'p> Run<'_, 'p> {
                 self.timers.pop();
                 self.enqueue(t);
             }
-            // A cancel that came since the last poll must be seen before a
-            // point of no return starts: once it has, the cancel is lost.
-            let ponr_queued = self
-                .queues
-                .iter()
-                .flatten()
-                .any(|&t| self.ex.plan.tasks[t].point_of_no_return);
-            if ponr_queued {
+            // A cancel (or revision) accepted since the last poll must be
+            // seen before new work starts, not up to a poll interval later:
+            // a task started after it is work the cancel then undoes, and a
+            // point of no return started after it loses the cancel. One read
+            // of the flags per round that starts work.
+            if self.queues.iter().any(|q| !q.is_empty()) {
                 self.last_poll = None;
                 self.poll_cancel()?;
             }
