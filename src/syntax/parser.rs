@@ -1,10 +1,6 @@
 //! Builds the AST from pest's parse tree.
 
-use std::sync::OnceLock;
-
-use chrono::{DateTime, NaiveDate};
 use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 use rust_decimal::Decimal;
 
@@ -13,16 +9,12 @@ use super::errors::{syntax_error, DECLARATION_KEYWORDS};
 use super::{OrdoParser, Rule};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{FileId, Span};
-use crate::value::{parse_duration, Money, Value};
+
+pub use interpolation::{parse_interpolation, Interpolated, Segment};
 
 /// Deeper nesting than this is refused before pest sees it: pest recurses per
 /// nesting level, and no real rule nests brackets this deep.
 const MAX_NESTING: usize = 32;
-
-/// Tokens in one expression, brackets included. The AST of an expression is
-/// as deep as it is long (`a + b + c …` nests to the left), and every later
-/// pass walks it recursively; no real rule comes near this.
-const MAX_EXPR_TOKENS: usize = 500;
 
 /// Parses one `.ordo` file; a file that does not parse gives its first
 /// syntax error. [`parse_module_recovering`] gives all of them.
@@ -35,21 +27,28 @@ pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
     }
 }
 
-/// Parses one `.ordo` file, reporting every broken declaration: when the
-/// file does not parse, it is cut at each line that starts with a top-level
-/// keyword (`product`, `action`, …) and every piece is parsed on its own, so
-/// a broken declaration costs its own error and no more. The module holds
-/// the declarations that parsed.
+/// Parses one `.ordo` file, reporting every broken declaration: the file is
+/// cut at each line that starts with a top-level keyword (`product`,
+/// `action`, …) and every piece is parsed on its own, so a broken
+/// declaration costs its own error and no more, and pest's token queue (two
+/// tokens of about 40 bytes a pair) holds one declaration at a time rather
+/// than the whole file. The module holds the declarations that parsed.
+///
+/// When every piece parses, their declarations are those of the whole file:
+/// no declaration can run on into a line that starts with a top-level
+/// keyword (each ends with `}`, `)`, a string, or a name that only `->`,
+/// `(` or `version` could continue). A piece that does not parse may be
+/// part of a declaration cut in two (a name `order` at the start of a
+/// line): then the whole file is parsed, and its errors, if it fails too,
+/// are those of the pieces.
 pub fn parse_module_recovering(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
     if let Err(d) = check_nesting(file, text) {
         return (Module::default(), vec![d]);
     }
-    let b = Builder { file, offset: 0 };
-    if let Ok(module) = b.module(text) {
-        return (module, Vec::new());
-    }
     let mut decls = Vec::new();
-    let mut errors = Vec::new();
+    // A piece's error, or the range of a piece that does not parse: that
+    // one is worded only if the whole file fails too.
+    let mut errors: Vec<Result<Diagnostic, std::ops::Range<usize>>> = Vec::new();
     for range in declaration_pieces(text) {
         let b = Builder {
             file,
@@ -57,14 +56,20 @@ pub fn parse_module_recovering(file: FileId, text: &str) -> (Module, Vec<Diagnos
         };
         match b.module(&text[range.clone()]) {
             Ok(m) => decls.extend(m.decls),
-            Err(Some(d)) => errors.push(d),
-            Err(None) => errors.push(syntax_error(file, text, range, Rule::file)),
+            Err(Some(d)) => errors.push(Ok(d)),
+            Err(None) => errors.push(Err(range)),
         }
     }
-    if errors.is_empty() {
-        // Cut apart, the pieces parse: the error lies in how they join.
-        errors.push(syntax_error(file, text, 0..text.len(), Rule::file));
+    if errors.iter().any(Result::is_err) {
+        let b = Builder { file, offset: 0 };
+        if let Ok(module) = b.module(text) {
+            return (module, Vec::new());
+        }
     }
+    let errors = errors
+        .into_iter()
+        .map(|e| e.unwrap_or_else(|range| syntax_error(file, text, range, Rule::file)))
+        .collect();
     (Module { decls }, errors)
 }
 
@@ -89,128 +94,6 @@ fn declaration_pieces(text: &str) -> Vec<std::ops::Range<usize>> {
         .zip(starts.iter().skip(1).chain([&text.len()]))
         .map(|(&s, &e)| s..e)
         .collect()
-}
-
-/// A string with `{expr}` interpolations, as in `require` messages.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Interpolated {
-    pub segments: Vec<Segment>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Segment {
-    Text(String),
-    Expr(Expr),
-}
-
-/// Splits a string literal into text and `{expr}` parts; `{{` and `}}` are
-/// literal braces. Spans of the expressions point into the original file.
-pub fn parse_interpolation(file: FileId, lit: &StringLit) -> Result<Interpolated, Diagnostic> {
-    let raw = &lit.raw;
-    let base = lit.span.start as usize + 1;
-    let mut segments = Vec::new();
-    let mut text = String::new();
-    let mut i = 0;
-    let bytes = raw.as_bytes();
-    while i < raw.len() {
-        let c = bytes[i];
-        if c == b'{' && bytes.get(i + 1) == Some(&b'{') {
-            text.push('{');
-            i += 2;
-        } else if c == b'}' && bytes.get(i + 1) == Some(&b'}') {
-            text.push('}');
-            i += 2;
-        } else if c == b'{' {
-            let Some(close) = raw[i..].find('}') else {
-                let span = Span::new(file, base + i, base + i + 1);
-                return Err(Diagnostic::error(Code::Syntax, "unclosed `{` in message")
-                    .at(span, "this `{` starts an interpolation")
-                    .with_help("close it with `}`, or write `{{` for a literal brace"));
-            };
-            if !text.is_empty() {
-                segments.push(Segment::Text(unescape(&std::mem::take(&mut text))));
-            }
-            let inner_start = i + 1;
-            let inner = &raw[inner_start..i + close];
-            segments.push(Segment::Expr(parse_inner_expr(
-                file,
-                inner,
-                base + inner_start,
-            )?));
-            i += close + 1;
-        } else {
-            let ch = raw[i..].chars().next().unwrap_or(' ');
-            text.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    if !text.is_empty() {
-        segments.push(Segment::Text(unescape(&text)));
-    }
-    Ok(Interpolated { segments })
-}
-
-fn parse_inner_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
-    let shift = |mut d: Diagnostic| {
-        if let Some(s) = d.span.as_mut() {
-            s.start += offset as u32;
-        }
-        d
-    };
-    let text = &quotes_unescaped(text);
-    check_nesting(file, text).map_err(shift)?;
-    let mut pairs = OrdoParser::parse(Rule::interpolation, text)
-        .map_err(|_| shift(syntax_error(file, text, 0..text.len(), Rule::interpolation)))?;
-    let b = Builder { file, offset: 0 };
-    let expr = pairs
-        .next()
-        .and_then(|p| p.into_inner().next())
-        .expect("interpolation yields one expression");
-    let mut e = b.expr(expr)?;
-    shift_expr(&mut e, offset as u32);
-    Ok(e)
-}
-
-/// An interpolation sits inside a string literal, so a string inside it is
-/// written with escaped quotes: `"{note ?? \"none\"}"`. Each `\"` becomes
-/// a quote and a space (the space outside the inner string), so every other
-/// character keeps its offset and spans stay exact.
-fn quotes_unescaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' && chars.peek() == Some(&'"') {
-            chars.next();
-            out.push_str(if in_string { "\" " } else { " \"" });
-            in_string = !in_string;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn shift_expr(e: &mut Expr, by: u32) {
-    // An explicit stack: expression depth is bounded, but keep the habit.
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        e.span.start += by;
-        match &mut e.kind {
-            ExprKind::Lit(_) => {}
-            ExprKind::Path(parts) => parts.iter_mut().for_each(|p| p.span.start += by),
-            ExprKind::Unary(_, x) => stack.push(x),
-            ExprKind::Binary(_, a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            ExprKind::In(x, list) => {
-                stack.push(x);
-                stack.extend(list.iter_mut());
-            }
-            ExprKind::If(c, a, b) => stack.extend([&mut **c, &mut **a, &mut **b]),
-        }
-    }
 }
 
 fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
@@ -255,27 +138,6 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn pratt() -> &'static PrattParser<Rule> {
-    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
-    PRATT.get_or_init(|| {
-        PrattParser::new()
-            .op(Op::infix(Rule::or_op, Assoc::Left))
-            .op(Op::infix(Rule::and_op, Assoc::Left))
-            .op(Op::prefix(Rule::not_op))
-            .op(Op::infix(Rule::eq, Assoc::Left)
-                | Op::infix(Rule::ne, Assoc::Left)
-                | Op::infix(Rule::lt, Assoc::Left)
-                | Op::infix(Rule::le, Assoc::Left)
-                | Op::infix(Rule::gt, Assoc::Left)
-                | Op::infix(Rule::ge, Assoc::Left)
-                | Op::postfix(Rule::in_list))
-            .op(Op::infix(Rule::coalesce, Assoc::Left))
-            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
-            .op(Op::prefix(Rule::neg))
-    })
-}
-
 struct Builder {
     file: FileId,
     /// Where the parsed text starts in the file.
@@ -310,6 +172,23 @@ impl Builder {
             name: pair.as_str().to_string(),
             span: self.span(&pair),
         }
+    }
+
+    /// The names of a dotted pair (`order.customer.id`, `P.task`), each
+    /// with its own span.
+    fn dotted(&self, pair: &Pair<'_, Rule>) -> Vec<Ident> {
+        let mut offset = self.span(pair).start as usize;
+        pair.as_str()
+            .split('.')
+            .map(|part| {
+                let ident = Ident {
+                    name: part.to_string(),
+                    span: Span::new(self.file, offset, offset + part.len()),
+                };
+                offset += part.len() + 1;
+                ident
+            })
+            .collect()
     }
 
     fn string(&self, pair: Pair<'_, Rule>) -> StringLit {
@@ -635,22 +514,9 @@ impl Builder {
         let kind = match pair.as_rule() {
             Rule::after_clause => ClauseKind::After(
                 pair.into_inner()
-                    .map(|r| {
-                        let span = self.span(&r);
-                        let mut offset = span.start as usize;
-                        let parts = r
-                            .as_str()
-                            .split('.')
-                            .map(|part| {
-                                let ident = Ident {
-                                    name: part.to_string(),
-                                    span: Span::new(self.file, offset, offset + part.len()),
-                                };
-                                offset += part.len() + 1;
-                                ident
-                            })
-                            .collect();
-                        TaskRef { parts, span }
+                    .map(|r| TaskRef {
+                        span: self.span(&r),
+                        parts: self.dotted(&r),
                     })
                     .collect(),
             ),
@@ -707,176 +573,6 @@ impl Builder {
         };
         Ok(Clause { kind, span })
     }
-
-    fn duration(&self, pair: Pair<'_, Rule>) -> R<u64> {
-        parse_duration(pair.as_str()).ok_or_else(|| {
-            Diagnostic::error(Code::Syntax, "duration out of range")
-                .at(self.span(&pair), "too long")
-                .with_help("durations go up to about 584 million years")
-        })
-    }
-
-    fn money(&self, pair: Pair<'_, Rule>) -> R<(Money, Ident)> {
-        let mut it = pair.into_inner();
-        let n = it.next().expect("amount");
-        let amount = self.decimal(&n)?;
-        let currency = self.ident(it.next().expect("currency"));
-        Ok((
-            Money {
-                amount,
-                currency: currency.name.clone(),
-            },
-            currency,
-        ))
-    }
-
-    fn decimal(&self, pair: &Pair<'_, Rule>) -> R<Decimal> {
-        let text = pair.as_str().trim_end_matches('%');
-        Decimal::from_str_exact(text).map_err(|_| {
-            Diagnostic::error(
-                Code::Syntax,
-                format!("the number {text} cannot be represented exactly"),
-            )
-            .at(self.span(pair), "too large or too precise")
-            .with_help("numbers have at most 28 significant digits")
-        })
-    }
-
-    fn literal(&self, pair: Pair<'_, Rule>) -> R<Value> {
-        let span = self.span(&pair);
-        Ok(match pair.as_rule() {
-            Rule::string => Value::String(self.string(pair).value),
-            Rule::boolean => Value::Bool(pair.as_str() == "true"),
-            Rule::null => Value::Null,
-            Rule::number => {
-                let text = pair.as_str();
-                if text.contains('.') {
-                    Value::Decimal(self.decimal(&pair)?)
-                } else {
-                    match text.parse::<i64>() {
-                        Ok(i) => Value::Int(i),
-                        Err(_) => Value::Decimal(self.decimal(&pair)?),
-                    }
-                }
-            }
-            Rule::percent => Value::Percent(self.decimal(&pair)?),
-            Rule::money => Value::Money(self.money(pair)?.0),
-            Rule::duration => Value::Duration(self.duration(pair)?),
-            Rule::date => {
-                let d = NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| {
-                    Diagnostic::error(Code::Syntax, "not a valid date").at(span, "no such day")
-                })?;
-                Value::Date(d)
-            }
-            Rule::datetime => {
-                let d = DateTime::parse_from_rfc3339(pair.as_str()).map_err(|_| {
-                    Diagnostic::error(Code::Syntax, "not a valid date and time")
-                        .at(span, "no such moment")
-                })?;
-                Value::DateTime(d)
-            }
-            other => unreachable!("grammar yields no {other:?} as a literal"),
-        })
-    }
-
-    fn expr(&self, pair: Pair<'_, Rule>) -> R<Expr> {
-        let tokens = pair.clone().into_inner().flatten().count();
-        if tokens > MAX_EXPR_TOKENS {
-            return Err(Diagnostic::error(Code::Syntax, "expression too long")
-                .at(
-                    self.span(&pair),
-                    format!("{tokens} tokens; at most {MAX_EXPR_TOKENS}"),
-                )
-                .with_help("split the rule into several simpler ones"));
-        }
-        pratt()
-            .map_primary(|p| self.primary(p))
-            .map_prefix(|op, rhs| {
-                let rhs = rhs?;
-                let span = self.span(&op).merge(rhs.span);
-                let op = if op.as_rule() == Rule::not_op {
-                    UnOp::Not
-                } else {
-                    UnOp::Neg
-                };
-                Ok(Expr {
-                    kind: ExprKind::Unary(op, Box::new(rhs)),
-                    span,
-                })
-            })
-            .map_postfix(|lhs, op| {
-                let lhs = lhs?;
-                let span = lhs.span.merge(self.span(&op));
-                let list = op.into_inner().map(|e| self.expr(e)).collect::<R<_>>()?;
-                Ok(Expr {
-                    kind: ExprKind::In(Box::new(lhs), list),
-                    span,
-                })
-            })
-            .map_infix(|lhs, op, rhs| {
-                let (lhs, rhs) = (lhs?, rhs?);
-                let op = match op.as_rule() {
-                    Rule::or_op => BinOp::Or,
-                    Rule::and_op => BinOp::And,
-                    Rule::eq => BinOp::Eq,
-                    Rule::ne => BinOp::Ne,
-                    Rule::lt => BinOp::Lt,
-                    Rule::le => BinOp::Le,
-                    Rule::gt => BinOp::Gt,
-                    Rule::ge => BinOp::Ge,
-                    Rule::add => BinOp::Add,
-                    Rule::sub => BinOp::Sub,
-                    Rule::mul => BinOp::Mul,
-                    Rule::coalesce => BinOp::Coalesce,
-                    _ => BinOp::Div,
-                };
-                let span = lhs.span.merge(rhs.span);
-                Ok(Expr {
-                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    span,
-                })
-            })
-            .parse(pair.into_inner())
-    }
-
-    fn primary(&self, pair: Pair<'_, Rule>) -> R<Expr> {
-        let span = self.span(&pair);
-        match pair.as_rule() {
-            Rule::expr => self.expr(pair),
-            Rule::if_expr => {
-                let mut parts = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
-                let mut next = || self.expr(parts.next().expect("if, then and else parts"));
-                let (cond, then, other) = (next()?, next()?, next()?);
-                Ok(Expr {
-                    kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(other)),
-                    span,
-                })
-            }
-            Rule::path => {
-                let mut offset = span.start as usize;
-                let parts = pair
-                    .as_str()
-                    .split('.')
-                    .map(|part| {
-                        let ident = Ident {
-                            name: part.to_string(),
-                            span: Span::new(self.file, offset, offset + part.len()),
-                        };
-                        offset += part.len() + 1;
-                        ident
-                    })
-                    .collect();
-                Ok(Expr {
-                    kind: ExprKind::Path(parts),
-                    span,
-                })
-            }
-            _ => Ok(Expr {
-                kind: ExprKind::Lit(self.literal(pair)?),
-                span,
-            }),
-        }
-    }
 }
 
 fn order_action(pair: &Pair<'_, Rule>) -> OrderAction {
@@ -904,6 +600,9 @@ fn unescape(raw: &str) -> String {
     }
     out
 }
+
+mod expr;
+mod interpolation;
 
 #[cfg(test)]
 mod tests;
