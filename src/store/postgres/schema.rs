@@ -32,10 +32,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: super::tmf::MIGRATION,
+    },
 ];
 
 /// The newest PostgreSQL schema this build understands.
-pub const PG_SCHEMA_VERSION: i64 = 3;
+pub const PG_SCHEMA_VERSION: i64 = 4;
 
 /// Version 2, SQLite's version 5: work items (one per waiting task, with
 /// the same columns), a task's `not_before` and an order's `due_at`.
