@@ -550,6 +550,27 @@ fn a_foreign_or_newer_schema_is_refused_and_left_untouched() {
     assert!(err.to_string().contains("upgrade ordo"), "{err}");
 }
 
+#[test]
+fn processes_opening_a_new_schema_at_once_all_open_it() {
+    let Some(b) = postgres_or_skip() else { return };
+    let barrier = std::sync::Barrier::new(6);
+    let opened: Vec<Result<PgStore, StoreError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    PgStore::open(&b.url())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for store in opened {
+        let store = store.unwrap();
+        assert!(store.list_orders().unwrap().is_empty());
+    }
+}
+
 /// Says the error names the PostgreSQL store and `--store`, and not a
 /// state folder.
 fn names_the_store(err: &StoreError, code: &str) {

@@ -71,11 +71,24 @@ impl Pg {
         self.pool.get().map_err(|e| self.failed(e))
     }
 
-    /// A PostgreSQL (or pool) error, as the store reports it.
-    pub fn failed(&self, e: impl std::fmt::Display) -> StoreError {
+    /// A PostgreSQL (or pool) error, as the store reports it, with its
+    /// causes (a statement's error says only "db error"; the server's words
+    /// are its source).
+    pub fn failed(&self, e: impl std::error::Error) -> StoreError {
+        let mut detail = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            detail = format!("{detail}: {c}");
+            cause = c.source();
+        }
+        self.refused(detail)
+    }
+
+    /// The store cannot do what was asked, for the reason `detail` says.
+    pub fn refused(&self, detail: String) -> StoreError {
         StoreError::Postgres {
             location: self.location.clone(),
-            detail: e.to_string(),
+            detail,
         }
     }
 

@@ -207,13 +207,23 @@ pub(crate) fn create_schema(pg: &Pg, conn: &mut Conn) -> Result<(), StoreError> 
     let first = path.split(',').next().unwrap_or_default().trim();
     let name = first.trim_matches('"').replace("\"\"", "\"");
     if name.is_empty() || name == "$user" {
-        return Err(pg.failed(format!(
+        return Err(pg.refused(format!(
             "its search_path ({path}) names no schema to create the tables in"
         )));
     }
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    conn.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
-        .map_err(failed)
+    // Processes starting together on a new schema take turns: two `CREATE
+    // SCHEMA IF NOT EXISTS` at once can both find none, and the second
+    // then fails on the catalog's unique index.
+    let mut tx = conn.transaction().map_err(failed)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('ordo-schema:' || $1))",
+        &[&name],
+    )
+    .map_err(failed)?;
+    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        .map_err(failed)?;
+    tx.commit().map_err(failed)
 }
 
 /// The schema version of ordo's tables in the current schema (0: the schema
