@@ -3,15 +3,21 @@
 //! its plugin calls (a machine crash) has its orders finished by the
 //! others; a server SIGSTOPped past its lease writes nothing once it runs
 //! again; no task runs in two processes at once and no task has effects
-//! under two keys (from the plugin's log). Skipped, saying so, without
-//! `ORDO_TEST_DATABASE_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`).
+//! under two keys (from the plugin's log). And TMF622 on two servers: a
+//! ProductOrder created on one is read, listed and cancelled through the
+//! other, and a hub's listener gets each event once. Skipped, saying so,
+//! without `ORDO_TEST_DATABASE_URL` (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`).
 
 mod serve_support;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serve_support::{get, order_yaml, submit, wait_for, Call, Lab, Server};
+use serde_json::{json, Value};
+use serve_support::listener::Listener;
+use serve_support::{get, order_yaml, post_json as post, submit, wait_for, Call, Lab, Server};
 
 const DATABASE_VAR: &str = "ORDO_TEST_DATABASE_URL";
 
@@ -115,7 +121,7 @@ fn three_servers_share_one_database_through_a_crash_and_a_pause() {
     };
     let (mut a, b, c) = (serve("A"), serve("B"), serve("C"));
     let servers = [&a, &b, &c];
-    let ids: Vec<String> = (0..33).map(|i| format!("ORD-{i:02}")).collect();
+    let ids: Vec<String> = (0..100).map(|i| format!("ORD-{i:03}")).collect();
     for (i, id) in ids.iter().enumerate() {
         let (code, body) = submit(servers[i % 3], &order_yaml(id, 40));
         assert_eq!(code, 201, "{body}");
@@ -210,5 +216,88 @@ fn three_servers_share_one_database_through_a_crash_and_a_pause() {
             .count("SELECT count(*) FROM runners WHERE token IS NOT NULL AND lease_until > now()"),
         0,
         "a lock is still held"
+    );
+}
+
+#[test]
+fn tmf622_orders_and_hub_events_are_shared_by_servers_on_one_database() {
+    let Some(schema) = Schema::new() else {
+        eprintln!("skipped: {DATABASE_VAR} is not set, so there is no PostgreSQL server to test");
+        return;
+    };
+    const V4: &str = "/tmf-api/productOrderingManagement/v4";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample = std::fs::read_to_string(root.join("tests/fixtures/tmf/v4-create.json")).unwrap();
+    let sample: Value = serde_json::from_str(&sample).unwrap();
+    let lab = Lab::new();
+    let url = schema.url();
+    let serve = |tag: &str| {
+        lab.launch(
+            &lab.dir.path().join(format!("state-{tag}")),
+            tag,
+            &root.join("examples/tmf/catalog"),
+            &root.join("tests/fixtures/tmf-serve/bindings.yaml"),
+            &["--store", &url],
+            &[("ORDO_LEASE_MS", "5000")],
+        )
+    };
+    let (a, b) = (serve("A"), serve("B"));
+    let listener = Listener::start(false);
+    let (code, hub) = post(&a, &format!("{V4}/hub"), &json!({"callback": listener.url}));
+    assert_eq!(code, 201, "{hub:#}");
+    let (code, created) = post(&a, &format!("{V4}/productOrder"), &sample);
+    assert_eq!(code, 201, "{created:#}");
+    let id = created["id"].as_str().unwrap().to_string();
+    // The other server reads the order's TMF record, and finds it by its
+    // external id, while either runs it.
+    let (code, read) = get(&b, &format!("{V4}/productOrder/{id}"));
+    assert_eq!(code, 200, "{read:#}");
+    assert_eq!(read["externalId"], created["externalId"]);
+    let (_, found) = get(&b, &format!("{V4}/productOrder?externalId=PO-456"));
+    assert_eq!(found[0]["id"], id.as_str(), "{found:#}");
+    wait_for("the order to complete", || {
+        let (_, order) = get(&b, &format!("{V4}/productOrder/{id}"));
+        (order["state"] == "completed").then_some(())
+    });
+    // A cancel asked of one server is read back from the other.
+    let (code, cancel) = post(
+        &b,
+        &format!("{V4}/cancelProductOrder"),
+        &json!({"productOrder": {"id": id}, "cancellationReason": "too late"}),
+    );
+    assert_eq!(code, 201, "{cancel:#}");
+    let (code, again) = get(
+        &a,
+        &format!("{V4}/cancelProductOrder/{}", cancel["id"].as_str().unwrap()),
+    );
+    assert_eq!(code, 200, "{again:#}");
+    assert_eq!(again["state"], cancel["state"]);
+    // Both servers queue and send hub events: each reaches the listener
+    // once, in the order's order.
+    let states = wait_for("the completed event", || {
+        let s = listener.states(&id);
+        s.iter().any(|(_, state)| state == "completed").then_some(s)
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let ids: Vec<String> = listener
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "an event came twice: {ids:?}");
+    assert_eq!(states[0].0, "ProductOrderCreateEvent", "{states:?}");
+    assert_eq!(
+        states.last().map(|(_, s)| s.as_str()),
+        Some("completed"),
+        "{states:?}"
+    );
+    assert_eq!(
+        schema.count("SELECT count(*) FROM tmf_outbox WHERE delivered_at IS NULL"),
+        0
     );
 }

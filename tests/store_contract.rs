@@ -5,137 +5,25 @@
 //! PostgreSQL store has (claims, wake-ups, its schema refusals), and
 //! `ordo run --store postgres://…` through the binary.
 
+#[macro_use]
+mod backend_support;
 mod durable_support;
 mod support;
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use backend_support::{postgres_or_skip, Backend};
 use ordo::exec::{Event, OrderState, TaskState};
 use ordo::exec::{WorkChange, WorkOutcome};
 use ordo::inventory::{InstanceFilter, InstanceStatus};
 use ordo::store::postgres::Wake;
 use ordo::store::{
-    PgStore, RevisionState, SqliteStore, Store, StoreError, StoreOptions, WorkFilter, WorkRequest,
-    WorkState,
+    PgStore, RevisionState, Store, StoreError, StoreOptions, WorkFilter, WorkRequest, WorkState,
 };
 use ordo::syntax::ast::OrderAction;
 use ordo::value::Value;
-
-const DATABASE_VAR: &str = "ORDO_TEST_DATABASE_URL";
-
-/// Where a test's stores live; dropping it removes them.
-trait Backend {
-    /// A store handle (several may be open at once on one backend, as
-    /// several processes would).
-    fn open(&self, options: StoreOptions) -> Box<dyn Store>;
-
-    fn store(&self) -> Box<dyn Store> {
-        self.open(StoreOptions::default())
-    }
-}
-
-struct Sqlite {
-    dir: tempfile::TempDir,
-}
-
-impl Sqlite {
-    fn new() -> Sqlite {
-        Sqlite {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-}
-
-impl Backend for Sqlite {
-    fn open(&self, options: StoreOptions) -> Box<dyn Store> {
-        Box::new(SqliteStore::open_with(&self.dir.path().join(".ordo"), options).unwrap())
-    }
-}
-
-/// A fresh schema in the test database, dropped with the value.
-struct Postgres {
-    admin: String,
-    schema: String,
-}
-
-impl Postgres {
-    fn new() -> Option<Postgres> {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let admin = std::env::var(DATABASE_VAR).ok()?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let schema = format!(
-            "ordo_test_{}_{}_{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        Some(Postgres { admin, schema })
-    }
-
-    /// The URL of the test's schema.
-    fn url(&self) -> String {
-        let sep = if self.admin.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-csearch_path%3D{}", self.admin, self.schema)
-    }
-
-    fn pg(&self) -> PgStore {
-        PgStore::open(&self.url()).unwrap()
-    }
-
-    fn sql(&self, sql: &str) {
-        let mut client = postgres::Client::connect(&self.url(), postgres::NoTls).unwrap();
-        client.batch_execute(sql).unwrap();
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-        }
-    }
-}
-
-impl Backend for Postgres {
-    fn open(&self, options: StoreOptions) -> Box<dyn Store> {
-        Box::new(PgStore::open_with(&self.url(), options).unwrap())
-    }
-}
-
-/// Runs a case of the suite on each backend.
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[test]
-            fn sqlite() {
-                super::$case(&super::Sqlite::new());
-            }
-
-            #[test]
-            fn postgres() {
-                match super::Postgres::new() {
-                    Some(pg) => super::$case(&pg),
-                    None => super::skipped(),
-                }
-            }
-        }
-    )*};
-}
-
-/// Says so past the test harness's capture of `eprintln!`, so that a run
-/// without a server shows which cases did not run.
-fn skipped() {
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: {DATABASE_VAR} is not set, so there is no PostgreSQL server to test"
-    );
-}
 
 contract!(
     orders_load_back_and_ids_are_unique,
@@ -544,14 +432,6 @@ fn journal_handles_on_threads_commit_every_event(b: &dyn Backend) {
 
 // What only the PostgreSQL store has.
 
-fn postgres_or_skip() -> Option<Postgres> {
-    let pg = Postgres::new();
-    if pg.is_none() {
-        skipped();
-    }
-    pg
-}
-
 #[test]
 fn claims_skip_locked_orders_and_take_expired_leases() {
     let Some(b) = postgres_or_skip() else { return };
@@ -668,6 +548,74 @@ fn a_foreign_or_newer_schema_is_refused_and_left_untouched() {
         "{err:?}"
     );
     assert!(err.to_string().contains("upgrade ordo"), "{err}");
+}
+
+#[test]
+fn processes_opening_a_new_schema_at_once_all_open_it() {
+    let Some(b) = postgres_or_skip() else { return };
+    let barrier = std::sync::Barrier::new(6);
+    let opened: Vec<Result<PgStore, StoreError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    PgStore::open(&b.url())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for store in opened {
+        let store = store.unwrap();
+        assert!(store.list_orders().unwrap().is_empty());
+    }
+}
+
+/// Says the error names the PostgreSQL store and `--store`, and not a
+/// state folder.
+fn names_the_store(err: &StoreError, code: &str) {
+    let text = err.to_string();
+    assert!(text.contains("--store"), "{text}");
+    assert!(
+        !text.contains("--state") && !text.contains("folder"),
+        "{text}"
+    );
+    assert_eq!(miette::Diagnostic::code(err).unwrap().to_string(), code);
+}
+
+#[test]
+fn an_older_schema_is_migrated_and_refusals_name_the_store() {
+    let Some(b) = postgres_or_skip() else { return };
+    let store = b.pg();
+    create(&store, "ORD-1");
+    drop(store);
+    // A schema of the version before the TMF records (3).
+    b.sql(
+        "DROP TABLE tmf_orders, tmf_external_ids, tmf_cancels, tmf_hubs, tmf_notified, tmf_outbox; \
+         UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+    );
+    let Err(err) = PgStore::open_read_only(&b.url()) else {
+        panic!("a reader used a schema older than this ordo's")
+    };
+    assert!(
+        matches!(err, StoreError::PgNeedsUpgrade { found: 3, .. }),
+        "{err:?}"
+    );
+    names_the_store(&err, "ordo::store::needs_upgrade");
+    // A writer migrates it, keeping the orders, and the TMF records work.
+    let store = b.pg();
+    assert_eq!(store.load("ORD-1").unwrap().plan.order, "ORD-1");
+    let hub = store.create_hub("http://127.0.0.1:9/e", None).unwrap();
+    assert_eq!(store.hubs().unwrap(), [hub]);
+    assert!(PgStore::open_read_only(&b.url()).unwrap().is_some());
+    // A damaged row, and a newer schema, are refused in the store's words.
+    b.sql("UPDATE orders SET plan = 'not json'");
+    let err = store.load("ORD-1").map(drop).unwrap_err();
+    assert!(matches!(err, StoreError::PgCorrupt { .. }), "{err:?}");
+    names_the_store(&err, "ordo::store::corrupt");
+    b.sql("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    let err = PgStore::open(&b.url()).map(drop).unwrap_err();
+    names_the_store(&err, "ordo::store::schema_too_new");
 }
 
 #[test]

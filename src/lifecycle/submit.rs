@@ -193,7 +193,9 @@ fn installed_base(state: &Location, order: &OrderDoc) -> Result<InstalledBase, L
         Ok(Some(store)) => store,
         // Nothing stored, or a schema from before the installed base (which
         // `ordo run` upgrades when it opens the folder to write): no instances.
-        Ok(None) | Err(StoreError::NeedsUpgrade { .. }) => return Ok(InstalledBase::default()),
+        Ok(None) | Err(StoreError::NeedsUpgrade { .. } | StoreError::PgNeedsUpgrade { .. }) => {
+            return Ok(InstalledBase::default())
+        }
         Err(e) => return Err(e.into()),
     };
     Ok(InstalledBase::for_order(&*store, order)?)

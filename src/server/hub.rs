@@ -177,7 +177,9 @@ fn queue(app: &App) -> Result<(), ApiError> {
                 events.push((hub.id.clone(), event));
             }
         }
-        store.tmf_notify(&id, state, &events).map_err(err)?;
+        store
+            .tmf_notify(&id, before.as_deref(), state, &events)
+            .map_err(err)?;
     }
     Ok(())
 }

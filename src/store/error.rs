@@ -212,11 +212,24 @@ pub enum StoreError {
     Lease { value: String },
 
     #[error(
-        "the PostgreSQL store does not keep {what} yet; serve the TMF622/TMF637 API from an \
-         SQLite state folder (--state DIR), and ordo's own /api/v1 from either store"
+        "the PostgreSQL store {location} holds a damaged row ({detail}); ordo leaves it \
+         untouched: restore the database from a backup, or name another database or schema with \
+         --store"
     )]
-    #[diagnostic(code(ordo::store::unsupported))]
-    Unsupported { what: &'static str },
+    #[diagnostic(code(ordo::store::corrupt))]
+    PgCorrupt { location: String, detail: String },
+
+    #[error(
+        "{location} has schema version {found}, older than this ordo's ({current}); reading \
+         commands do not upgrade it: run a writing command (`ordo resume`, `ordo run`, `ordo \
+         serve`) with this --store once to upgrade it"
+    )]
+    #[diagnostic(code(ordo::store::needs_upgrade))]
+    PgNeedsUpgrade {
+        location: String,
+        found: i64,
+        current: i64,
+    },
 
     #[error(
         "the PostgreSQL store {location} failed: {detail}; check that the server is up and that \
@@ -233,7 +246,7 @@ pub enum StoreError {
     PgForeign { location: String },
 
     #[error(
-        "{location} has state schema version {found}, newer than this ordo understands (up to \
+        "{location} has schema version {found}, newer than this ordo understands (up to \
          {supported}); ordo leaves it untouched: upgrade ordo, or name another database or \
          schema with --store"
     )]

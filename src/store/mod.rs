@@ -248,12 +248,15 @@ pub trait Store: Send + Sync {
     /// The TMF state last notified for an order.
     fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError>;
 
-    /// Records `state` as notified for `order` and queues `events` (hub id,
+    /// Records `state` as notified for `order` in place of `before` (the
+    /// state the caller read as notified) and queues `events` (hub id,
     /// event) in the durable outbox, in one transaction; false (nothing
-    /// queued) when that state was notified already.
+    /// queued) when the notified state is no longer `before` (another
+    /// server notified since) or is `state` already.
     fn tmf_notify(
         &self,
         order: &str,
+        before: Option<&str>,
         state: &str,
         events: &[(String, serde_json::Value)],
     ) -> Result<bool, StoreError>;

@@ -530,10 +530,11 @@ impl Store for SqliteStore {
     fn tmf_notify(
         &self,
         order: &str,
+        before: Option<&str>,
         state: &str,
         events: &[(String, serde_json::Value)],
     ) -> Result<bool, StoreError> {
-        tmf::notify(&self.db, order, state, events)
+        tmf::notify(&self.db, order, before, state, events)
     }
 
     fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError> {

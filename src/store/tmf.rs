@@ -282,12 +282,14 @@ pub(crate) fn notified(db: &Db, order: &str) -> Result<Option<String>, StoreErro
     .map_err(|e| corrupt_or(db, e))
 }
 
-/// Records that `order` is now notified in `state` and queues its events
-/// (per hub) in the outbox, in one transaction; nothing when `state` was
-/// already notified (another process got there first).
+/// Records that `order` went from the notified state `before` to `state`
+/// and queues its events (per hub) in the outbox, in one transaction;
+/// nothing when the notified state is no longer `before` or is `state`
+/// already (another process got there first).
 pub(crate) fn notify(
     db: &Db,
     order: &str,
+    before: Option<&str>,
     state: &str,
     events: &[(String, serde_json::Value)],
 ) -> Result<bool, StoreError> {
@@ -296,7 +298,7 @@ pub(crate) fn notify(
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(err)?;
-    let before: Option<String> = tx
+    let stored: Option<String> = tx
         .query_row(
             "SELECT state FROM tmf_notified WHERE order_id = ?1",
             params![order],
@@ -304,7 +306,7 @@ pub(crate) fn notify(
         )
         .optional()
         .map_err(err)?;
-    if before.as_deref() == Some(state) {
+    if stored.as_deref() != before || before == Some(state) {
         return Ok(false);
     }
     tx.execute(

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod listener;
+
 /// How long any one wait may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -88,7 +90,9 @@ impl Lab {
         self.launch(state, tag, &catalog, &bindings, extra, env)
     }
 
-    fn launch(
+    /// `ordo serve` with its own state folder, catalog, bindings and
+    /// environment, leading a process group of its own.
+    pub fn launch(
         &self,
         state: &Path,
         tag: &str,
@@ -277,10 +281,24 @@ pub fn client() -> reqwest::blocking::Client {
 
 /// POSTs an order (YAML); the status code and the JSON body.
 pub fn submit(server: &Server, yaml: &str) -> (u16, Value) {
+    post_as(
+        server,
+        "/api/v1/orders",
+        "application/yaml",
+        yaml.to_string(),
+    )
+}
+
+/// POSTs JSON to `path`; the status code and the JSON body.
+pub fn post_json(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    post_as(server, path, "application/json", body.to_string())
+}
+
+fn post_as(server: &Server, path: &str, content_type: &str, body: String) -> (u16, Value) {
     let response = client()
-        .post(server.url("/api/v1/orders"))
-        .header("content-type", "application/yaml")
-        .body(yaml.to_string())
+        .post(server.url(path))
+        .header("content-type", content_type)
+        .body(body)
         .send()
         .expect("the server answers");
     let code = response.status().as_u16();

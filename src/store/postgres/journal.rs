@@ -77,8 +77,7 @@ impl PgJournal {
         Ok(Pending {
             target: Arc::clone(&self.target),
             event: event.clone(),
-            json: serde_json::to_string(event)
-                .map_err(|e| StoreError::json(&self.pg.path(), "event", e))?,
+            json: serde_json::to_string(event).map_err(|e| self.pg.json("event", e))?,
         })
     }
 }
@@ -246,9 +245,7 @@ fn write_event(
             let mut row = task_row(pg, &found)?;
             let after = advance(&mut row, event, at);
             let r = &row.record;
-            let json = |v: serde_json::Result<String>| {
-                v.map_err(|e| StoreError::json(&pg.path(), "task record", e))
-            };
+            let json = |v: serde_json::Result<String>| v.map_err(|e| pg.json("task record", e));
             let outputs = json(serde_json::to_string(&r.outputs))?;
             let process = r
                 .process

@@ -9,6 +9,7 @@
 //! acquisition. Every journal transaction starts by renewing the lease
 //! `WHERE epoch = mine AND token = mine`; zero rows mean the lock was taken
 //! over, and the transaction writes nothing ([`StoreError::LostLock`]).
+//! The TMF622 records ([`tmf`]) claim their outbox events the same way.
 
 mod journal;
 mod notify;
@@ -60,6 +61,8 @@ pub(crate) struct Pg {
     pub location: String,
     pub options: StoreOptions,
     pub host: String,
+    /// This handle's claim on the outbox events it is sending (`tmf_due`).
+    pub token: String,
     pub commits: GroupCommit<journal::Pending>,
 }
 
@@ -68,11 +71,24 @@ impl Pg {
         self.pool.get().map_err(|e| self.failed(e))
     }
 
-    /// A PostgreSQL (or pool) error, as the store reports it.
-    pub fn failed(&self, e: impl std::fmt::Display) -> StoreError {
+    /// A PostgreSQL (or pool) error, as the store reports it, with its
+    /// causes (a statement's error says only "db error"; the server's words
+    /// are its source).
+    pub fn failed(&self, e: impl std::error::Error) -> StoreError {
+        let mut detail = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            detail = format!("{detail}: {c}");
+            cause = c.source();
+        }
+        self.refused(detail)
+    }
+
+    /// The store cannot do what was asked, for the reason `detail` says.
+    pub fn refused(&self, detail: String) -> StoreError {
         StoreError::Postgres {
             location: self.location.clone(),
-            detail: e.to_string(),
+            detail,
         }
     }
 
@@ -83,9 +99,24 @@ impl Pg {
 
     /// A stored value that does not convert: a damaged row.
     pub fn corrupt(&self, detail: impl std::fmt::Display) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path(),
+        StoreError::PgCorrupt {
+            location: self.location.clone(),
             detail: detail.to_string(),
+        }
+    }
+
+    /// A stored JSON column that does not parse (or a value that does not
+    /// serialise).
+    pub fn json(&self, what: &str, e: serde_json::Error) -> StoreError {
+        self.corrupt(format!("the stored {what} does not parse: {e}"))
+    }
+
+    /// An error of the code shared with SQLite, worded for this store: a
+    /// damaged row names the database and `--store`, not a folder.
+    pub fn own(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Corrupt { detail, .. } => self.corrupt(detail),
+            other => other,
         }
     }
 }
@@ -123,8 +154,8 @@ impl PgStore {
             return Ok(None);
         }
         if found < PG_SCHEMA_VERSION {
-            return Err(StoreError::NeedsUpgrade {
-                path: store.pg.path(),
+            return Err(StoreError::PgNeedsUpgrade {
+                location: store.pg.location.clone(),
                 found,
                 current: PG_SCHEMA_VERSION,
             });
@@ -163,12 +194,14 @@ impl PgStore {
                 location: location.clone(),
                 detail: e.to_string(),
             })?;
+        let host = super::lock::hostname();
         Ok(PgStore {
             pg: Arc::new(Pg {
                 pool,
                 config,
                 location,
-                host: super::lock::hostname(),
+                token: super::lock::new_token(std::process::id(), &host),
+                host,
                 commits: GroupCommit::new(options.max_batch),
                 options,
             }),
@@ -252,21 +285,21 @@ impl Store for PgStore {
         plan: &Plan,
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
-        tmf: &TmfRecord,
+        record: &TmfRecord,
     ) -> Result<(), StoreError> {
-        self.create_tmf_order_(plan, document, bindings, tmf)
+        orders::create(&self.pg, plan, document, bindings, Some(record))
     }
 
     fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError> {
-        self.tmf_order_(order)
+        tmf::get(&self.pg, order)
     }
 
-    fn set_tmf_order(&self, order: &str, tmf: &TmfRecord) -> Result<(), StoreError> {
-        self.set_tmf_order_(order, tmf)
+    fn set_tmf_order(&self, order: &str, record: &TmfRecord) -> Result<(), StoreError> {
+        tmf::update(&self.pg, order, record)
     }
 
     fn tmf_orders(&self, external_id: Option<&str>) -> Result<Vec<String>, StoreError> {
-        self.tmf_orders_(external_id)
+        tmf::list(&self.pg, external_id)
     }
 
     fn create_tmf_cancel(
@@ -276,40 +309,41 @@ impl Store for PgStore {
         reason: Option<&str>,
         refused: Option<&str>,
     ) -> Result<TmfCancel, StoreError> {
-        self.create_tmf_cancel_(order, api_version, reason, refused)
+        tmf::create_cancel(&self.pg, order, api_version, reason, refused)
     }
 
     fn tmf_cancel(&self, id: &str) -> Result<Option<TmfCancel>, StoreError> {
-        self.tmf_cancel_(id)
+        tmf::cancel(&self.pg, id)
     }
 
     fn create_hub(&self, callback: &str, query: Option<&str>) -> Result<TmfHub, StoreError> {
-        self.create_hub_(callback, query)
+        tmf::create_hub(&self.pg, callback, query)
     }
 
     fn delete_hub(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_hub_(id)
+        tmf::delete_hub(&self.pg, id)
     }
 
     fn hubs(&self) -> Result<Vec<TmfHub>, StoreError> {
-        self.hubs_()
+        tmf::hubs(&self.pg)
     }
 
     fn tmf_notified(&self, order: &str) -> Result<Option<String>, StoreError> {
-        self.tmf_notified_(order)
+        tmf::notified(&self.pg, order)
     }
 
     fn tmf_notify(
         &self,
         order: &str,
+        before: Option<&str>,
         state: &str,
         events: &[(String, serde_json::Value)],
     ) -> Result<bool, StoreError> {
-        self.tmf_notify_(order, state, events)
+        tmf::notify(&self.pg, order, before, state, events)
     }
 
     fn tmf_due(&self, now: &str) -> Result<Vec<Delivery>, StoreError> {
-        self.tmf_due_(now)
+        tmf::due(&self.pg, now)
     }
 
     fn tmf_delivered(
@@ -318,7 +352,7 @@ impl Store for PgStore {
         error: Option<&str>,
         next_at: &str,
     ) -> Result<(), StoreError> {
-        self.tmf_delivered_(seq, error, next_at)
+        tmf::delivered(&self.pg, seq, error, next_at)
     }
 
     fn create_bound_order(
@@ -327,7 +361,7 @@ impl Store for PgStore {
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
     ) -> Result<(), StoreError> {
-        orders::create(&self.pg, plan, document, bindings)
+        orders::create(&self.pg, plan, document, bindings, None)
     }
 
     fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError> {

@@ -13,7 +13,7 @@ use crate::store::instances::{self as shared, Change};
 use crate::store::orders::{self as rows, Head, TaskRow};
 use crate::store::sqlite::now;
 use crate::store::{
-    JournalEntry, OrderStatus, OrderSummary, RunnerStatus, StoreError, StoredOrder,
+    JournalEntry, OrderStatus, OrderSummary, RunnerStatus, StoreError, StoredOrder, TmfRecord,
 };
 
 /// The version a new order gets.
@@ -27,14 +27,17 @@ const UNIQUE_VIOLATION: &str = "23505";
 const CREATE_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('ordo-create:' || current_schema()))";
 
+/// Creates an order (with the TMF622 record of one that came as a
+/// ProductOrder, in the same transaction).
 pub(crate) fn create(
     pg: &Pg,
     plan: &Plan,
     document: &serde_json::Value,
     bindings: Option<&BindingsRecord>,
+    tmf: Option<&TmfRecord>,
 ) -> Result<(), StoreError> {
     let failed = |e| pg.failed(e);
-    let json = |what, e| StoreError::json(&pg.path(), what, e);
+    let json = |what, e| pg.json(what, e);
     let plan_json = serde_json::to_string(plan).map_err(|e| json("plan", e))?;
     let bindings = bindings
         .map(serde_json::to_string)
@@ -121,6 +124,9 @@ pub(crate) fn create(
         &[&plan.order],
     )
     .map_err(failed)?;
+    if let Some(tmf) = tmf {
+        super::tmf::insert(pg, &mut tx, &plan.order, tmf, &at)?;
+    }
     notify(&mut tx, &plan.order).map_err(failed)?;
     tx.commit().map_err(failed)
 }
@@ -133,7 +139,7 @@ pub(crate) fn insert_items(
     version: i64,
 ) -> Result<(), StoreError> {
     let failed = |e| pg.failed(e);
-    let json = |what, e| StoreError::json(&pg.path(), what, e);
+    let json = |what, e| pg.json(what, e);
     let item = tx
         .prepare(
             "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
@@ -177,7 +183,7 @@ pub(crate) fn load(pg: &Pg, order: &str) -> Result<StoredOrder, StoreError> {
     let head = head(pg, &mut *conn, order)?;
     let rows = task_rows(pg, &mut *conn, order, head.version)?;
     let keys = super::revisions::key_versions(pg, &mut *conn, order, head.version)?;
-    rows::stored_order(&pg.path(), order, head, rows, keys)
+    rows::stored_order(&pg.path(), order, head, rows, keys).map_err(|e| pg.own(e))
 }
 
 pub(crate) fn set_bindings(
@@ -186,8 +192,7 @@ pub(crate) fn set_bindings(
     bindings: &BindingsRecord,
 ) -> Result<(), StoreError> {
     let failed = |e| pg.failed(e);
-    let json =
-        serde_json::to_string(bindings).map_err(|e| StoreError::json(&pg.path(), "bindings", e))?;
+    let json = serde_json::to_string(bindings).map_err(|e| pg.json("bindings", e))?;
     let mut conn = pg.conn()?;
     let mut tx = conn.transaction().map_err(failed)?;
     let version = existing_version(pg, &mut tx, order)?;
@@ -267,6 +272,7 @@ pub(crate) fn status(pg: &Pg, order: &str) -> Result<OrderStatus, StoreError> {
         runner,
         revisions,
     )
+    .map_err(|e| pg.own(e))
 }
 
 pub(crate) fn events(pg: &Pg, order: &str) -> Result<Vec<JournalEntry>, StoreError> {
@@ -281,8 +287,8 @@ pub(crate) fn events(pg: &Pg, order: &str) -> Result<Vec<JournalEntry>, StoreErr
     found
         .iter()
         .map(|r| {
-            let event = serde_json::from_str(r.get::<_, &str>(2))
-                .map_err(|e| StoreError::json(&pg.path(), "event", e))?;
+            let event =
+                serde_json::from_str(r.get::<_, &str>(2)).map_err(|e| pg.json("event", e))?;
             Ok(JournalEntry {
                 seq: narrow(pg, r.get::<_, i64>(0))?,
                 at: r.get(1),
@@ -297,13 +303,13 @@ pub(crate) const TASK_COLUMNS: &str = crate::store::orders::task_columns!();
 
 /// A task row in PostgreSQL's types.
 pub(crate) fn task_row(pg: &Pg, r: &Row) -> Result<TaskRow, StoreError> {
-    let outputs = serde_json::from_str(r.get::<_, &str>(4))
-        .map_err(|e| StoreError::json(&pg.path(), "task outputs", e))?;
+    let outputs =
+        serde_json::from_str(r.get::<_, &str>(4)).map_err(|e| pg.json("task outputs", e))?;
     let process = r
         .get::<_, Option<&str>>(8)
         .map(serde_json::from_str)
         .transpose()
-        .map_err(|e| StoreError::json(&pg.path(), "task process", e))?;
+        .map_err(|e| pg.json("task process", e))?;
     Ok(TaskRow {
         record: TaskRecord {
             state: parse(pg, r.get::<_, &str>(0))?,
@@ -407,8 +413,7 @@ fn instance_row(pg: &Pg, r: &Row) -> Result<Instance, StoreError> {
         idx: usize,
         what: &str,
     ) -> Result<T, StoreError> {
-        serde_json::from_str(r.get::<_, &str>(idx))
-            .map_err(|e| StoreError::json(&pg.path(), what, e))
+        serde_json::from_str(r.get::<_, &str>(idx)).map_err(|e| pg.json(what, e))
     }
     Ok(Instance {
         id: r.get(0),
@@ -497,10 +502,9 @@ pub(crate) fn apply_completed(
             &[&order, &i64::from(version)],
         )
         .map_err(failed)?;
-    let plan: Plan = serde_json::from_str(row.get::<_, &str>(0))
-        .map_err(|e| StoreError::json(&pg.path(), "plan", e))?;
-    let document: serde_json::Value = serde_json::from_str(row.get::<_, &str>(1))
-        .map_err(|e| StoreError::json(&pg.path(), "order document", e))?;
+    let plan: Plan = serde_json::from_str(row.get::<_, &str>(0)).map_err(|e| pg.json("plan", e))?;
+    let document: serde_json::Value =
+        serde_json::from_str(row.get::<_, &str>(1)).map_err(|e| pg.json("order document", e))?;
     let records: Vec<TaskRecord> = task_rows(pg, tx, order, version)?
         .into_iter()
         .map(|r| r.record)
@@ -508,8 +512,7 @@ pub(crate) fn apply_completed(
     let changes = shared::completed_changes(order, &plan, &document, &records, at, |id| {
         get_instance(pg, tx, id)
     })?;
-    let json =
-        |v: &dyn erased::Json, what| v.text().map_err(|e| StoreError::json(&pg.path(), what, e));
+    let json = |v: &dyn erased::Json, what| v.text().map_err(|e| pg.json(what, e));
     for change in changes {
         match change {
             Change::Insert(i) => {

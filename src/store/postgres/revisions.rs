@@ -71,8 +71,7 @@ pub(crate) fn request(
     settled: bool,
 ) -> Result<u32, StoreError> {
     let failed = |e| pg.failed(e);
-    let plan_json =
-        serde_json::to_string(plan).map_err(|e| StoreError::json(&pg.path(), "plan", e))?;
+    let plan_json = serde_json::to_string(plan).map_err(|e| pg.json("plan", e))?;
     let mut conn = pg.conn()?;
     let mut tx = conn.transaction().map_err(failed)?;
     let order = &plan.order;
@@ -147,7 +146,10 @@ pub(crate) fn pending(pg: &Pg, order: &str) -> Result<Option<PendingRevision>, S
         document: r.get(4),
         delta: r.get(5),
     };
-    stored.parse(&pg.path(), order).map(Some)
+    stored
+        .parse(&pg.path(), order)
+        .map(Some)
+        .map_err(|e| pg.own(e))
 }
 
 /// A transaction for the holder of the order's lock, past the fence.
@@ -183,8 +185,7 @@ pub(crate) fn begin(pg: &Pg, lock: &RunnerLock, delta: &Revision) -> Result<(), 
         tx.commit().map_err(failed)?;
         return Err(refused);
     }
-    let json =
-        serde_json::to_string(delta).map_err(|e| StoreError::json(&pg.path(), "delta", e))?;
+    let json = serde_json::to_string(delta).map_err(|e| pg.json("delta", e))?;
     tx.execute(
         "UPDATE revisions SET state = 'undoing', delta = $1 \
          WHERE order_id = $2 AND version = $3 AND state = 'requested'",
@@ -215,8 +216,7 @@ pub(crate) fn switch(pg: &Pg, lock: &RunnerLock, rev: &PendingRevision) -> Resul
         )
         .map_err(failed)?;
     let (created_at, bindings): (String, Option<String>) = (head.get(0), head.get(1));
-    let plan_json =
-        serde_json::to_string(plan).map_err(|e| StoreError::json(&pg.path(), "plan", e))?;
+    let plan_json = serde_json::to_string(plan).map_err(|e| pg.json("plan", e))?;
     tx.execute(
         "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -325,7 +325,7 @@ pub(crate) fn history(
                 reason: r.get(5),
                 counts: r
                     .get::<_, Option<&str>>(6)
-                    .map(|d| parse_delta(&pg.path(), d))
+                    .map(|d| parse_delta(&pg.path(), d).map_err(|e| pg.own(e)))
                     .transpose()?
                     .map(|d| d.counts()),
             })

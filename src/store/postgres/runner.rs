@@ -56,7 +56,7 @@ pub(crate) fn pid_ok(pg: &Pg, holder: &RunnerInfo) -> bool {
 }
 
 /// The lease length, in seconds, as `make_interval` takes it.
-fn lease_secs(pg: &Pg) -> f64 {
+pub(crate) fn lease_secs(pg: &Pg) -> f64 {
     pg.options.stale_after.as_secs_f64()
 }
 

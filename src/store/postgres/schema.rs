@@ -32,10 +32,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: super::tmf::MIGRATION,
+    },
 ];
 
 /// The newest PostgreSQL schema this build understands.
-pub const PG_SCHEMA_VERSION: i64 = 3;
+pub const PG_SCHEMA_VERSION: i64 = 4;
 
 /// Version 2, SQLite's version 5: work items (one per waiting task, with
 /// the same columns), a task's `not_before` and an order's `due_at`.
@@ -203,13 +207,23 @@ pub(crate) fn create_schema(pg: &Pg, conn: &mut Conn) -> Result<(), StoreError> 
     let first = path.split(',').next().unwrap_or_default().trim();
     let name = first.trim_matches('"').replace("\"\"", "\"");
     if name.is_empty() || name == "$user" {
-        return Err(pg.failed(format!(
+        return Err(pg.refused(format!(
             "its search_path ({path}) names no schema to create the tables in"
         )));
     }
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    conn.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
-        .map_err(failed)
+    // Processes starting together on a new schema take turns: two `CREATE
+    // SCHEMA IF NOT EXISTS` at once can both find none, and the second
+    // then fails on the catalog's unique index.
+    let mut tx = conn.transaction().map_err(failed)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('ordo-schema:' || $1))",
+        &[&name],
+    )
+    .map_err(failed)?;
+    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        .map_err(failed)?;
+    tx.commit().map_err(failed)
 }
 
 /// The schema version of ordo's tables in the current schema (0: the schema

@@ -1,103 +1,423 @@
-//! The TMF records (ProductOrder metadata, cancel requests, hub
-//! subscriptions, the notification outbox) are kept by the SQLite store
-//! only, so far: the PostgreSQL store refuses each of these calls with
-//! `ordo::store::unsupported`, before writing anything, so that the TMF622
-//! API on PostgreSQL fails loudly instead of losing its records. ordo's own
-//! `/api/v1`, the engine and the CLI do not call them.
+//! The TMF622 records in the PostgreSQL store, as SQLite keeps them
+//! (`store::tmf`): an order's ProductOrder record (written with the order,
+//! in its transaction), its searchable external ids, `cancelProductOrder`
+//! requests, hub subscriptions, and the notification outbox.
+//!
+//! Several servers share these tables, so two things SQLite's single
+//! process never meets are guarded here. A state is notified once: the
+//! `tmf_notified` row is compared and set in one statement, so a server
+//! that read an older state than another one already notified queues
+//! nothing. And an event is sent by one server at a time: reading the due
+//! events claims them (`FOR UPDATE SKIP LOCKED`, then a claim token and a
+//! claim lease as long as the runner lease), so the other servers skip
+//! them; a delivery's outcome is recorded only `WHERE` the claim is still
+//! this store's, so a server paused past its claim writes nothing.
 
-use super::super::{Delivery, StoreError, TmfCancel, TmfHub, TmfRecord};
-use crate::exec::BindingsRecord;
-use crate::plan::Plan;
+use r2d2_postgres::postgres::Transaction;
 
-fn unsupported<T>(what: &'static str) -> Result<T, StoreError> {
-    Err(StoreError::Unsupported { what })
+use super::runner::lease_secs;
+use super::Pg;
+use crate::store::sqlite::now;
+use crate::store::{Delivery, StoreError, TmfCancel, TmfHub, TmfRecord};
+
+/// Version 4, SQLite's version 7: TMF622 records of orders, their external
+/// ids, cancellation requests, hub subscriptions and the outbox, whose rows
+/// also carry their claim.
+pub(crate) const MIGRATION: &str = r#"
+CREATE TABLE tmf_orders (
+    order_id    TEXT PRIMARY KEY,
+    api_version TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    meta        TEXT NOT NULL
+);
+CREATE TABLE tmf_external_ids (
+    order_id    TEXT   NOT NULL,
+    external_id TEXT   NOT NULL,
+    pos         BIGINT NOT NULL,
+    PRIMARY KEY (order_id, external_id)
+);
+CREATE INDEX tmf_external_ids_by_id ON tmf_external_ids (external_id);
+CREATE TABLE tmf_cancels (
+    id           BIGSERIAL PRIMARY KEY,
+    order_id     TEXT NOT NULL,
+    api_version  TEXT NOT NULL,
+    reason       TEXT,
+    refused      TEXT,
+    requested_at TEXT NOT NULL
+);
+CREATE TABLE tmf_hubs (
+    id         BIGSERIAL PRIMARY KEY,
+    callback   TEXT NOT NULL,
+    query      TEXT,
+    created_at TEXT NOT NULL,
+    deleted_at TEXT
+);
+CREATE TABLE tmf_notified (
+    order_id TEXT PRIMARY KEY,
+    state    TEXT NOT NULL
+);
+CREATE TABLE tmf_outbox (
+    seq          BIGSERIAL PRIMARY KEY,
+    hub_id       BIGINT NOT NULL,
+    order_id     TEXT   NOT NULL,
+    event        TEXT   NOT NULL,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    next_at      TEXT   NOT NULL,
+    delivered_at TEXT,
+    last_error   TEXT,
+    claim_token  TEXT,
+    claim_until  TIMESTAMPTZ
+);
+CREATE INDEX tmf_outbox_undelivered ON tmf_outbox (hub_id, order_id, seq) WHERE delivered_at IS NULL;
+"#;
+
+/// Most events one read of the outbox claims: the server sends them one
+/// after another (each given 5 s), and the rest stay free for the others.
+const CLAIM_BATCH: i64 = 16;
+
+/// Writes an order's TMF record inside the transaction that creates it.
+pub(crate) fn insert(
+    pg: &Pg,
+    tx: &mut Transaction<'_>,
+    order: &str,
+    tmf: &TmfRecord,
+    at: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO tmf_orders (order_id, api_version, created_at, meta) VALUES ($1, $2, $3, $4)",
+        &[&order, &tmf.api_version, &at, &tmf.meta.to_string()],
+    )
+    .map_err(|e| pg.failed(e))?;
+    external_ids(pg, tx, order, &tmf.external_ids)
 }
 
-const ORDERS: &str = "TMF622 ProductOrder records";
-const CANCELS: &str = "TMF622 cancelProductOrder requests";
-const HUBS: &str = "TMF622 hub subscriptions and their outbox";
-
-impl super::PgStore {
-    pub(super) fn create_tmf_order_(
-        &self,
-        _plan: &Plan,
-        _document: &serde_json::Value,
-        _bindings: Option<&BindingsRecord>,
-        _tmf: &TmfRecord,
-    ) -> Result<(), StoreError> {
-        unsupported(ORDERS)
+fn external_ids(
+    pg: &Pg,
+    tx: &mut Transaction<'_>,
+    order: &str,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    let failed = |e| pg.failed(e);
+    tx.execute(
+        "DELETE FROM tmf_external_ids WHERE order_id = $1",
+        &[&order],
+    )
+    .map_err(failed)?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO tmf_external_ids (order_id, external_id, pos) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(failed)?;
+    for (pos, id) in ids.iter().enumerate() {
+        tx.execute(&insert, &[&order, id, &(pos as i64)])
+            .map_err(failed)?;
     }
+    Ok(())
+}
 
-    /// No order on this store came as a ProductOrder.
-    pub(super) fn tmf_order_(&self, _order: &str) -> Result<Option<TmfRecord>, StoreError> {
-        Ok(None)
+/// Replaces an order's TMF record (a PATCH revised its items).
+pub(crate) fn update(pg: &Pg, order: &str, tmf: &TmfRecord) -> Result<(), StoreError> {
+    let failed = |e| pg.failed(e);
+    let mut conn = pg.conn()?;
+    let mut tx = conn.transaction().map_err(failed)?;
+    let changed = tx
+        .execute(
+            "UPDATE tmf_orders SET api_version = $2, meta = $3 WHERE order_id = $1",
+            &[&order, &tmf.api_version, &tmf.meta.to_string()],
+        )
+        .map_err(failed)?;
+    if changed == 0 {
+        return Err(StoreError::NoSuchOrder {
+            order: order.to_string(),
+        });
     }
+    external_ids(pg, &mut tx, order, &tmf.external_ids)?;
+    tx.commit().map_err(failed)
+}
 
-    pub(super) fn set_tmf_order_(&self, _order: &str, _tmf: &TmfRecord) -> Result<(), StoreError> {
-        unsupported(ORDERS)
-    }
+/// An order's TMF record, if it came as a ProductOrder: one statement, so
+/// the record and its ids are of one snapshot (a PATCH between two reads
+/// would mix two versions).
+pub(crate) fn get(pg: &Pg, order: &str) -> Result<Option<TmfRecord>, StoreError> {
+    let mut conn = pg.conn()?;
+    let Some(row) = conn
+        .query_opt(
+            "SELECT t.api_version, t.meta, ARRAY(SELECT e.external_id FROM tmf_external_ids e \
+                 WHERE e.order_id = t.order_id ORDER BY e.pos) \
+             FROM tmf_orders t WHERE t.order_id = $1",
+            &[&order],
+        )
+        .map_err(|e| pg.failed(e))?
+    else {
+        return Ok(None);
+    };
+    let meta: &str = row.get(1);
+    let meta = serde_json::from_str(meta).map_err(|e| pg.json("meta", e))?;
+    Ok(Some(TmfRecord {
+        api_version: row.get(0),
+        external_ids: row.get(2),
+        meta,
+    }))
+}
 
-    pub(super) fn tmf_orders_(
-        &self,
-        _external_id: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
-        unsupported(ORDERS)
-    }
+/// The ids of the orders with a TMF record (with `external_id`, only those
+/// it names), newest first.
+pub(crate) fn list(pg: &Pg, external_id: Option<&str>) -> Result<Vec<String>, StoreError> {
+    let mut conn = pg.conn()?;
+    let rows = conn
+        .query(
+            "SELECT t.order_id FROM tmf_orders t \
+             WHERE $1::TEXT IS NULL OR EXISTS (SELECT 1 FROM tmf_external_ids e \
+                 WHERE e.order_id = t.order_id AND e.external_id = $1) \
+             ORDER BY t.created_at DESC, t.order_id",
+            &[&external_id],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
 
-    pub(super) fn create_tmf_cancel_(
-        &self,
-        _order: &str,
-        _api_version: &str,
-        _reason: Option<&str>,
-        _refused: Option<&str>,
-    ) -> Result<TmfCancel, StoreError> {
-        unsupported(CANCELS)
-    }
+/// Records a cancellation request (`refused`: why the order did not take
+/// it) and gives it its id.
+pub(crate) fn create_cancel(
+    pg: &Pg,
+    order: &str,
+    api_version: &str,
+    reason: Option<&str>,
+    refused: Option<&str>,
+) -> Result<TmfCancel, StoreError> {
+    let at = now();
+    let mut conn = pg.conn()?;
+    let row = conn
+        .query_one(
+            "INSERT INTO tmf_cancels (order_id, api_version, reason, refused, requested_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&order, &api_version, &reason, &refused, &at],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(TmfCancel {
+        id: row.get::<_, i64>(0).to_string(),
+        order: order.to_string(),
+        api_version: api_version.to_string(),
+        reason: reason.map(str::to_string),
+        refused: refused.map(str::to_string),
+        requested_at: at,
+    })
+}
 
-    pub(super) fn tmf_cancel_(&self, _id: &str) -> Result<Option<TmfCancel>, StoreError> {
-        unsupported(CANCELS)
-    }
+/// One cancellation request, by id.
+pub(crate) fn cancel(pg: &Pg, id: &str) -> Result<Option<TmfCancel>, StoreError> {
+    let Ok(key) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let mut conn = pg.conn()?;
+    let row = conn
+        .query_opt(
+            "SELECT order_id, api_version, reason, refused, requested_at FROM tmf_cancels \
+             WHERE id = $1",
+            &[&key],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(row.map(|r| TmfCancel {
+        id: key.to_string(),
+        order: r.get(0),
+        api_version: r.get(1),
+        reason: r.get(2),
+        refused: r.get(3),
+        requested_at: r.get(4),
+    }))
+}
 
-    pub(super) fn create_hub_(
-        &self,
-        _callback: &str,
-        _query: Option<&str>,
-    ) -> Result<TmfHub, StoreError> {
-        unsupported(HUBS)
-    }
+/// A new hub subscription.
+pub(crate) fn create_hub(
+    pg: &Pg,
+    callback: &str,
+    query: Option<&str>,
+) -> Result<TmfHub, StoreError> {
+    let mut conn = pg.conn()?;
+    let row = conn
+        .query_one(
+            "INSERT INTO tmf_hubs (callback, query, created_at) VALUES ($1, $2, $3) RETURNING id",
+            &[&callback, &query, &now()],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(TmfHub {
+        id: row.get::<_, i64>(0).to_string(),
+        callback: callback.to_string(),
+        query: query.map(str::to_string),
+    })
+}
 
-    pub(super) fn delete_hub_(&self, _id: &str) -> Result<bool, StoreError> {
-        unsupported(HUBS)
-    }
+/// Ends a subscription (its undelivered events are dropped); false when
+/// there is none.
+pub(crate) fn delete_hub(pg: &Pg, id: &str) -> Result<bool, StoreError> {
+    let Ok(key) = id.parse::<i64>() else {
+        return Ok(false);
+    };
+    let mut conn = pg.conn()?;
+    let changed = conn
+        .execute(
+            "UPDATE tmf_hubs SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &[&key, &now()],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(changed == 1)
+}
 
-    /// No subscription can exist on this store: nothing to notify.
-    pub(super) fn hubs_(&self) -> Result<Vec<TmfHub>, StoreError> {
-        Ok(Vec::new())
-    }
+/// The live subscriptions, oldest first.
+pub(crate) fn hubs(pg: &Pg) -> Result<Vec<TmfHub>, StoreError> {
+    let mut conn = pg.conn()?;
+    let rows = conn
+        .query(
+            "SELECT id, callback, query FROM tmf_hubs WHERE deleted_at IS NULL ORDER BY id",
+            &[],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(rows
+        .iter()
+        .map(|r| TmfHub {
+            id: r.get::<_, i64>(0).to_string(),
+            callback: r.get(1),
+            query: r.get(2),
+        })
+        .collect())
+}
 
-    pub(super) fn tmf_notified_(&self, _order: &str) -> Result<Option<String>, StoreError> {
-        Ok(None)
-    }
+/// The state last notified for `order`, if any.
+pub(crate) fn notified(pg: &Pg, order: &str) -> Result<Option<String>, StoreError> {
+    let mut conn = pg.conn()?;
+    let row = conn
+        .query_opt(
+            "SELECT state FROM tmf_notified WHERE order_id = $1",
+            &[&order],
+        )
+        .map_err(|e| pg.failed(e))?;
+    Ok(row.map(|r| r.get(0)))
+}
 
-    pub(super) fn tmf_notify_(
-        &self,
-        _order: &str,
-        _state: &str,
-        _events: &[(String, serde_json::Value)],
-    ) -> Result<bool, StoreError> {
-        unsupported(HUBS)
+/// Records that `order` went from the notified state `before` to `state`
+/// and queues its events in the outbox, in one transaction; nothing when
+/// the notified state is no longer `before` (another server notified since
+/// the caller read it) or is `state` already.
+pub(crate) fn notify(
+    pg: &Pg,
+    order: &str,
+    before: Option<&str>,
+    state: &str,
+    events: &[(String, serde_json::Value)],
+) -> Result<bool, StoreError> {
+    let failed = |e| pg.failed(e);
+    if before == Some(state) {
+        return Ok(false);
     }
+    let mut conn = pg.conn()?;
+    let mut tx = conn.transaction().map_err(failed)?;
+    // Insert when nothing was notified yet, update when `before` still
+    // stands; a concurrent writer of the same row makes this wait for it
+    // and then re-check. No row back: another server got there first.
+    let moved = match before {
+        None => tx.query_opt(
+            "INSERT INTO tmf_notified (order_id, state) VALUES ($1, $2) \
+             ON CONFLICT (order_id) DO NOTHING RETURNING 1",
+            &[&order, &state],
+        ),
+        Some(before) => tx.query_opt(
+            "UPDATE tmf_notified SET state = $2 WHERE order_id = $1 AND state = $3 RETURNING 1",
+            &[&order, &state, &before],
+        ),
+    }
+    .map_err(failed)?
+    .is_some();
+    if !moved {
+        return Ok(false);
+    }
+    let at = now();
+    let insert = tx
+        .prepare(
+            "INSERT INTO tmf_outbox (hub_id, order_id, event, next_at) VALUES ($1, $2, $3, $4)",
+        )
+        .map_err(failed)?;
+    for (hub, event) in events {
+        let hub: i64 = hub
+            .parse()
+            .map_err(|_| pg.corrupt(format!("the hub id `{hub}` is not a number")))?;
+        tx.execute(&insert, &[&hub, &order, &event.to_string(), &at])
+            .map_err(failed)?;
+    }
+    tx.commit().map_err(failed)?;
+    Ok(true)
+}
 
-    pub(super) fn tmf_due_(&self, _now: &str) -> Result<Vec<Delivery>, StoreError> {
-        Ok(Vec::new())
+/// Claims the deliveries due at `now`: per live hub and order only the
+/// oldest undelivered event (so each order's events go out in order), and
+/// of those only the ones no other store holds a running claim on. Events
+/// this store claimed before and has not recorded are due to it again.
+pub(crate) fn due(pg: &Pg, now: &str) -> Result<Vec<Delivery>, StoreError> {
+    let failed = |e| pg.failed(e);
+    let mut conn = pg.conn()?;
+    let mut tx = conn.transaction().map_err(failed)?;
+    let rows = tx
+        .query(
+            "SELECT o.seq, o.hub_id, h.callback, o.order_id, o.event, o.attempts FROM tmf_outbox o \
+             JOIN tmf_hubs h ON h.id = o.hub_id AND h.deleted_at IS NULL \
+             WHERE o.delivered_at IS NULL AND o.next_at <= $1 \
+               AND (o.claim_token IS NULL OR o.claim_token = $2 OR o.claim_until < now()) \
+               AND o.seq = (SELECT min(f.seq) FROM tmf_outbox f WHERE f.hub_id = o.hub_id \
+                   AND f.order_id = o.order_id AND f.delivered_at IS NULL) \
+             ORDER BY o.seq LIMIT $3 \
+             FOR UPDATE OF o SKIP LOCKED",
+            &[&now, &pg.token, &CLAIM_BATCH],
+        )
+        .map_err(failed)?;
+    let claim = tx
+        .prepare(
+            "UPDATE tmf_outbox SET claim_token = $2, \
+             claim_until = now() + make_interval(secs => $3) WHERE seq = $1",
+        )
+        .map_err(failed)?;
+    let mut due = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let seq: i64 = r.get(0);
+        tx.execute(&claim, &[&seq, &pg.token, &lease_secs(pg)])
+            .map_err(failed)?;
+        let event: String = r.get(4);
+        due.push(Delivery {
+            seq,
+            hub: r.get::<_, i64>(1).to_string(),
+            callback: r.get(2),
+            order: r.get(3),
+            event: serde_json::from_str(&event).unwrap_or(serde_json::Value::Null),
+            attempts: super::orders::narrow(pg, r.get::<_, i64>(5))?,
+        });
     }
+    tx.commit().map_err(failed)?;
+    Ok(due)
+}
 
-    pub(super) fn tmf_delivered_(
-        &self,
-        _seq: i64,
-        _error: Option<&str>,
-        _next_at: &str,
-    ) -> Result<(), StoreError> {
-        unsupported(HUBS)
-    }
+/// A delivery's outcome: delivered (`error` none), or failed and due again
+/// at `next_at`; either way the claim ends. Written only while the claim is
+/// this store's: once another server took the event over, nothing.
+pub(crate) fn delivered(
+    pg: &Pg,
+    seq: i64,
+    error: Option<&str>,
+    next_at: &str,
+) -> Result<(), StoreError> {
+    let mut conn = pg.conn()?;
+    let done = match error {
+        None => conn.execute(
+            "UPDATE tmf_outbox SET delivered_at = $3, attempts = attempts + 1, \
+             claim_token = NULL, claim_until = NULL \
+             WHERE seq = $1 AND claim_token = $2 AND delivered_at IS NULL",
+            &[&seq, &pg.token, &now()],
+        ),
+        Some(error) => conn.execute(
+            "UPDATE tmf_outbox SET last_error = $3, next_at = $4, attempts = attempts + 1, \
+             claim_token = NULL, claim_until = NULL \
+             WHERE seq = $1 AND claim_token = $2 AND delivered_at IS NULL",
+            &[&seq, &pg.token, &error, &next_at],
+        ),
+    };
+    done.map_err(|e| pg.failed(e))?;
+    Ok(())
 }

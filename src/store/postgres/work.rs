@@ -35,7 +35,7 @@ fn row(pg: &Pg, r: &Row) -> Result<Row_, StoreError> {
             ),
             due_at,
             inputs: serde_json::from_str(r.get::<_, &str>(8))
-                .map_err(|e| StoreError::json(&pg.path(), "work item inputs", e))?,
+                .map_err(|e| pg.json("work item inputs", e))?,
             outputs: Vec::new(),
             reason: r.get(9),
             attempt: narrow(pg, r.get::<_, i64>(10))?,
@@ -50,7 +50,7 @@ fn complete(pg: &Pg, found: &[Row]) -> Result<Vec<WorkItem>, StoreError> {
         .iter()
         .map(|r| row(pg, r))
         .collect::<Result<Vec<_>, _>>()?;
-    complete_from_plans(&pg.path(), rows, &mut BTreeMap::new())
+    complete_from_plans(&pg.path(), rows, &mut BTreeMap::new()).map_err(|e| pg.own(e))
 }
 
 pub(crate) fn list(pg: &Pg, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
@@ -109,7 +109,7 @@ pub(crate) fn change(
     let mut conn = pg.conn()?;
     let mut tx = conn.transaction().map_err(failed)?;
     let item = one(pg, &mut tx, order, task, " FOR UPDATE OF w")?;
-    let Some(d) = decide(&pg.path(), &item, by, request)? else {
+    let Some(d) = decide(&pg.path(), &item, by, request).map_err(|e| pg.own(e))? else {
         return Ok(item);
     };
     let at = now();
@@ -143,8 +143,7 @@ pub(crate) fn change(
     };
     let version: i64 = updated.get(0);
     let idx: usize = narrow(pg, updated.get::<_, i64>(1))?;
-    let event = serde_json::to_string(&d.event(idx, by))
-        .map_err(|e| StoreError::json(&pg.path(), "event", e))?;
+    let event = serde_json::to_string(&d.event(idx, by)).map_err(|e| pg.json("event", e))?;
     append_event(&mut tx, order, version, &at, &event).map_err(failed)?;
     tx.execute(
         "UPDATE orders SET updated_at = $1 WHERE id = $2 AND version = $3",
@@ -256,7 +255,7 @@ pub(crate) fn results(
             let outcome = match state {
                 WorkState::Done => WorkOutcome::Done(
                     serde_json::from_str(r.get::<_, Option<&str>>(3).unwrap_or_default())
-                        .map_err(|e| StoreError::json(&pg.path(), "work item outputs", e))?,
+                        .map_err(|e| pg.json("work item outputs", e))?,
                 ),
                 _ => WorkOutcome::Failed {
                     reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
