@@ -122,8 +122,16 @@ fn checking(plan: &Plan, recorded: &Recorded) -> (Bindings, Arc<Mutex<Vec<String
     (bindings, breaches)
 }
 
-#[test]
-fn with_a_writer_no_attempt_starts_before_its_start_and_its_dependencies_are_recorded() {
+/// What a run of [`chains`] through a [`Slow`] journal leaves: its result,
+/// the events recorded, the breaches seen, and how many events were decided.
+struct Ran {
+    result: Result<ordo::exec::RunOutcome, ordo::exec::ExecError>,
+    recorded: Vec<Event>,
+    breaches: Vec<String>,
+    decided: usize,
+}
+
+fn run_chains(delay_ms: u64, fail_past: Option<usize>) -> Ran {
     let plan = chains();
     let recorded = Recorded::default();
     let (bindings, breaches) = checking(&plan, &recorded);
@@ -134,18 +142,30 @@ fn with_a_writer_no_attempt_starts_before_its_start_and_its_dependencies_are_rec
     let executor = Executor::new(&plan, &bindings, options).expect("binds");
     let mut journal = Slow {
         recorded: Arc::clone(&recorded),
-        delay: Duration::from_millis(3),
-        fail_past: None,
+        delay: Duration::from_millis(delay_ms),
+        fail_past,
     };
-    let mut observed = 0;
-    let outcome = executor
-        .run(Vec::new(), &mut journal, &mut |_| observed += 1)
-        .expect("runs");
+    let mut decided = 0;
+    let result = executor.run(Vec::new(), &mut journal, &mut |_| decided += 1);
+    let recorded = recorded.lock().unwrap().clone();
+    let breaches = breaches.lock().unwrap().clone();
+    Ran {
+        result,
+        recorded,
+        breaches,
+        decided,
+    }
+}
+
+#[test]
+fn with_a_writer_no_attempt_starts_before_its_start_and_its_dependencies_are_recorded() {
+    let ran = run_chains(3, None);
+    let outcome = ran.result.expect("runs");
     assert_eq!(outcome.state, OrderState::Completed);
-    assert_eq!(*breaches.lock().unwrap(), Vec::<String>::new());
-    let events = recorded.lock().unwrap();
+    assert_eq!(ran.breaches, Vec::<String>::new());
+    let events = &ran.recorded;
     // Everything the coordinator decided is recorded, in the order decided.
-    assert_eq!(events.len(), observed);
+    assert_eq!(events.len(), ran.decided);
     assert!(matches!(
         events.last(),
         Some(Event::Order {
@@ -159,27 +179,13 @@ fn with_a_writer_no_attempt_starts_before_its_start_and_its_dependencies_are_rec
 
 #[test]
 fn a_batch_the_writer_cannot_record_ends_the_run_and_nothing_after_it_is_recorded_or_invoked() {
-    let plan = chains();
-    let recorded = Recorded::default();
-    let (bindings, breaches) = checking(&plan, &recorded);
-    let options = ExecOptions {
-        jobs: 8,
-        ..ExecOptions::default()
-    };
-    let executor = Executor::new(&plan, &bindings, options).expect("binds");
-    let mut journal = Slow {
-        recorded: Arc::clone(&recorded),
-        delay: Duration::from_millis(1),
-        fail_past: Some(12),
-    };
-    let err = executor
-        .run(Vec::new(), &mut journal, &mut |_| {})
-        .expect_err("the journal fails");
+    let ran = run_chains(1, Some(12));
+    let err = ran.result.expect_err("the journal fails");
     assert!(err.to_string().contains("the disk is full"), "{err}");
     // Every invoked attempt had its start recorded, and the records stop
     // before the failed batch: no later batch was recorded after it.
-    assert_eq!(*breaches.lock().unwrap(), Vec::<String>::new());
-    let events = recorded.lock().unwrap();
+    assert_eq!(ran.breaches, Vec::<String>::new());
+    let events = &ran.recorded;
     assert!(events.len() <= 12, "{} events recorded", events.len());
     assert!(!events.iter().any(|e| matches!(
         e,
