@@ -355,3 +355,46 @@ fn child_process() {
         _ => wait_for(&go.unwrap().with_extension("done")),
     }
 }
+
+/// The journal keeps the task rows it wrote rather than reading them back;
+/// a commit by another connection empties that cache, so a row changed
+/// behind the journal's back is read again before the next event folds in.
+#[test]
+fn a_task_row_changed_by_another_connection_is_read_again_before_the_next_event() {
+    let (_dir, state, store) = state("ORD-ROWS");
+    let lock = store.acquire_runner("ORD-ROWS").unwrap();
+    let mut journal = store.journal(&lock).unwrap();
+    let started = Event::Started {
+        task: 0,
+        attempt: 1,
+        undo: false,
+    };
+    journal.record("ORD-ROWS", &started).unwrap();
+    // Another connection (another process, say) raises the attempt count.
+    let other = rusqlite::Connection::open(state.join(DB_FILE)).unwrap();
+    other
+        .execute(
+            "UPDATE tasks SET attempts = 5 WHERE order_id = 'ORD-ROWS' AND idx = 0",
+            [],
+        )
+        .unwrap();
+    drop(other);
+    let failed = Event::AttemptFailed {
+        task: 0,
+        attempt: 5,
+        undo: false,
+        error: "busy".into(),
+        retry_in_ms: Some(1000),
+    };
+    journal.record("ORD-ROWS", &failed).unwrap();
+    let status = store.order_status("ORD-ROWS").unwrap();
+    let task = &status.tasks[0];
+    // Folded into the row as it was in the database, not as last written.
+    assert_eq!(task.attempts, 5);
+    assert_eq!(task.error.as_deref(), Some("busy"));
+    // The order's `updated_at` follows its events without its row being
+    // rewritten for each.
+    assert!(status.updated_at >= status.created_at);
+    let last = store.events("ORD-ROWS").unwrap().last().unwrap().at.clone();
+    assert_eq!(status.updated_at, last);
+}

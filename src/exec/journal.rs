@@ -44,7 +44,8 @@ impl Journal for MemoryJournal {
     }
 }
 
-/// Writes one JSON object per event and line, flushed as written:
+/// Writes one JSON object per event and line, flushed after each batch the
+/// executor records (before it acts on the batch):
 /// `{"ts":"2026-12-01T09:00:00.123Z","order":"ORD-1","event":"started",
 /// "task":3,"task_id":"1/Broadband/activate","attempt":1,"undo":false}`.
 pub struct JsonLinesJournal {
@@ -62,39 +63,55 @@ impl JsonLinesJournal {
     /// Writes to any writer; task indices are complemented by the plan's ids.
     pub fn new(out: Box<dyn Write + Send>, plan: &Plan) -> JsonLinesJournal {
         JsonLinesJournal {
-            out: BufWriter::new(out),
+            out: BufWriter::with_capacity(64 * 1024, out),
             task_ids: plan.tasks.iter().map(|t| t.id.clone()).collect(),
         }
     }
 
+    /// The line of one event: `ts` and `order`, the event's own fields as it
+    /// serializes them, and `task_id`, written straight into one string.
     fn line(&self, order: &str, event: &Event) -> Result<String, JournalError> {
-        let mut line = serde_json::Map::new();
-        line.insert(
-            "ts".into(),
-            Utc::now()
-                .to_rfc3339_opts(SecondsFormat::Millis, true)
-                .into(),
-        );
-        line.insert("order".into(), order.into());
-        let fields = serde_json::to_value(event).map_err(|e| JournalError(e.to_string()))?;
-        if let serde_json::Value::Object(fields) = fields {
-            for (k, v) in fields {
-                line.insert(k, v);
-            }
+        let json = |e: serde_json::Error| JournalError(e.to_string());
+        let fields = serde_json::to_string(event).map_err(json)?;
+        let inner = fields
+            .strip_prefix('{')
+            .and_then(|f| f.strip_suffix('}'))
+            .unwrap_or_default();
+        let mut line = String::with_capacity(fields.len() + 96);
+        line.push_str("{\"ts\":\"");
+        line.push_str(&Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true));
+        line.push_str("\",\"order\":");
+        line.push_str(&serde_json::to_string(order).map_err(json)?);
+        if !inner.is_empty() {
+            line.push(',');
+            line.push_str(inner);
         }
         if let Some(id) = event.task().and_then(|t| self.task_ids.get(t)) {
-            line.insert("task_id".into(), id.clone().into());
+            line.push_str(",\"task_id\":");
+            line.push_str(&serde_json::to_string(id).map_err(json)?);
         }
-        serde_json::to_string(&line).map_err(|e| JournalError(e.to_string()))
+        line.push('}');
+        Ok(line)
     }
+}
+
+fn log_error(e: std::io::Error) -> JournalError {
+    JournalError(format!("cannot write the events log: {e}"))
 }
 
 impl Journal for JsonLinesJournal {
     fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
-        let line = self.line(order, event)?;
-        let io = |e: std::io::Error| JournalError(format!("cannot write the events log: {e}"));
-        writeln!(self.out, "{line}").map_err(io)?;
-        self.out.flush().map_err(io)
+        self.record_all(order, std::slice::from_ref(event))
+    }
+
+    /// Every line of the batch, then one flush: one write to the file per
+    /// batch rather than per event.
+    fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
+        for event in events {
+            let line = self.line(order, event)?;
+            writeln!(self.out, "{line}").map_err(log_error)?;
+        }
+        self.out.flush().map_err(log_error)
     }
 }
 
@@ -124,6 +141,11 @@ impl<A: Journal, B: Journal> Journal for Tee<A, B> {
 
     fn work_results(&mut self, order: &str) -> Result<Vec<super::WorkResult>, JournalError> {
         self.0.work_results(order)
+    }
+
+    /// The first journal's: it answers the polls.
+    fn poller(&self) -> Option<Box<dyn Journal>> {
+        self.0.poller()
     }
 }
 

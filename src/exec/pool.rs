@@ -32,6 +32,9 @@ pub(crate) enum Message {
     Done(Completion),
     /// An attempt started a process; `ack` once it is recorded.
     Spawned(Spawned),
+    /// The run's journal writer recorded a batch, or failed to (it says
+    /// which on a channel of its own).
+    Recorded,
 }
 
 pub(crate) struct Spawned {
@@ -87,6 +90,12 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             on_workers: 0,
             timer: None,
         }
+    }
+
+    /// Where the workers' messages go, for another thread of the run to
+    /// send its own.
+    pub fn messages(&self) -> Sender<Message> {
+        self.done_tx.clone()
     }
 
     /// Hands a job to a worker, started when all the others are taken; or,

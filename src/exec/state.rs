@@ -226,6 +226,15 @@ pub trait Journal: Send {
     fn work_results(&mut self, _order: &str) -> Result<Vec<WorkResult>, JournalError> {
         Ok(Vec::new())
     }
+
+    /// A second handle on the same journal, for the polls above only, so
+    /// that the executor can record on a thread of its own meanwhile (its
+    /// commits then overlap with its decisions; nothing is acted on before
+    /// it is recorded all the same). `None`, the default: the executor
+    /// records and polls through this handle, in line.
+    fn poller(&self) -> Option<Box<dyn Journal>> {
+        None
+    }
 }
 
 /// A boxed journal (what `Store::journal` hands out) is a journal, so it can
@@ -249,6 +258,10 @@ impl<J: Journal + ?Sized> Journal for Box<J> {
 
     fn work_results(&mut self, order: &str) -> Result<Vec<WorkResult>, JournalError> {
         (**self).work_results(order)
+    }
+
+    fn poller(&self) -> Option<Box<dyn Journal>> {
+        (**self).poller()
     }
 }
 

@@ -6,6 +6,7 @@
 //! concurrent events together ([`super::group`]): each `record` still returns
 //! only once the transaction holding its event has committed.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::group::Outcome;
 use super::orders::{event_json, latest_version, task_columns, task_row, TaskRow};
+use super::rows::RowCache;
 use super::sqlite::{now, Db};
 use super::{instances, runner, work};
 use super::{RunnerLock, StoreError};
@@ -38,6 +40,8 @@ struct Target {
     version: u32,
     token: String,
     tasks: usize,
+    /// The rows this lock's journals last wrote.
+    rows: Arc<RowCache>,
 }
 
 impl SqliteJournal {
@@ -63,6 +67,7 @@ impl SqliteJournal {
                 version,
                 token: lock.token().to_string(),
                 tasks,
+                rows: db.row_caches.get(lock.token(), version),
             }),
             handle: next_handle(),
         })
@@ -130,6 +135,16 @@ impl Journal for SqliteJournal {
         work::results(&conn, &self.target.order, self.target.version)
             .map_err(|e| self.db.err(e).into())
     }
+
+    /// Another handle on the same order and lock: its polls read through
+    /// the store's read connection, beside this handle's commits.
+    fn poller(&self) -> Option<Box<dyn Journal>> {
+        Some(Box::new(SqliteJournal {
+            db: Arc::clone(&self.db),
+            target: Arc::clone(&self.target),
+            handle: next_handle(),
+        }))
+    }
 }
 
 /// An event on its way to the database.
@@ -149,6 +164,12 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut fenced: Option<(&Arc<Target>, bool)> = None;
+        let data_version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let mut written = Written {
+            seqs: Seqs::default(),
+            data_version,
+            rows: HashMap::new(),
+        };
         for p in batch {
             let holds = match fenced {
                 Some((target, holds)) if Arc::ptr_eq(target, &p.target) => holds,
@@ -159,7 +180,7 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
                 }
             };
             let outcome = if holds {
-                write_event(&tx, p, &at)?
+                write_event(&tx, p, &at, &mut written)?
             } else {
                 Err(StoreError::LostLock {
                     order: p.target.order.clone(),
@@ -167,21 +188,17 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
             };
             outcomes.push(outcome);
         }
-        // The order's `updated_at` follows every event, not only its own.
-        let mut touched: Vec<&Arc<Target>> = Vec::new();
-        for (p, outcome) in batch.iter().zip(&outcomes) {
-            if outcome.is_ok() && !touched.iter().any(|t| Arc::ptr_eq(t, &p.target)) {
-                touched.push(&p.target);
-            }
-        }
-        for t in touched {
-            tx.prepare_cached("UPDATE orders SET updated_at = ?1 WHERE id = ?2 AND version = ?3")?
-                .execute(params![at, t.order, t.version])?;
-        }
         tx.commit()?;
+        for ((_, task), (cache, row)) in written.rows {
+            cache.put(data_version, task, row);
+        }
         Ok(outcomes)
     })();
     written.unwrap_or_else(|e: rusqlite::Error| {
+        // Rows taken out for the failed transaction are not put back.
+        for p in batch {
+            p.target.rows.clear();
+        }
         let detail = db.err(e).to_string();
         batch
             .iter()
@@ -196,7 +213,12 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
 /// Applies one event to its row and appends it to the journal. The outer
 /// error is SQLite's (it fails the batch); the inner one refuses this event
 /// alone, before anything is written.
-fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<Outcome> {
+fn write_event(
+    tx: &Transaction<'_>,
+    p: &Pending,
+    at: &str,
+    written: &mut Written,
+) -> rusqlite::Result<Outcome> {
     let t = &p.target;
     match (&p.event, p.event.task()) {
         (Event::Order { state, reason }, _) => {
@@ -220,15 +242,25 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
             if idx >= t.tasks {
                 return bad();
             }
-            let Some(mut row) = tx
-                .prepare_cached(concat!(
-                    "SELECT ",
-                    task_columns!(),
-                    " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
-                ))?
-                .query_row(params![t.order, t.version, idx], task_row)
-                .optional()?
-            else {
+            // The row as this transaction left it, else as the last one
+            // wrote it, else read.
+            let key = (Arc::as_ptr(&t.rows) as usize, idx);
+            let cached = match written.rows.remove(&key) {
+                Some((_, row)) => Some(row),
+                None => t.rows.take(written.data_version, idx),
+            };
+            let row = match cached {
+                Some(row) => Some(row),
+                None => tx
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        task_columns!(),
+                        " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
+                    ))?
+                    .query_row(params![t.order, t.version, idx], task_row)
+                    .optional()?,
+            };
+            let Some(mut row) = row else {
                 return bad();
             };
             let after = advance(&mut row, event, at);
@@ -264,6 +296,7 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
                 row.next_attempt_at,
                 r.not_before
             ])?;
+            written.rows.insert(key, (Arc::clone(&t.rows), row));
             match event {
                 Event::WorkOpened { .. } => work::opened(tx, &t.order, t.version, event, at)?,
                 Event::Task { .. } if !matches!(after, TaskState::Pending | TaskState::Running) => {
@@ -274,12 +307,43 @@ fn write_event(tx: &Transaction<'_>, p: &Pending, at: &str) -> rusqlite::Result<
         }
         (_, None) => {}
     }
+    let seq = written.seqs.next(tx, &t.order)?;
     tx.prepare_cached(
-        "INSERT INTO events (order_id, seq, version, at, event) \
-         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE order_id = ?1), ?2, ?3, ?4)",
+        "INSERT INTO events (order_id, seq, version, at, event) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![t.order, t.version, at, p.json])?;
+    .execute(params![t.order, seq, t.version, at, p.json])?;
     Ok(Ok(()))
+}
+
+/// What a transaction has written so far.
+struct Written {
+    seqs: Seqs,
+    /// The writer connection's, read in the transaction.
+    data_version: i64,
+    /// The task rows it wrote, by cache and task, for the cache once it
+    /// commits.
+    rows: HashMap<(usize, usize), (Arc<RowCache>, TaskRow)>,
+}
+
+/// The next journal sequence number of each order a transaction appends
+/// to: read once per order and transaction (the transaction holds SQLite's
+/// write lock, so no other writer appends meanwhile), then counted here
+/// rather than looked up again for every event.
+#[derive(Default)]
+struct Seqs(Vec<(String, i64)>);
+
+impl Seqs {
+    fn next(&mut self, tx: &Transaction<'_>, order: &str) -> rusqlite::Result<i64> {
+        if let Some((_, seq)) = self.0.iter_mut().find(|(o, _)| o == order) {
+            *seq += 1;
+            return Ok(*seq);
+        }
+        let seq: i64 = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE order_id = ?1")?
+            .query_row([order], |r| r.get(0))?;
+        self.0.push((order.to_string(), seq));
+        Ok(seq)
+    }
 }
 
 /// Folds one event into a task's row, as every store does: the record

@@ -36,6 +36,7 @@ mod lock;
 mod orders;
 pub mod postgres;
 mod revisions;
+mod rows;
 mod runner;
 mod schema;
 mod sqlite;

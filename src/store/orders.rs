@@ -228,7 +228,9 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
     let conn = db.reader();
     let mut stmt = conn
         .prepare(
-            "SELECT o.id, o.version, o.state, o.reason, o.created_at, o.updated_at, \
+            "SELECT o.id, o.version, o.state, o.reason, o.created_at, \
+                    max(o.updated_at, coalesce((SELECT e.at FROM events e WHERE e.order_id = o.id \
+                        ORDER BY e.seq DESC LIMIT 1), '')), \
                     o.cancel_requested_at IS NOT NULL, \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version), \
                     (SELECT count(*) FROM tasks t WHERE t.order_id = o.id AND t.version = o.version \
@@ -492,8 +494,10 @@ pub(crate) struct Head {
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     conn.query_row(
-        "SELECT version, state, reason, created_at, updated_at, plan, document, \
-                cancel_requested_at IS NOT NULL, bindings, due_at \
+        "SELECT version, state, reason, created_at, \
+                max(updated_at, coalesce((SELECT e.at FROM events e WHERE e.order_id = ?1 \
+                    ORDER BY e.seq DESC LIMIT 1), '')), \
+                plan, document, cancel_requested_at IS NOT NULL, bindings, due_at \
          FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
         [order],
         |r| {

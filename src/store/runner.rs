@@ -214,7 +214,8 @@ pub(crate) fn cancel_requested(
 ) -> rusqlite::Result<bool> {
     let requested: bool = conn
         .prepare_cached(
-            "SELECT cancel_requested_at IS NOT NULL FROM orders WHERE id = ?1 AND version = ?2",
+            "SELECT cancel_requested_at IS NOT NULL FROM orders INDEXED BY orders_cancel_requested \
+             WHERE id = ?1 AND version = ?2",
         )?
         .query_row(params![order, version], |r| r.get(0))?;
     if !requested {

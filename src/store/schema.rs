@@ -51,10 +51,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: super::tmf::MIGRATION,
     },
+    Migration {
+        version: 8,
+        sql: V8,
+    },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
+
+/// Version 8: an index that answers a runner's cancel poll (asked before
+/// every round that starts work) without reading the order's row, whose
+/// plan and document come before `cancel_requested_at` and run to megabytes
+/// for a large order.
+const V8: &str =
+    "CREATE INDEX orders_cancel_requested ON orders (id, version, cancel_requested_at);";
 
 /// Version 3: the bindings an order runs with (a `BindingsRecord` as JSON:
 /// the file's text and folder), kept with the order instead of as a path in

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::group::{CommitStats, GroupCommit};
 use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
+use super::rows::RowCaches;
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
 use super::{instances, orders, revisions, runner, tmf, work};
 use super::{
@@ -84,6 +85,8 @@ pub(crate) struct Db {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     pub commits: GroupCommit<Pending>,
+    /// The task rows the live journals last wrote.
+    pub row_caches: RowCaches,
     /// A read-only store that reads the database file as immutable holds the
     /// folder's lock shared while it lives, so no process opens it to write.
     _hold: Option<FolderLock>,
@@ -230,6 +233,7 @@ impl SqliteStore {
                 path,
                 host: lock::hostname(),
                 commits: GroupCommit::new(options.max_batch),
+                row_caches: RowCaches::default(),
                 options,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),

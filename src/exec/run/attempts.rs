@@ -17,6 +17,10 @@ use crate::model::{Expr, Ref};
 use crate::plan::TaskIdx;
 use crate::value::Value;
 
+/// With a writer, how many attempts a dispatch decides before it sends them
+/// to be recorded.
+const SEND_EVERY: usize = 128;
+
 impl Run<'_, '_> {
     pub(super) fn call(&self, t: TaskIdx) -> &Call {
         let calls = &self.ex.calls[t];
@@ -55,14 +59,26 @@ impl Run<'_, '_> {
             }
             self.queues[group].remove(&t);
             self.start(t, group, frontier, ready)?;
-        }
-        if self.to_submit.is_empty() {
-            return Ok(());
+            if self.rec.has_writer() && self.rec.jobs.len() >= SEND_EVERY {
+                // A wave of starts goes to the writer in parts: the first
+                // attempts begin while the rest are still being decided.
+                self.rec.send(&self.ex.plan.order)?;
+                self.hand_out(pool)?;
+            }
         }
         // Write-ahead: every `started` (and whatever was decided before) is
-        // recorded before any of these attempts begins.
-        self.flush()?;
-        for job in self.to_submit.drain(..) {
+        // recorded before any of these attempts begins: the recorder
+        // releases an attempt once the batch holding its `started` is.
+        if !self.rec.jobs.is_empty() {
+            self.rec.send(&self.ex.plan.order)?;
+        }
+        self.hand_out(pool)
+    }
+
+    /// Hands to workers the attempts whose `started` is recorded.
+    fn hand_out(&mut self, pool: &mut Pool<'_, '_>) -> Result<(), ExecError> {
+        self.rec.take_recorded(false)?;
+        for job in self.rec.released.drain(..) {
             pool.submit(job);
         }
         Ok(())
@@ -138,7 +154,7 @@ impl Run<'_, '_> {
         }
         self.running += 1;
         self.group_running[group] += 1;
-        self.to_submit.push(job);
+        self.rec.jobs.push(job);
         Ok(())
     }
 
@@ -182,16 +198,18 @@ impl Run<'_, '_> {
     ) -> Result<(), ExecError> {
         match message {
             Message::Done(done) => self.on_completion(done, frontier, ready),
+            // Its attempts are handed out at the next dispatch.
+            Message::Recorded => Ok(self.rec.take_recorded(false)?),
             Message::Spawned(s) => {
-                // Recorded (and acknowledged) at the next flush, before the
-                // coordinator waits again.
+                // Recorded (and acknowledged) with the next batch, sent
+                // before the coordinator waits again.
                 self.emit(Event::Spawned {
                     task: s.task,
                     attempt: s.attempt,
                     undo: s.undo,
                     process: s.process,
                 })?;
-                self.acks.push(s.ack);
+                self.rec.acks.push(s.ack);
                 Ok(())
             }
         }

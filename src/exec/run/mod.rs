@@ -16,6 +16,8 @@
 //! Starting attempts and reading their results is in [`attempts`].
 
 mod attempts;
+mod record;
+mod revise;
 mod waits;
 
 use std::cmp::Reverse;
@@ -72,7 +74,7 @@ pub(crate) fn run(
     let mut run = Run {
         ex,
         only,
-        journal,
+        rec: record::Recorder::new(journal),
         observer,
         first_attempt: records.iter().map(|r| r.attempts + 1).collect(),
         first_undo_attempt: records.iter().map(|r| r.undo_attempts + 1).collect(),
@@ -100,9 +102,6 @@ pub(crate) fn run(
         stop: None,
         undo_failures: Vec::new(),
         last_poll: None,
-        pending: Vec::new(),
-        to_submit: Vec::new(),
-        acks: Vec::new(),
     };
     for (t, r) in run.records.iter().enumerate() {
         if let Some(process) = &r.process {
@@ -115,9 +114,9 @@ pub(crate) fn run(
     }
     let outcome = std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
+        run.rec.start(scope, &ex.plan.order, pool.messages());
         let outcome = run.execute(&mut pool);
-        // Workers waiting for their process to be recorded give up.
-        run.acks.clear();
+        run.rec.stop();
         outcome
     });
     // A run that stopped on an error gives back the places of its attempts.
@@ -132,7 +131,7 @@ struct Run<'a, 'p> {
     /// Taking a revision's tasks back: the tasks whose undo runs; the run
     /// is then compensation only.
     only: Option<Vec<bool>>,
-    journal: &'a mut dyn Journal,
+    rec: record::Recorder<'a>,
     observer: &'a mut dyn FnMut(&Event),
     records: Vec<TaskRecord>,
     /// The attempt number each task (and undo) starts this run from: the
@@ -162,13 +161,6 @@ struct Run<'a, 'p> {
     stop: Option<Stop>,
     undo_failures: Vec<(TaskIdx, String)>,
     last_poll: Option<Instant>,
-    /// Events decided but not yet recorded: they are recorded together
-    /// before anything acts on them (an attempt starts, the run waits or ends).
-    pending: Vec<Event>,
-    /// Attempts to hand to workers once their `started` events are recorded.
-    to_submit: Vec<crate::exec::pool::Job>,
-    /// Workers waiting until the process they started is recorded.
-    acks: Vec<std::sync::mpsc::Sender<()>>,
 }
 
 impl<'p> Run<'_, 'p> {
@@ -209,7 +201,7 @@ impl<'p> Run<'_, 'p> {
         // A revision that arrived since the last poll still comes before the
         // order's end (or its parking): the revised version may differ from
         // what was done.
-        if self.stop.is_none() && self.journal.revision_requested(&self.ex.plan.order)? {
+        if self.stop.is_none() && self.rec.polls().revision_requested(&self.ex.plan.order)? {
             self.stop = Some(Stop::Revise);
         }
         if matches!(self.stop, Some(Stop::Revise)) {
@@ -276,71 +268,6 @@ impl<'p> Run<'_, 'p> {
         }
     }
 
-    /// Stopped for a revision, with nothing running: tasks waiting for a
-    /// retry go back to `pending` (the revised version decides about them),
-    /// and the run ends for the revision to be applied. A task that failed
-    /// for good or whose outcome is unknown meanwhile turns the stop into
-    /// an ordinary one (`None`): the revision is not applied.
-    fn safe_point(&mut self) -> Result<Option<RunOutcome>, ExecError> {
-        if let Some(t) = (0..self.records.len()).find(|&t| self.unsettled(t)) {
-            self.stop = Some(Stop::Unknown(t));
-            return Ok(None);
-        }
-        if let Some(t) =
-            (0..self.records.len()).find(|&t| self.records[t].state == TaskState::Failed)
-        {
-            let error = self.records[t].error.clone().unwrap_or_default();
-            self.stop = Some(Stop::Failed {
-                task: Some(t),
-                error,
-            });
-            return Ok(None);
-        }
-        for t in 0..self.records.len() {
-            if self.records[t].state == TaskState::Running {
-                let error = self.records[t].error.clone();
-                self.emit_task(t, TaskState::Pending, error)?;
-            }
-        }
-        self.flush()?;
-        Ok(Some(RunOutcome {
-            revising: true,
-            ..self.outcome(OrderState::InProgress, None)
-        }))
-    }
-
-    /// Compensation of the selected tasks only (a revision's undos).
-    fn take_back(
-        &mut self,
-        pool: &mut Pool<'_, '_>,
-        stages: &[usize],
-        ranks: usize,
-    ) -> Result<RunOutcome, ExecError> {
-        self.stop = Some(Stop::Revise);
-        self.phase = Phase::Compensate;
-        let backward: Vec<usize> = stages.iter().map(|s| ranks - 1 - s).collect();
-        let (mut frontier, ready) =
-            Frontier::new(&self.ex.dependents, &self.ex.deps, backward, ranks);
-        self.drive(pool, &mut frontier, ready)?;
-        if self.undo_failures.is_empty() {
-            self.flush()?;
-            return Ok(RunOutcome {
-                revising: true,
-                ..self.outcome(OrderState::InProgress, None)
-            });
-        }
-        let problems: Vec<String> = self
-            .undo_failures
-            .iter()
-            .map(|(t, e)| format!("the undo of {} failed: {e}", self.id(*t)))
-            .collect();
-        let reason = format!(
-            "{} (while revising the order; resume to try again)",
-            problems.join("; ")
-        );
-        self.finish(OrderState::Held, Some(reason))
-    }
-
     /// What the records say about a stop that happened before this run:
     /// a failed task or a compensation under way (unless a point of no
     /// return was passed, which makes the order resumable forwards), or a
@@ -365,7 +292,7 @@ impl<'p> Run<'_, 'p> {
             .records
             .iter()
             .any(|r| matches!(r.state, TaskState::Compensated | TaskState::Cancelled) || r.undoing);
-        if self.journal.cancel_requested(&self.ex.plan.order)? {
+        if self.rec.polls().cancel_requested(&self.ex.plan.order)? {
             return Ok(Some(Stop::Cancelled));
         }
         if compensating {
@@ -446,13 +373,16 @@ impl<'p> Run<'_, 'p> {
             if let Some(until) = self.next_sleeper_in() {
                 wait = wait.min(until);
             }
-            // Nothing waits unrecorded while the run waits.
-            self.flush()?;
             if self.running == 0 {
-                // Only timers left: sleep until the first is due.
+                // Only timers left: record everything, then sleep until the
+                // first is due.
+                self.flush()?;
                 std::thread::sleep(wait);
                 continue;
             }
+            // Nothing waits unrecorded while the run waits: with a writer it
+            // is on its way, and the wait ends when it is recorded.
+            self.rec.send(&self.ex.plan.order)?;
             if let Some(message) = pool.next(wait) {
                 self.on_message(message, frontier, &mut ready)?;
                 // Collect whatever else finished meanwhile before deciding.
@@ -588,10 +518,10 @@ impl<'p> Run<'_, 'p> {
         // Past a point of no return a cancel cannot be honoured (the store
         // refuses it; this guards a request that raced the task).
         if self.passed_point_of_no_return().is_none()
-            && self.journal.cancel_requested(&self.ex.plan.order)?
+            && self.rec.polls().cancel_requested(&self.ex.plan.order)?
         {
             self.halt(Stop::Cancelled);
-        } else if self.journal.revision_requested(&self.ex.plan.order)? {
+        } else if self.rec.polls().revision_requested(&self.ex.plan.order)? {
             self.halt(Stop::Revise);
         }
         Ok(())
@@ -682,42 +612,5 @@ impl<'p> Run<'_, 'p> {
 
     fn id(&self, t: TaskIdx) -> &str {
         &self.ex.plan.tasks[t].id
-    }
-
-    /// Applies an event to the records and queues it for the journal. Only
-    /// the coordinator's memory changes until [`Run::flush`] records it, and
-    /// nothing outside (an attempt, the run's end) happens before that: a
-    /// transition that cannot be recorded does not take effect.
-    fn emit(&mut self, event: Event) -> Result<(), ExecError> {
-        if let Some(t) = event.task() {
-            self.records[t].apply(&event);
-        }
-        (self.observer)(&event);
-        self.pending.push(event);
-        Ok(())
-    }
-
-    /// Records every queued event, in one batch (one transaction in the
-    /// durable store); then the workers whose processes it recorded may
-    /// send them their requests.
-    fn flush(&mut self) -> Result<(), ExecError> {
-        if !self.pending.is_empty() {
-            self.journal
-                .record_all(&self.ex.plan.order, &self.pending)?;
-            self.pending.clear();
-        }
-        for ack in self.acks.drain(..) {
-            let _ = ack.send(());
-        }
-        Ok(())
-    }
-
-    fn emit_task(
-        &mut self,
-        task: TaskIdx,
-        state: TaskState,
-        error: Option<String>,
-    ) -> Result<(), ExecError> {
-        self.emit(Event::Task { task, state, error })
     }
 }

@@ -115,7 +115,7 @@ impl Run<'_, '_> {
             return Ok(false);
         }
         self.last_work_poll = Some(now);
-        let results = self.journal.work_results(&self.ex.plan.order)?;
+        let results = self.rec.polls().work_results(&self.ex.plan.order)?;
         let mut took = false;
         for r in results {
             let t = r.task;
