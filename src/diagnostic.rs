@@ -38,6 +38,9 @@ pub enum Code {
     /// An item whose product has no rules for its action (a warning).
     OrderNoRules,
     OrderInstance,
+    /// An order whose plan has more tasks than `ORDO_LIMIT_TASKS` allows
+    /// (added code).
+    OrderTooLarge,
     /// A bindings file that cannot be used (added code).
     Bindings,
     /// A catalog test file (`ordo test`) that is not of the test shape
@@ -92,6 +95,7 @@ impl Code {
             Code::OrderCycle => "ordo::order::cycle",
             Code::OrderNoRules => "ordo::order::no_rules",
             Code::OrderInstance => "ordo::order::instance",
+            Code::OrderTooLarge => "ordo::order::too_large",
             Code::Bindings => "ordo::bindings",
             Code::Test => "ordo::test",
             Code::UnusedAction => "ordo::unused_action",
@@ -106,7 +110,7 @@ impl Code {
     }
 
     /// Every code, in declaration order.
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 36] = [
         Code::Syntax,
         Code::Duplicate,
         Code::UnknownType,
@@ -132,6 +136,7 @@ impl Code {
         Code::OrderCycle,
         Code::OrderNoRules,
         Code::OrderInstance,
+        Code::OrderTooLarge,
         Code::Bindings,
         Code::Test,
         Code::UnusedAction,

@@ -22,6 +22,7 @@ fn ordo_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "ORDO_LIMIT_VALUES",
         "ORDO_LIMIT_DEPTH",
         "ORDO_LIMIT_EXPANDED",
+        "ORDO_LIMIT_TASKS",
     ] {
         cmd.env_remove(var);
     }
@@ -139,6 +140,95 @@ fn size_limits_are_set_in_the_environment_and_named_in_the_error() {
         assert!(stderr.contains(message), "{var}={value}: {stderr}");
         assert!(stderr.contains(var), "{var}={value}: {stderr}");
     }
+}
+
+/// The task count of `order` planned with no limit set.
+fn tasks_planned(dir: &Path, order: &str) -> usize {
+    let catalog = catalog();
+    let out = ordo_with(
+        dir,
+        &[
+            "plan",
+            "--catalog",
+            catalog.to_str().unwrap(),
+            order,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan["tasks"].as_array().unwrap().len()
+}
+
+#[test]
+fn an_order_over_the_task_limit_is_refused_at_the_item_that_passes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<String> = (0..3).map(|i| item(i, "1G")).collect();
+    let order = format!(
+        "{{\"id\": \"ORD-1\", {CUSTOMER}, \"items\": [\n{}\n]}}",
+        items.join(",\n")
+    );
+    write(dir.path(), "order.json", &order);
+    let tasks = tasks_planned(dir.path(), "order.json");
+    assert!(tasks > 3, "{tasks} tasks");
+    // At the limit, the order plans.
+    let at = tasks.to_string();
+    let (code, stderr) = plan(dir.path(), "order.json", &[("ORDO_LIMIT_TASKS", &at)]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // One under it, the last item passes it: the error names the limit and
+    // its variable, points at that item and says what to do.
+    let under = (tasks - 1).to_string();
+    let (code, stderr) = plan(dir.path(), "order.json", &[("ORDO_LIMIT_TASKS", &under)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("ordo::order::too_large"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "more than {under} tasks, the limit of ORDO_LIMIT_TASKS"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("items[2] brings it past"), "{stderr}");
+    assert!(stderr.contains("[order.json:4:"), "{stderr}");
+    assert!(
+        stderr.contains("set ORDO_LIMIT_TASKS to more than"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("alias"), "{stderr}");
+    // A limit that is no number is an error that says so.
+    let (code, stderr) = plan(dir.path(), "order.json", &[("ORDO_LIMIT_TASKS", "many")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("ORDO_LIMIT_TASKS is `many`"), "{stderr}");
+}
+
+#[test]
+fn the_values_limit_speaks_of_aliases_only_when_the_order_has_some() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = "id: ORD-1\ncustomer: { id: C-1, email: a@example.com }\nitems:\n  - { id: \"1\", action: add, product: Broadband, attributes: { address: x, speed: 1G } }\n";
+    write(dir.path(), "plain.yaml", plain);
+    let (code, stderr) = plan(dir.path(), "plain.yaml", &[("ORDO_LIMIT_VALUES", "10")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("more than 10 values"), "{stderr}");
+    assert!(!stderr.contains("alias"), "{stderr}");
+    // The help is where the limits are stated, not the order's shape.
+    assert!(stderr.contains("docs/limits.md"), "{stderr}");
+    // The alias comes before the limit is passed.
+    let aliased = plain
+        .replace("id: C-1", "id: &c C-1")
+        .replace("email: a@example.com", "email: *c");
+    write(dir.path(), "aliased.yaml", &aliased);
+    let (code, stderr) = plan(dir.path(), "aliased.yaml", &[("ORDO_LIMIT_VALUES", "10")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("aliases count every value they repeat"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -554,6 +554,14 @@ pub(crate) fn write_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Writes to stdout as `write` goes, through a buffer: for outputs too
+/// large to hold as one text (the JSON of a plan of a million tasks). A
+/// closed pipe ends it quietly, as for [`write_stdout`].
+pub(crate) fn stream_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let _ = write(&mut out).and_then(|()| out.flush());
+}
+
 pub(crate) fn write_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

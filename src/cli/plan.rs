@@ -1,7 +1,7 @@
 //! `ordo plan`: decompose an order into its task plan (SPEC §5).
 
 use super::outcome::plan_order;
-use super::{write_stdout, Exit, PlanArgs, PlanFormat};
+use super::{stream_stdout, write_stdout, Exit, PlanArgs, PlanFormat};
 use crate::plan::render;
 use crate::render::sanitize;
 
@@ -19,10 +19,15 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
         return super::revise::plan_revision(args, order, &plan);
     }
     // Attribute values reach the text formats as written in the order:
-    // shown escaped, never sent to the terminal. JSON escapes them itself.
+    // shown escaped, never sent to the terminal.
     write_stdout(&match args.format {
         PlanFormat::Text => sanitize(&render::text(&plan)).into_owned(),
-        PlanFormat::Json => render::json(&plan),
+        // Streamed: a plan of a million tasks is never held as text too.
+        // JSON escapes attribute values itself. A closed pipe is no error.
+        PlanFormat::Json => {
+            stream_stdout(|out| render::write_json(&plan, None, out));
+            return Exit::Success;
+        }
         PlanFormat::Dot => sanitize(&render::dot(&plan)).into_owned(),
         PlanFormat::Mermaid => sanitize(&render::mermaid(&plan)).into_owned(),
         // These escape every text themselves (XML), terminal characters too.

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::outcome::{fail, store_error};
-use super::{write_stdout, Exit, StatusArgs, StatusFormat};
+use super::{stream_stdout, write_stdout, Exit, StatusArgs, StatusFormat};
 use crate::exec::paint_state;
 use crate::lifecycle::check_order_id;
 use crate::render::sanitize_line;
@@ -25,20 +25,20 @@ pub(crate) fn status(args: &StatusArgs) -> Exit {
     match &args.order_id {
         None => match store.list_orders() {
             Ok(list) => {
-                write_stdout(&match args.format {
-                    StatusFormat::Json => json(&list),
-                    StatusFormat::Text => list_text(&list, colored()),
-                });
+                match args.format {
+                    StatusFormat::Json => write_json(&list),
+                    StatusFormat::Text => write_stdout(&list_text(&list, colored())),
+                }
                 Exit::Success
             }
             Err(e) => store_error(e),
         },
         Some(id) => match store.order_status(id) {
             Ok(status) => {
-                write_stdout(&match args.format {
-                    StatusFormat::Json => json(&status),
-                    StatusFormat::Text => order_text(&status, colored()),
-                });
+                match args.format {
+                    StatusFormat::Json => write_json(&status),
+                    StatusFormat::Text => write_stdout(&order_text(&status, colored())),
+                }
                 Exit::Success
             }
             Err(e) => store_error(e),
@@ -67,10 +67,13 @@ fn nothing_stored(args: &StatusArgs) -> Exit {
     Exit::Success
 }
 
-fn json(value: &impl serde::Serialize) -> String {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
-    s.push('\n');
-    s
+/// Pretty JSON and a newline, streamed: the status of an order of a
+/// million tasks is never held as one text.
+fn write_json(value: &impl serde::Serialize) {
+    stream_stdout(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    });
 }
 
 /// States in colour only on a terminal and never under `NO_COLOR`.

@@ -239,7 +239,11 @@ pub(crate) fn parse_document(
         Diagnostics::from(
             Diagnostic::error(Code::OrderSyntax, format!("{what}: {}", e.message))
                 .at(e.span, "here")
-                .with_help(help),
+                .with_help(if e.limit {
+                    "the limits, and the ORDO_LIMIT_* variables that change them, are in docs/limits.md"
+                } else {
+                    help
+                }),
         )
     })
 }

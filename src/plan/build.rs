@@ -6,6 +6,7 @@ use crate::inventory::{InstalledBase, Instance};
 use std::collections::HashMap;
 
 use super::items::{Checked, Item};
+use super::limits::PlanLimits;
 use super::{Outputs, PlanCall, PlanTask, PlanWait, TaskIdx};
 use crate::dag::{cycle_path, Dag};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -37,6 +38,7 @@ pub(super) fn build_tasks(
     order: &OrderDoc,
     checked: &Checked<'_>,
     base: &InstalledBase,
+    limits: &PlanLimits,
     diags: &mut Diagnostics,
 ) -> Option<Built> {
     let outputs = catalog
@@ -97,8 +99,14 @@ pub(super) fn build_tasks(
                 });
             }
         }
+        // Refused as soon as it is known, before the tasks take memory.
+        if protos.len() > limits.tasks {
+            let doc = &order.items[item.doc];
+            diags.push(limits.too_many_tasks(&doc.path(), doc.id_span));
+            return None;
+        }
     }
-    let protos = cx.leave_out_decided(protos);
+    let mut protos = cx.leave_out_decided(protos);
     let index = index_of(&protos);
     let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
     let mut ok = true;
@@ -139,7 +147,8 @@ pub(super) fn build_tasks(
     for (pos, &i) in order_idx.iter().enumerate() {
         position[i] = pos;
     }
-    let tasks: Vec<PlanTask> = order_idx
+    drop(plain);
+    let mut tasks: Vec<PlanTask> = order_idx
         .iter()
         .map(|&i| {
             let mut after: Vec<TaskIdx> = deps[i].iter().map(|(j, _)| position[*j]).collect();
@@ -147,6 +156,12 @@ pub(super) fn build_tasks(
             cx.plan_task(&protos[i], after, &index, &protos)
         })
         .collect();
+    // Each task takes its id from its proto, now that no other task's
+    // inputs need it: one copy of each id, not two.
+    drop((deps, index));
+    for (task, &i) in tasks.iter_mut().zip(&order_idx) {
+        task.id = std::mem::take(&mut protos[i].id);
+    }
     let critical_path = critical_path(&tasks);
     Some(Built {
         tasks,
@@ -418,7 +433,8 @@ impl<'c> Cx<'_, 'c> {
             outputs: self.outputs(u),
         });
         PlanTask {
-            id: p.id.clone(),
+            // Moved in from the proto once every task is built.
+            id: String::new(),
             item: p.item.map(|i| self.item(i).id.clone()),
             product: p.item.map(|i| self.item(i).product.name.clone()),
             name: t.name.clone(),

@@ -1,7 +1,8 @@
-//! Decomposition, first half: order items checked against the catalog,
-//! bundles expanded into child items, prices computed, `relies on` resolved.
+//! Decomposition, first half: order items checked against the catalog and
+//! bundles expanded into child items; their prices (`price.rs`) and `relies
+//! on` links (`relies.rs`) are found from here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::model::expr::{truthy, Ref};
@@ -9,11 +10,12 @@ use crate::model::value_fits as fits;
 use crate::model::{AttrDef, Catalog, Expr, Product, ProductKind, Require};
 use crate::order::{value_from_node, ItemDoc, OrderDoc};
 use crate::span::Span;
-use crate::syntax::ast::{OrderAction, PriceKind};
+use crate::syntax::ast::OrderAction;
 use crate::value::{Money, Value};
 use crate::yaml::{Node, NodeKind};
-use rust_decimal::Decimal;
 
+use super::price::{allocate, installed_monthly, item_price, item_sla};
+use super::relies::resolve_relies;
 use super::{instance, Price};
 use crate::inventory::{InstalledBase, Instance};
 
@@ -361,64 +363,8 @@ fn require_holds(r: &Require, attrs: &BTreeMap<String, Value>) -> bool {
 
 /// Whether a condition on an item's attributes (of a price, SLA or `require`
 /// line) holds; a line without one always applies.
-fn plan_time_condition(cond: Option<&Expr>, attrs: &BTreeMap<String, Value>) -> bool {
+pub(super) fn plan_time_condition(cond: Option<&Expr>, attrs: &BTreeMap<String, Value>) -> bool {
     cond.is_none_or(|c| c.eval(&mut attr_lookup(attrs)).is_ok_and(|v| truthy(&v)))
-}
-
-fn item_price(
-    product: &Product,
-    action: OrderAction,
-    attrs: &BTreeMap<String, Value>,
-    zero: &Money,
-) -> Price {
-    let mut price = Price {
-        once: zero.clone(),
-        monthly: zero.clone(),
-    };
-    for line in &product.prices {
-        let applies =
-            line.actions.contains(&action) && plan_time_condition(line.when.as_ref(), attrs);
-        if applies {
-            let target = match line.kind {
-                PriceKind::Once => &mut price.once,
-                PriceKind::Monthly => &mut price.monthly,
-            };
-            target.amount += line.amount.amount;
-        }
-    }
-    price
-}
-
-/// What the instance a `modify` item changes pays a month today: its
-/// product's price lines on the instance's attributes, priced as the add
-/// that installed it. `None` for other items, and for a bundle whose price
-/// is its children's (its children show none).
-fn installed_monthly(
-    product: &Product,
-    action: OrderAction,
-    installed: Option<&Instance>,
-    zero: &Money,
-) -> Option<Money> {
-    let instance = installed.filter(|_| action == OrderAction::Modify)?;
-    if product.kind == ProductKind::Bundle && product.prices.is_empty() {
-        return None;
-    }
-    Some(item_price(product, OrderAction::Add, &instance.attributes, zero).monthly)
-}
-
-/// Each SLA term with the value of its last line that applies.
-fn item_sla(product: &Product, attrs: &BTreeMap<String, Value>) -> Vec<(String, Value)> {
-    let mut terms: Vec<(String, Value)> = Vec::new();
-    for sla in &product.slas {
-        if !plan_time_condition(sla.when.as_ref(), attrs) {
-            continue;
-        }
-        match terms.iter_mut().find(|(name, _)| *name == sla.name) {
-            Some((_, value)) => *value = sla.value.clone(),
-            None => terms.push((sla.name.clone(), sla.value.clone())),
-        }
-    }
-    terms
 }
 
 fn expand_bundle<'c>(
@@ -544,226 +490,4 @@ fn child_attributes(
         .collect();
     let path = format!("{}.children.{}", doc.path(), inc.name);
     check_values(catalog, &open, &list, &path, given.span, diags)
-}
-
-/// Which item satisfies each `relies on` of each item (SPEC §3.3): the one
-/// named in `relies_on`, else the sibling in the same bundle, else the only
-/// item of that product in the order.
-fn resolve_relies(
-    order: &OrderDoc,
-    items: &mut [Item<'_>],
-    base: &InstalledBase,
-    diags: &mut Diagnostics,
-) {
-    let mut on_instances = Vec::new();
-    for (i, product, j) in relies_links(order, items, base, &mut on_instances, diags) {
-        items[i].relied.insert(product, j);
-    }
-    for (i, product, instance) in on_instances {
-        items[i].relied_instances.insert(product, instance);
-    }
-}
-
-/// The (item, relied-on product, satisfying item) links, and errors for the
-/// ones that cannot be made.
-fn relies_links(
-    order: &OrderDoc,
-    items: &[Item<'_>],
-    base: &InstalledBase,
-    on_instances: &mut Vec<(usize, String, String)>,
-    diags: &mut Diagnostics,
-) -> Vec<(usize, String, usize)> {
-    let deleted: Vec<&str> = items
-        .iter()
-        .filter(|i| i.action == OrderAction::Delete)
-        .filter_map(|i| i.instance.as_deref())
-        .collect();
-    // Indexes, so resolving every item's relies-on stays linear in the order.
-    let mut by_product: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (j, item) in items.iter().enumerate() {
-        by_product
-            .entry(item.product.name.as_str())
-            .or_default()
-            .push(j);
-        // A child is named by its full id, `1/line1`, which tells two
-        // children of one product apart.
-        by_id.insert(item.id.as_str(), j);
-        if let Some(p) = item.parent {
-            children.entry(p).or_default().push(j);
-        }
-    }
-    let doc_ids: std::collections::HashSet<&str> =
-        order.items.iter().map(|d| d.id.as_str()).collect();
-    let mut links = Vec::new();
-    for i in 0..items.len() {
-        let doc = &order.items[items[i].doc];
-        // `relies on` binds the state an item asks for: an `add` or
-        // `modify` item needs a P it can rely on, which a P being deleted is
-        // not. A `delete` item needs none; when the order deletes its P too,
-        // it is linked to it, so its `on delete` rules can wait for P's.
-        let deleting = items[i].action == OrderAction::Delete;
-        for rel in &items[i].product.relies_on {
-            let target = &rel.product;
-            let is_p = |j: &usize| {
-                *j != i
-                    && items[*j].product.name == *target
-                    && (items[*j].action == OrderAction::Delete) == deleting
-            };
-            // Named in relies_on: the item itself, or a child of a named bundle.
-            let named: Vec<usize> = doc
-                .relies_on
-                .iter()
-                .filter_map(|(id, _)| by_id.get(id.as_str()))
-                .flat_map(|&j| {
-                    std::iter::once(j).chain(children.get(&j).into_iter().flatten().copied())
-                })
-                .filter(is_p)
-                .collect();
-            let sibling: Vec<usize> = match items[i].parent {
-                Some(p) => children
-                    .get(&p)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(is_p)
-                    .collect(),
-                None => Vec::new(),
-            };
-            let chosen = if !named.is_empty() {
-                named
-            } else if !sibling.is_empty() {
-                sibling
-            } else {
-                by_product
-                    .get(target.as_str())
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(is_p)
-                    .collect()
-            };
-            if chosen.is_empty() && !deleting {
-                match instance::relied(doc, target, order, base, &deleted) {
-                    Ok(Some(instance)) => {
-                        on_instances.push((i, target.clone(), instance.id.clone()));
-                        continue;
-                    }
-                    Ok(None) => {}
-                    Err(d) => {
-                        diags.push(d);
-                        continue;
-                    }
-                }
-            }
-            match chosen.as_slice() {
-                [j] => links.push((i, target.clone(), *j)),
-                _ if deleting => {}
-                [] => diags.push(
-                    Diagnostic::error(
-                        Code::OrderReliesOn,
-                        format!(
-                            "{}: {} relies on {target}, but the order holds no {target} item",
-                            doc.path(),
-                            items[i].product.name
-                        ),
-                    )
-                    .at(doc.id_span, format!("needs a {target}"))
-                    .with_related(rel.span, "relies on declared here")
-                    .with_help(
-                        match items.iter().find(|it| {
-                            it.product.name == *target && it.action == OrderAction::Delete
-                        }) {
-                            Some(deleted) => format!(
-                                "the order deletes its {target} (item \"{}\"), and a deleted instance cannot be relied on",
-                                deleted.id
-                            ),
-                            None => format!(
-                                "add a {target} item to the order, or a bundle that includes one"
-                            ),
-                        },
-                    ),
-                ),
-                many => {
-                    let ids = many
-                        .iter()
-                        .map(|j| format!("\"{}\"", items[*j].id))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    diags.push(
-                        Diagnostic::error(
-                            Code::OrderReliesOn,
-                            format!(
-                                "{}: {} relies on {target}, and the order holds several: {ids}",
-                                doc.path(),
-                                items[i].product.name
-                            ),
-                        )
-                        .at(doc.id_span, "which one?")
-                        .with_related(rel.span, "relies on declared here")
-                        .with_help(format!(
-                            "name it in the item: `relies_on: [{}]`",
-                            many.first()
-                                .map_or(String::new(), |j| format!("\"{}\"", items[*j].id))
-                        )),
-                    );
-                }
-            }
-        }
-        for (id, span) in &doc.relies_on {
-            let exists = doc_ids.contains(id.as_str())
-                || by_id.contains_key(id.as_str())
-                || base.instances.contains_key(id);
-            if !exists && items[i].parent.is_none() {
-                diags.push(
-                    Diagnostic::error(
-                        Code::OrderReliesOn,
-                        format!("{}.relies_on: no item has the id \"{id}\"", doc.path()),
-                    )
-                    .at(*span, "unknown item")
-                    .suggest_or_list(
-                        id,
-                        "item id",
-                        order.items.iter().map(|d| d.id.as_str()),
-                    ),
-                );
-            }
-        }
-    }
-    links
-}
-
-/// Spreads a bundle's own price over its children in proportion to their
-/// standalone prices (as IFRS 15 allocates a bundle's transaction price), in
-/// cents, the rounding remainder going to the last child so the parts add up
-/// exactly. Children without standalone prices share it equally. This is what
-/// a child's `price.once` and `price.monthly` read, e.g. to bill per item.
-fn allocate(
-    items: &mut [Item<'_>],
-    children: &[usize],
-    part: impl Fn(&mut Price) -> &mut Money,
-    total: Decimal,
-) {
-    let Some((&last, rest)) = children.split_last() else {
-        return;
-    };
-    let standalone: Vec<Decimal> = children
-        .iter()
-        .map(|&c| part(&mut items[c].price).amount)
-        .collect();
-    let sum: Decimal = standalone.iter().sum();
-    let n = Decimal::from(children.len());
-    let mut given = Decimal::ZERO;
-    for (k, &c) in rest.iter().enumerate() {
-        let share = if sum.is_zero() {
-            total / n
-        } else {
-            total * standalone[k] / sum
-        };
-        let share = share.round_dp(2);
-        given += share;
-        part(&mut items[c].price).amount = share;
-    }
-    part(&mut items[last].price).amount = total - given;
 }

@@ -172,10 +172,14 @@ mod build;
 mod due;
 mod instance;
 mod items;
+mod limits;
+mod price;
+mod relies;
 pub mod render;
 pub mod revision;
 
 pub use due::overdue;
+pub use limits::PlanLimits;
 
 use crate::diagnostic::Diagnostics;
 use crate::inventory::InstalledBase;
@@ -195,13 +199,27 @@ pub fn decompose_on(
     order: &OrderDoc,
     base: &InstalledBase,
 ) -> Result<(Plan, Diagnostics), Diagnostics> {
+    let limits = match PlanLimits::from_env() {
+        Ok(limits) => limits,
+        Err(message) => return Err(PlanLimits::misset(message, order).into()),
+    };
+    decompose_within(catalog, order, base, &limits)
+}
+
+/// [`decompose_on`] within the given limits rather than the environment's.
+pub fn decompose_within(
+    catalog: &Catalog,
+    order: &OrderDoc,
+    base: &InstalledBase,
+    limits: &PlanLimits,
+) -> Result<(Plan, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::new();
     let checked = items::check_items(catalog, order, base, &mut diags);
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
     }
-    let built = build::build_tasks(catalog, order, &checked, base, &mut diags);
+    let built = build::build_tasks(catalog, order, &checked, base, limits, &mut diags);
     diags.sort();
     let Some(built) = built.filter(|_| !diags.has_errors()) else {
         return Err(diags);

@@ -1,14 +1,13 @@
 //! Orders in the SQLite store: creating one from its plan, loading it to
 //! resume, and the `ordo status` queries.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::sqlite::{now, Db};
-use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder, TaskStatus};
-use super::{ItemStatus, JournalEntry, RevisionStatus, RunnerStatus};
+use super::{instances, runner, OrderStatus, OrderSummary, StoreError, StoredOrder};
+use super::{JournalEntry, RunnerStatus};
 use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
@@ -296,91 +295,7 @@ pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     )
 }
 
-/// `ordo status ID` from an order's rows (any store's): the counts by state
-/// and by item, the tasks in plan order.
-pub(crate) fn order_status(
-    path: &Path,
-    order: &str,
-    head: Head,
-    rows: Vec<TaskRow>,
-    last_event_at: Option<String>,
-    runner: Option<RunnerStatus>,
-    revisions: Vec<RevisionStatus>,
-) -> Result<OrderStatus, StoreError> {
-    let plan: Plan =
-        serde_json::from_str(&head.plan).map_err(|e| StoreError::json(path, "plan", e))?;
-    let mut counts = BTreeMap::new();
-    let mut item_counts: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
-    let mut tasks = Vec::with_capacity(rows.len());
-    for (task, row) in plan.tasks.iter().zip(rows) {
-        let state = row.record.state.as_str().to_string();
-        *counts.entry(state.clone()).or_insert(0) += 1;
-        if let Some(item) = &task.item {
-            *item_counts
-                .entry(item)
-                .or_default()
-                .entry(state)
-                .or_insert(0) += 1;
-        }
-        tasks.push(TaskStatus {
-            id: task.id.clone(),
-            item: task.item.clone(),
-            action: task.action.clone(),
-            stage: plan.stages.get(task.stage).cloned().unwrap_or_default(),
-            state: row.record.state,
-            attempts: row.record.attempts,
-            undo_attempts: row.record.undo_attempts,
-            undoing: row.record.undoing,
-            point_of_no_return: task.point_of_no_return,
-            duration_ms: duration_ms(row.started_at.as_deref(), row.finished_at.as_deref()),
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-            error: row.record.error,
-            next_attempt_at: row.next_attempt_at,
-            not_before: row.record.not_before,
-            process: row.record.process,
-            outputs: row
-                .record
-                .outputs
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_json()))
-                .collect(),
-        });
-    }
-    let items = plan
-        .items
-        .iter()
-        .map(|item| ItemStatus {
-            id: item.id.clone(),
-            product: item.product.clone(),
-            action: item.action.as_str().to_string(),
-            parent: item.parent.clone(),
-            counts: item_counts.remove(item.id.as_str()).unwrap_or_default(),
-        })
-        .collect();
-    Ok(OrderStatus {
-        order: order.to_string(),
-        version: head.version,
-        state: head.state,
-        reason: head.reason,
-        catalog_hash: plan.catalog_hash,
-        created_at: head.created_at,
-        updated_at: head.updated_at,
-        last_event_at,
-        cancel_requested: head.cancel_requested,
-        overdue: crate::plan::overdue(
-            head.due_at.as_deref(),
-            head.state.is_final(),
-            chrono::Utc::now(),
-        ),
-        due_at: head.due_at,
-        runner,
-        counts,
-        items,
-        tasks,
-        revisions,
-    })
-}
+pub(crate) use super::status::order_status;
 
 pub(crate) fn events(db: &Db, order: &str) -> Result<Vec<JournalEntry>, StoreError> {
     let conn = db.reader();

@@ -206,3 +206,131 @@ pub struct CancelOutcome {
     /// run the compensation itself.
     pub runner: Option<RunnerInfo>,
 }
+
+/// What `ordo status` reads of a stored plan: its items and each task's
+/// action and stage. The rest (inputs, expressions, undo calls) is skipped
+/// as it is parsed, never built: for a plan of a million tasks, that is most
+/// of the cost of reading it whole.
+#[derive(Deserialize)]
+struct PlanOutline {
+    catalog_hash: String,
+    stages: Vec<String>,
+    items: Vec<ItemOutline>,
+    tasks: Vec<TaskOutline>,
+}
+
+#[derive(Deserialize)]
+struct ItemOutline {
+    id: String,
+    product: String,
+    action: crate::syntax::ast::OrderAction,
+    parent: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TaskOutline {
+    id: String,
+    item: Option<String>,
+    action: String,
+    stage: usize,
+    point_of_no_return: bool,
+}
+
+/// `ordo status ID` from an order's rows (any store's): the counts by state
+/// and by item, the tasks in plan order. One pass over the rows, each moved
+/// into its task's status.
+pub(crate) fn order_status(
+    path: &std::path::Path,
+    order: &str,
+    head: super::orders::Head,
+    rows: Vec<super::orders::TaskRow>,
+    last_event_at: Option<String>,
+    runner: Option<RunnerStatus>,
+    revisions: Vec<RevisionStatus>,
+) -> Result<OrderStatus, super::StoreError> {
+    let plan: PlanOutline =
+        serde_json::from_str(&head.plan).map_err(|e| super::StoreError::json(path, "plan", e))?;
+    drop(head.plan);
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut item_counts: std::collections::HashMap<String, BTreeMap<&'static str, usize>> =
+        std::collections::HashMap::with_capacity(plan.items.len());
+    let mut tasks = Vec::with_capacity(rows.len());
+    for (task, row) in plan.tasks.into_iter().zip(rows) {
+        let state = row.record.state.as_str();
+        *counts.entry(state).or_insert(0) += 1;
+        if let Some(item) = &task.item {
+            let of_item = match item_counts.get_mut(item) {
+                Some(c) => c,
+                None => item_counts.entry(item.clone()).or_default(),
+            };
+            *of_item.entry(state).or_insert(0) += 1;
+        }
+        let stage = plan.stages.get(task.stage).cloned().unwrap_or_default();
+        tasks.push(TaskStatus {
+            id: task.id,
+            item: task.item,
+            action: task.action,
+            stage,
+            state: row.record.state,
+            attempts: row.record.attempts,
+            undo_attempts: row.record.undo_attempts,
+            undoing: row.record.undoing,
+            point_of_no_return: task.point_of_no_return,
+            duration_ms: super::orders::duration_ms(
+                row.started_at.as_deref(),
+                row.finished_at.as_deref(),
+            ),
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            error: row.record.error,
+            next_attempt_at: row.next_attempt_at,
+            not_before: row.record.not_before,
+            process: row.record.process,
+            outputs: row
+                .record
+                .outputs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+        });
+    }
+    let named = |counts: BTreeMap<&'static str, usize>| -> BTreeMap<String, usize> {
+        counts
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    };
+    let items = plan
+        .items
+        .into_iter()
+        .map(|item| ItemStatus {
+            counts: named(item_counts.remove(&item.id).unwrap_or_default()),
+            id: item.id,
+            product: item.product,
+            action: item.action.as_str().to_string(),
+            parent: item.parent,
+        })
+        .collect();
+    Ok(OrderStatus {
+        order: order.to_string(),
+        version: head.version,
+        state: head.state,
+        reason: head.reason,
+        catalog_hash: plan.catalog_hash,
+        created_at: head.created_at,
+        updated_at: head.updated_at,
+        last_event_at,
+        cancel_requested: head.cancel_requested,
+        overdue: crate::plan::overdue(
+            head.due_at.as_deref(),
+            head.state.is_final(),
+            chrono::Utc::now(),
+        ),
+        due_at: head.due_at,
+        runner,
+        counts: named(counts),
+        items,
+        tasks,
+        revisions,
+    })
+}

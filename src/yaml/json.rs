@@ -59,7 +59,8 @@ pub(super) fn strict_json(
     while !source.text.is_char_boundary(at) {
         at -= 1;
     }
-    let message = if e.to_string().starts_with("recursion limit exceeded") {
+    let limit = e.to_string().starts_with("recursion limit exceeded");
+    let message = if limit {
         limits.too_deep()
     } else {
         format!(
@@ -71,5 +72,6 @@ pub(super) fn strict_json(
     Err(YamlError {
         message,
         span: Span::new(file, at, at + next),
+        limit,
     })
 }

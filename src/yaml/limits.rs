@@ -23,7 +23,7 @@ pub struct Limits {
 impl Limits {
     pub const DEFAULT: Limits = Limits {
         bytes: 64 << 20,
-        values: 1_000_000,
+        values: 4_000_000,
         depth: 64,
         expanded: 64 << 20,
     };
@@ -34,13 +34,7 @@ impl Limits {
 
     /// The limits, with any set in the environment.
     pub fn from_env() -> Result<Limits, String> {
-        let read = |name: &str, default: usize| match std::env::var(name) {
-            Err(_) => Ok(default),
-            Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!("{name} is `{v}`, not a positive whole number")),
-            },
-        };
+        let read = env_limit;
         let d = Limits::DEFAULT;
         Ok(Limits {
             bytes: read("ORDO_LIMIT_BYTES", d.bytes)?,
@@ -58,10 +52,13 @@ impl Limits {
         )
     }
 
-    pub(super) fn too_many_values(&self) -> String {
+    /// `aliased`: the document repeats values by aliases, which count
+    /// every value they repeat (said only then: it is no help otherwise).
+    pub(super) fn too_many_values(&self, aliased: bool) -> String {
         format!(
-            "the document holds more than {} values, the limit (aliases count every value they repeat; set ORDO_LIMIT_VALUES to change it)",
-            self.values
+            "the document holds more than {} values, the limit ({}set ORDO_LIMIT_VALUES to change it)",
+            self.values,
+            if aliased { "aliases count every value they repeat; " } else { "" }
         )
     }
 
@@ -72,10 +69,23 @@ impl Limits {
         )
     }
 
-    pub(super) fn expands_too_far(&self) -> String {
+    pub(super) fn expands_too_far(&self, aliased: bool) -> String {
         format!(
-            "the document expands to more than {} bytes of text, the limit (aliases count every value they repeat; set ORDO_LIMIT_EXPANDED to change it)",
-            self.expanded
+            "the document expands to more than {} bytes of text, the limit ({}set ORDO_LIMIT_EXPANDED to change it)",
+            self.expanded,
+            if aliased { "aliases count every value they repeat; " } else { "" }
         )
+    }
+}
+
+/// A limit set by the environment variable `name`, else `default`; a value
+/// that is not a positive whole number is an error that says so.
+pub(crate) fn env_limit(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{name} is `{v}`, not a positive whole number")),
+        },
     }
 }

@@ -17,6 +17,7 @@ mod limits;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use limits::env_limit;
 pub use limits::Limits;
 
 /// A YAML value with its position.
@@ -43,6 +44,9 @@ pub enum NodeKind {
 pub struct YamlError {
     pub message: String,
     pub span: Span,
+    /// The document passes one of the [`Limits`] (or one is set wrongly):
+    /// `docs/limits.md` is the help.
+    pub limit: bool,
 }
 
 /// Parses one YAML document, or one strict JSON document when the file's
@@ -51,6 +55,7 @@ pub fn parse(file: FileId, source: &SourceFile) -> Result<Node, YamlError> {
     let limits = Limits::from_env().map_err(|message| YamlError {
         message,
         span: Span::new(file, 0, 0),
+        limit: true,
     })?;
     parse_within(file, source, &limits)
 }
@@ -61,6 +66,7 @@ pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Resul
         return Err(YamlError {
             message: limits.too_many_bytes(source.text.len()),
             span: Span::new(file, 0, 0),
+            limit: true,
         });
     }
     let json = source
@@ -79,6 +85,7 @@ pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Resul
         root: None,
         documents: 0,
         size: Size::default(),
+        aliased: false,
         error: None,
     };
     let mut parser = Parser::new_from_str(&source.text);
@@ -87,6 +94,7 @@ pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Resul
         return Err(YamlError {
             message: e.info().to_string(),
             span,
+            limit: false,
         });
     }
     if let Some(err) = builder.error {
@@ -95,6 +103,7 @@ pub fn parse_within(file: FileId, source: &SourceFile, limits: &Limits) -> Resul
     builder.root.ok_or_else(|| YamlError {
         message: "the file is empty".into(),
         span: Span::new(file, 0, 0),
+        limit: false,
     })
 }
 
@@ -193,6 +202,8 @@ struct Builder<'s> {
     documents: usize,
     /// The document so far, counting every copy an alias or anchor makes.
     size: Size,
+    /// Whether an alias repeated a value yet (the limits' errors say so).
+    aliased: bool,
     error: Option<YamlError>,
 }
 
@@ -205,10 +216,20 @@ impl Builder<'_> {
     }
 
     fn fail(&mut self, message: impl Into<String>, span: Span) {
+        self.fail_as(message.into(), span, false);
+    }
+
+    /// [`Builder::fail`] for a document past one of the limits.
+    fn fail_limit(&mut self, message: String, span: Span) {
+        self.fail_as(message, span, true);
+    }
+
+    fn fail_as(&mut self, message: String, span: Span, limit: bool) {
         if self.error.is_none() {
             self.error = Some(YamlError {
-                message: message.into(),
+                message,
                 span,
+                limit,
             });
         }
     }
@@ -219,11 +240,11 @@ impl Builder<'_> {
         self.size.add(added);
         let limits = self.limits;
         if self.size.values > limits.values {
-            self.fail(limits.too_many_values(), span);
+            self.fail_limit(limits.too_many_values(self.aliased), span);
             return false;
         }
         if self.size.bytes > limits.expanded {
-            self.fail(limits.expands_too_far(), span);
+            self.fail_limit(limits.expands_too_far(self.aliased), span);
             return false;
         }
         true
@@ -352,7 +373,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 if self.stack.len() >= self.limits.depth =>
             {
                 let span = self.span_at(&mark, 1);
-                self.fail(self.limits.too_deep(), span);
+                self.fail_limit(self.limits.too_deep(), span);
             }
             Event::SequenceStart(anchor, _) => {
                 let span = self.span_at(&mark, 1);
@@ -387,6 +408,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 }
             }
             Event::Alias(id) => {
+                self.aliased = true;
                 let found = self.anchors.iter().rposition(|(a, ..)| *a == id);
                 let span = self.span_at(&mark, 1);
                 match found {

@@ -125,6 +125,7 @@ fn every_limit_is_named_in_its_error() {
     for (limits, name) in cases {
         let e = parse_within(FileId(0), &file, &limits).unwrap_err();
         assert!(e.message.contains(name), "{name}: {}", e.message);
+        assert!(e.limit, "{name}: a limit's error says it is one");
     }
     assert!(parse_within(FileId(0), &file, &Limits::DEFAULT).is_ok());
 }

@@ -4,22 +4,22 @@
 
 mod graph;
 mod html;
+mod json;
 mod layout;
 mod svg;
 mod text;
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::revision::Revision;
 
 use super::{Plan, PlanCall, PlanItem, PlanTask, PlanWait};
 use crate::model::{MessagePart, Require};
-use crate::syntax::ast::RetryKind;
 use crate::value::format_duration;
 
 pub use graph::{dot, mermaid};
 pub use html::html;
+pub use json::{json, json_revised, write_json};
 /// Text escaped for XML and HTML (content and quoted attributes).
 pub(crate) use svg::xml;
 pub use svg::{svg, Status};
@@ -91,120 +91,6 @@ pub(crate) fn message_text(r: &Require) -> String {
             },
         })
         .collect()
-}
-
-#[derive(Serialize)]
-struct JsonRequire {
-    condition: String,
-    message: String,
-}
-
-#[derive(Serialize)]
-struct JsonRetry {
-    count: u32,
-    kind: &'static str,
-    delay_ms: u64,
-}
-
-#[derive(Serialize)]
-struct JsonTask<'a> {
-    id: &'a str,
-    item: Option<&'a str>,
-    product: Option<&'a str>,
-    name: &'a str,
-    action: &'a str,
-    stage: &'a str,
-    after: Vec<&'a str>,
-    when: Option<String>,
-    inputs: serde_json::Map<String, serde_json::Value>,
-    require: Vec<JsonRequire>,
-    retry: Option<JsonRetry>,
-    timeout_ms: Option<u64>,
-    undo: Option<String>,
-    point_of_no_return: bool,
-    /// The team of a manual task, else null.
-    manual: Option<&'a str>,
-    /// `{"until": {"value": …}}` or `{"until": {"expr": …}}`, or
-    /// `{"after_ms": N}`; null without a wait.
-    wait: Option<serde_json::Value>,
-}
-
-fn json_task<'a>(plan: &'a Plan, t: &'a PlanTask) -> JsonTask<'a> {
-    JsonTask {
-        id: &t.id,
-        item: t.item.as_deref(),
-        product: t.product.as_deref(),
-        name: &t.name,
-        action: &t.action,
-        stage: &plan.stages[t.stage],
-        after: t.after.iter().map(|&j| plan.tasks[j].id.as_str()).collect(),
-        when: t.when.as_ref().map(ToString::to_string),
-        inputs: t
-            .inputs
-            .iter()
-            .map(|(n, e)| (n.clone(), expr_json(e)))
-            .collect(),
-        require: t
-            .requires
-            .iter()
-            .map(|r| JsonRequire {
-                condition: r.cond.to_string(),
-                message: message_text(r),
-            })
-            .collect(),
-        retry: t.retry.as_ref().map(|r| JsonRetry {
-            count: r.count,
-            kind: match r.kind {
-                RetryKind::Every => "every",
-                RetryKind::Backoff => "backoff",
-            },
-            delay_ms: r.delay_ms,
-        }),
-        timeout_ms: t.timeout_ms,
-        undo: t.undo.as_ref().map(call_text),
-        point_of_no_return: t.point_of_no_return,
-        manual: t.manual.as_deref(),
-        wait: t.wait.as_ref().map(|w| match w {
-            PlanWait::Until(e) => json!({ "until": expr_json(e) }),
-            PlanWait::After { ms } => json!({ "after_ms": ms }),
-        }),
-    }
-}
-
-/// An expression of a plan task: known at plan time, the value as actions
-/// will see it; else the expression evaluated when the task is ready.
-fn expr_json(e: &crate::model::Expr) -> serde_json::Value {
-    match e.as_lit() {
-        Some(v) => json!({ "value": v.to_json() }),
-        None => json!({ "expr": e.to_string() }),
-    }
-}
-
-/// The JSON plan: SPEC §5's keys, and per task its inputs, `require`,
-/// `retry`, `timeout_ms`, `manual` and `wait` (`docs/plans.md`, "The JSON
-/// plan").
-pub fn json(plan: &Plan) -> String {
-    pretty(&json_value(plan))
-}
-
-fn json_value(plan: &Plan) -> serde_json::Value {
-    json!({
-        "order": plan.order,
-        "stages": plan.stages,
-        "tasks": plan.tasks.iter().map(|t| json_task(plan, t)).collect::<Vec<_>>(),
-        "critical_path": plan.critical_path.iter().map(|&i| plan.tasks[i].id.as_str()).collect::<Vec<_>>(),
-        "price": { "once": plan.price.once.to_string(), "monthly": plan.price.monthly.to_string() },
-        "requested_start": plan.requested_start,
-        "requested_completion": plan.requested_completion,
-    })
-}
-
-/// The JSON plan of a revised order with its delta as the `revision`
-/// member: `{"from": 1, "to": 2, "tasks": [{"id": "…", "change": "keep"}]}`.
-pub fn json_revised(plan: &Plan, revision: &Revision) -> String {
-    let mut value = json_value(plan);
-    value["revision"] = json!(revision);
-    pretty(&value)
 }
 
 /// The delta as text: one line per task, its change first, then the counts.
