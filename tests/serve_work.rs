@@ -121,3 +121,88 @@ fn a_timer_fires_in_the_server_with_no_call_from_outside() {
         .expect("a waiting event with its time");
     assert!(started >= until, "started {started}, not before {until}");
 }
+
+fn tomorrow(id: &str) -> String {
+    format!(
+        "id: {id}\ncustomer: {{ id: C-1, email: ada@example.com }}\nitems:\n  - id: \"1\"\n    action: add\n    product: Tomorrow\n"
+    )
+}
+
+/// `/metrics`' value of the line `name` (without labels).
+fn metric(server: &Server, name: &str) -> Option<String> {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ').map(str::to_string))
+}
+
+/// Ready, with `parked` orders parked and `timers` timers armed.
+fn wait_ready(server: &Server, parked: usize, timers: usize) {
+    wait_for("the engine to be ready", || {
+        let ready = metric(server, "ordo_engine_ready")? == "1";
+        let p = metric(server, "ordo_orders_parked")? == parked.to_string();
+        let t = metric(server, "ordo_timers_armed")? == timers.to_string();
+        (ready && p && t).then_some(())
+    });
+}
+
+fn event_count(server: &Server, id: &str) -> usize {
+    let (_, events) = get(server, &format!("/api/v1/orders/{id}/events"));
+    events.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn a_restarted_server_knows_its_parked_orders_and_timers_without_running_them() {
+    let lab = Lab::new();
+    let mut server = lab.serve("first", &[]);
+    for yaml in [visit("ORD-R1"), tomorrow("ORD-R2")] {
+        let (code, body) = submit(&server, &yaml);
+        assert_eq!(code, 201, "{body}");
+    }
+    // One waits on a work item, the other on a timer an hour away.
+    wait_ready(&server, 2, 1);
+    let before = [
+        event_count(&server, "ORD-R1"),
+        event_count(&server, "ORD-R2"),
+    ];
+    assert_eq!(server.stop_with(libc::SIGTERM), Some(0));
+
+    let server = lab.serve("restart", &[]);
+    wait_ready(&server, 2, 1);
+    // Known from their journals: no run appended anything.
+    let after = [
+        event_count(&server, "ORD-R1"),
+        event_count(&server, "ORD-R2"),
+    ];
+    assert_eq!(before, after);
+    assert!(
+        server.stderr_text().contains("engine ready"),
+        "{}",
+        server.stderr_text()
+    );
+    // An order known that way is woken as any parked order.
+    let claim = lab.ordo(&["task", "claim", "ORD-R1", "1/survey", "--as", "bob"]);
+    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
+    let done = lab.ordo(&[
+        "task",
+        "complete",
+        "ORD-R1",
+        "1/survey",
+        "--as",
+        "bob",
+        "--output",
+        "ready=true",
+        "--output",
+        "notes=clear path",
+    ]);
+    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    wait_for("the order to complete", || {
+        (order_state(&server, "ORD-R1") == "completed").then_some(())
+    });
+    assert_eq!(order_state(&server, "ORD-R2"), "in_progress");
+    wait_ready(&server, 1, 1);
+}
