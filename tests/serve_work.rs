@@ -19,6 +19,27 @@ fn later(id: &str) -> String {
     )
 }
 
+/// Bob claims and completes the survey of the `Visit` order `id` with the
+/// CLI; what `ordo task complete` said.
+fn complete_survey(lab: &Lab, id: &str) -> std::process::Output {
+    let claim = lab.ordo(&["task", "claim", id, "1/survey", "--as", "bob"]);
+    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
+    let done = lab.ordo(&[
+        "task",
+        "complete",
+        id,
+        "1/survey",
+        "--as",
+        "bob",
+        "--output",
+        "ready=true",
+        "--output",
+        "notes=clear path",
+    ]);
+    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    done
+}
+
 fn order_state(server: &Server, id: &str) -> String {
     let (_, body) = get(server, &format!("/api/v1/orders/{id}"));
     body["state"].as_str().unwrap_or("").to_string()
@@ -40,21 +61,7 @@ fn a_work_item_completed_with_the_cli_wakes_the_servers_order() {
     assert_eq!(items[0]["task"], "1/survey");
     assert_eq!(order_state(&server, "ORD-W1"), "in_progress");
 
-    let claim = lab.ordo(&["task", "claim", "ORD-W1", "1/survey", "--as", "bob"]);
-    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
-    let done = lab.ordo(&[
-        "task",
-        "complete",
-        "ORD-W1",
-        "1/survey",
-        "--as",
-        "bob",
-        "--output",
-        "ready=true",
-        "--output",
-        "notes=clear path",
-    ]);
-    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    let done = complete_survey(&lab, "ORD-W1");
     let said = String::from_utf8_lossy(&done.stdout);
     assert!(
         said.contains("ordo serve"),
@@ -185,21 +192,7 @@ fn a_restarted_server_knows_its_parked_orders_and_timers_without_running_them() 
         server.stderr_text()
     );
     // An order known that way is woken as any parked order.
-    let claim = lab.ordo(&["task", "claim", "ORD-R1", "1/survey", "--as", "bob"]);
-    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
-    let done = lab.ordo(&[
-        "task",
-        "complete",
-        "ORD-R1",
-        "1/survey",
-        "--as",
-        "bob",
-        "--output",
-        "ready=true",
-        "--output",
-        "notes=clear path",
-    ]);
-    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    complete_survey(&lab, "ORD-R1");
     wait_for("the order to complete", || {
         (order_state(&server, "ORD-R1") == "completed").then_some(())
     });
