@@ -19,6 +19,27 @@ fn later(id: &str) -> String {
     )
 }
 
+/// Bob claims and completes the survey of the `Visit` order `id` with the
+/// CLI; what `ordo task complete` said.
+fn complete_survey(lab: &Lab, id: &str) -> std::process::Output {
+    let claim = lab.ordo(&["task", "claim", id, "1/survey", "--as", "bob"]);
+    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
+    let done = lab.ordo(&[
+        "task",
+        "complete",
+        id,
+        "1/survey",
+        "--as",
+        "bob",
+        "--output",
+        "ready=true",
+        "--output",
+        "notes=clear path",
+    ]);
+    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    done
+}
+
 fn order_state(server: &Server, id: &str) -> String {
     let (_, body) = get(server, &format!("/api/v1/orders/{id}"));
     body["state"].as_str().unwrap_or("").to_string()
@@ -40,21 +61,7 @@ fn a_work_item_completed_with_the_cli_wakes_the_servers_order() {
     assert_eq!(items[0]["task"], "1/survey");
     assert_eq!(order_state(&server, "ORD-W1"), "in_progress");
 
-    let claim = lab.ordo(&["task", "claim", "ORD-W1", "1/survey", "--as", "bob"]);
-    assert_eq!(claim.status.code(), Some(0), "{claim:?}");
-    let done = lab.ordo(&[
-        "task",
-        "complete",
-        "ORD-W1",
-        "1/survey",
-        "--as",
-        "bob",
-        "--output",
-        "ready=true",
-        "--output",
-        "notes=clear path",
-    ]);
-    assert_eq!(done.status.code(), Some(0), "{done:?}");
+    let done = complete_survey(&lab, "ORD-W1");
     let said = String::from_utf8_lossy(&done.stdout);
     assert!(
         said.contains("ordo serve"),
@@ -120,4 +127,75 @@ fn a_timer_fires_in_the_server_with_no_call_from_outside() {
         })
         .expect("a waiting event with its time");
     assert!(started >= until, "started {started}, not before {until}");
+}
+
+fn tomorrow(id: &str) -> String {
+    format!(
+        "id: {id}\ncustomer: {{ id: C-1, email: ada@example.com }}\nitems:\n  - id: \"1\"\n    action: add\n    product: Tomorrow\n"
+    )
+}
+
+/// `/metrics`' value of the line `name` (without labels).
+fn metric(server: &Server, name: &str) -> Option<String> {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ').map(str::to_string))
+}
+
+/// Ready, with `parked` orders parked and `timers` timers armed.
+fn wait_ready(server: &Server, parked: usize, timers: usize) {
+    wait_for("the engine to be ready", || {
+        let ready = metric(server, "ordo_engine_ready")? == "1";
+        let p = metric(server, "ordo_orders_parked")? == parked.to_string();
+        let t = metric(server, "ordo_timers_armed")? == timers.to_string();
+        (ready && p && t).then_some(())
+    });
+}
+
+fn event_count(server: &Server, id: &str) -> usize {
+    let (_, events) = get(server, &format!("/api/v1/orders/{id}/events"));
+    events.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn a_restarted_server_knows_its_parked_orders_and_timers_without_running_them() {
+    let lab = Lab::new();
+    let mut server = lab.serve("first", &[]);
+    for yaml in [visit("ORD-R1"), tomorrow("ORD-R2")] {
+        let (code, body) = submit(&server, &yaml);
+        assert_eq!(code, 201, "{body}");
+    }
+    // One waits on a work item, the other on a timer an hour away.
+    wait_ready(&server, 2, 1);
+    let before = [
+        event_count(&server, "ORD-R1"),
+        event_count(&server, "ORD-R2"),
+    ];
+    assert_eq!(server.stop_with(libc::SIGTERM), Some(0));
+
+    let server = lab.serve("restart", &[]);
+    wait_ready(&server, 2, 1);
+    // Known from their journals: no run appended anything.
+    let after = [
+        event_count(&server, "ORD-R1"),
+        event_count(&server, "ORD-R2"),
+    ];
+    assert_eq!(before, after);
+    assert!(
+        server.stderr_text().contains("engine ready"),
+        "{}",
+        server.stderr_text()
+    );
+    // An order known that way is woken as any parked order.
+    complete_survey(&lab, "ORD-R1");
+    wait_for("the order to complete", || {
+        (order_state(&server, "ORD-R1") == "completed").then_some(())
+    });
+    assert_eq!(order_state(&server, "ORD-R2"), "in_progress");
+    wait_ready(&server, 1, 1);
 }

@@ -150,15 +150,20 @@ pub fn advance(
             return Ok(Advanced::Ended(outcome));
         }
         // Parked: woken by a work item's end, or at the first timer.
-        let next_due = outcome
-            .waiting
-            .iter()
-            .filter_map(|w| match w {
-                WaitingOn::At { at, .. } => DateTime::parse_from_rfc3339(at).ok(),
-                WaitingOn::WorkItem { .. } => None,
-            })
-            .map(|t| t.with_timezone(&Utc))
-            .min();
+        let next_due = next_due(&outcome.waiting);
         return Ok(Advanced::Parked { outcome, next_due });
     }
+}
+
+/// The first timer of a parked order: the earliest of the times it waits
+/// for (`None` when it waits on work items only).
+pub fn next_due(waiting: &[WaitingOn]) -> Option<DateTime<Utc>> {
+    waiting
+        .iter()
+        .filter_map(|w| match w {
+            WaitingOn::At { at, .. } => DateTime::parse_from_rfc3339(at).ok(),
+            WaitingOn::WorkItem { .. } => None,
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .min()
 }

@@ -16,6 +16,10 @@
 //!   its `next_due` has passed or its row in the store changed (its
 //!   `updated_at` or its cancel flag: a work item completed, a cancel
 //!   requested, by this process or any other).
+//! - At start, the first poll records the orders whose journal ends with
+//!   their parking as parked, without running them; once the orders it
+//!   woke have returned, the engine is ready ([`Engine::readiness`]: every
+//!   order known, every timer armed; `ordo_engine_ready` in `/metrics`).
 //! - [`Engine::shutdown`] starts nothing new and waits (up to a grace
 //!   period) for the running advances to return.
 
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::advance::{advance, Advance, Advanced};
+use super::advance::{advance, next_due, Advance, Advanced};
 use super::store::{bindings_for, live_runner, take_order};
 use super::submit::checked_bindings;
 use super::LifecycleError;
@@ -93,8 +97,25 @@ pub struct Engine {
     /// Orders whose last advance parked them: not advanced again until
     /// their timer is due or their row in the store changes.
     parked: Mutex<HashMap<String, Parked>>,
+    /// The orders the first poll woke whose advance has not returned yet;
+    /// `None` until that poll ran. Once it is empty the engine is ready:
+    /// every order of the store is known, every parked one's timer armed.
+    startup: Mutex<Option<BTreeSet<String>>>,
+    ready: AtomicBool,
     stopping: AtomicBool,
     pub metrics: Metrics,
+}
+
+/// What the engine knows of the store's orders (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The first poll ran and every order it woke was advanced (ended,
+    /// parked, or left to another live process).
+    pub ready: bool,
+    /// Orders parked here, waiting on work items or timers.
+    pub parked: usize,
+    /// Parked orders with a timer set (a `wait` due at a known time).
+    pub timers: usize,
 }
 
 impl Engine {
@@ -107,6 +128,8 @@ impl Engine {
             limiter: Arc::new(AttemptLimiter::new(jobs)),
             active: Mutex::new(BTreeSet::new()),
             parked: Mutex::new(HashMap::new()),
+            startup: Mutex::new(None),
+            ready: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             metrics: Metrics::default(),
         })
@@ -132,6 +155,45 @@ impl Engine {
 
     fn lock_active(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_startup(&self) -> std::sync::MutexGuard<'_, Option<BTreeSet<String>>> {
+        self.startup.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the engine is ready, and its parked orders and timers.
+    pub fn readiness(&self) -> Readiness {
+        let parked = self.lock_parked();
+        Readiness {
+            ready: self.ready.load(Ordering::SeqCst),
+            parked: parked.len(),
+            timers: parked.values().filter(|p| p.next_due.is_some()).count(),
+        }
+    }
+
+    /// `order`'s advance returned: once the first poll's have all returned,
+    /// the engine is ready (logged once, with what it knows).
+    fn returned(&self, order: Option<&str>) {
+        let done = {
+            let mut startup = self.lock_startup();
+            match startup.as_mut() {
+                Some(left) => {
+                    if let Some(order) = order {
+                        left.remove(order);
+                    }
+                    left.is_empty()
+                }
+                None => false,
+            }
+        };
+        if done && !self.ready.swap(true, Ordering::SeqCst) {
+            let r = self.readiness();
+            tracing::info!(
+                parked = r.parked,
+                timers = r.timers,
+                "engine ready: every order known, every timer armed"
+            );
+        }
     }
 
     /// Advances `order` on a thread of its own, unless it is already
@@ -161,17 +223,21 @@ impl Engine {
                         tracing::error!(order = %order, error = %e, "the order could not be advanced");
                     }
                     engine.lock_active().remove(&order);
+                    engine.returned(Some(&order));
                 }
             });
         if let Err(e) = spawned {
             tracing::error!(order = %order, error = %e, "no thread to advance the order");
             self.lock_active().remove(&order);
+            self.returned(Some(&order));
         }
     }
 
     /// Reads the store and wakes every order that has work to do and that
     /// no live process holds (see the module's documentation).
     pub fn poll(self: &Arc<Self>) -> Result<(), LifecycleError> {
+        let first = self.lock_startup().is_none();
+        let mut woken = BTreeSet::new();
         let active = self.lock_active().clone();
         for summary in self.store.list_orders()? {
             let waiting = matches!(
@@ -182,6 +248,9 @@ impl Engine {
                 continue;
             }
             let seen = (summary.updated_at.clone(), summary.cancel_requested);
+            if first {
+                self.known_parked(&summary.id, &seen)?;
+            }
             if let Some(p) = self.lock_parked().get(&summary.id) {
                 let due = p.next_due.is_some_and(|d| d <= Utc::now());
                 if !due && p.seen == seen {
@@ -189,8 +258,43 @@ impl Engine {
                 }
             }
             if live_runner(&*self.store, &summary.id)?.is_none() {
-                self.wake(&summary.id);
+                woken.insert(summary.id);
             }
+        }
+        if first {
+            // Recorded before they start: an advance that returns at once
+            // finds itself in the set.
+            *self.lock_startup() = Some(woken.clone());
+        }
+        for id in &woken {
+            self.wake(id);
+        }
+        if first {
+            self.returned(None);
+        }
+        Ok(())
+    }
+
+    /// At start, an order whose journal ends with its run parking it (and
+    /// with nothing asked of it since: no cancel, no revision) is recorded
+    /// as parked from that event, without a run: its next run would park it
+    /// again on the same work items and timers, which the journal holds.
+    /// Any change since (a work item ended, a time come due, a cancel)
+    /// wakes it as it wakes an order parked by this process. A restart thus
+    /// costs a read per parked order, not an executor run.
+    fn known_parked(&self, order: &str, seen: &(String, bool)) -> Result<(), LifecycleError> {
+        if seen.1 || self.store.pending_revision(order)?.is_some() {
+            return Ok(());
+        }
+        let events = self.store.events(order)?;
+        if let Some(Event::Parked { waiting }) = events.last().map(|e| &e.event) {
+            self.lock_parked().insert(
+                order.to_string(),
+                Parked {
+                    next_due: next_due(waiting),
+                    seen: seen.clone(),
+                },
+            );
         }
         Ok(())
     }

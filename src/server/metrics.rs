@@ -1,6 +1,6 @@
 //! `/metrics`: the Prometheus text format (version 0.0.4), written out here
-//! — orders by state, attempts started, succeeded and failed, and the
-//! attempt latency histogram.
+//! — orders by state, the engine's readiness and parked orders, attempts
+//! started, succeeded and failed, and the attempt latency histogram.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::App;
-use crate::lifecycle::engine::{Metrics, LATENCY_BUCKETS};
+use crate::lifecycle::engine::{Metrics, Readiness, LATENCY_BUCKETS};
 use crate::store::OrderSummary;
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
@@ -25,7 +25,12 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     match listed {
         Ok(Ok(orders)) => (
             [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-            render(&orders, &app.engine.metrics, app.engine.active().len()),
+            render(
+                &orders,
+                &app.engine.metrics,
+                app.engine.active().len(),
+                app.engine.readiness(),
+            ),
         )
             .into_response(),
         Ok(Err(e)) => ApiError::lifecycle(e.into(), None).into_response(),
@@ -39,7 +44,12 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 /// The text of `/metrics`.
-pub(crate) fn render(orders: &[OrderSummary], m: &Metrics, active: usize) -> String {
+pub(crate) fn render(
+    orders: &[OrderSummary],
+    m: &Metrics,
+    active: usize,
+    readiness: Readiness,
+) -> String {
     let mut by_state: BTreeMap<&str, usize> = [
         "acknowledged",
         "in_progress",
@@ -61,6 +71,18 @@ pub(crate) fn render(orders: &[OrderSummary], m: &Metrics, active: usize) -> Str
     }
     out.push_str("# HELP ordo_orders_advancing Orders this server is advancing now.\n# TYPE ordo_orders_advancing gauge\n");
     let _ = writeln!(out, "ordo_orders_advancing {active}");
+    let Readiness {
+        ready,
+        parked,
+        timers,
+    } = readiness;
+    for (name, help, value) in [
+        ("engine_ready", "1 once every order of the store is known to the engine since its start, every parked order's timer armed.", usize::from(ready)),
+        ("orders_parked", "Orders this server holds parked, waiting on work items or timers.", parked),
+        ("timers_armed", "Parked orders with a timer set.", timers),
+    ] {
+        let _ = writeln!(out, "# HELP ordo_{name} {help}\n# TYPE ordo_{name} gauge\nordo_{name} {value}");
+    }
     for (name, help, counter) in [
         ("started", "Attempts started.", &m.started),
         ("succeeded", "Attempts that succeeded.", &m.succeeded),

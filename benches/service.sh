@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# The figures of issue 17, each next to its target, in one run:
+#
+#   benches/service.sh                 every figure
+#   benches/service.sh throughput      only some (names below)
+#
+# One function per figure, `figure_NAME`; FIGURES lists them in the order
+# they run. A name without its function yet is reported as such. Every
+# server is started on a free loopback port with a fresh state folder and
+# stopped by its pid (trap), also when the script fails. Work files go to
+# $BENCH_DIR (default /tmp/ordo-bench.PID), removed at the end unless
+# BENCH_KEEP=1. Knobs: BENCH_SECONDS (throughput run length, 10),
+# BENCH_CLIENTS ("1 2 4 8"), BENCH_PARKED ("1000 10000").
+# Results are also appended as JSON lines to $BENCH_DIR/results.jsonl.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/ordo-bench.$$}
+BIN=$ROOT/target/release
+FIGURES=(throughput parked durable_noop makespan plan check)
+SERVER_PIDS=()
+
+mkdir -p "$BENCH_DIR"
+
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${SERVER_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$BENCH_DIR"; fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- shared
+
+build() {
+    (cd "$ROOT" && CARGO_INCREMENTAL=0 cargo build --release --quiet \
+        --bin ordo --example loadgen --example generate)
+}
+
+# start_server NAME CATALOG [ARGS...]: `ordo serve` on a fresh state folder
+# $BENCH_DIR/NAME/state (kept if it exists: a restart); sets SERVER_PID and
+# SERVER_URL once it listens; its stderr is $BENCH_DIR/NAME/serve.log.
+start_server() {
+    local name=$1 catalog=$2
+    shift 2
+    local dir=$BENCH_DIR/$name
+    mkdir -p "$dir"
+    : >"$dir/serve.log"
+    ORDO_LOG=${ORDO_LOG:-warn} "$BIN/ordo" serve --listen 127.0.0.1:0 \
+        --state "$dir/state" --catalog "$catalog" "$@" 2>>"$dir/serve.log" &
+    SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    local i
+    for i in $(seq 1 600); do
+        SERVER_URL=$(sed -n 's/^ordo serve: listening on \(http:[^ ]*\)$/\1/p' "$dir/serve.log")
+        if [ -n "$SERVER_URL" ]; then return 0; fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "ordo serve ($name) exited:" >&2
+            cat "$dir/serve.log" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "ordo serve ($name) did not listen within 30 s" >&2
+    return 1
+}
+
+# stop_server PID [SIGNAL]
+stop_server() {
+    kill "-${2:-TERM}" "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=() pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        if [ "$pid" != "$1" ]; then kept+=("$pid"); fi
+    done
+    SERVER_PIDS=("${kept[@]}")
+}
+
+# rss_mb PID: resident set of a process, in MB (VmRSS), and its peak (VmHWM).
+rss_mb() {
+    awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%.1f %.1f\n", r/1024, h/1024}' \
+        "/proc/$1/status"
+}
+
+# cpu_s PID: user+sys CPU seconds a process has used so far.
+cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# metric URL NAME: the value of one line of /metrics (NAME with its labels).
+metric() {
+    curl -sf "$1/metrics" | awk -v n="$2" '$1 == n {print $2}'
+}
+
+# row FIGURE VALUE TARGET VERDICT: one line of the summary.
+row() {
+    printf '  %-44s %-22s %-18s %s\n' "$1" "$2" "$3" "$4"
+}
+
+# ok CONDITION (awk expression): "ok" or "MISSED".
+verdict() {
+    if awk "BEGIN {exit !($1)}"; then echo ok; else echo MISSED; fi
+}
+
+record() {
+    echo "$1" >>"$BENCH_DIR/results.jsonl"
+}
+
+# The catalog the service figures use: a generated product of 18 tasks (the
+# catalog's order block adds two: 20 tasks an order) and the parked
+# product, every action simulated (no --bindings).
+service_catalog() {
+    local out=$BENCH_DIR/synth
+    if [ ! -d "$out/catalog" ]; then
+        "$BIN/examples/generate" --products 1 --tasks 18 --items 1 --seed 1 --out "$out" >/dev/null
+        cp "$ROOT/benches/service/parked.ordo" "$out/catalog/"
+        sed 's/^id: ORD-SYNTH$/id: "{{id}}"/' "$out/order.yaml" >"$out/template.yaml"
+    fi
+    echo "$out"
+}
+
+# ------------------------------------------- figure: throughput (service)
+# Through `ordo serve` (SQLite, durable, simulated actions), 20-task orders
+# posted by 1, 2, 4, 8 closed-loop clients for BENCH_SECONDS each, on a
+# fresh server each: posts/s, POST latency, and orders/s end to end (until
+# every order submitted has completed). Target at 8 clients: >= 500
+# orders/s sustained, POST p99 <= 20 ms.
+figure_throughput() {
+    local synth seconds=${BENCH_SECONDS:-10} clients out tasks
+    synth=$(service_catalog)
+    tasks=$("$BIN/ordo" plan --catalog "$synth/catalog" "$synth/order.yaml" --format json |
+        grep -c '"action"' || true)
+    echo "throughput: $tasks tasks an order, ${seconds} s per run, fresh server each"
+    for clients in ${BENCH_CLIENTS:-1 2 4 8}; do
+        rm -rf "$BENCH_DIR/throughput"
+        start_server throughput "$synth/catalog"
+        local pid=$SERVER_PID cpu0
+        cpu0=$(cpu_s "$pid")
+        out=$("$BIN/examples/loadgen" --url "$SERVER_URL" --template "$synth/template.yaml" \
+            --clients "$clients" --duration "$seconds" --until completed --json \
+            --prefix "T$clients") || echo "  loadgen failed (some posts failed or orders did not end): $out" >&2
+        local cpu1 rss
+        cpu1=$(cpu_s "$pid")
+        rss=$(rss_mb "$pid")
+        stop_server "$pid"
+        local posts_s p99 e2e n
+        posts_s=$(jq -r .posts_per_s <<<"$out")
+        p99=$(jq -r .post_ms.p99 <<<"$out")
+        e2e=$(jq -r .orders_per_s <<<"$out")
+        n=$(jq -r .submitted <<<"$out")
+        local cpu_ms
+        cpu_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) * 1000 / n}')
+        echo "  $clients clients: $posts_s posts/s, POST p50 $(jq -r .post_ms.p50 <<<"$out") p99 $p99 max $(jq -r .post_ms.max <<<"$out") ms, $e2e orders/s end to end, server CPU $cpu_ms ms an order, RSS ${rss%% *} MB"
+        record "$(jq -c --arg f throughput --argjson cpu "$cpu_ms" '. + {figure: $f, server_cpu_ms_per_order: $cpu}' <<<"$out")"
+        if [ "$clients" = 8 ]; then
+            row "orders/s end to end, 8 clients" "$e2e" ">= 500" "$(verdict "$e2e >= 500")"
+            row "POST p99, 8 clients (ms)" "$p99" "<= 20" "$(verdict "$p99 <= 20")"
+        fi
+    done
+}
+# --------------------------------------------- end figure: throughput
+
+# ---------------------------------------------- figure: parked (service)
+# N orders parked on a work item and a timer (benches/service/parked.ordo),
+# for N in BENCH_PARKED: the server's RSS once all are parked; then SIGTERM
+# and a new server on the same state folder: the time from its start until
+# it reports every order known and every timer armed (`ordo_engine_ready 1`
+# in /metrics, with `ordo_orders_parked` and `ordo_timers_armed`). Target at
+# 10,000: RSS <= 200 MB, restart <= 2 s.
+figure_parked() {
+    local synth n
+    synth=$(service_catalog)
+    for n in ${BENCH_PARKED:-1000 10000}; do
+        rm -rf "$BENCH_DIR/parked"
+        start_server parked "$synth/catalog"
+        local pid=$SERVER_PID
+        "$BIN/examples/loadgen" --url "$SERVER_URL" --template "$ROOT/benches/service/parked.yaml" \
+            --clients 8 --orders "$n" --prefix P --json >"$BENCH_DIR/parked.submit.json" ||
+            echo "  loadgen failed: $(cat "$BENCH_DIR/parked.submit.json")" >&2
+        wait_parked "$SERVER_URL" "$n" "$pid"
+        local rss
+        rss=$(rss_mb "$pid")
+        stop_server "$pid"
+        local began ready cpu
+        began=$(date +%s.%N)
+        start_server parked "$synth/catalog"
+        pid=$SERVER_PID
+        wait_parked "$SERVER_URL" "$n" "$pid"
+        ready=$(awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+        cpu=$(cpu_s "$pid")
+        local rss2
+        rss2=$(rss_mb "$pid")
+        stop_server "$pid"
+        echo "  $n parked: RSS ${rss%% *} MB (peak ${rss##* }), restart until ready $ready s (server CPU $cpu s, RSS after restart ${rss2%% *} MB)"
+        record "{\"figure\":\"parked\",\"orders\":$n,\"rss_mb\":${rss%% *},\"rss_peak_mb\":${rss##* },\"restart_s\":$ready,\"restart_cpu_s\":$cpu}"
+        if [ "$n" = 10000 ]; then
+            row "RSS, 10k parked orders (MB)" "${rss%% *}" "<= 200" "$(verdict "${rss%% *} <= 200")"
+            row "restart until ready, 10k parked (s)" "$ready" "<= 2" "$(verdict "$ready <= 2")"
+        fi
+    done
+}
+
+# wait_parked URL N PID: until the engine is ready with N parked orders and
+# N timers armed (10 minutes at most).
+wait_parked() {
+    local i m
+    for i in $(seq 1 12000); do
+        m=$(curl -sf "$1/metrics" || true)
+        if grep -qx 'ordo_engine_ready 1' <<<"$m" &&
+            grep -qx "ordo_orders_parked $2" <<<"$m" &&
+            grep -qx "ordo_timers_armed $2" <<<"$m"; then
+            return 0
+        fi
+        kill -0 "$3" || return 1
+        sleep 0.02
+    done
+    echo "the server did not park $2 orders:" >&2
+    grep -E '^ordo_(engine|orders|timers)' <<<"$m" >&2
+    return 1
+}
+# ------------------------------------------------- end figure: parked
+
+# ------------------------------------------------------------------ main
+
+main() {
+    local wanted=("$@") name
+    if [ ${#wanted[@]} -eq 0 ]; then wanted=("${FIGURES[@]}"); fi
+    build
+    echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    for name in "${wanted[@]}"; do
+        echo
+        echo "== $name"
+        if declare -F "figure_$name" >/dev/null; then
+            "figure_$name"
+        else
+            echo "  no bench for this figure yet (benches/service.sh has no figure_$name)"
+        fi
+    done
+    echo
+    echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+main "$@"
