@@ -516,9 +516,11 @@ impl<'p> Run<'_, 'p> {
         }
         self.last_poll = Some(now);
         // Past a point of no return a cancel cannot be honoured (the store
-        // refuses it; this guards a request that raced the task).
-        if self.passed_point_of_no_return().is_none()
-            && self.rec.polls().cancel_requested(&self.ex.plan.order)?
+        // refuses it; this guards a request that raced the task). The flag is
+        // read first: it is one indexed row, the scan walks every task, and
+        // this runs before every round that starts work.
+        if self.rec.polls().cancel_requested(&self.ex.plan.order)?
+            && self.passed_point_of_no_return().is_none()
         {
             self.halt(Stop::Cancelled);
         } else if self.rec.polls().revision_requested(&self.ex.plan.order)? {
