@@ -224,6 +224,195 @@ wait_parked() {
 }
 # ------------------------------------------------- end figure: parked
 
+# timed OUT CMD...: runs CMD (stdout to /dev/null) under /usr/bin/time and
+# writes "WALL_S CPU_S PEAK_RSS_KB" to OUT.
+timed() {
+    local out=$1
+    shift
+    if ! /usr/bin/time -o "$out" -f '%e %U %S %M' "$@" >/dev/null 2>"$out.err"; then
+        cat "$out.err" >&2
+        return 1
+    fi
+    awk '{printf "%s %.3f %s\n", $1, $2 + $3, $4}' "$out" >"$out.sum"
+    mv "$out.sum" "$out"
+}
+
+# plain_dag NAME ITEMS: a bare DAG of actions (`generate --plain`, 50
+# products of 10 tasks, ITEMS items: 10 tasks an item and the order's two)
+# in $BENCH_DIR/NAME, with bindings files for noop and for simulated latency.
+plain_dag() {
+    local out=$BENCH_DIR/$1
+    if [ ! -d "$out/catalog" ]; then
+        "$BIN/examples/generate" --plain --products 50 --tasks 10 --items "$2" --seed 1 --out "$out" >/dev/null
+        printf 'actions:\n  "*": { noop: {} }\n' >"$out/noop.yaml"
+        printf 'actions:\n  "*": { simulate: { latency: %sms } }\n' "${LATENCY_MS:-20}" >"$out/latency.yaml"
+    fi
+    echo "$out"
+}
+
+# ------------------------------------------- figure: durable_noop
+# One 10,002-task order of `noop` actions through `ordo run` (durable,
+# SQLite, 8 jobs), whole process, median of 3 runs; beside it the floor:
+# the same rows (each task's row updated twice, the run's own events
+# appended again) written into the same database by plain SQLite from
+# Python in one transaction, timed around the writing alone. Target: the
+# run's tasks/s >= 0.7 x the floor's.
+figure_durable_noop() {
+    local dag k
+    dag=$(plain_dag dag10k 1000)
+    local walls=() cpus=()
+    for k in 1 2 3; do
+        rm -rf "$BENCH_DIR/noop-state-$k"
+        timed "$BENCH_DIR/noop.time" "$BIN/ordo" run --catalog "$dag/catalog" "$dag/order.yaml" \
+            --bindings "$dag/noop.yaml" --jobs 8 --state "$BENCH_DIR/noop-state-$k" --quiet
+        read -r w c _ <"$BENCH_DIR/noop.time"
+        walls+=("$w")
+        cpus+=("$c")
+    done
+    local wall cpu tasks floor
+    wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
+    cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p)
+    tasks=$(sqlite3_count "$BENCH_DIR/noop-state-1/ordo.db")
+    floor=$(python3 - "$BENCH_DIR/noop-state-1/ordo.db" <<'PY'
+import sqlite3, statistics, sys, time
+db = sys.argv[1]
+times = []
+for _ in range(3):
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    order, version = conn.execute("SELECT order_id, version FROM tasks LIMIT 1").fetchone()
+    events = [e for (e,) in conn.execute(
+        "SELECT event FROM events WHERE order_id = ? ORDER BY seq", (order,))]
+    tasks = [i for (i,) in conn.execute(
+        "SELECT idx FROM tasks WHERE order_id = ? AND version = ? ORDER BY idx", (order, version))]
+    seq = conn.execute("SELECT max(seq) FROM events WHERE order_id = ?", (order,)).fetchone()[0]
+    at = "2026-12-01T09:00:00.000Z"
+    update = ("UPDATE tasks SET state = ?, attempts = 1, undo_attempts = 0, undoing = 0, outputs = ?, "
+              "last_error = NULL, started_at = ?, finished_at = ?, process = NULL, "
+              "next_attempt_at = NULL, not_before = NULL WHERE order_id = ? AND version = ? AND idx = ?")
+    insert = "INSERT INTO events (order_id, seq, version, at, event) VALUES (?, ?, ?, ?, ?)"
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    for k, idx in enumerate(tasks):
+        conn.execute(update, ("running", "{}", at, None, order, version, idx))
+        seq += 1
+        conn.execute(insert, (order, seq, version, at, events[(2 * k) % len(events)]))
+        conn.execute(update, ("done", '{"ref":"x"}', at, at, order, version, idx))
+        seq += 1
+        conn.execute(insert, (order, seq, version, at, events[(2 * k + 1) % len(events)]))
+    conn.execute("COMMIT")
+    times.append(time.perf_counter() - start)
+    conn.close()
+print(f"{len(tasks) / statistics.median(times):.0f}")
+PY
+)
+    local rate ratio
+    rate=$(awk -v t="$tasks" -v w="$wall" 'BEGIN {printf "%.0f", t / w}')
+    ratio=$(awk -v r="$rate" -v f="$floor" 'BEGIN {printf "%.2f", r / f}')
+    echo "  ordo run, $tasks noop tasks, durable, 8 jobs: wall $wall s, CPU $cpu s ($rate tasks/s); floor (same rows, Python sqlite3, one transaction): $floor tasks/s"
+    record "{\"figure\":\"durable_noop\",\"tasks\":$tasks,\"wall_s\":$wall,\"cpu_s\":$cpu,\"tasks_per_s\":$rate,\"floor_tasks_per_s\":$floor}"
+    row "durable noop against the floor" "${ratio}x" ">= 0.7x" "$(verdict "$ratio >= 0.7")"
+}
+
+# sqlite3_count DB: the tasks of the one order in an ordo database.
+sqlite3_count() {
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM tasks').fetchone()[0])" "$1"
+}
+# ---------------------------------------------- end figure: durable_noop
+
+# ----------------------------------------------- figure: makespan
+# The same 10,002-task order with every action simulated at LATENCY_MS
+# (20) and a worker for every task: the makespan (first start to last
+# success, from the events log) against the critical path's length times
+# the latency. Target: <= 1.05 x.
+figure_makespan() {
+    local dag
+    dag=$(plain_dag dag10k 1000)
+    "$BIN/ordo" plan --catalog "$dag/catalog" "$dag/order.yaml" --format json >"$BENCH_DIR/dag10k.plan.json"
+    rm -rf "$BENCH_DIR/makespan-state"
+    local tasks
+    tasks=$(jq '.tasks | length' "$BENCH_DIR/dag10k.plan.json")
+    timed "$BENCH_DIR/makespan.time" "$BIN/ordo" run --catalog "$dag/catalog" "$dag/order.yaml" \
+        --bindings "$dag/latency.yaml" --jobs "$tasks" --state "$BENCH_DIR/makespan-state" --quiet
+    local line
+    line=$(python3 - "$BENCH_DIR/dag10k.plan.json" "$BENCH_DIR/makespan-state" "${LATENCY_MS:-20}" <<'PY'
+import json, sys
+from datetime import datetime
+plan = json.load(open(sys.argv[1]))
+latency = int(sys.argv[3])
+events = [json.loads(l) for l in open(f"{sys.argv[2]}/events/{plan['order']}.jsonl")]
+ts = lambda e: datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+start = min(ts(e) for e in events if e["event"] == "started")
+end = max(ts(e) for e in events if e["event"] == "succeeded")
+bound = len(plan["critical_path"]) * latency / 1000
+print(f"{len(plan['critical_path'])} {bound:.3f} {end - start:.3f} {(end - start) / bound:.2f}")
+PY
+)
+    local cp bound span ratio cpu
+    read -r cp bound span ratio <<<"$line"
+    read -r _ cpu _ <"$BENCH_DIR/makespan.time"
+    echo "  $tasks tasks, ${LATENCY_MS:-20} ms each, $tasks workers: critical path $cp tasks = $bound s, makespan $span s (${ratio}x), ordo CPU $cpu s"
+    record "{\"figure\":\"makespan\",\"tasks\":$tasks,\"critical_path_s\":$bound,\"makespan_s\":$span,\"cpu_s\":$cpu}"
+    row "makespan against the critical path" "${ratio}x" "<= 1.05x" "$(verdict "$ratio <= 1.05")"
+}
+# -------------------------------------------------- end figure: makespan
+
+# --------------------------------------------------- figure: plan
+# `ordo plan --format json > /dev/null` of a 100,002-task order (200
+# products, 10 tasks an item, 10,000 items): wall, CPU, peak RSS, best of 3
+# by CPU. Targets: <= 300 ms and <= 1 KB a task. (`ordo status` against
+# planning: docs/benchmarks.md, measured by hand.)
+figure_plan() {
+    local out=$BENCH_DIR/plan100k
+    if [ ! -d "$out/catalog" ]; then
+        "$BIN/examples/generate" --products 200 --tasks 10 --items 10000 --seed 1 --out "$out" >/dev/null
+    fi
+    local k best="" line
+    for k in 1 2 3; do
+        timed "$BENCH_DIR/plan.time" "$BIN/ordo" plan --catalog "$out/catalog" "$out/order.yaml" --format json
+        line=$(cat "$BENCH_DIR/plan.time")
+        if [ -z "$best" ] || awk -v a="${line#* }" -v b="${best#* }" 'BEGIN {exit !(a + 0 < b + 0)}'; then best=$line; fi
+    done
+    local wall cpu rss tasks
+    read -r wall cpu rss <<<"$best"
+    tasks=100002
+    local per_task
+    per_task=$(awk -v r="$rss" -v t="$tasks" 'BEGIN {printf "%.2f", r * 1024 / t / 1000}')
+    echo "  ordo plan --format json, $tasks tasks: wall $wall s, CPU $cpu s, peak RSS $((rss / 1024)) MB ($per_task KB a task)"
+    record "{\"figure\":\"plan\",\"tasks\":$tasks,\"wall_s\":$wall,\"cpu_s\":$cpu,\"rss_kb\":$rss}"
+    row "ordo plan, 100k tasks (CPU s)" "$cpu" "<= 0.3" "$(verdict "$cpu <= 0.3")"
+    row "ordo plan, 100k tasks (KB a task)" "$per_task" "<= 1" "$(verdict "$per_task <= 1")"
+}
+# ------------------------------------------------------ end figure: plan
+
+# -------------------------------------------------- figure: check
+# `ordo check` of a generated 5,000-product catalog (about 5.7 MB): source
+# bytes over CPU seconds, and peak RSS over source bytes, best of 3.
+# Targets: >= 20 MB/s, <= 15 bytes a byte.
+figure_check() {
+    local out=$BENCH_DIR/check5k
+    if [ ! -d "$out/catalog" ]; then
+        "$BIN/examples/generate" --products 5000 --items 10 --seed 1 --out "$out" >/dev/null
+    fi
+    local bytes k best="" line
+    bytes=$(cat "$out"/catalog/*.ordo | wc -c)
+    for k in 1 2 3; do
+        timed "$BENCH_DIR/check.time" "$BIN/ordo" check --catalog "$out/catalog"
+        line=$(cat "$BENCH_DIR/check.time")
+        if [ -z "$best" ] || awk -v a="${line#* }" -v b="${best#* }" 'BEGIN {exit !(a + 0 < b + 0)}'; then best=$line; fi
+    done
+    local wall cpu rss mbs per_byte
+    read -r wall cpu rss <<<"$best"
+    mbs=$(awk -v b="$bytes" -v c="$cpu" 'BEGIN {printf "%.1f", b / 1e6 / c}')
+    per_byte=$(awk -v r="$rss" -v b="$bytes" 'BEGIN {printf "%.0f", r * 1024 / b}')
+    echo "  ordo check, $bytes bytes of source: wall $wall s, CPU $cpu s ($mbs MB/s), peak RSS $((rss / 1024)) MB ($per_byte bytes a byte)"
+    record "{\"figure\":\"check\",\"bytes\":$bytes,\"wall_s\":$wall,\"cpu_s\":$cpu,\"rss_kb\":$rss}"
+    row "ordo check (MB/s of CPU)" "$mbs" ">= 20" "$(verdict "$mbs >= 20")"
+    row "ordo check (bytes of memory a byte)" "$per_byte" "<= 15" "$(verdict "$per_byte <= 15")"
+}
+# ----------------------------------------------------- end figure: check
+
 # ------------------------------------------------------------------ main
 
 main() {
