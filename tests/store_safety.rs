@@ -272,7 +272,7 @@ fn resume_and_cancel_refuse_a_damaged_order_before_writing() {
     killed_run(&lab);
     tamper(
         &lab.state,
-        &format!("UPDATE orders SET plan = '{{\"order\": ' WHERE id = '{HELD}'"),
+        &format!("UPDATE order_plans SET plan = '{{\"order\": ' WHERE order_id = '{HELD}'"),
     );
     refused_as_damaged_writing_nothing(&lab);
 }

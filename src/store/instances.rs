@@ -50,7 +50,7 @@ pub(crate) fn apply_completed(
     at: &str,
 ) -> rusqlite::Result<()> {
     let (plan, document): (String, String) = tx.query_row(
-        "SELECT plan, document FROM orders WHERE id = ?1 AND version = ?2",
+        "SELECT plan, document FROM order_plans WHERE order_id = ?1 AND version = ?2",
         params![order, version],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

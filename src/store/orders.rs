@@ -50,21 +50,20 @@ pub(crate) fn create_with(
     }
     instances::check_available(db, &tx, plan)?;
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings, due_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, bindings, due_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
         params![
             plan.order,
             FIRST_VERSION,
             OrderState::Acknowledged.as_str(),
             at,
             plan.catalog_hash,
-            plan_json,
-            document.to_string(),
             bindings,
             due_at(plan, &at)
         ],
     )
     .map_err(err)?;
+    insert_plan(db, &tx, &plan.order, FIRST_VERSION, &plan_json, document)?;
     insert_items(db, &tx, plan, FIRST_VERSION)?;
     {
         let mut task = tx
@@ -107,6 +106,24 @@ pub(crate) fn due_at(plan: &Plan, at: &str) -> Option<String> {
     crate::value::parse_instant(at)
         .and_then(|created| plan.due_at(created))
         .map(crate::value::format_instant)
+}
+
+/// The plan and document of an order version (`order_plans`, apart from
+/// the `orders` row, whose state changes would otherwise rewrite them).
+pub(crate) fn insert_plan(
+    db: &Db,
+    tx: &rusqlite::Transaction<'_>,
+    order: &str,
+    version: u32,
+    plan_json: &str,
+    document: &serde_json::Value,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO order_plans (order_id, version, plan, document) VALUES (?1, ?2, ?3, ?4)",
+        params![order, version, plan_json, document.to_string()],
+    )
+    .map_err(|e| db.err(e))?;
+    Ok(())
 }
 
 /// The item rows of an order version.
@@ -409,11 +426,12 @@ pub(crate) struct Head {
 
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
     conn.query_row(
-        "SELECT version, state, reason, created_at, \
-                max(updated_at, coalesce((SELECT e.at FROM events e WHERE e.order_id = ?1 \
+        "SELECT o.version, o.state, o.reason, o.created_at, \
+                max(o.updated_at, coalesce((SELECT e.at FROM events e WHERE e.order_id = ?1 \
                     ORDER BY e.seq DESC LIMIT 1), '')), \
-                plan, document, cancel_requested_at IS NOT NULL, bindings, due_at \
-         FROM orders WHERE id = ?1 ORDER BY version DESC LIMIT 1",
+                p.plan, p.document, o.cancel_requested_at IS NOT NULL, o.bindings, o.due_at \
+         FROM orders o LEFT JOIN order_plans p ON p.order_id = o.id AND p.version = o.version \
+         WHERE o.id = ?1 ORDER BY o.version DESC LIMIT 1",
         [order],
         |r| {
             Ok(Head {

@@ -343,8 +343,8 @@ pub(crate) fn switch(db: &Db, lock: &RunnerLock, rev: &PendingRevision) -> Resul
     let plan_json =
         serde_json::to_string(plan).map_err(|e| StoreError::json(&db.path, "plan", e))?;
     tx.execute(
-        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, plan, document, bindings) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, bindings) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             order,
             rev.version,
@@ -352,12 +352,11 @@ pub(crate) fn switch(db: &Db, lock: &RunnerLock, rev: &PendingRevision) -> Resul
             created_at,
             at,
             plan.catalog_hash,
-            plan_json,
-            rev.document.to_string(),
             bindings
         ],
     )
     .map_err(err)?;
+    super::orders::insert_plan(db, &tx, order, rev.version, &plan_json, &rev.document)?;
     super::orders::insert_items(db, &tx, plan, rev.version)?;
     let mut copy = tx
         .prepare(

@@ -55,10 +55,33 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: V8,
     },
+    Migration {
+        version: 9,
+        sql: V9,
+    },
 ];
 
 /// The newest schema this build understands.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
+
+/// Version 9: an order version's plan and document in a table of their
+/// own, `order_plans`, written once when the version is stored. In the
+/// `orders` row they made every change of the order's state (`in_progress`,
+/// `completed`, a cancel request) rewrite megabytes for a large order:
+/// SQLite writes a changed row whole, its overflow pages too. Existing rows
+/// move over.
+const V9: &str = "CREATE TABLE order_plans (
+    order_id TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    plan     TEXT    NOT NULL,
+    document TEXT    NOT NULL,
+    PRIMARY KEY (order_id, version),
+    FOREIGN KEY (order_id, version) REFERENCES orders (id, version)
+);
+INSERT INTO order_plans (order_id, version, plan, document)
+    SELECT id, version, plan, document FROM orders;
+ALTER TABLE orders DROP COLUMN plan;
+ALTER TABLE orders DROP COLUMN document;";
 
 /// Version 8: an index that answers a runner's cancel poll (asked before
 /// every round that starts work) without reading the order's row, whose
@@ -403,6 +426,89 @@ mod tests {
             // No bindings on record: the CLI falls back to `runs/ORDER.json`.
             assert_eq!((state.as_str(), bindings), ("held", None), "from v{from}");
         }
+    }
+
+    #[test]
+    fn a_v8_database_moves_its_plans_out_of_the_orders_rows() {
+        let (_dir, path, mut conn) = temp_db();
+        migrate(&mut conn, &path, &MIGRATIONS[..8]).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; \
+             INSERT INTO orders (id, version, state, reason, created_at, updated_at, catalog_hash, \
+                 plan, document, cancel_requested_at, bindings, due_at) \
+             VALUES ('O-1', 1, 'held', 'why', 't1', 't2', 'h', '{\"p\":1}', '{\"d\":1}', 't3', 'b', 'd'), \
+                    ('O-1', 2, 'in_progress', NULL, 't1', 't4', 'h', '{\"p\":2}', '{\"d\":2}', NULL, NULL, NULL); \
+             INSERT INTO tasks (order_id, version, task_id, idx, point_of_no_return, state) \
+             VALUES ('O-1', 2, '1/a', 0, 0, 'running');",
+        )
+        .unwrap();
+        let rowids: Vec<i64> = conn
+            .prepare("SELECT rowid FROM orders ORDER BY version")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(migrate(&mut conn, &path, MIGRATIONS).unwrap(), 9);
+        let plans: Vec<(u32, String, String)> = conn
+            .prepare("SELECT version, plan, document FROM order_plans WHERE order_id = 'O-1' ORDER BY version")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plans,
+            [
+                (1, r#"{"p":1}"#.to_string(), r#"{"d":1}"#.to_string()),
+                (2, r#"{"p":2}"#.to_string(), r#"{"d":2}"#.to_string())
+            ]
+        );
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('orders')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !columns.iter().any(|c| c == "plan" || c == "document"),
+            "{columns:?}"
+        );
+        // Every other column and the rows' order (their rowids) stay.
+        let first: (String, Option<String>, String, String, Option<String>, Option<String>, Option<String>, i64) = conn
+            .query_row(
+                "SELECT state, reason, created_at, updated_at, cancel_requested_at, bindings, due_at, rowid \
+                 FROM orders WHERE version = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            first,
+            (
+                "held".into(),
+                Some("why".into()),
+                "t1".into(),
+                "t2".into(),
+                Some("t3".into()),
+                Some("b".into()),
+                Some("d".into()),
+                rowids[0]
+            )
+        );
+        let tasks: i64 = conn
+            .query_row("SELECT count(*) FROM tasks WHERE version = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(tasks, 1);
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
     }
 
     #[test]

@@ -126,8 +126,22 @@ pub enum WorkRequest {
     },
 }
 
-pub(crate) const COLUMNS: &str = "w.order_id, w.task_id, w.team, w.state, w.assignee, w.ready_at, \
-                       o.due_at, o.state, w.inputs, w.reason, w.attempt, w.idx, o.plan";
+/// The columns of a work item as read, the plan's last: `$plan` names it
+/// (SQLite keeps plans in `order_plans`, PostgreSQL in `orders`).
+macro_rules! item_columns {
+    ($plan:literal) => {
+        concat!(
+            "w.order_id, w.task_id, w.team, w.state, w.assignee, w.ready_at, \
+             o.due_at, o.state, w.inputs, w.reason, w.attempt, w.idx, ",
+            $plan
+        )
+    };
+}
+
+/// SQLite's work item columns, read [`FROM`].
+pub(crate) const COLUMNS: &str = item_columns!("p.plan");
+/// PostgreSQL's, read [`PG_FROM`].
+pub(crate) const PG_COLUMNS: &str = item_columns!("o.plan");
 
 /// A work item as read, before its plan fills in the action and outputs.
 pub(crate) struct Row_ {
@@ -197,8 +211,11 @@ pub(crate) fn complete_from_plans(
     Ok(items)
 }
 
-pub(crate) const FROM: &str =
+pub(crate) const PG_FROM: &str =
     " FROM work_items w JOIN orders o ON o.id = w.order_id AND o.version = w.version";
+pub(crate) const FROM: &str =
+    " FROM work_items w JOIN orders o ON o.id = w.order_id AND o.version = w.version \
+      JOIN order_plans p ON p.order_id = w.order_id AND p.version = w.version";
 
 pub(crate) fn list(db: &Db, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreError> {
     let conn = db.reader();

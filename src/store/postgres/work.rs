@@ -13,7 +13,7 @@ use super::orders::{narrow, notify, parse};
 use super::Pg;
 use crate::exec::{Event, OrderState, WorkOutcome, WorkResult};
 use crate::store::sqlite::now;
-use crate::store::work::{complete_from_plans, decide, Row_, COLUMNS, FROM};
+use crate::store::work::{complete_from_plans, decide, Row_, PG_COLUMNS, PG_FROM};
 use crate::store::{StoreError, WorkFilter, WorkItem, WorkRequest, WorkState};
 
 fn row(pg: &Pg, r: &Row) -> Result<Row_, StoreError> {
@@ -58,7 +58,7 @@ pub(crate) fn list(pg: &Pg, filter: &WorkFilter) -> Result<Vec<WorkItem>, StoreE
     let found = conn
         .query(
             &format!(
-                "SELECT {COLUMNS}{FROM} \
+                "SELECT {PG_COLUMNS}{PG_FROM} \
                  WHERE ($1::TEXT IS NULL OR w.team = $1) AND ($2::TEXT IS NULL OR w.assignee = $2) \
                    AND ($3 OR w.state IN ('open', 'claimed')) \
                  ORDER BY w.ready_at, w.order_id, w.idx"
@@ -78,7 +78,7 @@ fn one(
 ) -> Result<WorkItem, StoreError> {
     let found = conn
         .query(
-            &format!("SELECT {COLUMNS}{FROM} WHERE w.order_id = $1 AND w.task_id = $2{lock}"),
+            &format!("SELECT {PG_COLUMNS}{PG_FROM} WHERE w.order_id = $1 AND w.task_id = $2{lock}"),
             &[&order, &task],
         )
         .map_err(|e| pg.failed(e))?;
