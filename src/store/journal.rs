@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction, TransactionBehavior};
 
 use super::group::Outcome;
-use super::orders::{event_json, latest_version, task_columns, task_row, TaskRow};
+use super::orders::{event_json, latest_version, task_columns, task_row_at, TaskRow};
 use super::rows::RowCache;
 use super::sqlite::{now, Db};
 use super::{instances, runner, work};
@@ -169,6 +169,7 @@ fn write_batch(db: &Db, batch: &[Pending]) -> Vec<Outcome> {
             seqs: Seqs::default(),
             data_version,
             rows: HashMap::new(),
+            scanned: Vec::new(),
         };
         for p in batch {
             let holds = match fenced {
@@ -243,23 +244,32 @@ fn write_event(
                 return bad();
             }
             // The row as this transaction left it, else as the last one
-            // wrote it, else read.
+            // wrote it, else read: with every other row of the order version
+            // the cache lacks, in one scan (a run touches them all, and one
+            // scan costs less than a lookup per task).
             let key = (Arc::as_ptr(&t.rows) as usize, idx);
-            let cached = match written.rows.remove(&key) {
+            let mut row = match written.rows.remove(&key) {
                 Some((_, row)) => Some(row),
                 None => t.rows.take(written.data_version, idx),
             };
-            let row = match cached {
-                Some(row) => Some(row),
-                None => tx
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        task_columns!(),
-                        " FROM tasks WHERE order_id = ?1 AND version = ?2 AND idx = ?3"
-                    ))?
-                    .query_row(params![t.order, t.version, idx], task_row)
-                    .optional()?,
-            };
+            if row.is_none() && !written.scanned.contains(&key.0) {
+                written.scanned.push(key.0);
+                let mut stmt = tx.prepare_cached(concat!(
+                    "SELECT idx, ",
+                    task_columns!(),
+                    " FROM tasks WHERE order_id = ?1 AND version = ?2"
+                ))?;
+                let mut rows = stmt.query(params![t.order, t.version])?;
+                while let Some(r) = rows.next()? {
+                    let task: usize = r.get(0)?;
+                    let read = task_row_at(r, 1)?;
+                    written
+                        .rows
+                        .entry((key.0, task))
+                        .or_insert_with(|| (Arc::clone(&t.rows), read));
+                }
+                row = written.rows.remove(&key).map(|(_, row)| row);
+            }
             let Some(mut row) = row else {
                 return bad();
             };
@@ -320,9 +330,11 @@ struct Written {
     seqs: Seqs,
     /// The writer connection's, read in the transaction.
     data_version: i64,
-    /// The task rows it wrote, by cache and task, for the cache once it
-    /// commits.
+    /// The task rows it wrote (or read), by cache and task, for the cache
+    /// once it commits.
     rows: HashMap<(usize, usize), (Arc<RowCache>, TaskRow)>,
+    /// The caches whose order version it read whole.
+    scanned: Vec<usize>,
 }
 
 /// The next journal sequence number of each order a transaction appends

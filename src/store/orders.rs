@@ -360,33 +360,42 @@ macro_rules! task_columns {
 pub(crate) use task_columns;
 
 pub(crate) fn task_row(r: &Row<'_>) -> rusqlite::Result<TaskRow> {
-    let outputs: String = r.get(4)?;
+    task_row_at(r, 0)
+}
+
+/// [`task_row`] of the columns from `at` on.
+pub(crate) fn task_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<TaskRow> {
+    let outputs: String = r.get(at + 4)?;
     Ok(TaskRow {
         record: TaskRecord {
-            state: parse_state(r, 0)?,
-            attempts: r.get(1)?,
-            undo_attempts: r.get(2)?,
-            undoing: r.get(3)?,
+            state: parse_state(r, at)?,
+            attempts: r.get(at + 1)?,
+            undo_attempts: r.get(at + 2)?,
+            undoing: r.get(at + 3)?,
             outputs: serde_json::from_str(&outputs).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+                rusqlite::Error::FromSqlConversionFailure(
+                    at + 4,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
             })?,
-            error: r.get(5)?,
+            error: r.get(at + 5)?,
             process: r
-                .get::<_, Option<String>>(8)?
+                .get::<_, Option<String>>(at + 8)?
                 .map(|p| serde_json::from_str(&p))
                 .transpose()
                 .map_err(|e| {
                     rusqlite::Error::FromSqlConversionFailure(
-                        8,
+                        at + 8,
                         rusqlite::types::Type::Text,
                         e.into(),
                     )
                 })?,
-            not_before: r.get(10)?,
+            not_before: r.get(at + 10)?,
         },
-        started_at: r.get(6)?,
-        finished_at: r.get(7)?,
-        next_attempt_at: r.get(9)?,
+        started_at: r.get(at + 6)?,
+        finished_at: r.get(at + 7)?,
+        next_attempt_at: r.get(at + 9)?,
     })
 }
 
