@@ -150,6 +150,19 @@ impl Expr {
         self.spanned_refs().into_iter().map(|(r, _)| r).collect()
     }
 
+    /// Whether the expression reads any reference: `!refs().is_empty()`,
+    /// without collecting them (asked of every node `substitute` builds).
+    pub fn has_refs(&self) -> bool {
+        match &self.kind {
+            ExprKind::Lit(_) => false,
+            ExprKind::Ref(_) => true,
+            ExprKind::Unary(_, x) | ExprKind::Present(x, _) => x.has_refs(),
+            ExprKind::Binary(_, a, b) => a.has_refs() || b.has_refs(),
+            ExprKind::In(x, list) => x.has_refs() || list.iter().any(Expr::has_refs),
+            ExprKind::If(c, a, b) => c.has_refs() || a.has_refs() || b.has_refs(),
+        }
+    }
+
     /// Every reference with the span of the expression that reads it.
     pub fn spanned_refs(&self) -> Vec<(&Ref, Span)> {
         let mut out = Vec::new();
@@ -204,7 +217,7 @@ impl Expr {
             ty: self.ty.clone(),
             span: self.span,
         });
-        if !matches!(e.kind, ExprKind::Lit(_)) && e.refs().is_empty() {
+        if !matches!(e.kind, ExprKind::Lit(_)) && !e.has_refs() {
             if let Ok(v) = e.eval(&mut |_| None) {
                 return Expr::lit(v, e.ty, e.span);
             }

@@ -3,7 +3,7 @@
 //! the critical path. Nothing here recurses: plans of 100,000 tasks are normal.
 
 use crate::inventory::{InstalledBase, Instance};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::items::{Checked, Item};
 use super::limits::PlanLimits;
@@ -18,7 +18,9 @@ use crate::syntax::ast::PriceKind;
 use crate::value::{instant, Value};
 use chrono::{DateTime, Utc};
 
-/// Plan tasks by (item, or `None` for the order block; task name).
+/// Plan tasks by (item, or `None` for the order block; task name). Hashed
+/// with FxHash: it is asked once per dependency and per reference of every
+/// task, and SipHash was a tenth of planning.
 type Index<'a> = HashMap<(Option<usize>, &'a str), usize>;
 
 /// A task before ordering: which item (None: order level) and which rule.
@@ -41,7 +43,7 @@ pub(super) fn build_tasks(
     limits: &PlanLimits,
     diags: &mut Diagnostics,
 ) -> Option<Built> {
-    let outputs = catalog
+    let actions = catalog
         .actions
         .iter()
         .map(|(name, a)| {
@@ -50,12 +52,18 @@ pub(super) fn build_tasks(
                 .iter()
                 .map(|o| (o.name.clone(), o.ty.clone()))
                 .collect();
-            (name.as_str(), Outputs::from(list))
+            let optional = a
+                .params
+                .iter()
+                .filter(|p| p.optional)
+                .map(|p| p.name.clone())
+                .collect();
+            (name.as_str(), (Outputs::from(list), optional))
         })
         .collect();
     let cx = Cx {
         catalog,
-        outputs,
+        actions,
         order,
         checked,
         base,
@@ -95,7 +103,7 @@ pub(super) fn build_tasks(
                 protos.push(Proto {
                     item: Some(i),
                     task: t,
-                    id: format!("{}/{}", item.id, t.name),
+                    id: task_id(&item.id, &t.name),
                 });
             }
         }
@@ -106,23 +114,22 @@ pub(super) fn build_tasks(
             return None;
         }
     }
-    let mut protos = cx.leave_out_decided(protos);
-    let index = index_of(&protos);
-    let mut deps: Vec<Vec<(usize, Span)>> = Vec::with_capacity(protos.len());
+    let (mut protos, index) = cx.leave_out_decided(protos);
+    // Each task's dependencies, once each, in the order its rule names them.
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(protos.len());
     let mut ok = true;
     for p in &protos {
-        let mut d: Vec<(usize, Span)> = Vec::new();
+        let mut d: Vec<usize> = Vec::new();
         for (tref, span) in &p.task.deps {
-            let span = *span;
             let Some(j) = cx.target(p.item, tref, &index) else {
                 continue;
             };
             if protos[j].task.stage > p.task.stage {
                 ok = false;
-                diags.push(cx.stage_order(p, &protos[j], span));
+                diags.push(cx.stage_order(p, &protos[j], *span));
             }
-            if !d.iter().any(|(x, _)| *x == j) {
-                d.push((j, span));
+            if !d.contains(&j) {
+                d.push(j);
             }
         }
         deps.push(d);
@@ -130,16 +137,12 @@ pub(super) fn build_tasks(
     if !ok {
         return None;
     }
-    let plain: Vec<Vec<usize>> = deps
-        .iter()
-        .map(|d| d.iter().map(|(j, _)| *j).collect())
-        .collect();
     // Smallest (stage, declaration) first: deterministic, and every task of a
     // stage comes before any task of a later one.
-    let order_idx = match Dag::new(&plain).order(|i| (protos[i].task.stage, i)) {
+    let order_idx = match Dag::new(&deps).order(|i| (protos[i].task.stage, i)) {
         Ok(order) => order,
         Err(cycle) => {
-            diags.push(cx.cycle(&protos, &deps, &cycle));
+            diags.push(cx.cycle(&protos, &index, &cycle));
             return None;
         }
     };
@@ -147,11 +150,10 @@ pub(super) fn build_tasks(
     for (pos, &i) in order_idx.iter().enumerate() {
         position[i] = pos;
     }
-    drop(plain);
     let mut tasks: Vec<PlanTask> = order_idx
         .iter()
         .map(|&i| {
-            let mut after: Vec<TaskIdx> = deps[i].iter().map(|(j, _)| position[*j]).collect();
+            let mut after: Vec<TaskIdx> = deps[i].iter().map(|&j| position[j]).collect();
             after.sort_unstable();
             cx.plan_task(&protos[i], after, &index, &protos)
         })
@@ -192,6 +194,15 @@ fn planned_until(e: Expr) -> Option<PlanWait> {
     }
 }
 
+/// `ITEM/NAME`: the id of a task of an item.
+fn task_id(item: &str, name: &str) -> String {
+    let mut id = String::with_capacity(item.len() + 1 + name.len());
+    id.push_str(item);
+    id.push('/');
+    id.push_str(name);
+    id
+}
+
 fn index_of<'p>(protos: &[Proto<'p>]) -> Index<'p> {
     protos
         .iter()
@@ -202,8 +213,8 @@ fn index_of<'p>(protos: &[Proto<'p>]) -> Index<'p> {
 
 struct Cx<'a, 'c> {
     catalog: &'a Catalog,
-    /// Each action's outputs, built once.
-    outputs: HashMap<&'a str, Outputs>,
+    /// Each action's outputs and optional parameters, built once.
+    actions: HashMap<&'a str, (Outputs, Vec<String>)>,
     order: &'a OrderDoc,
     checked: &'a Checked<'c>,
     /// The instances modify and delete items change.
@@ -324,8 +335,9 @@ impl<'c> Cx<'_, 'c> {
     /// "1G"` for a 1G item), and with the outputs of tasks left out as null
     /// (`credit.score < 600` without `credit`), the same answer the executor
     /// gives for a skipped task. Leaving a task out may decide its readers'
-    /// conditions in turn, so they are looked at again.
-    fn leave_out_decided<'p>(&self, protos: Vec<Proto<'p>>) -> Vec<Proto<'p>> {
+    /// conditions in turn, so they are looked at again. Gives the tasks kept
+    /// and their index.
+    fn leave_out_decided<'p>(&self, protos: Vec<Proto<'p>>) -> (Vec<Proto<'p>>, Index<'p>) {
         let index = index_of(&protos);
         let mut readers: Vec<Vec<usize>> = vec![Vec::new(); protos.len()];
         let mut queue = Vec::new();
@@ -360,11 +372,17 @@ impl<'c> Cx<'_, 'c> {
                 queue.extend(readers[i].iter().copied());
             }
         }
-        protos
+        if planned.iter().all(|&keep| keep) {
+            // Nothing left out: the index still holds.
+            return (protos, index);
+        }
+        let kept: Vec<Proto<'p>> = protos
             .into_iter()
             .zip(planned)
             .filter_map(|(p, keep)| keep.then_some(p))
-            .collect()
+            .collect();
+        let index = index_of(&kept);
+        (kept, index)
     }
 
     /// The plan task a reference names, if it is in the plan.
@@ -456,23 +474,16 @@ impl<'c> Cx<'_, 'c> {
     }
 
     fn optional_inputs(&self, call: &Call) -> Vec<String> {
-        self.catalog
-            .actions
-            .get(&call.action)
-            .map(|a| {
-                a.params
-                    .iter()
-                    .filter(|p| p.optional)
-                    .map(|p| p.name.clone())
-                    .collect()
-            })
+        self.actions
+            .get(call.action.as_str())
+            .map(|(_, optional)| optional.clone())
             .unwrap_or_default()
     }
 
     fn outputs(&self, call: &Call) -> Outputs {
-        self.outputs
+        self.actions
             .get(call.action.as_str())
-            .cloned()
+            .map(|(outputs, _)| outputs.clone())
             .unwrap_or_else(|| Outputs::from(Vec::new()))
     }
 
@@ -497,17 +508,16 @@ impl<'c> Cx<'_, 'c> {
         .with_help("a task cannot wait for a task of a later stage")
     }
 
-    fn cycle(
-        &self,
-        protos: &[Proto<'_>],
-        deps: &[Vec<(usize, Span)>],
-        cycle: &[usize],
-    ) -> Diagnostic {
+    fn cycle(&self, protos: &[Proto<'_>], index: &Index<'_>, cycle: &[usize]) -> Diagnostic {
         let first = cycle[0];
         let last = *cycle.last().unwrap_or(&first);
-        let closing = deps[first]
+        // Where `first` names `last`: the first of its rule's references to it.
+        let p = &protos[first];
+        let closing = p
+            .task
+            .deps
             .iter()
-            .find(|(j, _)| *j == last)
+            .find(|(tref, _)| self.target(p.item, tref, index) == Some(last))
             .map(|(_, s)| *s);
         let mut d = Diagnostic::error(
             Code::OrderCycle,
