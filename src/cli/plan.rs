@@ -20,19 +20,20 @@ pub(crate) fn plan(args: &PlanArgs) -> Exit {
     }
     // Attribute values reach the text formats as written in the order:
     // shown escaped, never sent to the terminal.
-    write_stdout(&match args.format {
-        PlanFormat::Text => sanitize(&render::text(&plan)).into_owned(),
+    match args.format {
         // Streamed: a plan of a million tasks is never held as text too.
         // JSON escapes attribute values itself. A closed pipe is no error.
-        PlanFormat::Json => {
-            stream_stdout(|out| render::write_json(&plan, None, out));
-            return Exit::Success;
-        }
-        PlanFormat::Dot => sanitize(&render::dot(&plan)).into_owned(),
-        PlanFormat::Mermaid => sanitize(&render::mermaid(&plan)).into_owned(),
+        PlanFormat::Json => stream_stdout(|out| render::write_json(&plan, None, out)),
+        PlanFormat::Text => write_stdout(&sanitize(&render::text(&plan))),
+        PlanFormat::Dot => write_stdout(&sanitize(&render::dot(&plan))),
+        PlanFormat::Mermaid => write_stdout(&sanitize(&render::mermaid(&plan))),
         // These escape every text themselves (XML), terminal characters too.
-        PlanFormat::Svg => render::svg(&plan, None),
-        PlanFormat::Html => render::html(&plan, None),
-    });
+        PlanFormat::Svg => write_stdout(&render::svg(&plan, None)),
+        PlanFormat::Html => write_stdout(&render::html(&plan, None)),
+    }
+    // The command ends here, and the process with it: the system takes the
+    // plan's memory back at once. Freeing it block by block (a few per task)
+    // was a fourteenth of `ordo plan` of 100,000 tasks.
+    std::mem::forget(plan);
     Exit::Success
 }
