@@ -84,12 +84,12 @@ fn plan(tasks: &[Gen]) -> Plan {
                     requires: Vec::new(),
                     retry: None,
                     timeout_ms: None,
-                    undo: Some(PlanCall {
+                    undo: Some(Box::new(PlanCall {
                         action: "a.undo".into(),
                         inputs: vec![("ref".into(), output_of(&g.id))],
                         optional_inputs: Vec::new(),
                         outputs: Arc::clone(&outputs),
-                    }),
+                    })),
                     point_of_no_return: false,
                     outputs: Arc::clone(&outputs),
                     manual: None,

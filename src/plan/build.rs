@@ -422,7 +422,7 @@ impl<'c> Cx<'_, 'c> {
                 .as_ref()
                 .filter(|_| t.when_at_run)
                 .and_then(|w| match w.decide(&mut subst) {
-                    Decision::Open(w) => Some(w),
+                    Decision::Open(w) => Some(Box::new(w)),
                     // Decided at plan time after all, and true: `leave_out_decided`
                     // left out the tasks it decides false.
                     Decision::Holds(_) => None,
@@ -440,15 +440,17 @@ impl<'c> Cx<'_, 'c> {
             Some(Wait::Until(e)) => planned_until(e.substitute(&mut subst)),
             other => other.clone(),
         };
-        let undo = t.undo.as_ref().map(|u| PlanCall {
-            action: u.action.clone(),
-            inputs: u
-                .args
-                .iter()
-                .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
-                .collect(),
-            optional_inputs: self.optional_inputs(u),
-            outputs: self.outputs(u),
+        let undo = t.undo.as_ref().map(|u| {
+            Box::new(PlanCall {
+                action: u.action.clone(),
+                inputs: u
+                    .args
+                    .iter()
+                    .map(|(n, e)| (n.clone(), e.substitute(&mut subst)))
+                    .collect(),
+                optional_inputs: self.optional_inputs(u),
+                outputs: self.outputs(u),
+            })
         });
         PlanTask {
             // Moved in from the proto once every task is built.
@@ -469,7 +471,7 @@ impl<'c> Cx<'_, 'c> {
             point_of_no_return: t.point_of_no_return,
             outputs: self.outputs(&t.call),
             manual: t.manual.clone(),
-            wait,
+            wait: wait.map(Box::new),
         }
     }
 

@@ -100,12 +100,13 @@ pub struct PlanTask {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub optional_inputs: Vec<String>,
     /// A condition decided at run time (on outputs); plan-time conditions
-    /// have already removed the task or not.
-    pub when: Option<Expr>,
+    /// have already removed the task or not. Boxed, as `undo` and `wait`:
+    /// most tasks have none, and inline they were a third of every task.
+    pub when: Option<Box<Expr>>,
     pub requires: Vec<Require>,
     pub retry: Option<Retry>,
     pub timeout_ms: Option<u64>,
-    pub undo: Option<PlanCall>,
+    pub undo: Option<Box<PlanCall>>,
     pub point_of_no_return: bool,
     /// The action's declared outputs (shared by every task of that action).
     pub outputs: Outputs,
@@ -115,7 +116,7 @@ pub struct PlanTask {
     pub manual: Option<String>,
     /// What the task waits for once its dependencies are done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wait: Option<PlanWait>,
+    pub wait: Option<Box<PlanWait>>,
 }
 
 /// A task's wait (`wait until EXPR`, `wait D`), as the catalog's model
@@ -357,7 +358,7 @@ mod tests {
             Span::default(),
         );
         for wait in [PlanWait::Until(until), PlanWait::After { ms: 7_200_000 }] {
-            plan.tasks[0].wait = Some(wait);
+            plan.tasks[0].wait = Some(Box::new(wait));
             let text = serde_json::to_string(&plan).unwrap();
             assert_eq!(serde_json::from_str::<Plan>(&text).unwrap(), plan);
         }

@@ -135,7 +135,7 @@ pub fn reads(task: &PlanTask) -> BTreeSet<&str> {
         .inputs
         .iter()
         .map(|(_, e)| e)
-        .chain(task.when.iter())
+        .chain(task.when.as_deref())
         .chain(
             task.undo
                 .iter()

@@ -112,7 +112,7 @@ impl T {
         self
     }
     pub fn when(mut self, e: Expr) -> T {
-        self.task.when = Some(e);
+        self.task.when = Some(Box::new(e));
         self
     }
     /// `require COND else "TEXT{expr}"`, the message as text then one expression.
@@ -139,7 +139,7 @@ impl T {
         self
     }
     pub fn undo(mut self, action: &str, inputs: Vec<(&str, Expr)>) -> T {
-        self.task.undo = Some(PlanCall {
+        self.task.undo = Some(Box::new(PlanCall {
             action: action.into(),
             inputs: inputs
                 .into_iter()
@@ -147,7 +147,7 @@ impl T {
                 .collect(),
             optional_inputs: Vec::new(),
             outputs: Vec::new().into(),
-        });
+        }));
         self
     }
     pub fn point_of_no_return(mut self) -> T {
@@ -173,7 +173,7 @@ pub fn plan(stages: &[&str], tasks: Vec<T>) -> Plan {
             .inputs
             .iter()
             .map(|(_, e)| e)
-            .chain(task.when.iter())
+            .chain(task.when.as_deref())
             .chain(
                 task.undo
                     .iter()

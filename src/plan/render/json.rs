@@ -80,15 +80,15 @@ impl Serialize for JsonTask<'_> {
         m.serialize_entry("action", &t.action)?;
         m.serialize_entry("stage", &plan.stages[t.stage])?;
         m.serialize_entry("after", &Ids(plan, &t.after))?;
-        m.serialize_entry("when", &t.when.as_ref().map(Shown))?;
+        m.serialize_entry("when", &t.when.as_deref().map(Shown))?;
         m.serialize_entry("inputs", &Inputs(&t.inputs))?;
         m.serialize_entry("require", &Requires(t))?;
         m.serialize_entry("retry", &t.retry.as_ref().map(JsonRetry::of))?;
         m.serialize_entry("timeout_ms", &t.timeout_ms)?;
-        m.serialize_entry("undo", &t.undo.as_ref().map(call_text))?;
+        m.serialize_entry("undo", &t.undo.as_deref().map(call_text))?;
         m.serialize_entry("point_of_no_return", &t.point_of_no_return)?;
         m.serialize_entry("manual", &t.manual)?;
-        m.serialize_entry("wait", &t.wait.as_ref().map(JsonWait::of))?;
+        m.serialize_entry("wait", &t.wait.as_deref().map(JsonWait::of))?;
         m.end()
     }
 }

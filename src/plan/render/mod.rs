@@ -70,7 +70,7 @@ pub(crate) fn wait_text(w: &PlanWait) -> String {
 /// the task (`manual field-ops`) and what it waits for (`wait 2h`).
 pub(crate) fn node_notes(t: &PlanTask) -> Vec<String> {
     let manual = t.manual.iter().map(|team| format!("manual {team}"));
-    let wait = t.wait.iter().map(|w| match w {
+    let wait = t.wait.as_deref().map(|w| match w {
         PlanWait::Until(e) => format!("wait until {e}"),
         PlanWait::After { ms } => format!("wait {}", format_duration(*ms)),
     });
