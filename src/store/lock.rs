@@ -7,10 +7,11 @@
 //! taken over (it hung past the stale threshold) fails its next write rather
 //! than acting beside the new runner.
 
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -23,7 +24,8 @@ pub struct RunnerLock {
     token: String,
     epoch: Option<i64>,
     holder: RunnerInfo,
-    heartbeat: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    /// This lock's entry in the process's [`Heartbeats`].
+    heartbeat: Option<u64>,
     release: Option<Box<dyn FnOnce() + Send>>,
 }
 
@@ -37,39 +39,31 @@ pub(crate) struct Lease {
     pub holder: RunnerInfo,
     /// Called every `every`; returns false once the lock is lost, which ends
     /// the heartbeat.
-    pub beat: Box<dyn FnMut() -> bool + Send>,
+    pub beat: Beat,
     pub every: Duration,
     pub release: Box<dyn FnOnce() + Send>,
 }
 
+/// A lock's heartbeat: refreshes it, false once it is lost.
+pub(crate) type Beat = Box<dyn FnMut() -> bool + Send>;
+
 impl RunnerLock {
-    /// Starts the heartbeat; if no thread can be started, releases the lock
-    /// again, since without a heartbeat it would soon look abandoned.
+    /// Registers the lock's heartbeat with the process's heartbeat thread
+    /// (started with the first lock); if that thread cannot be started,
+    /// releases the lock again, since without a heartbeat it would soon
+    /// look abandoned.
     pub(crate) fn new(lease: Lease) -> std::io::Result<RunnerLock> {
         let Lease {
             order,
             token,
             epoch,
             holder,
-            mut beat,
+            beat,
             every,
             release,
         } = lease;
-        let (stop, stopped) = mpsc::channel::<()>();
-        let spawned = std::thread::Builder::new()
-            .name(format!("ordo-heartbeat-{order}"))
-            .spawn(move || loop {
-                match stopped.recv_timeout(every) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        if !beat() {
-                            return;
-                        }
-                    }
-                    _ => return,
-                }
-            });
-        let thread = match spawned {
-            Ok(thread) => thread,
+        let heartbeat = match Heartbeats::get().add(beat, every) {
+            Ok(id) => id,
             Err(e) => {
                 release();
                 return Err(e);
@@ -80,7 +74,7 @@ impl RunnerLock {
             token,
             epoch,
             holder,
-            heartbeat: Some((stop, thread)),
+            heartbeat: Some(heartbeat),
             release: Some(release),
         })
     }
@@ -116,12 +110,132 @@ impl std::fmt::Debug for RunnerLock {
 
 impl Drop for RunnerLock {
     fn drop(&mut self) {
-        if let Some((stop, thread)) = self.heartbeat.take() {
-            drop(stop);
-            let _ = thread.join();
+        if let Some(id) = self.heartbeat.take() {
+            Heartbeats::get().remove(id);
         }
         if let Some(release) = self.release.take() {
             release();
+        }
+    }
+}
+
+/// The heartbeats of every runner lock of the process, refreshed by one
+/// thread (started with the first lock, kept for the process's life): a
+/// server advancing many orders costs one thread for all their locks, not
+/// one per lock. Beats run one after the other, each due `every` after the
+/// previous one of its lock ended; a beat that reports the lock lost is not
+/// called again. Removing a lock waits for its beat if one is under way,
+/// so that no beat of a lock runs once it is released.
+struct Heartbeats {
+    beats: Mutex<Beats>,
+    /// A lock was added or removed, or a beat ended.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Beats {
+    next_id: u64,
+    /// By lock: its beat (`None` while it runs) and when it is due next.
+    locks: HashMap<u64, (Option<Beat>, Duration, Instant)>,
+    /// The lock whose beat runs now, outside the mutex.
+    beating: Option<u64>,
+    started: bool,
+}
+
+impl Heartbeats {
+    fn get() -> &'static Heartbeats {
+        static HEARTBEATS: OnceLock<Heartbeats> = OnceLock::new();
+        HEARTBEATS.get_or_init(|| Heartbeats {
+            beats: Mutex::new(Beats::default()),
+            changed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Beats> {
+        self.beats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a lock's beat, first due in `every`; starts the thread if
+    /// it does not run yet.
+    fn add(&'static self, beat: Beat, every: Duration) -> std::io::Result<u64> {
+        let mut beats = self.lock();
+        if !beats.started {
+            std::thread::Builder::new()
+                .name("ordo-heartbeat".into())
+                .spawn(move || self.run())?;
+            beats.started = true;
+        }
+        let id = beats.next_id;
+        beats.next_id += 1;
+        beats
+            .locks
+            .insert(id, (Some(beat), every, Instant::now() + every));
+        self.changed.notify_all();
+        Ok(id)
+    }
+
+    /// Forgets a lock: once this returns, its beat is not running and will
+    /// not run again.
+    fn remove(&self, id: u64) {
+        let mut beats = self.lock();
+        let removed = beats.locks.remove(&id);
+        while beats.beating == Some(id) {
+            beats = self
+                .changed
+                .wait(beats)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(beats);
+        drop(removed);
+    }
+
+    /// The heartbeat thread: runs each beat when it is due.
+    fn run(&self) {
+        let mut beats = self.lock();
+        loop {
+            let next = beats
+                .locks
+                .iter()
+                .filter(|(_, (beat, _, _))| beat.is_some())
+                .map(|(&id, &(_, _, due))| (due, id))
+                .min();
+            let Some((due, id)) = next else {
+                beats = self
+                    .changed
+                    .wait(beats)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            let now = Instant::now();
+            if due > now {
+                beats = self
+                    .changed
+                    .wait_timeout(beats, due - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                continue;
+            }
+            let Some(mut beat) = beats.locks.get_mut(&id).and_then(|l| l.0.take()) else {
+                continue;
+            };
+            beats.beating = Some(id);
+            drop(beats);
+            // A beat that panics counts as a failed write: retried next time.
+            let kept = panic::catch_unwind(AssertUnwindSafe(&mut beat)).unwrap_or(true);
+            beats = self.lock();
+            beats.beating = None;
+            match beats.locks.get_mut(&id) {
+                Some(lock) if kept => {
+                    lock.0 = Some(beat);
+                    lock.2 = Instant::now() + lock.1;
+                }
+                Some(_) => {
+                    beats.locks.remove(&id);
+                }
+                // Released while it beat: dropped below.
+                None => {}
+            }
+            self.changed.notify_all();
         }
     }
 }
@@ -249,6 +363,8 @@ pub(crate) fn new_token(pid: u32, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Arc;
 
     fn holder(pid: u32, host: &str, heartbeat: DateTime<Utc>) -> RunnerInfo {
         RunnerInfo {
@@ -317,6 +433,103 @@ mod tests {
             0,
             "nothing created"
         );
+    }
+
+    /// A lock whose beats are counted, and whether it was released.
+    fn counted(
+        every: Duration,
+        lost_after: usize,
+    ) -> (RunnerLock, Arc<AtomicUsize>, Arc<AtomicBool>) {
+        let (beats, released) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let lock = RunnerLock::new(Lease {
+            order: "ORD-1".into(),
+            token: new_token(1, "h"),
+            epoch: None,
+            holder: holder(1, "h", Utc::now()),
+            beat: Box::new({
+                let beats = Arc::clone(&beats);
+                move || beats.fetch_add(1, Ordering::SeqCst) + 1 < lost_after
+            }),
+            every,
+            release: Box::new({
+                let released = Arc::clone(&released);
+                move || released.store(true, Ordering::SeqCst)
+            }),
+        })
+        .unwrap();
+        (lock, beats, released)
+    }
+
+    /// Waits (up to a minute: no timing is asserted) until `done` holds.
+    fn until(done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "gave up waiting");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn heartbeat_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("ordo-heartbeat"))
+            .count()
+    }
+
+    #[test]
+    fn one_thread_beats_every_lock_and_stops_for_a_released_one() {
+        let every = Duration::from_millis(5);
+        let locks: Vec<_> = (0..5).map(|_| counted(every, usize::MAX)).collect();
+        assert_eq!(
+            heartbeat_threads(),
+            1,
+            "one heartbeat thread for every lock"
+        );
+        for (_, beats, _) in &locks {
+            until(|| beats.load(Ordering::SeqCst) >= 3);
+        }
+        let mut locks = locks.into_iter();
+        let (first, first_beats, first_released) = locks.next().unwrap();
+        drop(first);
+        assert!(first_released.load(Ordering::SeqCst));
+        let after_release = first_beats.load(Ordering::SeqCst);
+        let rest: Vec<_> = locks.collect();
+        let before: Vec<usize> = rest.iter().map(|l| l.1.load(Ordering::SeqCst)).collect();
+        for ((_, beats, released), b) in rest.iter().zip(before) {
+            until(|| beats.load(Ordering::SeqCst) >= b + 3);
+            assert!(!released.load(Ordering::SeqCst));
+        }
+        assert_eq!(
+            first_beats.load(Ordering::SeqCst),
+            after_release,
+            "no beat once released"
+        );
+    }
+
+    #[test]
+    fn a_lost_lock_beats_no_more_and_the_others_go_on() {
+        let every = Duration::from_millis(5);
+        let (lost, lost_beats, lost_released) = counted(every, 2);
+        let (kept, kept_beats, _) = counted(every, usize::MAX);
+        until(|| lost_beats.load(Ordering::SeqCst) >= 2);
+        let b = kept_beats.load(Ordering::SeqCst);
+        until(|| kept_beats.load(Ordering::SeqCst) >= b + 5);
+        assert_eq!(
+            lost_beats.load(Ordering::SeqCst),
+            2,
+            "the beat that lost it was the last"
+        );
+        assert!(!lost_released.load(Ordering::SeqCst));
+        drop(lost);
+        assert!(
+            lost_released.load(Ordering::SeqCst),
+            "still released when dropped"
+        );
+        drop(kept);
     }
 
     #[test]
