@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::{TaskRecord, TaskState};
+use crate::model::Catalog;
 use crate::order::OrderDoc;
 use crate::plan::Plan;
 use crate::store::{Store, StoreError};
+use crate::syntax::ast::OrderAction;
 use crate::value::Value;
 
 /// A task's outputs by name.
@@ -135,15 +137,44 @@ impl InstalledBase {
     /// The instances `order` names, read from `store`, and which other
     /// orders in flight change them.
     pub fn for_order(store: &dyn Store, order: &OrderDoc) -> Result<InstalledBase, StoreError> {
+        InstalledBase::read(store, order, true)
+    }
+
+    /// [`InstalledBase::for_order`] for an order planned with `catalog`,
+    /// reading the customer's active instances only when planning may look
+    /// at them: when a product of the catalog relies on another, or an
+    /// item names instances it relies on or deletes one (the delete guard
+    /// of `relies on`). Otherwise none of them can change the plan, and an
+    /// order of a customer with thousands of instances reads none.
+    pub fn for_order_in(
+        store: &dyn Store,
+        catalog: &Catalog,
+        order: &OrderDoc,
+    ) -> Result<InstalledBase, StoreError> {
+        let relies = catalog.products.values().any(|p| !p.relies_on.is_empty())
+            || order
+                .items
+                .iter()
+                .any(|i| !i.relies_on.is_empty() || i.action == OrderAction::Delete);
+        InstalledBase::read(store, order, relies)
+    }
+
+    fn read(
+        store: &dyn Store,
+        order: &OrderDoc,
+        customer: bool,
+    ) -> Result<InstalledBase, StoreError> {
         let mut base = InstalledBase::default();
         // The customer's active instances, which `relies on` may rely on.
-        let active = InstanceFilter {
-            customer: Some(order.customer_id()),
-            status: Some(InstanceStatus::Active),
-            ..InstanceFilter::default()
-        };
-        for instance in store.instances(&active)? {
-            base.instances.insert(instance.id.clone(), instance);
+        if customer {
+            let active = InstanceFilter {
+                customer: Some(order.customer_id()),
+                status: Some(InstanceStatus::Active),
+                ..InstanceFilter::default()
+            };
+            for instance in store.instances(&active)? {
+                base.instances.insert(instance.id.clone(), instance);
+            }
         }
         for (id, _) in order.items.iter().filter_map(|i| i.instance.as_ref()) {
             if let Some(instance) = store.instance(id)? {

@@ -3,6 +3,7 @@
 //! against the plan, and the order stored with both, before anything runs.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::LifecycleError;
 use crate::compile::compile;
@@ -38,11 +39,12 @@ pub fn load_catalog(path: &Path) -> Result<Sources, LifecycleError> {
 }
 
 /// A catalog that compiled, with its sources and its warnings: what orders
-/// are planned with (the server compiles it once).
+/// are planned with (the server compiles it once, and shares the model
+/// between its requests: a clone copies the sources only).
 #[derive(Debug, Clone)]
 pub struct CompiledCatalog {
     pub sources: Sources,
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
     pub warnings: Diagnostics,
 }
 
@@ -52,7 +54,7 @@ pub fn compile_catalog(sources: Sources) -> Result<CompiledCatalog, LifecycleErr
     match catalog {
         Some(catalog) => Ok(CompiledCatalog {
             sources,
-            catalog,
+            catalog: Arc::new(catalog),
             warnings: diags,
         }),
         None => Err(LifecycleError::Invalid { diags, sources }),
@@ -92,7 +94,10 @@ pub fn plan_order_file(
     let text = std::fs::read_to_string(order).map_err(|e| {
         LifecycleError::Io(format!("cannot read the order {}: {e}", order.display()))
     })?;
-    plan_order_text(compiled, order, text, |doc| installed_base(state, doc))
+    let model = Arc::clone(&compiled.catalog);
+    plan_order_text(compiled, order, text, |doc| {
+        installed_base(state, &model, doc)
+    })
 }
 
 /// Decomposes the order document `text` (YAML or JSON; `name` is where its
@@ -188,7 +193,11 @@ fn invalid(mut all: Diagnostics, errors: Diagnostics, sources: Sources) -> Lifec
 
 /// The instances the order names, from the state folder read-only (none
 /// when nothing was ever stored there).
-fn installed_base(state: &Location, order: &OrderDoc) -> Result<InstalledBase, LifecycleError> {
+fn installed_base(
+    state: &Location,
+    catalog: &Catalog,
+    order: &OrderDoc,
+) -> Result<InstalledBase, LifecycleError> {
     let store = match crate::store::open_read_only(state) {
         Ok(Some(store)) => store,
         // Nothing stored, or a schema from before the installed base (which
@@ -198,7 +207,7 @@ fn installed_base(state: &Location, order: &OrderDoc) -> Result<InstalledBase, L
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(InstalledBase::for_order(&*store, order)?)
+    Ok(InstalledBase::for_order_in(&*store, catalog, order)?)
 }
 
 /// Reads a bindings file into what the store keeps; without one, every

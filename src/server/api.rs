@@ -138,7 +138,11 @@ fn plan_request(
 ) -> Result<lifecycle::Planned, ApiError> {
     let store = app.store();
     lifecycle::plan_order_text(app.catalog.clone(), name, text, |doc| {
-        Ok(InstalledBase::for_order(store, doc)?)
+        Ok(InstalledBase::for_order_in(
+            store,
+            &app.catalog.catalog,
+            doc,
+        )?)
     })
     .map_err(|e| planning_error(app, e, json))
 }

@@ -147,7 +147,11 @@ fn plan(
 ) -> Result<(lifecycle::Planned, lib::ProductOrderRequest), ApiError> {
     let store = app.store();
     lifecycle::plan_product_order(app.catalog.clone(), Path::new(REQUEST), id, text, |doc| {
-        Ok(InstalledBase::for_order(store, doc)?)
+        Ok(InstalledBase::for_order_in(
+            store,
+            &app.catalog.catalog,
+            doc,
+        )?)
     })
     .map_err(|e| match e {
         // Positions as TMF paths into the body (`productOrderItem[0].action`).
