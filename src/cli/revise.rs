@@ -84,6 +84,7 @@ pub(crate) fn revise(args: &ReviseArgs) -> Exit {
                 jobs: args.jobs.n,
                 ..ExecOptions::default()
             },
+            loaded: None,
         },
         &Shown {
             quiet: args.quiet,

@@ -52,9 +52,8 @@ impl Default for ExecOptions {
     /// `jobs` is the number of CPUs × 4 (SPEC §6: actions mostly wait on
     /// other systems, so more of them than cores may run).
     fn default() -> ExecOptions {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         ExecOptions {
-            jobs: cpus * 4,
+            jobs: cpus() * 4,
             log: None,
             started: None,
             cancel_poll: Duration::from_millis(100),
@@ -64,6 +63,13 @@ impl Default for ExecOptions {
             park: true,
         }
     }
+}
+
+/// The CPUs this process may use, read once: finding out reads the
+/// cgroup's files, and a server makes default options for every order.
+pub fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[derive(Debug, thiserror::Error)]

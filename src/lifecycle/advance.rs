@@ -1,7 +1,8 @@
 //! Advancing an order: one executor run of an order whose runner lock is
 //! held, from its stored task records, recording every transition in the
 //! store first (it is durable before the events log shows it) and then in
-//! `STATE/events/ORDER.jsonl`.
+//! `STATE/events/ORDER.jsonl`. Exec plugins' stderr goes to
+//! `STATE/logs/ORDER.log`, made for an order whose bindings have one.
 
 use std::path::Path;
 
@@ -11,7 +12,8 @@ use super::revise::{apply_waiting, options_for, Applied};
 use super::store::{events_log, order_log};
 use super::LifecycleError;
 use crate::exec::{
-    Bindings, Event, ExecOptions, Executor, OrderState, RunOutcome, TaskRecord, Tee, WaitingOn,
+    Bindings, Event, ExecOptions, Executor, Implementation, OrderState, RunOutcome, TaskRecord,
+    Tee, WaitingOn,
 };
 use crate::plan::Plan;
 use crate::store::{RunnerLock, Store, StoredOrder};
@@ -28,6 +30,10 @@ pub struct Advance<'a> {
     pub bindings: &'a Bindings,
     /// How to run; the plugin log is set here.
     pub options: ExecOptions,
+    /// The order as loaded after its lock was taken, if the caller has it:
+    /// the run starts from it unless a revision is applied first (the
+    /// store is read again otherwise).
+    pub loaded: Option<&'a StoredOrder>,
 }
 
 impl<'a> Advance<'a> {
@@ -48,10 +54,12 @@ impl<'a> Advance<'a> {
             initial,
             bindings,
             options: ExecOptions::default(),
+            loaded: None,
         }
     }
 
-    /// An advance of a stored order from its task records.
+    /// An advance of a stored order from its task records; `stored` was
+    /// loaded with `lock` held.
     pub fn stored(
         store: &'a dyn Store,
         lock: &'a RunnerLock,
@@ -59,14 +67,17 @@ impl<'a> Advance<'a> {
         stored: &'a StoredOrder,
         bindings: &'a Bindings,
     ) -> Advance<'a> {
-        Advance::new(
-            store,
-            lock,
-            state,
-            &stored.plan,
-            stored.records.clone(),
-            bindings,
-        )
+        Advance {
+            loaded: Some(stored),
+            ..Advance::new(
+                store,
+                lock,
+                state,
+                &stored.plan,
+                stored.records.clone(),
+                bindings,
+            )
+        }
     }
 
     /// At most `jobs` attempts of this order at once.
@@ -114,31 +125,49 @@ pub fn advance(
     a: Advance<'_>,
     observer: &mut dyn FnMut(&Event),
 ) -> Result<Advanced, LifecycleError> {
-    let log = order_log(a.state, &a.plan.order)?;
-    let base = ExecOptions {
-        log: Some(log),
-        ..a.options
+    // Only exec plugins write to the order's log: without one, no file.
+    let plugins = a
+        .bindings
+        .entries()
+        .iter()
+        .any(|b| matches!(b.implementation, Implementation::Exec { .. }));
+    let log = if plugins {
+        Some(order_log(a.state, &a.plan.order)?)
+    } else {
+        None
     };
+    let base = ExecOptions { log, ..a.options };
     let apply = super::revise::Apply {
         store: a.store,
         lock: a.lock,
         bindings: a.bindings,
         options: base.clone(),
     };
+    let mut loaded = a.loaded;
     loop {
-        if let Applied::Held(outcome) = apply_waiting(&apply, a.state, observer)? {
+        let applied = apply_waiting(&apply, a.state, observer)?;
+        if let Applied::Held(outcome) = applied {
             return Ok(Advanced::Ended(outcome));
         }
         // The latest version as the store has it (a revision may have
-        // switched it): its plan, records, and the keys of redone tasks.
-        let stored = a.store.load(a.lock.order())?;
-        let options = options_for(&stored, base.clone());
+        // switched it): its plan, records, and the keys of redone tasks;
+        // the first time, with no revision applied, the order as the
+        // caller loaded it under the lock (nothing else writes it since).
+        let read;
+        let stored = match (loaded.take(), applied) {
+            (Some(stored), Applied::Nothing) => stored,
+            _ => {
+                read = a.store.load(a.lock.order())?;
+                &read
+            }
+        };
+        let options = options_for(stored, base.clone());
         let events = events_log(a.state, &stored.plan)?;
         let durable = a.store.journal(a.lock)?;
         let executor =
             Executor::new(&stored.plan, a.bindings, options).map_err(LifecycleError::Unrunnable)?;
         let outcome = executor
-            .run(stored.records, &mut Tee(durable, events), observer)
+            .run(stored.records.clone(), &mut Tee(durable, events), observer)
             .map_err(LifecycleError::Exec)?;
         if outcome.revising {
             continue;
