@@ -42,6 +42,7 @@ mod schema;
 mod sqlite;
 mod status;
 mod tmf;
+mod waiting;
 mod work;
 
 pub use self::postgres::PgStore;
@@ -54,7 +55,7 @@ pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteStore, StoreOptions, Synchronous, DB_FILE};
 pub use status::{
     CancelOutcome, ItemStatus, JournalEntry, OrderStatus, OrderSummary, RevisionState,
-    RevisionStatus, RunnerInfo, RunnerStatus, StoredOrder, TaskStatus,
+    RevisionStatus, RunnerInfo, RunnerStatus, StoredOrder, TaskStatus, WaitingOrder,
 };
 pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 
@@ -134,6 +135,25 @@ pub trait Store: Send + Sync {
 
     /// Every order, newest first.
     fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError>;
+
+    /// The orders that may have work to do (`acknowledged` or
+    /// `in_progress`, in their latest version), newest first, with what a
+    /// resident engine compares to tell whether a parked one changed: what
+    /// the engine's poll reads, without the task counts of
+    /// [`Store::list_orders`] nor the orders that ended.
+    fn waiting_orders(&self) -> Result<Vec<WaitingOrder>, StoreError> {
+        Ok(self
+            .list_orders()?
+            .into_iter()
+            .filter(|o| WaitingOrder::may_have_work(o.state))
+            .map(|o| WaitingOrder {
+                id: o.id,
+                state: o.state,
+                updated_at: o.updated_at,
+                cancel_requested: o.cancel_requested,
+            })
+            .collect())
+    }
 
     /// One order in detail: the `ordo status ID --format json` shape.
     fn order_status(&self, order: &str) -> Result<OrderStatus, StoreError>;

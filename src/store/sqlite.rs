@@ -15,11 +15,11 @@ use super::journal::{Pending, SqliteJournal};
 use super::lock::{self, FolderLock, FolderLockError};
 use super::rows::RowCaches;
 use super::schema::{self, Found, MIGRATIONS, SCHEMA_VERSION};
-use super::{instances, orders, revisions, runner, tmf, work};
+use super::{instances, orders, revisions, runner, tmf, waiting, work};
 use super::{
     CancelOutcome, Delivery, JournalEntry, OrderStatus, OrderSummary, PendingRevision, RunnerLock,
-    Store, StoreError, StoredOrder, TmfCancel, TmfHub, TmfRecord, WorkFilter, WorkItem,
-    WorkRequest,
+    Store, StoreError, StoredOrder, TmfCancel, TmfHub, TmfRecord, WaitingOrder, WorkFilter,
+    WorkItem, WorkRequest,
 };
 use crate::exec::{BindingsRecord, Journal};
 use crate::inventory::{Instance, InstanceFilter};
@@ -415,6 +415,10 @@ impl Store for SqliteStore {
 
     fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
         orders::list(&self.db)
+    }
+
+    fn waiting_orders(&self) -> Result<Vec<WaitingOrder>, StoreError> {
+        waiting::waiting(&self.db)
     }
 
     fn order_status(&self, order: &str) -> Result<OrderStatus, StoreError> {

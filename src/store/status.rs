@@ -56,6 +56,27 @@ pub struct OrderSummary {
     pub overdue: bool,
 }
 
+/// An order that may have work to do, as [`Store::waiting_orders`] lists
+/// it.
+///
+/// [`Store::waiting_orders`]: super::Store::waiting_orders
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingOrder {
+    pub id: String,
+    pub state: OrderState,
+    /// As [`OrderSummary::updated_at`]: the later of the order row's update
+    /// and its last event.
+    pub updated_at: String,
+    pub cancel_requested: bool,
+}
+
+impl WaitingOrder {
+    /// The states of an order that may have work to do.
+    pub fn may_have_work(state: OrderState) -> bool {
+        matches!(state, OrderState::Acknowledged | OrderState::InProgress)
+    }
+}
+
 /// Who holds an order's runner lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerInfo {
