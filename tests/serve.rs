@@ -69,6 +69,154 @@ fn many_orders_at_once_all_complete_overlapping_within_the_jobs_bound() {
     assert_eq!(transitions, 8, "{log}");
 }
 
+fn metrics_text(server: &Server) -> String {
+    client()
+        .get(server.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
+#[test]
+fn orders_beyond_the_runners_wait_queued_then_all_complete() {
+    let lab = Lab::new();
+    lab.close_gate();
+    // Two runners (one per attempt place): two orders advance at once.
+    let server = lab.serve("q", &["--jobs", "2"]);
+    let orders = ids("ORD-QUEUE", 5);
+    for id in &orders {
+        assert_eq!(submit(&server, &order_yaml(id, 10)).0, 201);
+    }
+    wait_for("two orders advancing and three queued", || {
+        let m = metrics_text(&server);
+        (m.contains("ordo_orders_advancing 2\n") && m.contains("ordo_orders_queued 3\n"))
+            .then_some(())
+    });
+    // The advancing orders take their runner locks; the queued ones are
+    // stored and wait: acknowledged, no runner lock.
+    let statuses = || -> Vec<Value> {
+        orders
+            .iter()
+            .map(|id| get(&server, &format!("/api/v1/orders/{id}")).1)
+            .collect()
+    };
+    let locked = |all: &[Value]| -> BTreeSet<String> {
+        all.iter()
+            .filter(|s| !s["runner"].is_null())
+            .map(|s| s["order"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = wait_for("two orders holding their locks", || {
+        let all = statuses();
+        (locked(&all).len() == 2).then_some(all)
+    });
+    let advancing = locked(&all);
+    for status in all.iter().filter(|s| s["runner"].is_null()) {
+        assert_eq!(status["state"], "acknowledged", "{status}");
+    }
+    wait_for("an advancing order at the gate", || {
+        (!lab.calls().is_empty()).then_some(())
+    });
+    // Whatever reached the gate is the advancing orders' (one of them may
+    // hold both places).
+    for c in lab.calls() {
+        assert!(advancing.contains(c.order()), "{} ran queued", c.order());
+    }
+    assert_eq!(locked(&statuses()), advancing, "no third order started");
+    lab.open_gate();
+    wait_all(&server, &orders, "completed");
+    // Never more than two orders had attempts running at once.
+    let mut running: Vec<Call> = Vec::new();
+    let mut most = 0;
+    for c in lab.calls() {
+        if c.start {
+            running.push(c);
+            let orders: BTreeSet<&str> = running.iter().map(Call::order).collect();
+            most = most.max(orders.len());
+        } else if let Some(i) = running
+            .iter()
+            .position(|r| r.key == c.key && r.attempt == c.attempt)
+        {
+            running.remove(i);
+        }
+    }
+    assert!(most <= 2, "{most} orders ran at once");
+    let m = metrics_text(&server);
+    assert!(m.contains("ordo_orders_queued 0\n"), "{m}");
+    assert!(m.contains("ordo_orders{state=\"completed\"} 5"), "{m}");
+}
+
+#[test]
+fn an_order_in_retry_backoff_does_not_hold_back_the_queued_orders() {
+    let lab = Lab::new();
+    let catalog = lab.dir.path().join("backoff");
+    std::fs::create_dir_all(&catalog).unwrap();
+    std::fs::write(
+        catalog.join("backoff.ordo"),
+        "catalog \"Backoff\" version \"1\"\n\
+         action b.flaky()\naction b.step()\n\
+         product Flaky {\n  on add {\n    task flaky: b.flaky() {\n      retry 3 backoff 10m\n    }\n  }\n}\n\
+         product Quick {\n  on add {\n    task quick: b.step()\n  }\n}\n",
+    )
+    .unwrap();
+    let bindings = lab.dir.path().join("backoff.yaml");
+    std::fs::write(
+        &bindings,
+        "actions:\n  b.flaky: { simulate: { fail: 1 } }\n  \"*\": { simulate: {} }\n",
+    )
+    .unwrap();
+    // One runner: the flaky order, failed once and waiting 10 minutes for
+    // its second attempt, would hold it through the backoff.
+    let server = lab.serve_with("backoff", &catalog, &bindings, &["--jobs", "1"]);
+    let order = |id: &str, product: &str| {
+        format!(
+            "id: {id}\ncustomer: {{ id: C-1 }}\nitems:\n  - id: \"1\"\n    action: add\n    product: {product}\n"
+        )
+    };
+    assert_eq!(submit(&server, &order("ORD-FLAKY", "Flaky")).0, 201);
+    wait_for("the flaky task's first attempt failed", || {
+        let (_, status) = get(&server, "/api/v1/orders/ORD-FLAKY");
+        let task = &status["tasks"][0];
+        task["next_attempt_at"].is_string().then_some(())
+    });
+    let quick = ids("ORD-QUICK", 3);
+    for id in &quick {
+        assert_eq!(submit(&server, &order(id, "Quick")).0, 201);
+    }
+    wait_all(&server, &quick, "completed");
+    let (_, status) = get(&server, "/api/v1/orders/ORD-FLAKY");
+    assert_eq!(status["state"], "in_progress", "{status}");
+    // The spare runner ended with its orders: one advancing, none queued.
+    let m = metrics_text(&server);
+    assert!(m.contains("ordo_orders_queued 0\n"), "{m}");
+    assert!(m.contains("ordo_orders_advancing 1\n"), "{m}");
+}
+
+#[test]
+fn a_simulated_order_has_its_events_log_and_no_plugin_log() {
+    let lab = Lab::new();
+    let order = lab.dir.path().join("ORD-SIM.yaml");
+    std::fs::write(&order, order_yaml("ORD-SIM", 10)).unwrap();
+    let catalog = fixtures().join("catalog");
+    let out = lab.ordo(&[
+        "run",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        order.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lab.state().join("events").join("ORD-SIM.jsonl").is_file());
+    assert!(
+        !lab.state().join("logs").join("ORD-SIM.log").exists(),
+        "no exec plugin, no plugin log"
+    );
+}
+
 #[test]
 fn sigkill_mid_run_then_restart_completes_every_order_nothing_twice() {
     let lab = Lab::new();

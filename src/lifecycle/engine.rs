@@ -1,16 +1,22 @@
 //! The engine of `ordo serve`: advances many orders of one store at once.
 //!
-//! - Every order with work to do gets a thread for one [`advance`]; an
-//!   order waiting (parked, held, ended) costs none.
+//! - Every order with work to do is queued for one [`advance`], which one
+//!   of a fixed set of runner threads (`--jobs` of them, started as they
+//!   are first needed) takes in turn: at most that many orders advance at
+//!   once, whatever the number submitted, so that the cost of an order does
+//!   not grow with the orders in flight (each advancing order holds its
+//!   runner lock and its executor's threads, and competes for the store's
+//!   writer). An order waiting (parked, held, ended) costs no runner.
 //! - One [`AttemptLimiter`] bounds attempts across all of them (`--jobs`),
 //!   together with each binding's `max_concurrent`.
-//! - [`Engine::wake`] advances an order now (a new order, a cancel through
+//! - [`Engine::wake`] queues an order now (a new order, a cancel through
 //!   the API). [`Engine::poll`], called every [`POLL`], reads the store's
-//!   order list and advances every order that is not ended or held and that
-//!   no live process holds: orders a dead process left `in_progress`
-//!   (takeover), and orders cancelled by `ordo cancel` in another process
-//!   while nobody ran them. A cancel of an order the engine runs needs no
-//!   wake-up: the executor polls the store's cancel flag.
+//!   orders that may have work to do ([`Store::waiting_orders`]) and
+//!   advances every one that no live process holds: orders a dead process
+//!   left `in_progress` (takeover), and orders cancelled by `ordo cancel`
+//!   in another process while nobody ran them. A cancel of an order the
+//!   engine runs needs no wake-up: the executor polls the store's cancel
+//!   flag.
 //! - A parked order ([`Advanced::Parked`]: waiting on a work item or a
 //!   timer) holds no thread and no lock; the poll advances it again once
 //!   its `next_due` has passed or its row in the store changed (its
@@ -20,13 +26,14 @@
 //!   their parking as parked, without running them; once the orders it
 //!   woke have returned, the engine is ready ([`Engine::readiness`]: every
 //!   order known, every timer armed; `ordo_engine_ready` in `/metrics`).
-//! - [`Engine::shutdown`] starts nothing new and waits (up to a grace
-//!   period) for the running advances to return.
+//! - [`Engine::shutdown`] starts nothing new (the orders still queued are
+//!   advanced at the next start) and waits (up to a grace period) for the
+//!   running advances to return.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -87,12 +94,33 @@ struct Parked {
     seen: (String, bool),
 }
 
+/// The orders waiting for a runner, and the runners.
+struct Runners {
+    queue: Mutex<RunQueue>,
+    /// An order was queued, or the engine is stopping.
+    queued: Condvar,
+    /// Most runner threads.
+    max: usize,
+}
+
+#[derive(Default)]
+struct RunQueue {
+    /// Orders to advance, oldest first, each with whether a `held` one
+    /// continues too.
+    waiting: VecDeque<(String, bool)>,
+    /// Runner threads started and not ended.
+    started: usize,
+    /// Runners waiting for an order.
+    idle: usize,
+}
+
 /// The resident run loop over the orders of one store.
 pub struct Engine {
     store: Arc<dyn Store>,
     state: PathBuf,
     limiter: Arc<AttemptLimiter>,
-    /// Orders with an advance under way in this process.
+    runners: Runners,
+    /// Orders queued or with an advance under way in this process.
     active: Mutex<BTreeSet<String>>,
     /// Orders whose last advance parked them: not advanced again until
     /// their timer is due or their row in the store changes.
@@ -120,18 +148,38 @@ pub struct Readiness {
 
 impl Engine {
     /// An engine over `store` (kept in the state folder `state`) running at
-    /// most `jobs` attempts at once over all its orders.
+    /// most `jobs` attempts at once over all its orders, and advancing at
+    /// most `jobs` orders at once (an advancing order runs one attempt or
+    /// more: more orders at once would only wait for places).
     pub fn new(store: Arc<dyn Store>, state: PathBuf, jobs: usize) -> Arc<Engine> {
-        Arc::new(Engine {
-            store,
-            state,
-            limiter: Arc::new(AttemptLimiter::new(jobs)),
-            active: Mutex::new(BTreeSet::new()),
-            parked: Mutex::new(HashMap::new()),
-            startup: Mutex::new(None),
-            ready: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            metrics: Metrics::default(),
+        let limiter = Arc::new(AttemptLimiter::new(jobs));
+        Arc::new_cyclic(|engine: &std::sync::Weak<Engine>| {
+            // An order whose run sleeps through a retry's backoff leaves its
+            // runner's turn to a queued order (see `Engine::spare`).
+            limiter.on_sleep({
+                let engine = engine.clone();
+                move || {
+                    if let Some(engine) = engine.upgrade() {
+                        engine.spare();
+                    }
+                }
+            });
+            Engine {
+                store,
+                state,
+                runners: Runners {
+                    queue: Mutex::new(RunQueue::default()),
+                    queued: Condvar::new(),
+                    max: limiter.max(),
+                },
+                limiter,
+                active: Mutex::new(BTreeSet::new()),
+                parked: Mutex::new(HashMap::new()),
+                startup: Mutex::new(None),
+                ready: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+                metrics: Metrics::default(),
+            }
         })
     }
 
@@ -144,9 +192,21 @@ impl Engine {
         &self.state
     }
 
-    /// Orders with an advance under way here.
+    /// Orders queued or with an advance under way here.
     pub fn active(&self) -> Vec<String> {
         self.lock_active().iter().cloned().collect()
+    }
+
+    /// Orders queued for a runner, not advancing yet.
+    pub fn queued(&self) -> usize {
+        self.lock_queue().waiting.len()
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, RunQueue> {
+        self.runners
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_parked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parked>> {
@@ -196,7 +256,7 @@ impl Engine {
         }
     }
 
-    /// Advances `order` on a thread of its own, unless it is already
+    /// Queues `order` for a runner, unless it is already queued or
     /// advancing here or the engine is shutting down.
     pub fn wake(self: &Arc<Self>, order: &str) {
         self.start(order, false);
@@ -212,22 +272,102 @@ impl Engine {
         if self.stopping.load(Ordering::SeqCst) || !self.lock_active().insert(order.to_string()) {
             return;
         }
+        let mut queue = self.lock_queue();
+        // Checked again under the queue's lock, which the shutdown takes to
+        // empty the queue once it is stopping: nothing is queued after that.
+        if self.stopping.load(Ordering::SeqCst) {
+            drop(queue);
+            self.lock_active().remove(order);
+            return;
+        }
+        queue.waiting.push_back((order.to_string(), held_too));
+        if queue.idle > 0 || !self.may_start_runner(&queue) {
+            self.runners.queued.notify_one();
+            return;
+        }
+        if let Err(e) = self.start_runner(&mut queue) {
+            if queue.started == 0 {
+                // Without any runner, nothing would take the order: dropped.
+                queue.waiting.pop_back();
+                drop(queue);
+                tracing::error!(order = %order, error = %e, "no thread to advance the order");
+                self.lock_active().remove(order);
+                self.returned(Some(order));
+            } else {
+                // The runners there take it in turn.
+                tracing::warn!(error = %e, "no thread for one more runner");
+            }
+        }
+    }
+
+    /// Runners busy with an order, not counting those whose order sleeps
+    /// through a retry's backoff, are fewer than `max`: one more may start.
+    fn may_start_runner(&self, queue: &RunQueue) -> bool {
+        queue.started - queue.idle < self.runners.max + self.limiter.asleep()
+    }
+
+    fn start_runner(self: &Arc<Self>, queue: &mut RunQueue) -> std::io::Result<()> {
         let engine = Arc::clone(self);
-        let order = order.to_string();
-        let spawned = std::thread::Builder::new()
-            .name(format!("order {order}"))
-            .spawn({
-                let order = order.clone();
-                move || {
-                    if let Err(e) = engine.advance_one(&order, held_too) {
-                        tracing::error!(order = %order, error = %e, "the order could not be advanced");
+        std::thread::Builder::new()
+            .name("ordo-runner".into())
+            .spawn(move || engine.runner())?;
+        queue.started += 1;
+        Ok(())
+    }
+
+    /// A run started sleeping through a retry's backoff: if orders are
+    /// queued and no runner is idle, one more runner takes the next, so that
+    /// orders in backoff cannot hold every runner while others wait. The
+    /// runners beyond `max` end once they find no turn of theirs (below).
+    fn spare(self: &Arc<Self>) {
+        let mut queue = self.lock_queue();
+        if self.stopping.load(Ordering::SeqCst)
+            || queue.waiting.is_empty()
+            || queue.idle > 0
+            || !self.may_start_runner(&queue)
+        {
+            return;
+        }
+        if let Err(e) = self.start_runner(&mut queue) {
+            tracing::warn!(error = %e, "no thread for one more runner");
+        }
+    }
+
+    /// A runner: advances the queued orders one after the other until the
+    /// engine stops (or it is a spare no longer needed).
+    fn runner(&self) {
+        loop {
+            let next = {
+                let mut queue = self.lock_queue();
+                loop {
+                    if self.stopping.load(Ordering::SeqCst) {
+                        break None;
                     }
-                    engine.lock_active().remove(&order);
-                    engine.returned(Some(&order));
+                    // More runners at work than `max` (a spare's order woke
+                    // from its backoff): this one ends, and leaves the queue
+                    // to the others.
+                    if queue.started - queue.idle > self.runners.max + self.limiter.asleep() {
+                        break None;
+                    }
+                    if let Some(next) = queue.waiting.pop_front() {
+                        break Some(next);
+                    }
+                    queue.idle += 1;
+                    queue = self
+                        .runners
+                        .queued
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    queue.idle -= 1;
                 }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(order = %order, error = %e, "no thread to advance the order");
+            };
+            let Some((order, held_too)) = next else {
+                self.lock_queue().started -= 1;
+                return;
+            };
+            if let Err(e) = self.advance_one(&order, held_too) {
+                tracing::error!(order = %order, error = %e, "the order could not be advanced");
+            }
             self.lock_active().remove(&order);
             self.returned(Some(&order));
         }
@@ -239,12 +379,8 @@ impl Engine {
         let first = self.lock_startup().is_none();
         let mut woken = BTreeSet::new();
         let active = self.lock_active().clone();
-        for summary in self.store.list_orders()? {
-            let waiting = matches!(
-                summary.state,
-                OrderState::Acknowledged | OrderState::InProgress
-            );
-            if !waiting || active.contains(&summary.id) {
+        for summary in self.store.waiting_orders()? {
+            if active.contains(&summary.id) {
                 continue;
             }
             let seen = (summary.updated_at.clone(), summary.cancel_requested);
@@ -429,10 +565,20 @@ impl Engine {
     /// for the running attempts to finish and their advances to return;
     /// true when they all did. Their locks are released as they return; an
     /// order still running at the end is taken over by the next engine or
-    /// `ordo resume` (its runner is gone).
+    /// `ordo resume` (its runner is gone), as is one still queued (stored,
+    /// not advanced here).
     pub fn shutdown(&self, grace: Duration) -> bool {
         self.stopping.store(true, Ordering::SeqCst);
         self.limiter.close();
+        let dropped: Vec<(String, bool)> = {
+            let mut queue = self.lock_queue();
+            self.runners.queued.notify_all();
+            queue.waiting.drain(..).collect()
+        };
+        for (order, _) in dropped {
+            self.lock_active().remove(&order);
+            self.returned(Some(&order));
+        }
         let until = Instant::now() + grace;
         while Instant::now() < until {
             if self.lock_active().is_empty() {

@@ -29,6 +29,7 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
                 &orders,
                 &app.engine.metrics,
                 app.engine.active().len(),
+                app.engine.queued(),
                 app.engine.readiness(),
             ),
         )
@@ -48,6 +49,7 @@ pub(crate) fn render(
     orders: &[OrderSummary],
     m: &Metrics,
     active: usize,
+    queued: usize,
     readiness: Readiness,
 ) -> String {
     let mut by_state: BTreeMap<&str, usize> = [
@@ -70,7 +72,13 @@ pub(crate) fn render(
         let _ = writeln!(out, "ordo_orders{{state=\"{state}\"}} {n}");
     }
     out.push_str("# HELP ordo_orders_advancing Orders this server is advancing now.\n# TYPE ordo_orders_advancing gauge\n");
-    let _ = writeln!(out, "ordo_orders_advancing {active}");
+    let _ = writeln!(
+        out,
+        "ordo_orders_advancing {}",
+        active.saturating_sub(queued)
+    );
+    out.push_str("# HELP ordo_orders_queued Orders waiting for one of this server's runners.\n# TYPE ordo_orders_queued gauge\n");
+    let _ = writeln!(out, "ordo_orders_queued {queued}");
     let Readiness {
         ready,
         parked,

@@ -374,10 +374,17 @@ impl<'p> Run<'_, 'p> {
                 wait = wait.min(until);
             }
             if self.running == 0 {
-                // Only timers left: record everything, then sleep until the
-                // first is due.
+                // Only timers left, or attempts waiting for a place of the
+                // shared limiter: record everything, then sleep until the
+                // first timer is due or another run gives a place back (a
+                // run of a server's engine that sleeps on timers alone lets
+                // it advance another order meanwhile).
                 self.flush()?;
-                std::thread::sleep(wait);
+                match &self.ex.limiter {
+                    Some(l) if self.queues.iter().any(|q| !q.is_empty()) => l.wait(wait),
+                    Some(l) => l.sleep(wait),
+                    None => std::thread::sleep(wait),
+                }
                 continue;
             }
             // Nothing waits unrecorded while the run waits: with a writer it
