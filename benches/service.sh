@@ -10,13 +10,15 @@
 # stopped by its pid (trap), also when the script fails. Work files go to
 # $BENCH_DIR (default /tmp/ordo-bench.PID), removed at the end unless
 # BENCH_KEEP=1. Knobs: BENCH_SECONDS (throughput run length, 10),
-# BENCH_CLIENTS ("1 2 4 8"), BENCH_PARKED ("1000 10000").
+# BENCH_CLIENTS ("1 2 4 8"), BENCH_PARKED ("1000 10000"), BENCH_BIN (below).
 # Results are also appended as JSON lines to $BENCH_DIR/results.jsonl.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/ordo-bench.$$}
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+# BENCH_BIN=DIR: the binaries already built in DIR (ordo, examples/loadgen,
+# examples/generate), for a paired run of two builds; nothing is built.
+BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
 FIGURES=(throughput parked durable_noop makespan plan check)
 SERVER_PIDS=()
 
@@ -37,6 +39,7 @@ trap cleanup EXIT
 # ---------------------------------------------------------------- shared
 
 build() {
+    if [ -n "${BENCH_BIN:-}" ]; then return 0; fi
     (cd "$ROOT" && CARGO_INCREMENTAL=0 cargo build --release --quiet \
         --bin ordo --example loadgen --example generate)
 }
