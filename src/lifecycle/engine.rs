@@ -48,6 +48,15 @@ use crate::store::Store;
 /// How often the engine reads the store for orders to take over or wake.
 pub const POLL: Duration = Duration::from_millis(250);
 
+/// How long after a poll that took `took` the next one starts: [`POLL`], or
+/// four times `took` when that is longer. A poll reads every order that may
+/// have work to do; with a hundred thousand of them one takes most of a
+/// second, and back to back they would keep the store's reader from the
+/// orders they wake (at most a fifth of its time this way).
+pub fn next_poll(took: Duration) -> Duration {
+    POLL.max(took.saturating_mul(4))
+}
+
 /// Attempt latency histogram bounds, in seconds (Prometheus `le`).
 pub const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -591,5 +600,21 @@ impl Engine {
 
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_poll_spaces_out_the_next() {
+        assert_eq!(next_poll(Duration::from_millis(10)), POLL);
+        assert_eq!(next_poll(Duration::from_millis(62)), POLL);
+        assert_eq!(
+            next_poll(Duration::from_millis(600)),
+            Duration::from_millis(2400)
+        );
+        assert_eq!(next_poll(Duration::MAX), Duration::MAX);
     }
 }

@@ -28,7 +28,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::exec::BindingsRecord;
-use crate::lifecycle::engine::{Engine, POLL};
+use crate::lifecycle::engine::{next_poll, Engine, POLL};
 use crate::lifecycle::{self, CompiledCatalog, LifecycleError};
 use crate::store::{Location, Store};
 
@@ -221,17 +221,19 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
     let poller = tokio::spawn({
         let engine = Arc::clone(&engine);
         async move {
-            let mut tick = tokio::time::interval(POLL);
+            let mut pause = Duration::ZERO;
             loop {
-                tick.tick().await;
+                tokio::time::sleep(pause).await;
                 if engine.is_stopping() {
                     break;
                 }
+                let began = std::time::Instant::now();
                 let engine = Arc::clone(&engine);
                 let polled = tokio::task::spawn_blocking(move || engine.poll()).await;
                 if let Ok(Err(e)) = polled {
                     tracing::error!(error = %e, "cannot read the store's orders");
                 }
+                pause = next_poll(began.elapsed());
             }
         }
     });
@@ -249,14 +251,16 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
                 return;
             };
             let client = Arc::new(client);
-            let mut tick = tokio::time::interval(POLL);
+            let mut pause = Duration::ZERO;
             loop {
-                tick.tick().await;
+                tokio::time::sleep(pause).await;
                 if app.engine.is_stopping() {
                     break;
                 }
+                let began = std::time::Instant::now();
                 let (app, client) = (Arc::clone(&app), Arc::clone(&client));
                 let _ = tokio::task::spawn_blocking(move || hub::round(&app, &client)).await;
+                pause = next_poll(began.elapsed());
             }
         }
     });
