@@ -27,6 +27,7 @@ use ordo::value::Value;
 
 contract!(
     orders_load_back_and_ids_are_unique,
+    order_counts_are_the_order_list_by_state,
     events_update_tasks_status_and_the_journal,
     a_second_runner_is_refused_until_the_first_lets_go,
     a_lock_taken_over_fences_the_old_holder,
@@ -125,6 +126,37 @@ fn orders_load_back_and_ids_are_unique(b: &dyn Backend) {
         .map(|o| o.id)
         .collect();
     assert_eq!(ids, ["ORD-2", "ORD-1"]);
+}
+
+fn order_counts_are_the_order_list_by_state(b: &dyn Backend) {
+    let store = b.store();
+    let zeros: Vec<(OrderState, usize)> = OrderState::ALL.iter().map(|&s| (s, 0)).collect();
+    assert_eq!(store.order_counts().unwrap(), zeros);
+    create(&*store, "ORD-A1");
+    create(&*store, "ORD-A2");
+    finish(
+        &*store,
+        &support::broadband("ORD-C1"),
+        OrderState::Completed,
+    );
+    finish(&*store, &support::broadband("ORD-F1"), OrderState::Failed);
+    let counts = store.order_counts().unwrap();
+    let listed = store.list_orders().unwrap();
+    for (state, n) in &counts {
+        let in_list = listed.iter().filter(|o| o.state == *state).count();
+        assert_eq!(*n, in_list, "{state:?}: {counts:?}");
+    }
+    let order: Vec<OrderState> = counts.iter().map(|c| c.0).collect();
+    assert_eq!(order, OrderState::ALL);
+    let of = |state| counts.iter().find(|c| c.0 == state).unwrap().1;
+    assert_eq!(
+        (
+            of(OrderState::Acknowledged),
+            of(OrderState::Completed),
+            of(OrderState::Failed)
+        ),
+        (2, 1, 1)
+    );
 }
 
 fn events_update_tasks_status_and_the_journal(b: &dyn Backend) {

@@ -206,6 +206,11 @@ impl Engine {
         self.lock_active().iter().cloned().collect()
     }
 
+    /// How many orders are queued or advancing here.
+    pub fn active_count(&self) -> usize {
+        self.lock_active().len()
+    }
+
     /// Orders queued for a runner, not advancing yet.
     pub fn queued(&self) -> usize {
         self.lock_queue().waiting.len()

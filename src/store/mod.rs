@@ -59,7 +59,7 @@ pub use status::{
 };
 pub use work::{OutputSpec, WorkFilter, WorkItem, WorkRequest, WorkState};
 
-use crate::exec::{BindingsRecord, Journal};
+use crate::exec::{BindingsRecord, Journal, OrderState};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
@@ -135,6 +135,20 @@ pub trait Store: Send + Sync {
 
     /// Every order, newest first.
     fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError>;
+
+    /// How many orders are in each state (their latest version), every
+    /// state listed, zeros too, in [`OrderState::ALL`] order: what
+    /// `/metrics` shows, without reading each order's summary.
+    fn order_counts(&self) -> Result<Vec<(OrderState, usize)>, StoreError> {
+        let mut counts: Vec<(OrderState, usize)> =
+            OrderState::ALL.iter().map(|&s| (s, 0)).collect();
+        for o in self.list_orders()? {
+            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == o.state) {
+                c.1 += 1;
+            }
+        }
+        Ok(counts)
+    }
 
     /// The orders that may have work to do (`acknowledged` or
     /// `in_progress`, in their latest version), newest first, with what a

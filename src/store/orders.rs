@@ -283,6 +283,33 @@ pub(crate) fn list(db: &Db) -> Result<Vec<OrderSummary>, StoreError> {
     rows.collect::<Result<_, _>>().map_err(|e| db.err(e))
 }
 
+/// [`super::Store::order_counts`]: one pass over the orders' latest
+/// versions, counted by the database.
+pub(crate) fn counts(db: &Db) -> Result<Vec<(OrderState, usize)>, StoreError> {
+    let conn = db.reader();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT o.state, count(*) FROM orders o \
+             WHERE o.version = (SELECT max(version) FROM orders p WHERE p.id = o.id) \
+             GROUP BY o.state",
+        )
+        .map_err(|e| db.err(e))?;
+    let found = stmt
+        .query_map([], |r| {
+            Ok((parse_state::<OrderState>(r, 0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(|e| db.err(e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| db.err(e))?;
+    Ok(OrderState::ALL
+        .iter()
+        .map(|&state| {
+            let n = found.iter().find(|(s, _)| *s == state).map_or(0, |f| f.1);
+            (state, usize::try_from(n).unwrap_or(0))
+        })
+        .collect())
+}
+
 pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;

@@ -21,7 +21,7 @@ use super::{
     Store, StoreError, StoredOrder, TmfCancel, TmfHub, TmfRecord, WaitingOrder, WorkFilter,
     WorkItem, WorkRequest,
 };
-use crate::exec::{BindingsRecord, Journal};
+use crate::exec::{BindingsRecord, Journal, OrderState};
 use crate::inventory::{Instance, InstanceFilter};
 use crate::plan::Plan;
 
@@ -415,6 +415,10 @@ impl Store for SqliteStore {
 
     fn list_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
         orders::list(&self.db)
+    }
+
+    fn order_counts(&self) -> Result<Vec<(OrderState, usize)>, StoreError> {
+        orders::counts(&self.db)
     }
 
     fn waiting_orders(&self) -> Result<Vec<WaitingOrder>, StoreError> {
