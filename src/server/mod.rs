@@ -207,6 +207,22 @@ pub fn serve(options: ServeOptions) -> Result<(), ServeError> {
     runtime.block_on(run(app, options))
 }
 
+/// Runs `round` on the blocking pool at once, then again and again until
+/// the engine stops, each time [`next_poll`] after the last round began
+/// (what the engine's poll and the hub loop share).
+async fn paced(engine: Arc<Engine>, round: impl Fn() + Clone + Send + 'static) {
+    let mut pause = Duration::ZERO;
+    loop {
+        tokio::time::sleep(pause).await;
+        if engine.is_stopping() {
+            break;
+        }
+        let began = std::time::Instant::now();
+        let _ = tokio::task::spawn_blocking(round.clone()).await;
+        pause = next_poll(began.elapsed());
+    }
+}
+
 async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -218,25 +234,14 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
     eprintln!("ordo serve: listening on http://{addr}");
     let engine = Arc::clone(&app.engine);
     // Takeover at start, then the wake-up poll.
-    let poller = tokio::spawn({
+    let poller = tokio::spawn(paced(Arc::clone(&engine), {
         let engine = Arc::clone(&engine);
-        async move {
-            let mut pause = Duration::ZERO;
-            loop {
-                tokio::time::sleep(pause).await;
-                if engine.is_stopping() {
-                    break;
-                }
-                let began = std::time::Instant::now();
-                let engine = Arc::clone(&engine);
-                let polled = tokio::task::spawn_blocking(move || engine.poll()).await;
-                if let Ok(Err(e)) = polled {
-                    tracing::error!(error = %e, "cannot read the store's orders");
-                }
-                pause = next_poll(began.elapsed());
+        move || {
+            if let Err(e) = engine.poll() {
+                tracing::error!(error = %e, "cannot read the store's orders");
             }
         }
-    });
+    }));
     // TMF hub notifications, on their own thread: a slow listener delays
     // only the deliveries behind it.
     let notifier = tokio::spawn({
@@ -251,17 +256,8 @@ async fn run(app: Arc<App>, options: ServeOptions) -> Result<(), ServeError> {
                 return;
             };
             let client = Arc::new(client);
-            let mut pause = Duration::ZERO;
-            loop {
-                tokio::time::sleep(pause).await;
-                if app.engine.is_stopping() {
-                    break;
-                }
-                let began = std::time::Instant::now();
-                let (app, client) = (Arc::clone(&app), Arc::clone(&client));
-                let _ = tokio::task::spawn_blocking(move || hub::round(&app, &client)).await;
-                pause = next_poll(began.elapsed());
-            }
+            let engine = Arc::clone(&app.engine);
+            paced(engine, move || hub::round(&app, &client)).await;
         }
     });
     // On PostgreSQL, a change by any process (a new order, a completed work
