@@ -140,14 +140,9 @@ pub trait Store: Send + Sync {
     /// state listed, zeros too, in [`OrderState::ALL`] order: what
     /// `/metrics` shows, without reading each order's summary.
     fn order_counts(&self) -> Result<Vec<(OrderState, usize)>, StoreError> {
-        let mut counts: Vec<(OrderState, usize)> =
-            OrderState::ALL.iter().map(|&s| (s, 0)).collect();
-        for o in self.list_orders()? {
-            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == o.state) {
-                c.1 += 1;
-            }
-        }
-        Ok(counts)
+        Ok(status::by_state(
+            self.list_orders()?.into_iter().map(|o| (o.state, 1)),
+        ))
     }
 
     /// The orders that may have work to do (`acknowledged` or

@@ -301,13 +301,9 @@ pub(crate) fn counts(db: &Db) -> Result<Vec<(OrderState, usize)>, StoreError> {
         .map_err(|e| db.err(e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| db.err(e))?;
-    Ok(OrderState::ALL
-        .iter()
-        .map(|&state| {
-            let n = found.iter().find(|(s, _)| *s == state).map_or(0, |f| f.1);
-            (state, usize::try_from(n).unwrap_or(0))
-        })
-        .collect())
+    Ok(super::status::by_state(found.into_iter().map(
+        |(state, n)| (state, usize::try_from(n).unwrap_or(0)),
+    )))
 }
 
 pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {

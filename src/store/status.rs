@@ -70,6 +70,21 @@ pub struct WaitingOrder {
     pub cancel_requested: bool,
 }
 
+/// Every state in [`OrderState::ALL`] order with the sum of the counts
+/// `found` gives it (zero for a state it does not name): the shape of
+/// [`super::Store::order_counts`].
+pub(crate) fn by_state(
+    found: impl IntoIterator<Item = (OrderState, usize)>,
+) -> Vec<(OrderState, usize)> {
+    let mut counts: Vec<(OrderState, usize)> = OrderState::ALL.iter().map(|&s| (s, 0)).collect();
+    for (state, n) in found {
+        if let Some(c) = counts.iter_mut().find(|(s, _)| *s == state) {
+            c.1 += n;
+        }
+    }
+    counts
+}
+
 impl WaitingOrder {
     /// The states of an order that may have work to do.
     pub fn may_have_work(state: OrderState) -> bool {
