@@ -89,7 +89,7 @@ pub(crate) struct Shown {
 pub(crate) fn execute(a: Advance<'_>, shown: &Shown) -> Exit {
     let (plan, store, order) = (a.plan, a.store, a.lock.order().to_string());
     let mut progress = Progress::new(plan, shown.quiet);
-    progress.resuming(&a.initial);
+    progress.resuming(a.initial);
     let advanced = match lifecycle::advance(a, &mut |event| progress.observe(event)) {
         Ok(advanced) => advanced,
         Err(e) => return fail(e, Format::Human),

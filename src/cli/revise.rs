@@ -78,7 +78,7 @@ pub(crate) fn revise(args: &ReviseArgs) -> Exit {
             lock: &lock,
             state: &args.state.path,
             plan: &stored.plan,
-            initial: stored.records.clone(),
+            initial: &stored.records,
             bindings: &bindings,
             options: ExecOptions {
                 jobs: args.jobs.n,

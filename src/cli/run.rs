@@ -42,7 +42,7 @@ pub(crate) fn run(args: &RunArgs) -> Exit {
             &lock,
             &args.state.path,
             &planned.plan,
-            Vec::new(),
+            &[],
             &bindings,
         )
         .jobs(args.jobs.n)

@@ -25,8 +25,9 @@ pub struct Advance<'a> {
     /// The state folder (for the events log and the plugin log).
     pub state: &'a Path,
     pub plan: &'a Plan,
-    /// The stored task records (empty for a new order).
-    pub initial: Vec<TaskRecord>,
+    /// The stored task records (empty for a new order), borrowed: the run
+    /// starts from the store's (or `loaded`'s) copy.
+    pub initial: &'a [TaskRecord],
     pub bindings: &'a Bindings,
     /// How to run; the plugin log is set here.
     pub options: ExecOptions,
@@ -43,7 +44,7 @@ impl<'a> Advance<'a> {
         lock: &'a RunnerLock,
         state: &'a Path,
         plan: &'a Plan,
-        initial: Vec<TaskRecord>,
+        initial: &'a [TaskRecord],
         bindings: &'a Bindings,
     ) -> Advance<'a> {
         Advance {
@@ -69,14 +70,7 @@ impl<'a> Advance<'a> {
     ) -> Advance<'a> {
         Advance {
             loaded: Some(stored),
-            ..Advance::new(
-                store,
-                lock,
-                state,
-                &stored.plan,
-                stored.records.clone(),
-                bindings,
-            )
+            ..Advance::new(store, lock, state, &stored.plan, &stored.records, bindings)
         }
     }
 
