@@ -164,10 +164,12 @@ impl SourceFile {
     }
 }
 
-/// Every file of a run, addressed by [`FileId`].
+/// Every file of a run, addressed by [`FileId`]. The files are shared: a
+/// server clones its catalog's table for every order it plans, and adds
+/// only the order's file to its copy.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
-    files: Vec<SourceFile>,
+    files: Vec<std::sync::Arc<SourceFile>>,
 }
 
 impl Sources {
@@ -176,7 +178,7 @@ impl Sources {
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {
-        self.files.push(file);
+        self.files.push(std::sync::Arc::new(file));
         FileId(self.files.len() as u32 - 1)
     }
 
@@ -188,7 +190,7 @@ impl Sources {
         self.files
             .iter()
             .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+            .map(|(i, f)| (FileId(i as u32), &**f))
     }
 
     pub fn text(&self, span: Span) -> &str {
