@@ -18,6 +18,7 @@ use serde_json::json;
 contract!(
     a_tmf_order_is_stored_with_its_record_and_found_by_external_id,
     an_order_refused_by_the_store_leaves_no_tmf_record,
+    the_status_an_order_is_created_with_is_the_one_read_back,
     cancellation_requests_get_ids_and_read_back,
     the_outbox_sends_each_orders_events_in_order_and_retries_a_failed_one,
     a_state_is_notified_once_and_not_over_a_newer_one,
@@ -32,6 +33,19 @@ fn record(external: &[&str]) -> TmfRecord {
         external_ids: external.iter().map(|s| s.to_string()).collect(),
         meta: json!({"order": {"items": []}, "body": {"productOrderItem": []}}),
     }
+}
+
+/// The server answers a ProductOrder with the status `create_tmf_order`
+/// returns instead of reading it back: the two must be one.
+fn the_status_an_order_is_created_with_is_the_one_read_back(b: &dyn Backend) {
+    let store = b.store();
+    let plan = support::broadband("PO-7");
+    let created = store
+        .create_tmf_order(&plan, &support::document("PO-7"), None, &record(&["E-7"]))
+        .unwrap();
+    assert_eq!(created.tasks.len(), plan.tasks.len());
+    assert!(!created.items.is_empty());
+    assert_eq!(created, store.order_status("PO-7").unwrap());
 }
 
 fn a_tmf_order_is_stored_with_its_record_and_found_by_external_id(b: &dyn Backend) {

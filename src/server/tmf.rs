@@ -23,7 +23,7 @@ use super::App;
 use crate::diagnostic::Code;
 use crate::inventory::{InstalledBase, InstanceFilter};
 use crate::lifecycle::{self, CancelRequest, LifecycleError};
-use crate::store::{Store, TmfCancel, TmfRecord};
+use crate::store::{OrderStatus, Store, TmfCancel, TmfRecord};
 use crate::tmf::{self as lib, TmfOrder};
 
 /// Where TMF622 lives, before its version (`v4`, `v5`).
@@ -117,14 +117,14 @@ pub(crate) fn render(
             format!("the TMF record of order {id} is damaged: {e}"),
         )
     })?;
-    let href = order_href(version, id);
-    Ok(Some(lib::product_order_echo(
-        &status,
-        &tmf,
-        &record.meta["body"],
-        &href,
-        version == "v5",
-    )))
+    Ok(Some(resource(&status, &tmf, &record.meta["body"], version)))
+}
+
+/// The ProductOrder resource of an order's status, its TMF record and the
+/// body it came as.
+fn resource(status: &OrderStatus, tmf: &TmfOrder, body: &Value, version: &str) -> Value {
+    let href = order_href(version, &status.order);
+    lib::product_order_echo(status, tmf, body, &href, version == "v5")
 }
 
 /// Ids ordo assigns to ProductOrders: the time, and a counter for orders
@@ -191,7 +191,7 @@ pub(crate) async fn create_product_order(
     let resource = blocking(&app, move |app| {
         let given: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let mut tries = 0;
-        let id = loop {
+        let (status, request) = loop {
             let id = new_order_id();
             let (planned, request) = plan(app, &id, text.clone())?;
             lifecycle::checked_bindings(&app.bindings, &planned.plan)
@@ -204,17 +204,18 @@ pub(crate) async fn create_product_order(
                 &tmf,
             );
             match created {
-                Ok(()) => break id,
+                Ok(status) => break (status, request),
                 // Another process took the id in the same millisecond.
                 Err(crate::store::StoreError::OrderExists { .. }) if tries < 3 => tries += 1,
                 Err(e) => return Err(ApiError::lifecycle(e.into(), None)),
             }
         };
+        let id = &status.order;
         tracing::info!(order = %id, user = %user, api = %version, "product order submitted");
-        // Rendered before it is advanced: as created, `acknowledged`.
-        let created = render(app.store(), &version, &id);
-        app.engine.wake(&id);
-        created?.ok_or_else(|| not_found("productOrder", &id))
+        // As created, `acknowledged`: answered before it is advanced.
+        let created = resource(&status, &TmfOrder::from(&request), &given, &version);
+        app.engine.wake(id);
+        Ok(created)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(resource)).into_response())

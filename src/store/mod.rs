@@ -236,13 +236,16 @@ pub trait Store: Send + Sync {
 
     /// [`Store::create_bound_order`] for an order that came as a TMF622
     /// ProductOrder: its TMF record is written in the same transaction.
+    /// Answers the order's status as created (what [`Store::order_status`]
+    /// reads until the order is advanced), so that the ProductOrder is
+    /// answered without reading it back.
     fn create_tmf_order(
         &self,
         plan: &Plan,
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
         tmf: &TmfRecord,
-    ) -> Result<(), StoreError>;
+    ) -> Result<OrderStatus, StoreError>;
 
     /// The TMF record of an order, if it came as a ProductOrder.
     fn tmf_order(&self, order: &str) -> Result<Option<TmfRecord>, StoreError>;

@@ -12,7 +12,7 @@ use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::plan::Plan;
 
 /// The version a new order gets; revisions will add more.
-const FIRST_VERSION: u32 = 1;
+pub(crate) const FIRST_VERSION: u32 = 1;
 
 pub(crate) fn create(
     db: &Db,
@@ -20,18 +20,19 @@ pub(crate) fn create(
     document: &serde_json::Value,
     bindings: Option<&BindingsRecord>,
 ) -> Result<(), StoreError> {
-    create_with(db, plan, document, bindings, None)
+    create_with(db, plan, document, bindings, None).map(drop)
 }
 
 /// [`create`], with the TMF622 record of an order that came as a
-/// ProductOrder written in the same transaction.
+/// ProductOrder written in the same transaction; the order's status as
+/// created.
 pub(crate) fn create_with(
     db: &Db,
     plan: &Plan,
     document: &serde_json::Value,
     bindings: Option<&BindingsRecord>,
     tmf: Option<&super::TmfRecord>,
-) -> Result<(), StoreError> {
+) -> Result<OrderStatus, StoreError> {
     let err = |e| db.err(e);
     let plan_json = serde_json::to_string(plan).map_err(|e| db_json(db, "plan", e))?;
     let bindings = bindings
@@ -49,10 +50,12 @@ pub(crate) fn create_with(
         });
     }
     instances::check_available(db, &tx, plan)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO orders (id, version, state, created_at, updated_at, catalog_hash, bindings, due_at) \
          VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
-        params![
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
             plan.order,
             FIRST_VERSION,
             OrderState::Acknowledged.as_str(),
@@ -60,14 +63,14 @@ pub(crate) fn create_with(
             plan.catalog_hash,
             bindings,
             due_at(plan, &at)
-        ],
-    )
+        ])
+    })
     .map_err(err)?;
     insert_plan(db, &tx, &plan.order, FIRST_VERSION, &plan_json, document)?;
     insert_items(db, &tx, plan, FIRST_VERSION)?;
     {
         let mut task = tx
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO tasks (order_id, version, task_id, idx, item_id, point_of_no_return, state, inputs_hash) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
@@ -90,15 +93,17 @@ pub(crate) fn create_with(
         state: OrderState::Acknowledged,
         reason: None,
     };
-    tx.execute(
+    let event = event_json(db, &created)?;
+    tx.prepare_cached(
         "INSERT INTO events (order_id, seq, version, at, event) VALUES (?1, 1, ?2, ?3, ?4)",
-        params![plan.order, FIRST_VERSION, at, event_json(db, &created)?],
     )
+    .and_then(|mut insert| insert.execute(params![plan.order, FIRST_VERSION, at, event]))
     .map_err(err)?;
     if let Some(tmf) = tmf {
         super::tmf::insert(db, &tx, &plan.order, tmf, &at)?;
     }
-    tx.commit().map_err(err)
+    tx.commit().map_err(err)?;
+    Ok(super::status::created_status(plan, at))
 }
 
 /// When an order created at `at` is due, if its plan says.
@@ -118,10 +123,10 @@ pub(crate) fn insert_plan(
     plan_json: &str,
     document: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO order_plans (order_id, version, plan, document) VALUES (?1, ?2, ?3, ?4)",
-        params![order, version, plan_json, document.to_string()],
     )
+    .and_then(|mut insert| insert.execute(params![order, version, plan_json, document.to_string()]))
     .map_err(|e| db.err(e))?;
     Ok(())
 }
@@ -135,7 +140,7 @@ pub(crate) fn insert_items(
 ) -> Result<(), StoreError> {
     let err = |e| db.err(e);
     let mut item = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO items (order_id, version, item_id, idx, product, action, parent, attributes, instance) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
@@ -162,8 +167,8 @@ pub(crate) fn insert_items(
 pub(crate) fn load(db: &Db, order: &str) -> Result<StoredOrder, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let rows = task_rows(db, &conn, order, head.version)?;
-    let keys = super::revisions::key_versions(db, &conn, order, head.version)?;
+    let rows = task_rows(db, &conn, order, head.row.version)?;
+    let keys = super::revisions::key_versions(db, &conn, order, head.row.version)?;
     stored_order(&db.path, order, head, rows, keys)
 }
 
@@ -203,19 +208,20 @@ pub(crate) fn stored_order(
             ),
         });
     }
+    let row = head.row;
     Ok(StoredOrder {
         id: order.to_string(),
-        version: head.version,
-        state: head.state,
-        reason: head.reason,
+        version: row.version,
+        state: row.state,
+        reason: row.reason,
         plan,
         document,
         records: rows.into_iter().map(|r| r.record).collect(),
         bindings,
         redone_at,
-        cancel_requested: head.cancel_requested,
-        created_at: head.created_at,
-        updated_at: head.updated_at,
+        cancel_requested: row.cancel_requested,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     })
 }
 
@@ -309,7 +315,7 @@ pub(crate) fn counts(db: &Db) -> Result<Vec<(OrderState, usize)>, StoreError> {
 pub(crate) fn status(db: &Db, order: &str) -> Result<OrderStatus, StoreError> {
     let conn = db.reader();
     let head = head(db, &conn, order)?;
-    let rows = task_rows(db, &conn, order, head.version)?;
+    let rows = task_rows(db, &conn, order, head.row.version)?;
     let last_event_at = conn
         .query_row(
             "SELECT at FROM events WHERE order_id = ?1 ORDER BY seq DESC LIMIT 1",
@@ -429,7 +435,7 @@ fn task_rows(
     version: u32,
 ) -> Result<Vec<TaskRow>, StoreError> {
     let mut stmt = conn
-        .prepare(concat!(
+        .prepare_cached(concat!(
             "SELECT ",
             task_columns!(),
             " FROM tasks WHERE order_id = ?1 AND version = ?2 ORDER BY idx"
@@ -442,45 +448,54 @@ fn task_rows(
         .map_err(|e| corrupt_or(db, e))
 }
 
-/// The order row of the latest version.
-pub(crate) struct Head {
+/// The order row of the latest version: what its status shows of it.
+pub(crate) struct OrderRow {
     pub version: u32,
     pub state: OrderState,
     pub reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
-    pub plan: String,
-    pub document: String,
-    pub bindings: Option<String>,
     pub cancel_requested: bool,
     pub due_at: Option<String>,
 }
 
+/// [`OrderRow`], with the JSON columns of its version as stored.
+pub(crate) struct Head {
+    pub row: OrderRow,
+    pub plan: String,
+    pub document: String,
+    pub bindings: Option<String>,
+}
+
 fn head(db: &Db, conn: &Connection, order: &str) -> Result<Head, StoreError> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT o.version, o.state, o.reason, o.created_at, \
                 max(o.updated_at, coalesce((SELECT e.at FROM events e WHERE e.order_id = ?1 \
                     ORDER BY e.seq DESC LIMIT 1), '')), \
                 p.plan, p.document, o.cancel_requested_at IS NOT NULL, o.bindings, o.due_at \
          FROM orders o LEFT JOIN order_plans p ON p.order_id = o.id AND p.version = o.version \
          WHERE o.id = ?1 ORDER BY o.version DESC LIMIT 1",
-        [order],
-        |r| {
-            Ok(Head {
-                version: r.get(0)?,
-                state: parse_state(r, 1)?,
-                reason: r.get(2)?,
-                created_at: r.get(3)?,
-                updated_at: r.get(4)?,
-                plan: r.get(5)?,
-                document: r.get(6)?,
-                cancel_requested: r.get(7)?,
-                bindings: r.get(8)?,
-                due_at: r.get(9)?,
-            })
-        },
     )
-    .optional()
+    .and_then(|mut select| {
+        select
+            .query_row([order], |r| {
+                Ok(Head {
+                    row: OrderRow {
+                        version: r.get(0)?,
+                        state: parse_state(r, 1)?,
+                        reason: r.get(2)?,
+                        created_at: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        cancel_requested: r.get(7)?,
+                        due_at: r.get(9)?,
+                    },
+                    plan: r.get(5)?,
+                    document: r.get(6)?,
+                    bindings: r.get(8)?,
+                })
+            })
+            .optional()
+    })
     .map_err(|e| corrupt_or(db, e))?
     .ok_or_else(|| StoreError::NoSuchOrder {
         order: order.to_string(),
@@ -497,11 +512,8 @@ pub(crate) fn existing_version(db: &Db, conn: &Connection, order: &str) -> Resul
 }
 
 pub(crate) fn latest_version(conn: &Connection, order: &str) -> rusqlite::Result<Option<u32>> {
-    conn.query_row(
-        "SELECT max(version) FROM orders WHERE id = ?1",
-        [order],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT max(version) FROM orders WHERE id = ?1")?
+        .query_row([order], |r| r.get(0))
 }
 
 /// Reads an order or task state stored as its snake_case name.

@@ -40,14 +40,14 @@ pub(crate) fn acquire(db: &Arc<Db>, order: &str) -> Result<RunnerLock, StoreErro
                 });
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO runners (order_id, token, pid, host, acquired_at, heartbeat_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
              ON CONFLICT (order_id) DO UPDATE SET token = excluded.token, pid = excluded.pid, \
                  host = excluded.host, acquired_at = excluded.acquired_at, \
                  heartbeat_at = excluded.heartbeat_at",
-            params![order, token, pid, db.host, at],
         )
+        .and_then(|mut take| take.execute(params![order, token, pid, db.host, at]))
         .map_err(err)?;
         tx.commit().map_err(err)?;
     }
@@ -107,19 +107,21 @@ pub(crate) fn holder(
     conn: &Connection,
     order: &str,
 ) -> Result<Option<RunnerInfo>, StoreError> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT pid, host, acquired_at, heartbeat_at FROM runners WHERE order_id = ?1",
-        [order],
-        |r| {
-            Ok(RunnerInfo {
-                pid: r.get(0)?,
-                host: r.get(1)?,
-                acquired_at: r.get(2)?,
-                heartbeat_at: r.get(3)?,
-            })
-        },
     )
-    .optional()
+    .and_then(|mut select| {
+        select
+            .query_row([order], |r| {
+                Ok(RunnerInfo {
+                    pid: r.get(0)?,
+                    host: r.get(1)?,
+                    acquired_at: r.get(2)?,
+                    heartbeat_at: r.get(3)?,
+                })
+            })
+            .optional()
+    })
     .map_err(|e| db.err(e))
 }
 

@@ -376,6 +376,9 @@ fn read_only(
     Ok(conn)
 }
 
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 128;
+
 /// A connection with the busy timeout. A read-only one never checkpoints
 /// the log when it closes (it could not, but says so to SQLite too).
 fn connect(
@@ -388,6 +391,9 @@ fn connect(
     let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     conn.busy_timeout(options.busy_timeout).map_err(sqlite)?;
+    // Every statement the store runs often is prepared once per
+    // connection; rusqlite's default of 16 would evict some of them.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if read_only {
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(sqlite)?;
@@ -493,7 +499,7 @@ impl Store for SqliteStore {
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
         tmf: &TmfRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<OrderStatus, StoreError> {
         orders::create_with(&self.db, plan, document, bindings, Some(tmf))
     }
 

@@ -255,6 +255,36 @@ struct PlanOutline {
     tasks: Vec<TaskOutline>,
 }
 
+impl PlanOutline {
+    fn of(plan: &Plan) -> PlanOutline {
+        PlanOutline {
+            catalog_hash: plan.catalog_hash.clone(),
+            stages: plan.stages.clone(),
+            items: plan
+                .items
+                .iter()
+                .map(|i| ItemOutline {
+                    id: i.id.clone(),
+                    product: i.product.clone(),
+                    action: i.action,
+                    parent: i.parent.clone(),
+                })
+                .collect(),
+            tasks: plan
+                .tasks
+                .iter()
+                .map(|t| TaskOutline {
+                    id: t.id.clone(),
+                    item: t.item.clone(),
+                    action: t.action.clone(),
+                    stage: t.stage,
+                    point_of_no_return: t.point_of_no_return,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct ItemOutline {
     id: String,
@@ -286,7 +316,63 @@ pub(crate) fn order_status(
 ) -> Result<OrderStatus, super::StoreError> {
     let plan: PlanOutline =
         serde_json::from_str(&head.plan).map_err(|e| super::StoreError::json(path, "plan", e))?;
-    drop(head.plan);
+    Ok(assemble(
+        order,
+        head.row,
+        plan,
+        rows,
+        last_event_at,
+        runner,
+        revisions,
+    ))
+}
+
+/// The status of an order its store has just created, at `at` (the time
+/// it stored): acknowledged, every task pending, nothing run. What
+/// [`order_status`] reads back until the order is advanced, without
+/// reading it back: a ProductOrder is answered with it.
+pub(crate) fn created_status(plan: &Plan, at: String) -> OrderStatus {
+    let row = super::orders::OrderRow {
+        version: super::orders::FIRST_VERSION,
+        state: OrderState::Acknowledged,
+        reason: None,
+        due_at: super::orders::due_at(plan, &at),
+        created_at: at.clone(),
+        updated_at: at.clone(),
+        cancel_requested: false,
+    };
+    let rows = plan
+        .tasks
+        .iter()
+        .map(|_| super::orders::TaskRow {
+            record: TaskRecord::default(),
+            started_at: None,
+            finished_at: None,
+            next_attempt_at: None,
+        })
+        .collect();
+    assemble(
+        &plan.order,
+        row,
+        PlanOutline::of(plan),
+        rows,
+        Some(at),
+        None,
+        Vec::new(),
+    )
+}
+
+/// [`OrderStatus`] from its parts: the one place the counts, the items and
+/// the tasks' statuses are put together.
+fn assemble(
+    order: &str,
+    head: super::orders::OrderRow,
+    plan: PlanOutline,
+    rows: Vec<super::orders::TaskRow>,
+    last_event_at: Option<String>,
+    runner: Option<RunnerStatus>,
+    revisions: Vec<RevisionStatus>,
+) -> OrderStatus {
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut item_counts: std::collections::HashMap<String, BTreeMap<&'static str, usize>> =
         std::collections::HashMap::with_capacity(plan.items.len());
@@ -347,7 +433,7 @@ pub(crate) fn order_status(
             parent: item.parent,
         })
         .collect();
-    Ok(OrderStatus {
+    OrderStatus {
         order: order.to_string(),
         version: head.version,
         state: head.state,
@@ -368,5 +454,5 @@ pub(crate) fn order_status(
         items,
         tasks,
         revisions,
-    })
+    }
 }

@@ -66,10 +66,12 @@ pub(crate) fn insert(
     at: &str,
 ) -> Result<(), StoreError> {
     let err = |e| db.err(e);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO tmf_orders (order_id, api_version, created_at, meta) VALUES (?1, ?2, ?3, ?4)",
-        params![order, tmf.api_version, at, tmf.meta.to_string()],
     )
+    .and_then(|mut insert| {
+        insert.execute(params![order, tmf.api_version, at, tmf.meta.to_string()])
+    })
     .map_err(err)?;
     external_ids(db, tx, order, &tmf.external_ids)
 }
@@ -81,13 +83,13 @@ fn external_ids(
     ids: &[String],
 ) -> Result<(), StoreError> {
     let err = |e| db.err(e);
-    tx.execute(
-        "DELETE FROM tmf_external_ids WHERE order_id = ?1",
-        params![order],
-    )
-    .map_err(err)?;
+    tx.prepare_cached("DELETE FROM tmf_external_ids WHERE order_id = ?1")
+        .and_then(|mut delete| delete.execute(params![order]))
+        .map_err(err)?;
     let mut insert = tx
-        .prepare("INSERT OR IGNORE INTO tmf_external_ids (order_id, external_id) VALUES (?1, ?2)")
+        .prepare_cached(
+            "INSERT OR IGNORE INTO tmf_external_ids (order_id, external_id) VALUES (?1, ?2)",
+        )
         .map_err(err)?;
     for id in ids {
         insert.execute(params![order, id]).map_err(err)?;

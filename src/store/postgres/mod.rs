@@ -286,7 +286,7 @@ impl Store for PgStore {
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
         record: &TmfRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<OrderStatus, StoreError> {
         orders::create(&self.pg, plan, document, bindings, Some(record))
     }
 
@@ -361,7 +361,7 @@ impl Store for PgStore {
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
     ) -> Result<(), StoreError> {
-        orders::create(&self.pg, plan, document, bindings, None)
+        orders::create(&self.pg, plan, document, bindings, None).map(drop)
     }
 
     fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError> {

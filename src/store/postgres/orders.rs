@@ -10,7 +10,7 @@ use crate::exec::{BindingsRecord, Event, OrderState, TaskRecord, TaskState};
 use crate::inventory::{Instance, InstanceFilter, InstanceStatus};
 use crate::plan::Plan;
 use crate::store::instances::{self as shared, Change};
-use crate::store::orders::{self as rows, Head, TaskRow};
+use crate::store::orders::{self as rows, Head, OrderRow, TaskRow};
 use crate::store::sqlite::now;
 use crate::store::{
     JournalEntry, OrderStatus, OrderSummary, RunnerStatus, StoreError, StoredOrder, TmfRecord,
@@ -28,14 +28,14 @@ const CREATE_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('ordo-create:' || current_schema()))";
 
 /// Creates an order (with the TMF622 record of one that came as a
-/// ProductOrder, in the same transaction).
+/// ProductOrder, in the same transaction); its status as created.
 pub(crate) fn create(
     pg: &Pg,
     plan: &Plan,
     document: &serde_json::Value,
     bindings: Option<&BindingsRecord>,
     tmf: Option<&TmfRecord>,
-) -> Result<(), StoreError> {
+) -> Result<OrderStatus, StoreError> {
     let failed = |e| pg.failed(e);
     let json = |what, e| pg.json(what, e);
     let plan_json = serde_json::to_string(plan).map_err(|e| json("plan", e))?;
@@ -128,7 +128,8 @@ pub(crate) fn create(
         super::tmf::insert(pg, &mut tx, &plan.order, tmf, &at)?;
     }
     notify(&mut tx, &plan.order).map_err(failed)?;
-    tx.commit().map_err(failed)
+    tx.commit().map_err(failed)?;
+    Ok(crate::store::status::created_status(plan, at))
 }
 
 /// The item rows of an order version.
@@ -181,8 +182,8 @@ pub(crate) fn notify(
 pub(crate) fn load(pg: &Pg, order: &str) -> Result<StoredOrder, StoreError> {
     let mut conn = pg.conn()?;
     let head = head(pg, &mut *conn, order)?;
-    let rows = task_rows(pg, &mut *conn, order, head.version)?;
-    let keys = super::revisions::key_versions(pg, &mut *conn, order, head.version)?;
+    let rows = task_rows(pg, &mut *conn, order, head.row.version)?;
+    let keys = super::revisions::key_versions(pg, &mut *conn, order, head.row.version)?;
     rows::stored_order(&pg.path(), order, head, rows, keys).map_err(|e| pg.own(e))
 }
 
@@ -249,7 +250,7 @@ pub(crate) fn list(pg: &Pg) -> Result<Vec<OrderSummary>, StoreError> {
 pub(crate) fn status(pg: &Pg, order: &str) -> Result<OrderStatus, StoreError> {
     let mut conn = pg.conn()?;
     let head = head(pg, &mut *conn, order)?;
-    let rows = task_rows(pg, &mut *conn, order, head.version)?;
+    let rows = task_rows(pg, &mut *conn, order, head.row.version)?;
     let last_event_at = conn
         .query_opt(
             "SELECT at FROM events WHERE order_id = $1 ORDER BY seq DESC LIMIT 1",
@@ -357,16 +358,18 @@ fn head(pg: &Pg, conn: &mut impl GenericClient, order: &str) -> Result<Head, Sto
             order: order.to_string(),
         })?;
     Ok(Head {
-        version: narrow(pg, row.get::<_, i64>(0))?,
-        state: parse(pg, row.get::<_, &str>(1))?,
-        reason: row.get(2),
-        created_at: row.get(3),
-        updated_at: row.get(4),
+        row: OrderRow {
+            version: narrow(pg, row.get::<_, i64>(0))?,
+            state: parse(pg, row.get::<_, &str>(1))?,
+            reason: row.get(2),
+            created_at: row.get(3),
+            updated_at: row.get(4),
+            cancel_requested: row.get(7),
+            due_at: row.get(9),
+        },
         plan: row.get(5),
         document: row.get(6),
-        cancel_requested: row.get(7),
         bindings: row.get(8),
-        due_at: row.get(9),
     })
 }
 
