@@ -26,6 +26,10 @@ pub(crate) fn check(args: &CheckArgs) -> Exit {
         Format::Github => write_stderr(&line),
         Format::Json => {}
     }
+    // The process ends here: freeing the model (a few allocations per
+    // source byte, some 3% of a large catalog's check) gives nothing back
+    // that the exit would not.
+    std::mem::forget(catalog);
     Exit::Success
 }
 

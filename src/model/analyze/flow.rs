@@ -74,11 +74,9 @@ impl Nullability<'_> {
             (TaskRef::Order { task }, _) | (TaskRef::Local { task }, None) => {
                 self.sigs.order.get(task)
             }
-            (TaskRef::Local { task }, Some((product, action))) => self
-                .sigs
-                .blocks
-                .get(&(product.to_string(), action))
-                .and_then(|b| b.get(task)),
+            (TaskRef::Local { task }, Some((product, action))) => {
+                self.sigs.block(product, action).and_then(|b| b.get(task))
+            }
             (TaskRef::Relied { product, task }, block) => {
                 let action = block.map_or(OrderAction::Add, |(_, a)| a);
                 self.sigs.relied(product, action, task)

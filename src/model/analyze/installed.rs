@@ -67,11 +67,11 @@ impl Scope<'_, '_> {
             }
             [_, task, out] => {
                 let sigs = self.sigs?;
-                let mut blocks = sigs.blocks.iter().filter(|((p, _), _)| p == product);
-                let Some(sig) = blocks.clone().find_map(|(_, b)| b.get(&task.name)) else {
+                let mut blocks = sigs.blocks_of(product);
+                let Some(sig) = blocks.clone().find_map(|b| b.get(&task.name)) else {
                     let names: Vec<&str> = blocks
                         .by_ref()
-                        .flat_map(|(_, b)| b.keys().map(String::as_str))
+                        .flat_map(|b| b.keys().map(String::as_str))
                         .collect();
                     diags.push(
                         Diagnostic::error(

@@ -394,7 +394,7 @@ fn include(
         match scope.expect(
             &a.value,
             &attr.ty,
-            &format!("attribute `{}`", attr.name),
+            format_args!("attribute `{}`", attr.name),
             diags,
         ) {
             Some(e) => args.push((attr.name.clone(), e)),

@@ -27,33 +27,42 @@ pub(super) struct TaskSig {
     pub conditional: bool,
 }
 
+/// The signatures of one block's tasks, by name.
+pub(super) type BlockSigs = BTreeMap<String, TaskSig>;
+
 /// Signatures of every task: per product and rule block, and the order block.
+/// Keyed by product first, so a product's blocks are found by a `&str`
+/// without building a key, and without a scan of every block.
 #[derive(Default)]
 pub(super) struct Sigs {
-    pub blocks: BTreeMap<(String, OrderAction), BTreeMap<String, TaskSig>>,
-    pub order: BTreeMap<String, TaskSig>,
+    pub blocks: BTreeMap<String, BTreeMap<OrderAction, BlockSigs>>,
+    pub order: BlockSigs,
 }
 
 impl Sigs {
+    pub fn block(&self, product: &str, action: OrderAction) -> Option<&BlockSigs> {
+        self.blocks.get(product)?.get(&action)
+    }
+
+    /// The rule blocks of a product, in the order of their actions.
+    pub fn blocks_of<'x>(&'x self, product: &str) -> impl Iterator<Item = &'x BlockSigs> + Clone {
+        self.blocks
+            .get(product)
+            .into_iter()
+            .flat_map(|b| b.values())
+    }
+
     pub fn relied(&self, product: &str, action: OrderAction, task: &str) -> Option<&TaskSig> {
         // The relied-on item may carry any action: prefer the same block, else any.
-        self.blocks
-            .get(&(product.to_string(), action))
+        self.block(product, action)
             .and_then(|b| b.get(task))
-            .or_else(|| {
-                self.blocks
-                    .iter()
-                    .filter(|((p, _), _)| p == product)
-                    .find_map(|(_, b)| b.get(task))
-            })
+            .or_else(|| self.blocks_of(product).find_map(|b| b.get(task)))
     }
 
     pub fn relied_names(&self, product: &str) -> Vec<&str> {
         let mut names: Vec<&str> = self
-            .blocks
-            .iter()
-            .filter(|((p, _), _)| p == product)
-            .flat_map(|(_, b)| b.keys().map(String::as_str))
+            .blocks_of(product)
+            .flat_map(|b| b.keys().map(String::as_str))
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -116,7 +125,14 @@ impl<'s, 'a> Scope<'s, 'a> {
 
     /// Checks an expression of the expected type; narrowing literals (a
     /// string into an enum, an int into a range) are checked on the value.
-    pub fn expect(&self, e: &ast::Expr, ty: &Type, what: &str, diags: &mut Diagnostics) -> Typed {
+    /// `what` is worded only for an error (`format_args!`, not `format!`).
+    pub fn expect(
+        &self,
+        e: &ast::Expr,
+        ty: &Type,
+        what: impl std::fmt::Display,
+        diags: &mut Diagnostics,
+    ) -> Typed {
         let typed = self.expr(e, diags)?;
         if !typed.ty.fits(ty) {
             diags.push(

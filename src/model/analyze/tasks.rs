@@ -1,10 +1,8 @@
 //! Tasks: signatures first (so any task can name any other), then each
 //! task's call and clauses against its scope.
 
-use std::collections::BTreeMap;
-
 use super::collect::{duplicate, Context, Decls};
-use super::scope::{Current, Scope, Sigs, TaskSig};
+use super::scope::{BlockSigs, Current, Scope, Sigs, TaskSig};
 use crate::diagnostic::{code_list, Code, Diagnostic, Diagnostics};
 use crate::model::expr::Expr;
 use crate::model::expr::{Message, MessagePart, Ref, TaskRef};
@@ -25,12 +23,12 @@ pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagno
         }
         for m in &p.members {
             if let Member::Rule(rule) = m {
-                let key = (name.to_string(), rule.action);
-                if sigs.blocks.contains_key(&key) {
+                let blocks = sigs.blocks.entry(name.to_string()).or_default();
+                if blocks.contains_key(&rule.action) {
                     continue; // the duplicate block is reported with the product
                 }
                 let block = block_sigs(cx, &rule.tasks, diags);
-                sigs.blocks.insert(key, block);
+                blocks.insert(rule.action, block);
             }
         }
     }
@@ -49,12 +47,8 @@ pub(super) fn signatures(cx: &Context<'_>, decls: &Decls<'_>, diags: &mut Diagno
     sigs
 }
 
-fn block_sigs(
-    cx: &Context<'_>,
-    tasks: &[ast::TaskDecl],
-    diags: &mut Diagnostics,
-) -> BTreeMap<String, TaskSig> {
-    let mut block: BTreeMap<String, TaskSig> = BTreeMap::new();
+fn block_sigs(cx: &Context<'_>, tasks: &[ast::TaskDecl], diags: &mut Diagnostics) -> BlockSigs {
+    let mut block = BlockSigs::new();
     for t in tasks {
         if let Some(first) = block.get(&t.name.name) {
             diags.push(duplicate("task", &t.name, first.span));
@@ -488,15 +482,17 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
         return None;
     };
     let mut ok = true;
-    let mut given: BTreeMap<&str, (Span, crate::model::Expr)> = BTreeMap::new();
-    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    // A call has a few arguments: a list searched in place costs less than
+    // a map built per call.
+    let mut given: Vec<(&str, crate::model::Expr)> = Vec::with_capacity(call.args.len());
+    let mut seen: Vec<(&str, Span)> = Vec::with_capacity(call.args.len());
     for a in &call.args {
-        if let Some(first) = seen.get(a.name.name.as_str()) {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == a.name.name) {
             diags.push(duplicate("argument", &a.name, *first));
             ok = false;
             continue;
         }
-        seen.insert(&a.name.name, a.name.span);
+        seen.push((&a.name.name, a.name.span));
         let Some(param) = action.params.iter().find(|p| p.name == a.name.name) else {
             diags.push(
                 Diagnostic::error(
@@ -530,21 +526,19 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
             scope.expect(
                 &a.value,
                 &param.ty,
-                &format!("parameter `{}`", param.name),
+                format_args!("parameter `{}`", param.name),
                 diags,
             )
         };
         match checked {
-            Some(e) => {
-                given.insert(&a.name.name, (a.name.span, e));
-            }
+            Some(e) => given.push((&a.name.name, e)),
             None => ok = false,
         }
     }
     let missing: Vec<&str> = action
         .params
         .iter()
-        .filter(|p| !p.optional && !seen.contains_key(p.name.as_str()))
+        .filter(|p| !p.optional && !seen.iter().any(|(n, _)| *n == p.name))
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
@@ -580,9 +574,8 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
         .params
         .iter()
         .filter_map(|p| {
-            given
-                .remove(p.name.as_str())
-                .map(|(_, e)| (p.name.clone(), e))
+            let i = given.iter().position(|(n, _)| *n == p.name)?;
+            Some((p.name.clone(), given.swap_remove(i).1))
         })
         .collect();
     Some(Call {

@@ -135,6 +135,12 @@ impl Builder {
                 )
                 .with_help("split the rule into several simpler ones"));
         }
+        let mut inner = pair.into_inner();
+        // A lone operand (most arguments are one name or one value) has no
+        // operator to order: the Pratt parser would only hand it back.
+        if inner.len() == 1 {
+            return self.primary(inner.next().expect("one operand"));
+        }
         pratt()
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {
@@ -182,7 +188,7 @@ impl Builder {
                     span,
                 })
             })
-            .parse(pair.into_inner())
+            .parse(inner)
     }
 
     fn primary(&self, pair: Pair<'_, Rule>) -> R<Expr> {

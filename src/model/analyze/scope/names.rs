@@ -5,7 +5,19 @@ use super::*;
 
 impl<'s, 'a> Scope<'s, 'a> {
     pub(super) fn path(&self, parts: &[ast::Ident], span: Span, diags: &mut Diagnostics) -> Typed {
-        let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+        // Most paths have one to three names: matched from the stack rather
+        // than from a `Vec` allocated per path.
+        let mut short = [""; 4];
+        let long: Vec<&str>;
+        let names: &[&str] = if parts.len() <= short.len() {
+            for (n, p) in short.iter_mut().zip(parts) {
+                *n = &p.name;
+            }
+            &short[..parts.len()]
+        } else {
+            long = parts.iter().map(|p| p.name.as_str()).collect();
+            &long
+        };
         let r = |r: Ref, ty: Type| {
             Some(Expr {
                 kind: ExprKind::Ref(r),
@@ -13,7 +25,7 @@ impl<'s, 'a> Scope<'s, 'a> {
                 span,
             })
         };
-        match names.as_slice() {
+        match names {
             ["order", rest @ ..] if self.order_refs => self.order_path(parts, rest, span, diags),
             ["installed", ..] => self.installed(parts, span, diags),
             ["item", "id"] if self.product.is_some() => r(Ref::ItemId, Type::String),
@@ -283,7 +295,7 @@ impl<'s, 'a> Scope<'s, 'a> {
             return sigs.order.get(name);
         }
         let (product, action) = self.product?;
-        sigs.blocks.get(&(product.to_string(), action))?.get(name)
+        sigs.block(product, action)?.get(name)
     }
 
     pub fn local_names(&self) -> Vec<&'s str> {
@@ -296,8 +308,7 @@ impl<'s, 'a> Scope<'s, 'a> {
         let Some((product, action)) = self.product else {
             return Vec::new();
         };
-        sigs.blocks
-            .get(&(product.to_string(), action))
+        sigs.block(product, action)
             .map(|b| b.keys().map(String::as_str).collect())
             .unwrap_or_default()
     }
