@@ -485,3 +485,46 @@ fn the_shipped_catalog_checks_clean() {
     );
     assert!(stdout.contains("is valid:"), "{stdout}");
 }
+
+/// A call's arguments are checked for repeats in place while they are few
+/// and through a map past sixteen: both ways find every repeat, each
+/// against its first.
+#[test]
+fn repeated_arguments_are_found_in_short_and_long_calls() {
+    let dir = std::env::temp_dir().join(format!("ordo-check-args-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in [3, 40] {
+        let params: Vec<String> = (0..n).map(|i| format!("p{i}: int")).collect();
+        // Every argument once, then p1 and the last again.
+        let mut args: Vec<String> = (0..n).map(|i| format!("p{i}: {i}")).collect();
+        args.push("p1: 0".into());
+        args.push(format!("p{}: 0", n - 1));
+        let catalog = dir.join(format!("args{n}.ordo"));
+        std::fs::write(
+            &catalog,
+            format!(
+                "catalog \"args\" version \"1\"\naction x.y({}) -> (out: string)\n\
+                 product P {{\n  on add {{\n    task t: x.y({})\n  }}\n}}\n",
+                params.join(", "),
+                args.join(", ")
+            ),
+        )
+        .unwrap();
+        let json = check_json(catalog.to_str().unwrap());
+        let messages: Vec<&str> = json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "argument `p1` is declared twice".to_string(),
+                format!("argument `p{}` is declared twice", n - 1)
+            ],
+            "{n} parameters: {json}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -460,6 +460,45 @@ pub(super) fn message(
     ok.then_some(Message { parts })
 }
 
+/// The argument names of a call seen so far, each with where it was first
+/// given: searched in place while they are few, through a map past
+/// [`SeenNames::IN_PLACE`], so that a call of any length (a generated or
+/// hostile catalog) costs O(n log n), not O(n²).
+struct SeenNames<'a> {
+    few: Vec<(&'a str, Span)>,
+    many: std::collections::BTreeMap<&'a str, Span>,
+}
+
+impl<'a> SeenNames<'a> {
+    const IN_PLACE: usize = 16;
+
+    fn with_capacity(n: usize) -> SeenNames<'a> {
+        SeenNames {
+            few: Vec::with_capacity(n.min(Self::IN_PLACE)),
+            many: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn first(&self, name: &str) -> Option<Span> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+        } else {
+            self.many.get(name).copied()
+        }
+    }
+
+    fn insert(&mut self, name: &'a str, span: Span) {
+        if !self.many.is_empty() {
+            self.many.insert(name, span);
+        } else if self.few.len() < Self::IN_PLACE {
+            self.few.push((name, span));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(name, span);
+        }
+    }
+}
+
 fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics) -> Option<Call> {
     let cx = scope.cx;
     let Some(action) = cx.actions.get(&call.action.name) else {
@@ -483,16 +522,16 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     };
     let mut ok = true;
     // A call has a few arguments: a list searched in place costs less than
-    // a map built per call.
+    // a map built per call. (At most one per parameter reaches `given`.)
     let mut given: Vec<(&str, crate::model::Expr)> = Vec::with_capacity(call.args.len());
-    let mut seen: Vec<(&str, Span)> = Vec::with_capacity(call.args.len());
+    let mut seen = SeenNames::with_capacity(call.args.len());
     for a in &call.args {
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == a.name.name) {
-            diags.push(duplicate("argument", &a.name, *first));
+        if let Some(first) = seen.first(&a.name.name) {
+            diags.push(duplicate("argument", &a.name, first));
             ok = false;
             continue;
         }
-        seen.push((&a.name.name, a.name.span));
+        seen.insert(&a.name.name, a.name.span);
         let Some(param) = action.params.iter().find(|p| p.name == a.name.name) else {
             diags.push(
                 Diagnostic::error(
@@ -538,7 +577,7 @@ fn resolve_call(scope: &Scope<'_, '_>, call: &ast::Call, diags: &mut Diagnostics
     let missing: Vec<&str> = action
         .params
         .iter()
-        .filter(|p| !p.optional && !seen.iter().any(|(n, _)| *n == p.name))
+        .filter(|p| !p.optional && seen.first(&p.name).is_none())
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
