@@ -1,8 +1,9 @@
-//! Group commit: callers on several threads each hand in one item and block
-//! until the batch holding it has been written; one of them (the leader)
-//! writes every waiting item in one go. Each caller still returns only after
-//! its own item is written, so write-ahead holds, but concurrent items share
-//! one transaction.
+//! Group commit: callers on several threads each hand in one item (or a
+//! unit of items that go together) and block until the batch holding it has
+//! been written; one of them (the leader) writes every waiting unit in one
+//! go. Each caller still returns only after its own items are written, so
+//! write-ahead holds, but concurrent units share one transaction, and a
+//! unit is never split between two.
 //!
 //! On a busy machine, items rarely wait on their own: the leader finishes,
 //! wakes the others, and records its own next item before they have run. So
@@ -46,12 +47,13 @@ pub(crate) struct GroupCommit<T> {
 }
 
 struct Queue<T> {
-    pending: VecDeque<(u64, T)>,
+    /// Units waiting, by ticket: each is written whole, in one batch.
+    pending: VecDeque<(u64, Vec<T>)>,
     /// A thread is gathering or writing a batch.
     leading: bool,
     gathering: bool,
     next_ticket: u64,
-    outcomes: HashMap<u64, Outcome>,
+    outcomes: HashMap<u64, Vec<Outcome>>,
     /// Handles and when each last submitted, within the active window.
     active: Vec<(u64, Instant)>,
     /// Batches left to write without gathering.
@@ -93,6 +95,23 @@ impl<T> GroupCommit<T> {
     /// once a `write` holding it has returned: `write` gets a batch and
     /// returns one outcome per item, in order.
     pub fn submit(&self, handle: u64, item: T, write: impl Fn(&[T]) -> Vec<Outcome>) -> Outcome {
+        self.submit_all(handle, vec![item], write)
+            .pop()
+            .unwrap_or_else(|| Err(lost()))
+    }
+
+    /// [`GroupCommit::submit`] for a unit of items written in one batch
+    /// (together with other callers' units, never split): their outcomes,
+    /// in order. A unit larger than the batch limit is a batch of its own.
+    pub fn submit_all(
+        &self,
+        handle: u64,
+        unit: Vec<T>,
+        write: impl Fn(&[T]) -> Vec<Outcome>,
+    ) -> Vec<Outcome> {
+        if unit.is_empty() {
+            return Vec::new();
+        }
         let mut queue = self.lock();
         let now = Instant::now();
         queue
@@ -101,13 +120,13 @@ impl<T> GroupCommit<T> {
         queue.active.push((handle, now));
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
-        queue.pending.push_back((ticket, item));
+        queue.pending.push_back((ticket, unit));
         if queue.gathering {
             self.arrived.notify_one();
         }
         loop {
-            if let Some(outcome) = queue.outcomes.remove(&ticket) {
-                return outcome;
+            if let Some(outcomes) = queue.outcomes.remove(&ticket) {
+                return outcomes;
             }
             if queue.leading {
                 queue = self
@@ -118,22 +137,41 @@ impl<T> GroupCommit<T> {
             }
             queue.leading = true;
             queue = self.gather(queue);
-            let n = queue.pending.len().min(self.max_batch);
-            let (tickets, items): (Vec<u64>, Vec<T>) = queue.pending.drain(..n).unzip();
+            // Whole units up to the limit, and at least one.
+            let mut units = Vec::new();
+            let mut items = Vec::new();
+            while let Some((_, unit)) = queue.pending.front() {
+                if !units.is_empty() && items.len() + unit.len() > self.max_batch {
+                    break;
+                }
+                let Some((t, unit)) = queue.pending.pop_front() else {
+                    break;
+                };
+                units.push((t, unit.len()));
+                items.extend(unit);
+            }
             queue.stats.transactions += 1;
-            queue.stats.events += n as u64;
+            queue.stats.events += items.len() as u64;
             drop(queue);
             let written = panic::catch_unwind(AssertUnwindSafe(|| write(&items)));
             queue = self.lock();
             queue.leading = false;
             match written {
-                Ok(outcomes) if outcomes.len() == tickets.len() => {
-                    queue.outcomes.extend(tickets.into_iter().zip(outcomes));
+                Ok(outcomes) if outcomes.len() == items.len() => {
+                    let mut outcomes = outcomes.into_iter();
+                    for (t, n) in units {
+                        queue
+                            .outcomes
+                            .insert(t, outcomes.by_ref().take(n).collect());
+                    }
                 }
-                _ => queue.outcomes.extend(tickets.into_iter().map(|t| {
-                    let detail = "the thread writing it failed".to_string();
-                    (t, Err(StoreError::Commit { detail }))
-                })),
+                _ => {
+                    for (t, n) in units {
+                        queue
+                            .outcomes
+                            .insert(t, (0..n).map(|_| Err(lost())).collect());
+                    }
+                }
             }
             self.committed.notify_all();
         }
@@ -173,6 +211,13 @@ impl<T> GroupCommit<T> {
         }
         queue.gathering = false;
         queue
+    }
+}
+
+/// The outcome of an item whose write panicked (or lost count).
+fn lost() -> StoreError {
+    StoreError::Commit {
+        detail: "the thread writing it failed".to_string(),
     }
 }
 
@@ -269,6 +314,79 @@ mod tests {
             }
         });
         assert!(*biggest.lock().unwrap() <= 2);
+    }
+
+    #[test]
+    fn units_are_written_whole_shared_between_callers_with_their_own_outcomes() {
+        let group = GroupCommit::new(16);
+        let batches = Mutex::new(Vec::<Vec<u32>>::new());
+        std::thread::scope(|s| {
+            for t in 0..6u32 {
+                let (group, batches) = (&group, &batches);
+                s.spawn(move || {
+                    for round in 0..20u32 {
+                        // Units of 1 to 5 items; an odd item is refused.
+                        let unit: Vec<u32> = (0..1 + (t + round) % 5)
+                            .map(|i| t * 10_000 + round * 10 + i)
+                            .collect();
+                        let outcomes = group.submit_all(u64::from(t), unit.clone(), |items| {
+                            batches.lock().unwrap().push(items.to_vec());
+                            slow_write(items)
+                        });
+                        assert_eq!(outcomes.len(), unit.len());
+                        for (item, outcome) in unit.iter().zip(&outcomes) {
+                            assert_eq!(outcome.is_ok(), item % 2 == 0, "{item}");
+                        }
+                    }
+                });
+            }
+        });
+        let batches = batches.into_inner().unwrap();
+        // Every unit is contiguous in exactly one batch, and batches stay
+        // within the limit.
+        let written: Vec<u32> = batches.iter().flatten().copied().collect();
+        assert_eq!(written.len(), group.stats().events as usize);
+        for batch in &batches {
+            assert!(batch.len() <= 16, "{batch:?}");
+            let mut units: Vec<(u32, u32)> = batch.iter().map(|i| (i / 10, i % 10)).collect();
+            units.dedup_by_key(|(unit, _)| *unit);
+            let distinct: std::collections::BTreeSet<u32> = units.iter().map(|u| u.0).collect();
+            assert_eq!(units.len(), distinct.len(), "a unit split within {batch:?}");
+            for (unit, first) in &units {
+                assert_eq!(
+                    *first, 0,
+                    "unit {unit} does not start its part of {batch:?}"
+                );
+            }
+        }
+        let units_in = |unit: u32| {
+            batches
+                .iter()
+                .filter(|b| b.iter().any(|i| i / 10 == unit))
+                .count()
+        };
+        assert!((0..6u32).all(|t| (0..20u32).all(|r| units_in(t * 1000 + r) == 1)));
+        let stats = group.stats();
+        assert!(
+            stats.transactions < 6 * 20,
+            "units shared no write: {stats:?}"
+        );
+    }
+
+    #[test]
+    fn a_unit_larger_than_the_limit_is_a_batch_of_its_own() {
+        let group = GroupCommit::new(4);
+        let outcomes = group.submit_all(1, (0..10u32).map(|i| i * 2).collect(), slow_write);
+        assert_eq!(outcomes.len(), 10);
+        assert!(outcomes.iter().all(Result::is_ok));
+        assert_eq!(
+            group.stats(),
+            CommitStats {
+                transactions: 1,
+                events: 10
+            }
+        );
+        assert!(group.submit_all(1, Vec::new(), slow_write).is_empty());
     }
 
     #[test]

@@ -94,7 +94,9 @@ impl Journal for SqliteJournal {
             .submit(self.handle, pending, |batch| write_batch(db, batch))?)
     }
 
-    /// One transaction for the whole batch, committed before returning.
+    /// One transaction for the whole batch, committed before returning;
+    /// other orders' batches handed in meanwhile share it (one write
+    /// connection: a transaction each would queue for it one by one).
     fn record_all(&mut self, order: &str, events: &[Event]) -> Result<(), JournalError> {
         if order != self.target.order {
             return Err(StoreError::WrongOrder {
@@ -113,7 +115,11 @@ impl Journal for SqliteJournal {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for outcome in write_batch(&self.db, &batch) {
+        let db = &self.db;
+        for outcome in db
+            .commits
+            .submit_all(self.handle, batch, |batch| write_batch(db, batch))
+        {
             outcome?;
         }
         Ok(())
