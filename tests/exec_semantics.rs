@@ -392,3 +392,169 @@ fn after_a_stop_a_timed_out_task_is_settled_and_a_busy_one_cancelled() {
     assert_eq!(ran.state_of("busy"), TaskState::Cancelled);
     assert_eq!(*undone.lock().unwrap(), ["slow"]);
 }
+
+/// A Rust action that notes the thread it is invoked on and says whether it
+/// answers at once.
+struct Noted {
+    immediate: bool,
+    threads: Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl ordo::exec::Action for Noted {
+    fn invoke(&self, _request: &Request) -> Result<Outputs, ActionError> {
+        self.threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
+        Ok(Outputs::new())
+    }
+
+    fn immediate(&self) -> bool {
+        self.immediate
+    }
+}
+
+fn three_in_a_row() -> ordo::plan::Plan {
+    plan(
+        &["fulfil"],
+        vec![
+            task("a", "x.a"),
+            task("b", "x.b").after(&["a"]),
+            task("c", "x.c").after(&["b"]),
+        ],
+    )
+}
+
+#[test]
+fn an_action_that_answers_at_once_is_called_by_the_run_itself_and_others_on_workers() {
+    for immediate in [true, false] {
+        let action = Arc::new(Noted {
+            immediate,
+            threads: Mutex::new(Vec::new()),
+        });
+        let mut bindings = Bindings::empty();
+        bindings.bind(Pattern::Any, Implementation::Custom(action.clone()), None);
+        let p = three_in_a_row();
+        let ran = run_with(&p, &bindings, 4, Vec::new());
+        assert_eq!(ran.outcome.state, OrderState::Completed);
+        let threads = action.threads.lock().unwrap();
+        assert_eq!(threads.len(), 3);
+        let here = std::thread::current().id();
+        if immediate {
+            assert!(threads.iter().all(|t| *t == here), "called on a worker");
+        } else {
+            assert!(threads.iter().all(|t| *t != here), "called by the run");
+        }
+    }
+}
+
+#[test]
+fn simulated_attempts_take_no_place_of_the_shared_limit() {
+    // The limit's only place is held elsewhere (another order's attempt):
+    // a simulated order still runs to its end.
+    let limiter = Arc::new(ordo::exec::AttemptLimiter::new(1));
+    assert!(limiter.try_acquire());
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    let netted = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // A safety net, so that a failure is a failed assertion rather
+            // than a test that never ends: the place is freed after a while.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !finished.load(Ordering::SeqCst) {
+                if std::time::Instant::now() > deadline {
+                    netted.store(true, Ordering::SeqCst);
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            limiter.release(1);
+        });
+        let p = three_in_a_row();
+        let options = ExecOptions {
+            limiter: Some(Arc::clone(&limiter)),
+            ..ExecOptions::default()
+        };
+        let executor = Executor::new(&p, &Bindings::default(), options).unwrap();
+        let outcome = executor
+            .run(Vec::new(), &mut MemoryJournal::new(), &mut |_| {})
+            .unwrap();
+        finished.store(true, Ordering::SeqCst);
+        assert_eq!(outcome.state, OrderState::Completed);
+    });
+    assert!(
+        !netted.load(Ordering::SeqCst),
+        "the run waited for the place held elsewhere"
+    );
+    // Simulated with a latency, an attempt stands for a slow system: it
+    // holds a place, and gives it back.
+    let options = ExecOptions {
+        limiter: Some(Arc::clone(&limiter)),
+        ..ExecOptions::default()
+    };
+    let slow = simulate(SimulateOptions {
+        latency_ms: 1,
+        ..SimulateOptions::default()
+    });
+    let p = three_in_a_row();
+    let outcome = Executor::new(&p, &slow, options)
+        .unwrap()
+        .run(Vec::new(), &mut MemoryJournal::new(), &mut |_| {})
+        .unwrap();
+    assert_eq!(outcome.state, OrderState::Completed);
+    assert!(limiter.try_acquire(), "the place is back");
+}
+
+#[test]
+fn a_task_whose_inputs_cannot_be_computed_gives_its_place_back() {
+    // The task `welcome` takes the one place, then finds its input absent
+    // (the task that makes it was skipped) and fails without an attempt;
+    // the undo of `score` then needs the place: kept, the run would wait
+    // for it for ever.
+    let limiter = Arc::new(ordo::exec::AttemptLimiter::new(1));
+    let action = |_: &Request| -> Result<Outputs, ActionError> {
+        Ok(BTreeMap::from([("n".to_string(), serde_json::json!(1))]))
+    };
+    let mut bindings = Bindings::empty();
+    bindings.bind(Pattern::Any, Implementation::Custom(Arc::new(action)), None);
+    let p = plan(
+        &["fulfil"],
+        vec![
+            task("score", "credit.check")
+                .output("n", Type::Int)
+                .undo("credit.forget", vec![]),
+            task("deposit", "pay.deposit")
+                .when(bin(
+                    ordo::syntax::ast::BinOp::Gt,
+                    out("score", "n", Type::Int),
+                    int(100),
+                ))
+                .output("out", Type::String),
+            task("welcome", "notify.email").input("value", out("deposit", "out", Type::String)),
+        ],
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let run_limiter = Arc::clone(&limiter);
+    // A thread of its own, so that a run that waits for ever fails the test
+    // rather than hang it.
+    std::thread::spawn(move || {
+        let options = ExecOptions {
+            limiter: Some(run_limiter),
+            ..ExecOptions::default()
+        };
+        let outcome = Executor::new(&p, &bindings, options)
+            .unwrap()
+            .run(Vec::new(), &mut MemoryJournal::new(), &mut |_| {})
+            .unwrap();
+        let _ = tx.send(outcome);
+    });
+    let outcome = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the run ended: the place came back for the undo");
+    assert_eq!(outcome.state, OrderState::Failed);
+    assert!(outcome
+        .tasks
+        .iter()
+        .any(|t| t.id == "score" && t.record.state == TaskState::Compensated));
+    assert!(limiter.try_acquire(), "the failed task kept its place");
+}

@@ -38,6 +38,17 @@ pub trait Action: Send + Sync {
     fn latency(&self, _request: &Request) -> Duration {
         Duration::ZERO
     }
+
+    /// Whether `invoke` answers at once, with no latency, touching nothing
+    /// and never blocking (`simulate` and `noop` without a latency): the
+    /// run's coordinator then calls it itself, once its `started` is
+    /// recorded, rather than hand it to a worker thread and wait to be woken
+    /// by the answer; and it takes no place of a limit shared between runs
+    /// (a server's `--jobs`), which bounds what occupies threads and other
+    /// systems. Its attempts still count towards the run's own `jobs`.
+    fn immediate(&self) -> bool {
+        false
+    }
 }
 
 impl<F> Action for F

@@ -52,6 +52,12 @@ impl Action for Simulate {
         Duration::from_millis(self.options.latency_ms)
     }
 
+    /// Without a latency: outputs derived from the request, nothing else,
+    /// so no thread and no place among the attempts running is needed.
+    fn immediate(&self) -> bool {
+        self.options.latency_ms == 0
+    }
+
     fn invoke(&self, req: &Request) -> Result<Outputs, ActionError> {
         if self.options.fail_permanently {
             return Err(ActionError::permanent("simulated permanent failure"));

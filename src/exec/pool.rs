@@ -2,10 +2,12 @@
 //! needed and never more than `jobs` of them. The coordinator (the thread
 //! that runs the order) hands out one job at a time per free worker, so a
 //! worker never waits behind another job, and a task waiting for its retry
-//! holds no worker.
+//! holds no worker. An action that answers at once ([`Action::immediate`])
+//! is called by the coordinator itself when handed in: a simulated order
+//! starts no thread and waits on none.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,8 @@ pub(crate) struct Job {
     pub undo: bool,
     pub attempt: u32,
     pub group: usize,
+    /// It holds a place of the run's shared limiter, given back when done.
+    pub placed: bool,
     pub timeout_ms: Option<u64>,
     pub action: Arc<dyn Action>,
     pub request: Request,
@@ -52,6 +56,7 @@ pub(crate) struct Completion {
     pub undo: bool,
     pub attempt: u32,
     pub group: usize,
+    pub placed: bool,
     pub result: Result<BTreeMap<String, Value>, ActionError>,
     /// The answer came after the deadline, or never: the attempt may have
     /// taken effect all the same.
@@ -70,6 +75,9 @@ pub(crate) struct Pool<'scope, 'env> {
     on_workers: usize,
     /// Jobs waiting out an action's latency, due at an instant.
     timer: Option<Sender<(Instant, Job)>>,
+    /// The answers of immediate actions, called when handed in, for
+    /// [`Pool::next`] to give before waiting on anything.
+    answered: VecDeque<Message>,
 }
 
 impl<'scope, 'env> Pool<'scope, 'env> {
@@ -89,6 +97,7 @@ impl<'scope, 'env> Pool<'scope, 'env> {
             workers: 0,
             on_workers: 0,
             timer: None,
+            answered: VecDeque::new(),
         }
     }
 
@@ -109,6 +118,11 @@ impl<'scope, 'env> Pool<'scope, 'env> {
                 due = due.min(deadline);
             }
             self.timer().send((due, job)).ok();
+            return;
+        }
+        if job.action.immediate() {
+            let answer = completion(&job, attempt(&job, self.enums), false);
+            self.answered.push_back(Message::Done(answer));
             return;
         }
         job.request.processes = Some(ProcessLog {
@@ -144,6 +158,9 @@ impl<'scope, 'env> Pool<'scope, 'env> {
     /// The next message of a worker (a finished job, a started process),
     /// waiting at most `timeout`.
     pub fn next(&mut self, timeout: Duration) -> Option<Message> {
+        if let Some(answer) = self.answered.pop_front() {
+            return Some(answer);
+        }
         let m = self.done.recv_timeout(timeout).ok()?;
         if let Message::Done(Completion {
             on_worker: true, ..
@@ -210,6 +227,7 @@ fn completion(job: &Job, (result, timed_out): Attempted, on_worker: bool) -> Com
         undo: job.undo,
         attempt: job.attempt,
         group: job.group,
+        placed: job.placed,
         result,
         timed_out,
     }

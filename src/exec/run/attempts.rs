@@ -54,11 +54,28 @@ impl Run<'_, '_> {
             let Some((t, group)) = next else {
                 break;
             };
-            if !self.ex.limiter.as_ref().is_none_or(|l| l.try_acquire()) {
+            // An action that answers at once takes no place of the shared
+            // limiter, but starts nothing once it is closed either.
+            let placed = !self.call(t).action.immediate() && self.ex.limiter.is_some();
+            let free = match &self.ex.limiter {
+                Some(l) if placed => l.try_acquire(),
+                Some(l) => !l.is_closed(),
+                None => true,
+            };
+            if !free {
                 break;
             }
             self.queues[group].remove(&t);
-            self.start(t, group, frontier, ready)?;
+            if placed {
+                self.placed += 1;
+            }
+            let before = self.running;
+            self.start(t, group, placed, frontier, ready)?;
+            if placed && self.running == before {
+                // No attempt began (its inputs could not be computed): the
+                // place goes back at once.
+                self.give_back_place();
+            }
             if self.rec.has_writer() && self.rec.jobs.len() >= SEND_EVERY {
                 // A wave of starts goes to the writer in parts: the first
                 // attempts begin while the rest are still being decided.
@@ -75,6 +92,14 @@ impl Run<'_, '_> {
         self.hand_out(pool)
     }
 
+    /// Gives one place back to the shared limiter.
+    fn give_back_place(&mut self) {
+        self.placed -= 1;
+        if let Some(limiter) = &self.ex.limiter {
+            limiter.release(1);
+        }
+    }
+
     /// Hands to workers the attempts whose `started` is recorded.
     fn hand_out(&mut self, pool: &mut Pool<'_, '_>) -> Result<(), ExecError> {
         self.rec.take_recorded(false)?;
@@ -88,6 +113,7 @@ impl Run<'_, '_> {
         &mut self,
         t: TaskIdx,
         group: usize,
+        placed: bool,
         frontier: &mut Frontier<'_>,
         ready: &mut Vec<TaskIdx>,
     ) -> Result<(), ExecError> {
@@ -140,6 +166,7 @@ impl Run<'_, '_> {
             undo,
             attempt,
             group,
+            placed,
             timeout_ms,
             action: call.action.clone(),
             request,
@@ -226,6 +253,7 @@ impl Run<'_, '_> {
             undo,
             attempt,
             group,
+            placed,
             result,
             timed_out,
             ..
@@ -236,8 +264,8 @@ impl Run<'_, '_> {
         }
         self.running -= 1;
         self.group_running[group] -= 1;
-        if let Some(limiter) = &self.ex.limiter {
-            limiter.release(1);
+        if placed {
+            self.give_back_place();
         }
         if !undo {
             self.ended[t] = Some(Instant::now());

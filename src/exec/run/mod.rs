@@ -93,6 +93,7 @@ pub(crate) fn run(
         ended: vec![None; n],
         queues: vec![BTreeSet::new(); ex.caps.len()],
         running: 0,
+        placed: 0,
         group_running: vec![0; ex.caps.len()],
         timers: BinaryHeap::new(),
         sleepers: BinaryHeap::new(),
@@ -121,7 +122,7 @@ pub(crate) fn run(
     });
     // A run that stopped on an error gives back the places of its attempts.
     if let Some(limiter) = &ex.limiter {
-        limiter.release(run.running);
+        limiter.release(run.placed);
     }
     outcome
 }
@@ -148,6 +149,9 @@ struct Run<'a, 'p> {
     /// Tasks waiting for a worker, per binding (ordered by plan index).
     queues: Vec<BTreeSet<TaskIdx>>,
     running: usize,
+    /// Attempts holding a place of the shared limiter (attempts of actions
+    /// that answer at once hold none).
+    placed: usize,
     group_running: Vec<usize>,
     /// Retries due: (when, task).
     timers: BinaryHeap<Reverse<(Instant, TaskIdx)>>,
