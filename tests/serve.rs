@@ -217,6 +217,58 @@ fn a_simulated_order_has_its_events_log_and_no_plugin_log() {
     );
 }
 
+/// The events of an order as `GET …/events` returns them, by kind.
+fn event_kinds(server: &Server, order: &str) -> Vec<String> {
+    let (code, events) = get(server, &format!("/api/v1/orders/{order}/events"));
+    assert_eq!(code, 200, "{events}");
+    events
+        .as_array()
+        .expect("an array of events")
+        .iter()
+        .map(|e| e["event"]["event"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn a_server_keeps_events_in_its_store_and_writes_the_events_log_only_when_asked() {
+    let lab = Lab::new();
+    let log = |order: &str| lab.state().join("events").join(format!("{order}.jsonl"));
+    // By default: every event in the store, no file an order.
+    let server = lab.serve("a", &[]);
+    let (code, body) = submit(&server, &order_yaml("ORD-QUIET", 10));
+    assert_eq!(code, 201, "{body}");
+    wait_all(&server, &["ORD-QUIET".to_string()], "completed");
+    let kinds = event_kinds(&server, "ORD-QUIET");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "succeeded").count(),
+        4,
+        "{kinds:?}"
+    );
+    assert!(
+        !log("ORD-QUIET").exists(),
+        "no events log without --events-log"
+    );
+    drop(server);
+    // With --events-log: the same events in the file as well.
+    let server = lab.serve("b", &["--events-log"]);
+    let (code, body) = submit(&server, &order_yaml("ORD-LOGGED", 10));
+    assert_eq!(code, 201, "{body}");
+    wait_all(&server, &["ORD-LOGGED".to_string()], "completed");
+    let kinds = event_kinds(&server, "ORD-LOGGED");
+    let text = std::fs::read_to_string(log("ORD-LOGGED")).expect("the events log");
+    let logged: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("a JSON line");
+            v["event"].as_str().unwrap_or("?").to_string()
+        })
+        .collect();
+    // The store's first event is the order's acknowledgement, recorded
+    // when it was submitted, before any run: the log has the runs' events.
+    assert_eq!(kinds.first().map(String::as_str), Some("order"));
+    assert_eq!(logged, kinds[1..]);
+}
+
 #[test]
 fn sigkill_mid_run_then_restart_completes_every_order_nothing_twice() {
     let lab = Lab::new();

@@ -446,6 +446,10 @@ pub struct ServeArgs {
     /// Most attempts running at once, over every order [default: 4 per CPU].
     #[command(flatten)]
     pub jobs: Jobs,
+    /// Also write each order's events log, STATE/events/ORDER.jsonl, as
+    /// `ordo run` does (the store keeps every event either way).
+    #[arg(long)]
+    pub events_log: bool,
     /// A file holding the bearer token every request but /healthz needs.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,

@@ -6,7 +6,7 @@ use super::outcome::{execute, fail, plan_order, store_error, Shown};
 use super::{write_stdout, Exit, PlanArgs, PlanFormat, ReviseArgs};
 use crate::exec::ExecOptions;
 use crate::lifecycle::revise::{preview, request, ReviseError};
-use crate::lifecycle::{self, Advance};
+use crate::lifecycle::{self, Advance, EventsLog};
 use crate::plan::render;
 use crate::plan::Plan;
 use crate::render::{sanitize, Format};
@@ -77,6 +77,7 @@ pub(crate) fn revise(args: &ReviseArgs) -> Exit {
             store: &*store,
             lock: &lock,
             state: &args.state.path,
+            events_log: EventsLog::PerOrder,
             plan: &stored.plan,
             initial: &stored.records,
             bindings: &bindings,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::outcome::fail;
 use super::{Exit, ServeArgs};
+use crate::lifecycle::EventsLog;
 use crate::render::Format;
 use crate::server::{serve as run_server, ServeError, ServeOptions};
 
@@ -19,6 +20,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Exit {
         catalog: args.catalog.path.clone(),
         bindings: args.bindings.clone(),
         jobs: args.jobs.n,
+        events_log: if args.events_log {
+            EventsLog::PerOrder
+        } else {
+            EventsLog::Off
+        },
         token_file: args.token_file.clone(),
         grace: Duration::from_secs(args.grace),
     };

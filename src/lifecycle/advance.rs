@@ -1,6 +1,7 @@
 //! Advancing an order: one executor run of an order whose runner lock is
 //! held, from its stored task records, recording every transition in the
-//! store first (it is durable before the events log shows it) and then in
+//! store first (it is durable before the events log shows it) and then, as
+//! the CLI does and a server only when asked, in
 //! `STATE/events/ORDER.jsonl`. Exec plugins' stderr goes to
 //! `STATE/logs/ORDER.log`, made for an order whose bindings have one.
 
@@ -9,11 +10,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::revise::{apply_waiting, options_for, Applied};
-use super::store::{events_log, order_log};
+use super::store::{order_journal, order_log, EventsLog};
 use super::LifecycleError;
 use crate::exec::{
     Bindings, Event, ExecOptions, Executor, Implementation, OrderState, RunOutcome, TaskRecord,
-    Tee, WaitingOn,
+    WaitingOn,
 };
 use crate::plan::Plan;
 use crate::store::{RunnerLock, Store, StoredOrder};
@@ -24,6 +25,8 @@ pub struct Advance<'a> {
     pub lock: &'a RunnerLock,
     /// The state folder (for the events log and the plugin log).
     pub state: &'a Path,
+    /// Whether the events log is written (it is by default).
+    pub events_log: EventsLog,
     pub plan: &'a Plan,
     /// The stored task records (empty for a new order), borrowed: the run
     /// starts from the store's (or `loaded`'s) copy.
@@ -51,6 +54,7 @@ impl<'a> Advance<'a> {
             store,
             lock,
             state,
+            events_log: EventsLog::PerOrder,
             plan,
             initial,
             bindings,
@@ -139,7 +143,7 @@ pub fn advance(
     };
     let mut loaded = a.loaded;
     loop {
-        let applied = apply_waiting(&apply, a.state, observer)?;
+        let applied = apply_waiting(&apply, a.state, a.events_log, observer)?;
         if let Applied::Held(outcome) = applied {
             return Ok(Advanced::Ended(outcome));
         }
@@ -156,12 +160,11 @@ pub fn advance(
             }
         };
         let options = options_for(stored, base.clone());
-        let events = events_log(a.state, &stored.plan)?;
-        let durable = a.store.journal(a.lock)?;
+        let mut journal = order_journal(a.store, a.lock, a.state, a.events_log, &stored.plan)?;
         let executor =
             Executor::new(&stored.plan, a.bindings, options).map_err(LifecycleError::Unrunnable)?;
         let outcome = executor
-            .run(stored.records.clone(), &mut Tee(durable, events), observer)
+            .run(stored.records.clone(), &mut *journal, observer)
             .map_err(LifecycleError::Exec)?;
         if outcome.revising {
             continue;
@@ -169,7 +172,7 @@ pub fn advance(
         if outcome.state != OrderState::InProgress {
             // A revision the order ended before taking is refused (status
             // says why).
-            apply_waiting(&apply, a.state, observer)?;
+            apply_waiting(&apply, a.state, a.events_log, observer)?;
             return Ok(Advanced::Ended(outcome));
         }
         // Parked: woken by a work item's end, or at the first timer.

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::advance::{advance, next_due, Advance, Advanced};
-use super::store::{bindings_for, live_runner, take_order};
+use super::store::{bindings_for, live_runner, take_order, EventsLog};
 use super::submit::checked_bindings;
 use super::LifecycleError;
 use crate::exec::{AttemptLimiter, Event, ExecOptions, OrderState};
@@ -127,6 +127,8 @@ struct RunQueue {
 pub struct Engine {
     store: Arc<dyn Store>,
     state: PathBuf,
+    /// Whether advances write the events log files.
+    events_log: EventsLog,
     limiter: Arc<AttemptLimiter>,
     runners: Runners,
     /// Orders queued or with an advance under way in this process.
@@ -160,7 +162,15 @@ impl Engine {
     /// most `jobs` attempts at once over all its orders, and advancing at
     /// most `jobs` orders at once (an advancing order runs one attempt or
     /// more: more orders at once would only wait for places).
-    pub fn new(store: Arc<dyn Store>, state: PathBuf, jobs: usize) -> Arc<Engine> {
+    ///
+    /// `events_log` says whether advances also write each order's events
+    /// log in `state` (the store has every event either way).
+    pub fn new(
+        store: Arc<dyn Store>,
+        state: PathBuf,
+        jobs: usize,
+        events_log: EventsLog,
+    ) -> Arc<Engine> {
         let limiter = Arc::new(AttemptLimiter::new(jobs));
         Arc::new_cyclic(|engine: &std::sync::Weak<Engine>| {
             // An order whose run sleeps through a retry's backoff leaves its
@@ -176,6 +186,7 @@ impl Engine {
             Engine {
                 store,
                 state,
+                events_log,
                 runners: Runners {
                     queue: Mutex::new(RunQueue::default()),
                     queued: Condvar::new(),
@@ -463,6 +474,7 @@ impl Engine {
         let mut began: HashMap<(usize, bool), Instant> = HashMap::new();
         let mut observer = |event: &Event| self.observe(order, &ids, &mut began, event);
         let a = Advance {
+            events_log: self.events_log,
             options: ExecOptions {
                 limiter: Some(Arc::clone(&self.limiter)),
                 ..ExecOptions::default()

@@ -20,7 +20,7 @@ pub use advance::{advance, Advance, Advanced};
 pub use cancel::{request_cancel, CancelRequest};
 pub use store::{
     bindings_for, check_order_id, events_log, events_path, live_runner, open_for, open_store,
-    order_log, take_order,
+    order_journal, order_log, take_order, EventsLog,
 };
 pub use submit::{
     checked_bindings, compile_catalog, load_catalog, plan_order_file, plan_order_text,

@@ -17,7 +17,6 @@
 use super::LifecycleError;
 use crate::exec::{
     Bindings, Event, ExecError, ExecOptions, Executor, Journal, OrderState, RunOutcome, TaskState,
-    Tee,
 };
 use crate::plan::revision::{delta, Revision};
 use crate::plan::Plan;
@@ -197,20 +196,20 @@ fn at_safe_point(stored: &StoredOrder) -> bool {
 }
 
 /// [`apply_pending`] with the order's journal (the store, then the events
-/// log in `state`), for [`super::advance`]: what a run starts with, and
-/// what it does when it stopped for a revision.
+/// log in `state` if `log` keeps it), for [`super::advance`]: what a run
+/// starts with, and what it does when it stopped for a revision.
 pub fn apply_waiting(
     a: &Apply<'_>,
     state: &std::path::Path,
+    log: super::EventsLog,
     observer: &mut dyn FnMut(&Event),
 ) -> Result<Applied, LifecycleError> {
     if a.store.pending_revision(a.lock.order())?.is_none() {
         return Ok(Applied::Nothing);
     }
     let stored = a.store.load(a.lock.order())?;
-    let events = super::store::events_log(state, &stored.plan)?;
-    let durable = a.store.journal(a.lock)?;
-    apply_pending(a, &mut Tee(durable, events), observer).map_err(LifecycleError::from)
+    let mut journal = super::order_journal(a.store, a.lock, state, log, &stored.plan)?;
+    apply_pending(a, &mut *journal, observer).map_err(LifecycleError::from)
 }
 
 /// Runs the undos of the revision's `redo` and `undo` tasks on the running

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::submit::read_bindings;
 use super::LifecycleError;
-use crate::exec::{BindingsRecord, JsonLinesJournal, LogSink};
+use crate::exec::{BindingsRecord, Journal, JsonLinesJournal, LogSink, Tee};
 use crate::order::valid_order_id;
 use crate::plan::Plan;
 use crate::store::{self, Location, RunnerInfo, RunnerLock, Store, StoredOrder};
@@ -89,6 +89,19 @@ pub fn events_path(state: &Path, order: &str) -> PathBuf {
     state.join("events").join(format!("{order}.jsonl"))
 }
 
+/// Whether an advance writes the order's events log beside the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventsLog {
+    /// `STATE/events/ORDER.jsonl`, appended after the store has committed
+    /// each batch: what `run`, `resume` and `cancel` keep.
+    #[default]
+    PerOrder,
+    /// The store only: a server's default (`ordo serve --events-log` keeps
+    /// the files), where every event is also in its structured log and in
+    /// `GET /api/v1/orders/{id}/events`, and a file an order is a cost.
+    Off,
+}
+
 /// Opens the order's events log for appending, creating its folder (which a
 /// state folder restored from its database alone does not have).
 pub fn events_log(state: &Path, plan: &Plan) -> Result<JsonLinesJournal, LifecycleError> {
@@ -101,6 +114,22 @@ pub fn events_log(state: &Path, plan: &Plan) -> Result<JsonLinesJournal, Lifecyc
                 path.display()
             ))
         })
+}
+
+/// The journal a run of the order under `lock` records to: the store's,
+/// then, if `log` keeps it, the events log in `state`.
+pub fn order_journal(
+    store: &dyn Store,
+    lock: &RunnerLock,
+    state: &Path,
+    log: EventsLog,
+    plan: &Plan,
+) -> Result<Box<dyn Journal>, LifecycleError> {
+    let durable = store.journal(lock)?;
+    Ok(match log {
+        EventsLog::PerOrder => Box::new(Tee(durable, events_log(state, plan)?)),
+        EventsLog::Off => durable,
+    })
 }
 
 /// The log exec plugins' stderr goes to: `STATE/logs/ORDER.log`.

@@ -46,6 +46,9 @@ pub struct ServeOptions {
     pub catalog: PathBuf,
     pub bindings: Option<PathBuf>,
     pub jobs: usize,
+    /// Whether each order's events log (`STATE/events/ORDER.jsonl`) is
+    /// written too (`--events-log`); the store keeps every event anyway.
+    pub events_log: lifecycle::EventsLog,
     pub token_file: Option<PathBuf>,
     /// How long running advances may take to return after SIGTERM.
     pub grace: Duration,
@@ -116,7 +119,12 @@ pub(crate) fn prepare(options: &ServeOptions) -> Result<App, ServeError> {
         Location::Sqlite(dir) => Some(lifecycle::mark::EngineMark::take(dir)?),
         Location::Postgres(_) => None,
     };
-    let engine = Engine::new(store, options.state.clone(), options.jobs);
+    let engine = Engine::new(
+        store,
+        options.state.clone(),
+        options.jobs,
+        options.events_log,
+    );
     Ok(App {
         engine,
         catalog,
