@@ -39,23 +39,52 @@ CREATE INDEX items_by_instance ON items (instance) WHERE instance IS NOT NULL;
 const COLUMNS: &str = "id, product, customer, status, parent, attributes, outputs, \
                        created_by, updated_by, created_at, updated_at, relies_on";
 
+/// What a completed order's changes to the installed base are made from:
+/// its version's plan and document (which never change once stored).
+pub(crate) struct Completed {
+    plan: Plan,
+    document: serde_json::Value,
+}
+
+impl Completed {
+    /// Reads and parses them, on any connection.
+    pub(crate) fn read(
+        conn: &Connection,
+        order: &str,
+        version: u32,
+    ) -> rusqlite::Result<Completed> {
+        let (plan, document): (String, String) = conn
+            .prepare_cached(
+                "SELECT plan, document FROM order_plans WHERE order_id = ?1 AND version = ?2",
+            )?
+            .query_row(params![order, version], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Completed {
+            plan: serde_json::from_str(&plan).map_err(conversion)?,
+            document: serde_json::from_str(&document).map_err(conversion)?,
+        })
+    }
+}
+
 /// Applies a completed order to the installed base, inside the transaction
 /// that records its completion: each `add` item becomes an active instance,
 /// each `modify` item updates its instance's attributes and the outputs of
-/// the tasks that ran, each `delete` item terminates its instance.
+/// the tasks that ran, each `delete` item terminates its instance. `made`
+/// is the order's plan and document if the caller has read them already.
 pub(crate) fn apply_completed(
     tx: &Transaction<'_>,
     order: &str,
     version: u32,
     at: &str,
+    made: Option<&Completed>,
 ) -> rusqlite::Result<()> {
-    let (plan, document): (String, String) = tx.query_row(
-        "SELECT plan, document FROM order_plans WHERE order_id = ?1 AND version = ?2",
-        params![order, version],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let plan: Plan = serde_json::from_str(&plan).map_err(conversion)?;
-    let document: serde_json::Value = serde_json::from_str(&document).map_err(conversion)?;
+    let read;
+    let made = match made {
+        Some(made) => made,
+        None => {
+            read = Completed::read(tx, order, version)?;
+            &read
+        }
+    };
     let records = {
         let mut stmt = tx.prepare_cached(concat!(
             "SELECT ",
@@ -66,7 +95,9 @@ pub(crate) fn apply_completed(
         rows.map(|r| r.map(|row| row.record))
             .collect::<rusqlite::Result<Vec<_>>>()?
     };
-    let changes = completed_changes(order, &plan, &document, &records, at, |id| get(tx, id))?;
+    let changes = completed_changes(order, &made.plan, &made.document, &records, at, |id| {
+        get(tx, id)
+    })?;
     for change in changes {
         match change {
             Change::Insert(instance) => insert(tx, &instance)?,

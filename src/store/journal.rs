@@ -74,6 +74,33 @@ impl SqliteJournal {
     }
 }
 
+impl SqliteJournal {
+    /// An event made ready to write: its JSON, and for the order's
+    /// completion what the installed base's changes are made from, read
+    /// and parsed here rather than in the transaction, which other orders'
+    /// batches wait for (the version's plan does not change).
+    fn pending(&self, event: &Event) -> Result<Pending, StoreError> {
+        let completed = match event {
+            Event::Order {
+                state: OrderState::Completed,
+                ..
+            } => {
+                let conn = self.db.reader();
+                let t = &self.target;
+                let made = instances::Completed::read(&conn, &t.order, t.version);
+                Some(Arc::new(made.map_err(|e| self.db.err(e))?))
+            }
+            _ => None,
+        };
+        Ok(Pending {
+            target: Arc::clone(&self.target),
+            event: event.clone(),
+            json: event_json(&self.db, event)?,
+            completed,
+        })
+    }
+}
+
 impl Journal for SqliteJournal {
     fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
         if order != self.target.order {
@@ -83,11 +110,7 @@ impl Journal for SqliteJournal {
             }
             .into());
         }
-        let pending = Pending {
-            target: Arc::clone(&self.target),
-            event: event.clone(),
-            json: event_json(&self.db, event)?,
-        };
+        let pending = self.pending(event)?;
         let db = &self.db;
         Ok(db
             .commits
@@ -107,13 +130,7 @@ impl Journal for SqliteJournal {
         }
         let batch = events
             .iter()
-            .map(|event| {
-                Ok(Pending {
-                    target: Arc::clone(&self.target),
-                    event: event.clone(),
-                    json: event_json(&self.db, event)?,
-                })
-            })
+            .map(|event| self.pending(event))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let db = &self.db;
         for outcome in db
@@ -158,6 +175,8 @@ pub(crate) struct Pending {
     target: Arc<Target>,
     event: Event,
     json: String,
+    /// For the order's completion: its plan and document, parsed.
+    completed: Option<Arc<instances::Completed>>,
 }
 
 /// Writes a batch in one transaction. An event refused on its own (a lost
@@ -235,7 +254,7 @@ fn write_event(
             )?
             .execute(params![state.as_str(), reason, at, t.order, t.version])?;
             if *state == OrderState::Completed {
-                instances::apply_completed(tx, &t.order, t.version, at)?;
+                instances::apply_completed(tx, &t.order, t.version, at, p.completed.as_deref())?;
             }
         }
         (event, Some(idx)) => {
