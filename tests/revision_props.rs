@@ -300,3 +300,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_tasks_hash_is_the_one_stored_orders_hold() {
+    // Stored task rows keep their hash: its encoding must not change. The
+    // SHA-256 of the length-prefixed "x.a", "always", "no undo", in
+    // lowercase hex.
+    let task = PlanTask {
+        id: "1/x".into(),
+        item: None,
+        product: None,
+        name: "x".into(),
+        action: "x.a".into(),
+        stage: 0,
+        after: Vec::new(),
+        inputs: Vec::new(),
+        optional_inputs: Vec::new(),
+        when: None,
+        requires: Vec::new(),
+        retry: None,
+        timeout_ms: None,
+        undo: None,
+        point_of_no_return: false,
+        outputs: Arc::from(Vec::new()),
+        manual: None,
+        wait: None,
+    };
+    assert_eq!(
+        ordo::plan::revision::task_hash(&task),
+        "f690046248bc95331f7f189d7a7d52081a424de34e0d970b6b8fb2e94c7af5e9"
+    );
+}

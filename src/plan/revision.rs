@@ -126,7 +126,13 @@ pub fn task_hash(task: &PlanTask) -> String {
         Some(u) => call(&format!("undo {}", u.action), &u.inputs),
         None => call("no undo", &[]),
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in h.finalize() {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// The tasks whose outputs `task` reads (inputs, `when`, undo inputs).
