@@ -14,16 +14,7 @@ use crate::plan::Plan;
 /// The version a new order gets; revisions will add more.
 pub(crate) const FIRST_VERSION: u32 = 1;
 
-pub(crate) fn create(
-    db: &Db,
-    plan: &Plan,
-    document: &serde_json::Value,
-    bindings: Option<&BindingsRecord>,
-) -> Result<(), StoreError> {
-    create_with(db, plan, document, bindings, None).map(drop)
-}
-
-/// [`create`], with the TMF622 record of an order that came as a
+/// Stores a new order, with the TMF622 record of an order that came as a
 /// ProductOrder written in the same transaction; the order's status as
 /// created.
 pub(crate) fn create_with(
@@ -39,7 +30,21 @@ pub(crate) fn create_with(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| db_json(db, "bindings", e))?;
+    // Everything that needs no database is made before the write
+    // connection is taken: every other writer of the process waits for it.
+    let hashes: Vec<String> = plan
+        .tasks
+        .iter()
+        .map(crate::plan::revision::task_hash)
+        .collect();
+    let document = document.to_string();
+    let created = Event::Order {
+        state: OrderState::Acknowledged,
+        reason: None,
+    };
+    let event = event_json(db, &created)?;
     let at = now();
+    let due = due_at(plan, &at);
     let mut conn = db.writer();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -62,11 +67,11 @@ pub(crate) fn create_with(
             at,
             plan.catalog_hash,
             bindings,
-            due_at(plan, &at)
+            due
         ])
     })
     .map_err(err)?;
-    insert_plan(db, &tx, &plan.order, FIRST_VERSION, &plan_json, document)?;
+    insert_plan(db, &tx, &plan.order, FIRST_VERSION, &plan_json, &document)?;
     insert_items(db, &tx, plan, FIRST_VERSION)?;
     {
         let mut task = tx
@@ -75,7 +80,7 @@ pub(crate) fn create_with(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(err)?;
-        for (idx, t) in plan.tasks.iter().enumerate() {
+        for (idx, (t, hash)) in plan.tasks.iter().zip(&hashes).enumerate() {
             task.execute(params![
                 plan.order,
                 FIRST_VERSION,
@@ -84,16 +89,11 @@ pub(crate) fn create_with(
                 t.item,
                 t.point_of_no_return,
                 TaskState::Pending.as_str(),
-                crate::plan::revision::task_hash(t)
+                hash
             ])
             .map_err(err)?;
         }
     }
-    let created = Event::Order {
-        state: OrderState::Acknowledged,
-        reason: None,
-    };
-    let event = event_json(db, &created)?;
     tx.prepare_cached(
         "INSERT INTO events (order_id, seq, version, at, event) VALUES (?1, 1, ?2, ?3, ?4)",
     )
@@ -121,12 +121,12 @@ pub(crate) fn insert_plan(
     order: &str,
     version: u32,
     plan_json: &str,
-    document: &serde_json::Value,
+    document: &str,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO order_plans (order_id, version, plan, document) VALUES (?1, ?2, ?3, ?4)",
     )
-    .and_then(|mut insert| insert.execute(params![order, version, plan_json, document.to_string()]))
+    .and_then(|mut insert| insert.execute(params![order, version, plan_json, document]))
     .map_err(|e| db.err(e))?;
     Ok(())
 }

@@ -356,7 +356,8 @@ pub(crate) fn switch(db: &Db, lock: &RunnerLock, rev: &PendingRevision) -> Resul
         ],
     )
     .map_err(err)?;
-    super::orders::insert_plan(db, &tx, order, rev.version, &plan_json, &rev.document)?;
+    let document = rev.document.to_string();
+    super::orders::insert_plan(db, &tx, order, rev.version, &plan_json, &document)?;
     super::orders::insert_items(db, &tx, plan, rev.version)?;
     let mut copy = tx
         .prepare(
