@@ -46,6 +46,13 @@ fn the_status_an_order_is_created_with_is_the_one_read_back(b: &dyn Backend) {
     assert_eq!(created.tasks.len(), plan.tasks.len());
     assert!(!created.items.is_empty());
     assert_eq!(created, store.order_status("PO-7").unwrap());
+    // An ordo order (`POST /api/v1/orders`) is answered the same way.
+    let plan = support::broadband("ORD-7");
+    let created = store
+        .create_bound_order(&plan, &support::document("ORD-7"), None)
+        .unwrap();
+    assert_eq!(created.tasks.len(), plan.tasks.len());
+    assert_eq!(created, store.order_status("ORD-7").unwrap());
 }
 
 fn a_tmf_order_is_stored_with_its_record_and_found_by_external_id(b: &dyn Backend) {

@@ -15,7 +15,7 @@ use crate::order::OrderDoc;
 use crate::plan::{decompose_on, Plan};
 use crate::source::{SourceFile, Sources};
 use crate::span::FileId;
-use crate::store::{Location, Store, StoreError};
+use crate::store::{Location, OrderStatus, Store, StoreError};
 use crate::tmf::{read_any_order, read_product_order, ProductOrderRequest};
 
 /// Reads the catalog's sources; a catalog that cannot be read at all is a
@@ -244,7 +244,6 @@ pub fn submit(
     store: &dyn Store,
     planned: &Planned,
     record: &BindingsRecord,
-) -> Result<(), LifecycleError> {
-    store.create_bound_order(&planned.plan, &planned.document(), Some(record))?;
-    Ok(())
+) -> Result<OrderStatus, LifecycleError> {
+    Ok(store.create_bound_order(&planned.plan, &planned.document(), Some(record))?)
 }

@@ -115,14 +115,14 @@ pub(crate) async fn create_order(
         let planned = plan_request(app, name, text, json)?;
         let bindings = lifecycle::checked_bindings(&app.bindings, &planned.plan);
         bindings.map_err(|e| ApiError::lifecycle(e, None))?;
-        lifecycle::submit(store, &planned, &app.bindings)
+        // Answered with the status the order was stored with, not read
+        // back (the engine may already be advancing it).
+        let status = lifecycle::submit(store, &planned, &app.bindings)
             .map_err(|e| ApiError::lifecycle(e, None))?;
-        let id = planned.plan.order.clone();
+        let id = &planned.plan.order;
         tracing::info!(order = %id, user = %user, "order submitted");
-        app.engine.wake(&id);
-        store
-            .order_status(&id)
-            .map_err(|e| ApiError::lifecycle(e.into(), None))
+        app.engine.wake(id);
+        Ok(status)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(status)).into_response())

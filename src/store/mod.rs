@@ -115,17 +115,19 @@ pub trait Store: Send + Sync {
     /// with its plan and the order document. Refuses an order id the store
     /// already holds, pointing to `ordo resume`.
     fn create_order(&self, plan: &Plan, document: &serde_json::Value) -> Result<(), StoreError> {
-        self.create_bound_order(plan, document, None)
+        self.create_bound_order(plan, document, None).map(drop)
     }
 
     /// [`Store::create_order`], keeping with the order the bindings it runs
     /// with (in the same transaction), so that resuming needs no file.
+    /// Answers the order's status as created, as
+    /// [`Store::create_tmf_order`] does.
     fn create_bound_order(
         &self,
         plan: &Plan,
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<OrderStatus, StoreError>;
 
     /// Replaces the bindings kept with an order (`ordo resume --bindings`).
     fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError>;

@@ -407,8 +407,8 @@ impl Store for SqliteStore {
         plan: &Plan,
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
-    ) -> Result<(), StoreError> {
-        orders::create(&self.db, plan, document, bindings)
+    ) -> Result<OrderStatus, StoreError> {
+        orders::create_with(&self.db, plan, document, bindings, None)
     }
 
     fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError> {

@@ -360,8 +360,8 @@ impl Store for PgStore {
         plan: &Plan,
         document: &serde_json::Value,
         bindings: Option<&BindingsRecord>,
-    ) -> Result<(), StoreError> {
-        orders::create(&self.pg, plan, document, bindings, None).map(drop)
+    ) -> Result<OrderStatus, StoreError> {
+        orders::create(&self.pg, plan, document, bindings, None)
     }
 
     fn set_bindings(&self, order: &str, bindings: &BindingsRecord) -> Result<(), StoreError> {
