@@ -6,6 +6,8 @@
 //! exactly the effect a fresh run of the new version would have made, and
 //! no effect of a removed task applied.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -304,30 +306,11 @@ proptest! {
 #[test]
 fn a_tasks_hash_is_the_one_stored_orders_hold() {
     // Stored task rows keep their hash: its encoding must not change. The
-    // SHA-256 of the length-prefixed "x.a", "always", "no undo", in
+    // SHA-256 of the length-prefixed "sys.x", "always", "no undo", in
     // lowercase hex.
-    let task = PlanTask {
-        id: "1/x".into(),
-        item: None,
-        product: None,
-        name: "x".into(),
-        action: "x.a".into(),
-        stage: 0,
-        after: Vec::new(),
-        inputs: Vec::new(),
-        optional_inputs: Vec::new(),
-        when: None,
-        requires: Vec::new(),
-        retry: None,
-        timeout_ms: None,
-        undo: None,
-        point_of_no_return: false,
-        outputs: Arc::from(Vec::new()),
-        manual: None,
-        wait: None,
-    };
+    let task = support::task("1/x", &[], false);
     assert_eq!(
         ordo::plan::revision::task_hash(&task),
-        "f690046248bc95331f7f189d7a7d52081a424de34e0d970b6b8fb2e94c7af5e9"
+        "3a43ac0bbfb2c9205d7e470452965ac6dca2b85415ef0f35c1fa255feaa736de"
     );
 }
