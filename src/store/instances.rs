@@ -47,7 +47,8 @@ pub(crate) struct Completed {
 }
 
 impl Completed {
-    /// Reads and parses them, on any connection.
+    /// Reads and parses them (on the read connection: they are written once,
+    /// with the version).
     pub(crate) fn read(
         conn: &Connection,
         order: &str,
@@ -69,22 +70,14 @@ impl Completed {
 /// that records its completion: each `add` item becomes an active instance,
 /// each `modify` item updates its instance's attributes and the outputs of
 /// the tasks that ran, each `delete` item terminates its instance. `made`
-/// is the order's plan and document if the caller has read them already.
+/// is the order's plan and document, read before the transaction.
 pub(crate) fn apply_completed(
     tx: &Transaction<'_>,
     order: &str,
     version: u32,
     at: &str,
-    made: Option<&Completed>,
+    made: &Completed,
 ) -> rusqlite::Result<()> {
-    let read;
-    let made = match made {
-        Some(made) => made,
-        None => {
-            read = Completed::read(tx, order, version)?;
-            &read
-        }
-    };
     let records = {
         let mut stmt = tx.prepare_cached(concat!(
             "SELECT ",

@@ -72,9 +72,7 @@ impl SqliteJournal {
             handle: next_handle(),
         })
     }
-}
 
-impl SqliteJournal {
     /// An event made ready to write: its JSON, and for the order's
     /// completion what the installed base's changes are made from, read
     /// and parsed here rather than in the transaction, which other orders'
@@ -88,7 +86,7 @@ impl SqliteJournal {
                 let conn = self.db.reader();
                 let t = &self.target;
                 let made = instances::Completed::read(&conn, &t.order, t.version);
-                Some(Arc::new(made.map_err(|e| self.db.err(e))?))
+                Some(Box::new(made.map_err(|e| self.db.err(e))?))
             }
             _ => None,
         };
@@ -175,8 +173,9 @@ pub(crate) struct Pending {
     target: Arc<Target>,
     event: Event,
     json: String,
-    /// For the order's completion: its plan and document, parsed.
-    completed: Option<Arc<instances::Completed>>,
+    /// For the order's completion (and only for it): its plan and
+    /// document, parsed.
+    completed: Option<Box<instances::Completed>>,
 }
 
 /// Writes a batch in one transaction. An event refused on its own (a lost
@@ -253,8 +252,8 @@ fn write_event(
                  WHERE id = ?4 AND version = ?5",
             )?
             .execute(params![state.as_str(), reason, at, t.order, t.version])?;
-            if *state == OrderState::Completed {
-                instances::apply_completed(tx, &t.order, t.version, at, p.completed.as_deref())?;
+            if let Some(made) = &p.completed {
+                instances::apply_completed(tx, &t.order, t.version, at, made)?;
             }
         }
         (event, Some(idx)) => {
