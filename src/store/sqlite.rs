@@ -1,10 +1,11 @@
 //! The SQLite implementation of [`Store`]: one database file in the state
 //! folder, opened in WAL mode, with a write connection shared by every
-//! writer of this process (journals, locks, cancels) and a read connection
-//! for status queries and cancel polls.
+//! writer of this process (journals, locks, cancels) and a few read
+//! connections for status queries, order lists and cancel polls.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -57,6 +58,11 @@ pub struct StoreOptions {
     pub stale_after: Duration,
     /// How long to wait for another process's write transaction.
     pub busy_timeout: Duration,
+    /// Read connections (at least one). In WAL mode SQLite lets them read
+    /// at once, so a long read (the list of every order, the engine's poll)
+    /// does not hold up the short ones (a run's cancel poll, the load of the
+    /// next order to advance).
+    pub readers: usize,
 }
 
 impl Default for StoreOptions {
@@ -67,6 +73,7 @@ impl Default for StoreOptions {
             heartbeat_every: Duration::from_secs(5),
             stale_after: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(10),
+            readers: 4,
         }
     }
 }
@@ -83,7 +90,7 @@ pub(crate) struct Db {
     pub options: StoreOptions,
     pub host: String,
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    readers: Readers,
     pub commits: GroupCommit<Pending>,
     /// The task rows the live journals last wrote.
     pub row_caches: RowCaches,
@@ -97,12 +104,49 @@ impl Db {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A read connection no other thread holds, if there is one; else the
+    /// next in turn, once it is free.
     pub fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader.lock().unwrap_or_else(PoisonError::into_inner)
+        self.readers.get()
     }
 
     pub fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::sqlite(&self.path, e)
+    }
+}
+
+/// The read connections, each behind its own mutex. A fixed set opened
+/// with the store, rather than a pool that opens and closes connections: a
+/// read-only store's connections read the file as immutable while the
+/// folder's lock is held, and every connection is opened the store's way
+/// (busy timeout, statement cache, no checkpoint on close).
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl Readers {
+    fn new(conns: Vec<Connection>) -> Readers {
+        assert!(!conns.is_empty(), "a store has a read connection");
+        Readers {
+            conns: conns.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    fn get(&self) -> MutexGuard<'_, Connection> {
+        let n = self.conns.len();
+        let first = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            match self.conns[(first + i) % n].try_lock() {
+                Ok(conn) => return conn,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        self.conns[first]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -157,11 +201,18 @@ impl SqliteStore {
             .pragma_update(None, "foreign_keys", true)
             .map_err(err)?;
         schema::migrate(&mut writer, &path, MIGRATIONS)?;
-        let reader = connect(&path, &options, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        reader
-            .pragma_update(None, "query_only", true)
-            .map_err(err)?;
-        Ok(SqliteStore::from_parts(path, options, writer, reader, None))
+        let readers = (0..options.readers.max(1))
+            .map(|_| {
+                let reader = connect(&path, &options, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(err)?;
+                Ok(reader)
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(SqliteStore::from_parts(
+            path, options, writer, readers, None,
+        ))
     }
 
     /// Opens the store in `dir` to read only, for `ordo status` and the like:
@@ -210,14 +261,16 @@ impl SqliteStore {
                 current: SCHEMA_VERSION,
             });
         }
-        let reader = read_only(&path, &options, immutable)?;
-        for conn in [&writer, &reader] {
+        let readers: Vec<Connection> = (0..options.readers.max(1))
+            .map(|_| read_only(&path, &options, immutable))
+            .collect::<Result<_, _>>()?;
+        for conn in std::iter::once(&writer).chain(&readers) {
             conn.pragma_update(None, "query_only", true)
                 .map_err(|e| StoreError::sqlite(&path, e))?;
         }
         let hold = immutable.then_some(hold);
         Ok(Some(SqliteStore::from_parts(
-            path, options, writer, reader, hold,
+            path, options, writer, readers, hold,
         )))
     }
 
@@ -225,7 +278,7 @@ impl SqliteStore {
         path: PathBuf,
         options: StoreOptions,
         writer: Connection,
-        reader: Connection,
+        readers: Vec<Connection>,
         hold: Option<FolderLock>,
     ) -> SqliteStore {
         SqliteStore {
@@ -236,7 +289,7 @@ impl SqliteStore {
                 row_caches: RowCaches::default(),
                 options,
                 writer: Mutex::new(writer),
-                reader: Mutex::new(reader),
+                readers: Readers::new(readers),
                 _hold: hold,
             }),
         }
@@ -591,4 +644,64 @@ impl Store for SqliteStore {
 /// milliseconds, so that text order is time order.
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read goes on while another thread holds a read connection for a
+    /// long read (the order list, the engine's poll): it takes another.
+    #[test]
+    fn a_held_read_connection_does_not_hold_up_other_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with(
+            dir.path(),
+            StoreOptions {
+                readers: 2,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        let held = store.db.reader();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = store.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(other.list_orders().map(|l| l.len()));
+        });
+        let listed = rx.recv_timeout(Duration::from_secs(60));
+        assert!(
+            matches!(listed, Ok(Ok(0))),
+            "the list waited for the held connection: {listed:?}"
+        );
+        // The two are different connections.
+        let second = store.db.reader();
+        assert!(!std::ptr::eq(&*held, &*second));
+        drop((held, second));
+    }
+
+    #[test]
+    fn a_store_asked_for_no_readers_has_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with(
+            dir.path(),
+            StoreOptions {
+                readers: 0,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(store.list_orders().unwrap().len(), 0);
+        drop(store);
+        let read = SqliteStore::open_read_only_with(
+            dir.path(),
+            StoreOptions {
+                readers: 0,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(read.list_orders().unwrap().len(), 0);
+    }
 }
