@@ -195,3 +195,68 @@ fn a_batch_the_writer_cannot_record_ends_the_run_and_nothing_after_it_is_recorde
         }
     )));
 }
+
+/// Notes the thread of every batch it records; polls as [`Polls`].
+struct Threads(Arc<Mutex<Vec<std::thread::ThreadId>>>);
+
+impl Journal for Threads {
+    fn record(&mut self, order: &str, event: &Event) -> Result<(), JournalError> {
+        self.record_all(order, std::slice::from_ref(event))
+    }
+
+    fn record_all(&mut self, _order: &str, _events: &[Event]) -> Result<(), JournalError> {
+        self.0.lock().unwrap().push(std::thread::current().id());
+        Ok(())
+    }
+
+    fn poller(&self) -> Option<Box<dyn Journal>> {
+        Some(Box::new(Polls))
+    }
+}
+
+/// The threads that recorded a run of [`chains`] with every action bound
+/// to `implementation`.
+fn recording_threads(implementation: Implementation) -> Vec<std::thread::ThreadId> {
+    let plan = chains();
+    let mut bindings = Bindings::empty();
+    bindings.bind(Pattern::Any, implementation, None);
+    let options = ExecOptions {
+        jobs: 8,
+        ..ExecOptions::default()
+    };
+    let executor = Executor::new(&plan, &bindings, options).expect("binds");
+    let threads = Arc::new(Mutex::new(Vec::new()));
+    let mut journal = Threads(Arc::clone(&threads));
+    let outcome = executor
+        .run(Vec::new(), &mut journal, &mut |_| {})
+        .expect("runs");
+    assert_eq!(outcome.state, OrderState::Completed);
+    let threads = threads.lock().unwrap().clone();
+    assert!(!threads.is_empty());
+    threads
+}
+
+/// Calls that answer at once are made by the coordinator itself, which
+/// has nothing to do while a batch commits: it records in line, on its own
+/// thread (here the test's), with no writer's hand-offs in every round.
+#[test]
+fn a_run_whose_calls_all_answer_at_once_records_in_line() {
+    let me = std::thread::current().id();
+    let threads = recording_threads(Implementation::Noop);
+    assert!(threads.iter().all(|t| *t == me), "{threads:?}");
+}
+
+/// With calls on workers, the writer thread records, so that commits
+/// overlap with the coordinator's decisions.
+#[test]
+fn a_run_with_calls_on_workers_records_on_its_writer() {
+    let me = std::thread::current().id();
+    let action = |r: &Request| -> Result<Outputs, ordo::exec::ActionError> {
+        Ok(BTreeMap::from([(
+            "ref".to_string(),
+            serde_json::Value::String(r.task.clone()),
+        )]))
+    };
+    let threads = recording_threads(Implementation::Custom(Arc::new(action)));
+    assert!(threads.iter().all(|t| *t != me), "{threads:?}");
+}

@@ -320,6 +320,18 @@ impl<'p> Executor<'p> {
     pub fn plan(&self) -> &Plan {
         self.plan
     }
+
+    /// Whether some call of the plan (a task's or an undo) goes to a worker
+    /// thread: one that does not answer at once and is not a person's work.
+    /// Without one, the coordinator has nothing to do while a batch of
+    /// events commits, so it records them itself rather than through a
+    /// writer thread (whose hand-offs would only lengthen every round).
+    pub(crate) fn has_workers(&self) -> bool {
+        self.calls.iter().any(|c| {
+            (c.team.is_none() && !c.call.action.immediate())
+                || c.undo.as_ref().is_some_and(|u| !u.action.immediate())
+        })
+    }
 }
 
 fn instantiate(

@@ -115,7 +115,8 @@ pub(crate) fn run(
     }
     let outcome = std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
-        run.rec.start(scope, &ex.plan.order, pool.messages());
+        run.rec
+            .start(scope, &ex.plan.order, pool.messages(), ex.has_workers());
         let outcome = run.execute(&mut pool);
         run.rec.stop();
         outcome

@@ -3,7 +3,9 @@
 //! request, the run waits or ends) before the batch holding it is recorded.
 //!
 //! A journal that offers a second handle for its polls ([`Journal::poller`])
-//! is written by a thread of its own, the writer: the coordinator goes on
+//! is written by a thread of its own, the writer, when the run has calls
+//! that go to worker threads (with none, the coordinator would only wait
+//! for each commit, and records in line): the coordinator goes on
 //! deciding (reading results, evaluating inputs, building requests) while
 //! the previous batch commits, and the batches it sends meanwhile are
 //! committed together. The write-ahead rule holds as in line: the writer
@@ -65,16 +67,22 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Moves the journal to a writer thread, if it has a poller; `wake` is
-    /// told whenever a batch is recorded (the coordinator waits on it).
+    /// Moves the journal to a writer thread, if it has a poller and the
+    /// run has workers to keep busy while a batch commits (`pipelined`);
+    /// `wake` is told whenever a batch is recorded (the coordinator waits
+    /// on it).
     pub fn start<'scope>(
         &mut self,
         scope: &'scope Scope<'scope, '_>,
         order: &str,
         wake: Sender<Message>,
+        pipelined: bool,
     ) where
         'a: 'scope,
     {
+        if !pipelined {
+            return;
+        }
         let Some(poller) = self.journal.as_ref().and_then(|j| j.poller()) else {
             return;
         };
