@@ -10,7 +10,8 @@
 # stopped by its pid (trap), also when the script fails. Work files go to
 # $BENCH_DIR (default /tmp/ordo-bench.PID), removed at the end unless
 # BENCH_KEEP=1. Knobs: BENCH_SECONDS (throughput run length, 10),
-# BENCH_CLIENTS ("1 2 4 8"), BENCH_PARKED ("1000 10000"), BENCH_BIN (below).
+# BENCH_CLIENTS ("1 2 4 8"), BENCH_RATE and BENCH_SUSTAIN_SECONDS (the paced
+# run: 500 posts/s for 30 s), BENCH_PARKED ("1000 10000"), BENCH_BIN (below).
 # Results are also appended as JSON lines to $BENCH_DIR/results.jsonl.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ BENCH_DIR=${BENCH_DIR:-/tmp/ordo-bench.$$}
 # BENCH_BIN=DIR: the binaries already built in DIR (ordo, examples/loadgen,
 # examples/generate), for a paired run of two builds; nothing is built.
 BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
-FIGURES=(throughput parked durable_noop makespan plan check)
+FIGURES=(throughput sustained parked durable_noop makespan plan check)
 SERVER_PIDS=()
 
 mkdir -p "$BENCH_DIR"
@@ -166,6 +167,38 @@ figure_throughput() {
     done
 }
 # --------------------------------------------- end figure: throughput
+
+# ------------------------------------------ figure: sustained (service)
+# The same orders posted on a schedule rather than as fast as the clients
+# can: 8 clients, BENCH_RATE posts a second in all (500), for
+# BENCH_SUSTAIN_SECONDS (30), on a fresh server; each post's latency counts
+# from when it was due (loadgen --rate). The server sustains the rate when
+# every order has ended about one run after the last post: the lag stays
+# under a second however long the run (a backlog would grow with it).
+figure_sustained() {
+    local synth rate=${BENCH_RATE:-500} seconds=${BENCH_SUSTAIN_SECONDS:-30} out
+    synth=$(service_catalog)
+    rm -rf "$BENCH_DIR/sustained"
+    start_server sustained "$synth/catalog"
+    local pid=$SERVER_PID cpu0 cpu1
+    cpu0=$(cpu_s "$pid")
+    out=$("$BIN/examples/loadgen" --url "$SERVER_URL" --template "$synth/template.yaml" \
+        --clients 8 --rate "$rate" --duration "$seconds" --until completed --json \
+        --prefix S) || echo "  loadgen failed (some posts failed or orders did not end): $out" >&2
+    cpu1=$(cpu_s "$pid")
+    stop_server "$pid"
+    local e2e lag p99 n cpu_ms
+    e2e=$(jq -r .orders_per_s <<<"$out")
+    lag=$(jq -r .lag_seconds <<<"$out")
+    p99=$(jq -r .post_ms.p99 <<<"$out")
+    n=$(jq -r .submitted <<<"$out")
+    cpu_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) * 1000 / n}')
+    echo "  $rate posts/s for $seconds s, 8 clients: $(jq -r .posts_per_s <<<"$out") posts/s, POST p50 $(jq -r .post_ms.p50 <<<"$out") p99 $p99 max $(jq -r .post_ms.max <<<"$out") ms, $e2e orders/s end to end, last order ended $lag s after the last post, server CPU $cpu_ms ms an order"
+    record "$(jq -c --arg f sustained --argjson cpu "$cpu_ms" '. + {figure: $f, server_cpu_ms_per_order: $cpu}' <<<"$out")"
+    row "lag after the last post at $rate/s (s)" "$lag" "<= 1" "$(verdict "$lag <= 1")"
+    row "POST p99 at $rate/s (ms)" "$p99" "<= 20" "$(verdict "$p99 <= 20")"
+}
+# ---------------------------------------------- end figure: sustained
 
 # ---------------------------------------------- figure: parked (service)
 # N orders parked on a work item and a timer (benches/service/parked.ordo),

@@ -14,7 +14,13 @@
 //! (`PREFIX-CLIENT-N`). Several `--url` spread the clients round-robin
 //! (client `i` posts to url `i mod n`), for several servers on one database.
 //! One thread and one keep-alive connection per client; a client posts its
-//! next order as soon as the last one is answered (closed loop).
+//! next order as soon as the last one is answered (closed loop), or, with
+//! `--rate N`, when it is due on a schedule of N posts a second over all
+//! the clients (client `i` posts the `k`-th round's order at
+//! `(k * clients + i) / N` seconds). Then a post's latency counts from when
+//! it was due, so that a server falling behind the schedule shows in the
+//! percentiles (no coordinated omission), and the end-to-end rate tells
+//! whether the server sustains N orders a second.
 
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -46,11 +52,13 @@ struct Options {
     until: Until,
     timeout: Duration,
     json: bool,
+    /// Posts a second over all the clients; `None`: closed loop.
+    rate: Option<f64>,
 }
 
 const USAGE: &str = "usage: loadgen --url URL [--url URL ...] --template FILE \
 [--token TOKEN] [--clients N] (--orders N | --duration SECONDS) [--placeholder TEXT] \
-[--prefix TEXT] [--until submitted|completed] [--timeout SECONDS] [--json]";
+[--prefix TEXT] [--rate POSTS_PER_S] [--until submitted|completed] [--timeout SECONDS] [--json]";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut urls = Vec::new();
@@ -64,6 +72,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut until = Until::Submitted;
     let mut timeout = Duration::from_secs(600);
     let mut json = false;
+    let mut rate = None;
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
         if flag == "--json" {
@@ -97,6 +106,14 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
                 }
             }
             "--timeout" => timeout = Duration::from_secs(number(&value)?),
+            "--rate" => {
+                let r: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| r.is_finite() && *r > 0.0)
+                    .ok_or_else(|| format!("--rate: not a positive number: {value}"))?;
+                rate = Some(r);
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -127,6 +144,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         until,
         timeout,
         json,
+        rate,
     })
 }
 
@@ -159,6 +177,18 @@ fn client(i: usize, o: &Options, start: Instant, quota: Option<u64>) -> ClientRu
         if quota.is_some_and(|q| n >= q) || o.duration.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
+        // On a schedule, the post waits until it is due and its latency
+        // counts from then.
+        let due = o.rate.map(|rate| {
+            let at = (n * o.clients as u64 + i as u64) as f64 / rate;
+            start + Duration::from_secs_f64(at)
+        });
+        if let Some(due) = due {
+            if o.duration.is_some_and(|d| due.duration_since(start) >= d) {
+                break;
+            }
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         let id = format!("{}-{i}-{n}", o.prefix);
         let body = o.template.replace(&o.placeholder, &id);
         let mut req = http
@@ -169,7 +199,7 @@ fn client(i: usize, o: &Options, start: Instant, quota: Option<u64>) -> ClientRu
         if let Some(t) = &o.token {
             req = req.bearer_auth(t);
         }
-        let began = Instant::now();
+        let began = due.unwrap_or_else(Instant::now);
         let answer = req.send().and_then(|r| {
             let status = r.status();
             r.text().map(|t| (status, t))
@@ -287,6 +317,7 @@ fn main() -> ExitCode {
         "submitted": ok,
         "errors": errors,
         "seconds": round(posted_in.as_secs_f64()),
+        "rate": o.rate,
         "posts_per_s": round(posts as f64 / posted_in.as_secs_f64()),
         "post_ms": {
             "p50": ms(latency.value_at_quantile(0.50)),
@@ -302,6 +333,9 @@ fn main() -> ExitCode {
             Ok((at, left)) => {
                 let secs = at.duration_since(start).as_secs_f64();
                 report["completed_seconds"] = json!(round(secs));
+                // How long after the last post the last order ended: about
+                // one order's run when the server keeps up.
+                report["lag_seconds"] = json!(round(secs - posted_in.as_secs_f64()));
                 report["orders_per_s"] = json!(round((ok - left) as f64 / secs));
                 report["not_final"] = json!(left);
                 failed |= left > 0;
@@ -345,8 +379,8 @@ fn print_text(r: &Value) {
     );
     if r.get("orders_per_s").is_some() {
         println!(
-            "end to end: {} orders/s, all final after {} s ({} not final)",
-            r["orders_per_s"], r["completed_seconds"], r["not_final"]
+            "end to end: {} orders/s, all final after {} s, {} s after the last post ({} not final)",
+            r["orders_per_s"], r["completed_seconds"], r["lag_seconds"], r["not_final"]
         );
     }
 }
