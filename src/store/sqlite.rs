@@ -650,19 +650,19 @@ pub(crate) fn now() -> String {
 mod tests {
     use super::*;
 
+    fn with_readers(readers: usize) -> StoreOptions {
+        StoreOptions {
+            readers,
+            ..StoreOptions::default()
+        }
+    }
+
     /// A read goes on while another thread holds a read connection for a
     /// long read (the order list, the engine's poll): it takes another.
     #[test]
     fn a_held_read_connection_does_not_hold_up_other_reads() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_with(
-            dir.path(),
-            StoreOptions {
-                readers: 2,
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+        let store = SqliteStore::open_with(dir.path(), with_readers(2)).unwrap();
         let held = store.db.reader();
         let (tx, rx) = std::sync::mpsc::channel();
         let other = store.clone();
@@ -683,25 +683,12 @@ mod tests {
     #[test]
     fn a_store_asked_for_no_readers_has_one() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_with(
-            dir.path(),
-            StoreOptions {
-                readers: 0,
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
+        let store = SqliteStore::open_with(dir.path(), with_readers(0)).unwrap();
         assert_eq!(store.list_orders().unwrap().len(), 0);
         drop(store);
-        let read = SqliteStore::open_read_only_with(
-            dir.path(),
-            StoreOptions {
-                readers: 0,
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap()
-        .unwrap();
+        let read = SqliteStore::open_read_only_with(dir.path(), with_readers(0))
+            .unwrap()
+            .unwrap();
         assert_eq!(read.list_orders().unwrap().len(), 0);
     }
 }
