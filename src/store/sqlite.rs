@@ -126,12 +126,17 @@ struct Readers {
 }
 
 impl Readers {
-    fn new(conns: Vec<Connection>) -> Readers {
-        assert!(!conns.is_empty(), "a store has a read connection");
-        Readers {
-            conns: conns.into_iter().map(Mutex::new).collect(),
+    /// `n` connections (at least one), each made by `open`.
+    fn open(
+        n: usize,
+        open: impl Fn() -> Result<Connection, StoreError>,
+    ) -> Result<Readers, StoreError> {
+        Ok(Readers {
+            conns: (0..n.max(1))
+                .map(|_| open().map(Mutex::new))
+                .collect::<Result<_, _>>()?,
             next: AtomicUsize::new(0),
-        }
+        })
     }
 
     fn get(&self) -> MutexGuard<'_, Connection> {
@@ -201,15 +206,13 @@ impl SqliteStore {
             .pragma_update(None, "foreign_keys", true)
             .map_err(err)?;
         schema::migrate(&mut writer, &path, MIGRATIONS)?;
-        let readers = (0..options.readers.max(1))
-            .map(|_| {
-                let reader = connect(&path, &options, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-                reader
-                    .pragma_update(None, "query_only", true)
-                    .map_err(err)?;
-                Ok(reader)
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let readers = Readers::open(options.readers, || {
+            let reader = connect(&path, &options, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            reader
+                .pragma_update(None, "query_only", true)
+                .map_err(err)?;
+            Ok(reader)
+        })?;
         Ok(SqliteStore::from_parts(
             path, options, writer, readers, None,
         ))
@@ -261,13 +264,16 @@ impl SqliteStore {
                 current: SCHEMA_VERSION,
             });
         }
-        let readers: Vec<Connection> = (0..options.readers.max(1))
-            .map(|_| read_only(&path, &options, immutable))
-            .collect::<Result<_, _>>()?;
-        for conn in std::iter::once(&writer).chain(&readers) {
+        let query_only = |conn: &Connection| {
             conn.pragma_update(None, "query_only", true)
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-        }
+                .map_err(|e| StoreError::sqlite(&path, e))
+        };
+        query_only(&writer)?;
+        let readers = Readers::open(options.readers, || {
+            let reader = read_only(&path, &options, immutable)?;
+            query_only(&reader)?;
+            Ok(reader)
+        })?;
         let hold = immutable.then_some(hold);
         Ok(Some(SqliteStore::from_parts(
             path, options, writer, readers, hold,
@@ -278,7 +284,7 @@ impl SqliteStore {
         path: PathBuf,
         options: StoreOptions,
         writer: Connection,
-        readers: Vec<Connection>,
+        readers: Readers,
         hold: Option<FolderLock>,
     ) -> SqliteStore {
         SqliteStore {
@@ -289,7 +295,7 @@ impl SqliteStore {
                 row_caches: RowCaches::default(),
                 options,
                 writer: Mutex::new(writer),
-                readers: Readers::new(readers),
+                readers,
                 _hold: hold,
             }),
         }

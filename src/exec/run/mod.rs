@@ -115,8 +115,9 @@ pub(crate) fn run(
     }
     let outcome = std::thread::scope(|scope| {
         let mut pool = Pool::new(scope, &ex.plan.enums);
-        run.rec
-            .start(scope, &ex.plan.order, pool.messages(), ex.has_workers());
+        if ex.has_workers() {
+            run.rec.start(scope, &ex.plan.order, pool.messages());
+        }
         let outcome = run.execute(&mut pool);
         run.rec.stop();
         outcome

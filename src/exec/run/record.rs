@@ -67,22 +67,16 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Moves the journal to a writer thread, if it has a poller and the
-    /// run has workers to keep busy while a batch commits (`pipelined`);
-    /// `wake` is told whenever a batch is recorded (the coordinator waits
-    /// on it).
+    /// Moves the journal to a writer thread, if it has a poller; `wake` is
+    /// told whenever a batch is recorded (the coordinator waits on it).
     pub fn start<'scope>(
         &mut self,
         scope: &'scope Scope<'scope, '_>,
         order: &str,
         wake: Sender<Message>,
-        pipelined: bool,
     ) where
         'a: 'scope,
     {
-        if !pipelined {
-            return;
-        }
         let Some(poller) = self.journal.as_ref().and_then(|j| j.poller()) else {
             return;
         };
